@@ -1,0 +1,154 @@
+"""Model directories: atomic writes, a manifest of sha256 sums, and the content hash that is the version.
+
+A model directory holds ``config.json`` and weight files (which decide every prediction), and the
+derived ``metrics.json`` and ``README.md`` (the model card). ``manifest.json`` lists the sha256 of every
+file; the *model hash* is a sha256 over the names and sums of the prediction-deciding files only, so a
+new card never changes a model's version.
+
+>>> model_hash_of({"config.json": "ab", "weights.safetensors": "cd"})[:12]
+'c69d2fb3cc80'
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+MANIFEST = "manifest.json"
+FORMAT = "narratives-model"
+FORMAT_VERSION = 1
+# Files whose bytes decide predictions; they make up the model hash.
+HASHED = ("config.json", "vocab.json", "weights.safetensors")
+FORBIDDEN_SUFFIXES = (".pkl", ".pickle", ".joblib", ".pt", ".bin")
+
+
+class ModelLoadError(ValueError):
+    """A model directory is missing, incomplete, altered, of an unknown format, or unsafe to load."""
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def model_hash_of(sums: dict[str, str]) -> str:
+    """The model hash from a ``{file name: sha256}`` map: names and sums of the hashed files, sorted."""
+    h = hashlib.sha256()
+    for name in sorted(n for n in sums if n in HASHED):
+        h.update(f"{name}\0{sums[name]}\n".encode())
+    return h.hexdigest()
+
+
+def write_json(path: Path, obj: object) -> None:
+    path.write_text(json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def atomic_model_dir(target: str | Path, write: Callable[[Path], str]) -> str:
+    """Build a model directory in a temporary folder beside ``target`` and move it into place.
+
+    ``write(tmp)`` fills the folder (every file but the manifest) and returns nothing of note; the
+    manifest is added here. If ``write`` raises, ``target`` is untouched. Returns the model hash.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    _recover(target)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    try:
+        write(tmp)
+        _publishable(tmp)
+        sums = {p.name: file_sha256(p) for p in sorted(tmp.iterdir()) if p.is_file()}
+        model_hash = model_hash_of(sums)
+        write_json(tmp / MANIFEST, {"files": sums, "model_hash": model_hash})
+        _fsync_dir(tmp)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    old = None
+    if target.exists():
+        old = target.parent / f".{target.name}.old-{os.getpid()}"
+        os.replace(target, old)
+    os.replace(tmp, target)
+    _fsync_dir(target.parent)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    return model_hash
+
+
+def _publishable(tmp: Path) -> None:
+    """mkdtemp makes a private folder; a model directory is meant to be read by other users too."""
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(tmp, 0o777 & ~mask)
+    for p in tmp.iterdir():
+        os.chmod(p, 0o666 & ~mask)
+
+
+def _recover(target: Path) -> None:
+    """A save killed between its two renames leaves the previous model as ``.NAME.old-PID``: restore it."""
+    if target.exists():
+        return
+    olds = sorted(target.parent.glob(f".{target.name}.old-*"), key=lambda p: p.stat().st_mtime)
+    if olds:
+        os.replace(olds[-1], target)
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def verify_model_dir(path: str | Path) -> dict:
+    """Check a model directory before anything in it is parsed; return its manifest.
+
+    Refuses pickle-like files, a missing manifest, files missing or altered since the manifest was
+    written, and an unknown format version.
+    """
+    path = Path(path)
+    if not path.is_dir():
+        _recover(path)
+    if not path.is_dir():
+        raise ModelLoadError(f"{path}: model directory not found")
+    unsafe = sorted(p.name for p in path.iterdir() if p.suffix.lower() in FORBIDDEN_SUFFIXES)
+    if unsafe:
+        raise ModelLoadError(f"{path}: refusing to load a model directory holding {', '.join(unsafe)} "
+                             "(pickle-based formats can run code)")
+    try:
+        manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+        files = manifest["files"]
+    except FileNotFoundError:
+        raise ModelLoadError(f"{path}: no {MANIFEST}; not a model directory written by narratives") from None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ModelLoadError(f"{path}/{MANIFEST}: unreadable manifest ({exc})") from None
+    for name, digest in sorted(files.items()):
+        f = path / name
+        if not f.is_file():
+            raise ModelLoadError(f"{path}: file {name} listed in the manifest is missing")
+        if file_sha256(f) != digest:
+            raise ModelLoadError(f"{path}: file {name} was altered since the model was saved (sha256 mismatch)")
+    if model_hash_of(files) != manifest.get("model_hash"):
+        raise ModelLoadError(f"{path}/{MANIFEST}: model_hash does not match the file sums")
+    try:
+        config = json.loads((path / "config.json").read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError) as exc:
+        raise ModelLoadError(f"{path}/config.json: unreadable ({exc})") from None
+    if config.get("format") != FORMAT or config.get("format_version") != FORMAT_VERSION:
+        raise ModelLoadError(
+            f"{path}/config.json: unknown model format {config.get('format')!r} version "
+            f"{config.get('format_version')!r} (this narratives reads {FORMAT} version {FORMAT_VERSION})")
+    manifest["config"] = config
+    return manifest

@@ -1,0 +1,272 @@
+"""The TF-IDF baseline: word and character n-grams, one-vs-rest logistic regression for the
+narratives, and a logistic stance classifier (promotes vs reports) over narrative-bearing passages.
+
+Per-narrative decision thresholds are tuned on out-of-fold scores (folds grouped by source document,
+so a document never scores itself). Saved without pickle: vocabularies in JSON, arrays in safetensors.
+
+>>> clf = TfidfNarrativeClassifier(labels=["a", "b"], min_df=1, cv_folds=0)
+>>> clf = clf.fit(["red apples", "green pears", "red pears", "blue sky"],
+...               [["a"], ["b"], ["a", "b"], []], ["promotes", "reports", "promotes", "none"])
+>>> clf.predict_proba(["red apples"]).shape
+(1, 2)
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from .artifact import (FORMAT, FORMAT_VERSION, HASHED, ModelLoadError, atomic_model_dir, file_sha256, model_hash_of,
+                       verify_model_dir, write_json)
+
+KIND = "tfidf-logreg"
+
+
+def _versions() -> dict[str, str]:
+    import safetensors
+    import scipy
+    import sklearn
+
+    return {"numpy": np.__version__, "scipy": scipy.__version__, "scikit-learn": sklearn.__version__,
+            "safetensors": safetensors.__version__}
+
+
+class _Block:
+    """One fitted TF-IDF block (word or char n-grams), rebuilt from plain arrays: no pickle needed."""
+
+    def __init__(self, analyzer: str, ngram_range: tuple[int, int], terms: list[str], idf: np.ndarray):
+        from sklearn.feature_extraction.text import CountVectorizer
+
+        self.terms, self.idf = terms, idf.astype(np.float64)
+        self.counter = CountVectorizer(
+            analyzer=analyzer, ngram_range=tuple(ngram_range), lowercase=True, strip_accents="unicode",
+            vocabulary={t: i for i, t in enumerate(terms)}, dtype=np.float64,
+        )
+
+    def transform(self, texts: Sequence[str]):
+        from sklearn.preprocessing import normalize
+
+        x = self.counter.transform(texts)
+        x.data = 1.0 + np.log(x.data)  # sublinear tf
+        x = x.multiply(self.idf).tocsr()
+        return normalize(x, norm="l2", copy=False)
+
+
+def _fit_block(analyzer: str, ngram_range: tuple[int, int], texts: Sequence[str], min_df: int,
+               max_features: int) -> _Block:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    vec = TfidfVectorizer(analyzer=analyzer, ngram_range=ngram_range, lowercase=True, strip_accents="unicode",
+                          sublinear_tf=True, min_df=min_df, max_features=max_features, dtype=np.float64)
+    vec.fit(texts)
+    terms = [t for t, _ in sorted(vec.vocabulary_.items(), key=lambda kv: kv[1])]
+    return _Block(analyzer, ngram_range, terms, vec.idf_)
+
+
+def _logreg(C: float, y: np.ndarray):
+    """Weights and bias of a balanced L2 logistic regression, or a constant model for a one-class ``y``."""
+    from sklearn.linear_model import LogisticRegression
+
+    def fit(x):
+        if len(np.unique(y)) < 2:
+            p = float(np.clip(y.mean() if len(y) else 0.0, 1e-3, 1 - 1e-3))
+            return np.zeros(x.shape[1]), float(np.log(p / (1 - p)))
+        lr = LogisticRegression(C=C, class_weight="balanced", solver="liblinear", max_iter=1000)
+        lr.fit(x, y)
+        return lr.coef_[0].copy(), float(lr.intercept_[0])
+
+    return fit
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
+
+
+def best_threshold(y: np.ndarray, scores: np.ndarray, lo: float = 0.05, hi: float = 0.95) -> float:
+    """The score cut that maximises F1 on ``(y, scores)``, placed midway between neighbouring scores.
+
+    >>> best_threshold(np.array([0, 0, 1, 1]), np.array([0.1, 0.3, 0.6, 0.9]))
+    0.45
+    """
+    if y.sum() == 0 or y.sum() == len(y):
+        return 0.5
+    order = np.argsort(-scores)
+    s, t = scores[order], y[order]
+    tp = np.cumsum(t)
+    k = np.arange(1, len(t) + 1)
+    f1 = 2 * tp / (k + t.sum())
+    # Only cut between distinct scores.
+    valid = np.r_[s[:-1] > s[1:], True]
+    i = int(np.argmax(np.where(valid, f1, -1)))
+    cut = (s[i] + s[i + 1]) / 2 if i + 1 < len(s) else s[i] / 2
+    return float(np.clip(round(cut, 4), lo, hi))
+
+
+class TfidfNarrativeClassifier:
+    """Multi-label narrative classifier plus stance, on TF-IDF features (scikit-learn estimator style)."""
+
+    def __init__(self, labels: Sequence[str] | None = None, C: float = 8.0, min_df: int = 2,
+                 word_max_features: int = 40000, char_max_features: int = 60000, cv_folds: int = 5,
+                 random_state: int = 0):
+        self.labels = labels
+        self.C = C
+        self.min_df = min_df
+        self.word_max_features = word_max_features
+        self.char_max_features = char_max_features
+        self.cv_folds = cv_folds
+        self.random_state = random_state
+
+    # ---- training -------------------------------------------------------------------------------
+    def _fit_arrays(self, texts, Y, promotes, has_narr):
+        blocks = [
+            _fit_block("word", (1, 2), texts, self.min_df, self.word_max_features),
+            _fit_block("char_wb", (2, 5), texts, self.min_df, self.char_max_features),
+        ]
+        x = _hstack([b.transform(texts) for b in blocks])
+        ws, bs = zip(*(_logreg(self.C, Y[:, j])(x) for j in range(Y.shape[1]))) if Y.shape[1] else ((), ())
+        sw, sb = _logreg(self.C, promotes[has_narr])(x[has_narr])
+        return blocks, np.array(ws).reshape(Y.shape[1], x.shape[1]), np.array(bs), sw, sb
+
+    def fit(self, texts: Sequence[str], narratives: Sequence[Sequence[str]], stances: Sequence[str],
+            groups: Sequence[str] | None = None) -> "TfidfNarrativeClassifier":
+        """Fit on passages with their narrative lists and stances; ``groups`` (source documents) keep
+        threshold-tuning folds honest."""
+        texts = list(texts)
+        if not texts:
+            raise ValueError("cannot fit on zero passages")
+        labels = list(self.labels) if self.labels is not None else sorted({n for ns in narratives for n in ns})
+        unknown = sorted({n for ns in narratives for n in ns} - set(labels))
+        if unknown:
+            raise ValueError(f"narratives {unknown} are not in the label set {labels}")
+        Y = np.array([[n in ns for n in labels] for ns in narratives], dtype=np.int64).reshape(len(texts), len(labels))
+        promotes = np.array([s == "promotes" for s in stances], dtype=np.int64)
+        has_narr = Y.sum(1) > 0
+        self.labels_ = labels
+        self.blocks_, self.coef_, self.intercept_, self.stance_coef_, self.stance_intercept_ = \
+            self._fit_arrays(texts, Y, promotes, has_narr)
+        self.thresholds_, self.oof_scores_ = self._tune_thresholds(texts, Y, promotes, has_narr, groups)
+        return self
+
+    def _tune_thresholds(self, texts, Y, promotes, has_narr, groups):
+        from sklearn.model_selection import GroupKFold
+
+        n_groups = len(set(groups)) if groups is not None else len(texts)
+        folds = min(self.cv_folds, n_groups)
+        if folds < 2:
+            return {lab: 0.5 for lab in self.labels_}, None
+        g = list(groups) if groups is not None else list(range(len(texts)))
+        oof = np.zeros(Y.shape, dtype=np.float64)
+        for tr, te in GroupKFold(n_splits=folds).split(texts, groups=g):
+            blocks, W, b, _, _ = self._fit_arrays([texts[i] for i in tr], Y[tr], promotes[tr], has_narr[tr])
+            x = _hstack([blk.transform([texts[i] for i in te]) for blk in blocks])
+            oof[te] = _sigmoid(x @ W.T + b)
+        return {lab: best_threshold(Y[:, j], oof[:, j]) for j, lab in enumerate(self.labels_)}, oof
+
+    # ---- inference ------------------------------------------------------------------------------
+    def _features(self, texts: Sequence[str]):
+        return _hstack([b.transform(texts) for b in self.blocks_])
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """Per-narrative scores in [0, 1], shape ``(len(texts), len(labels_))``."""
+        return _sigmoid(self._features(list(texts)) @ self.coef_.T + self.intercept_)
+
+    def scores(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Narrative scores and the probability that each passage *promotes* (vs reports)."""
+        x = self._features(list(texts))
+        return _sigmoid(x @ self.coef_.T + self.intercept_), _sigmoid(x @ self.stance_coef_ + self.stance_intercept_)
+
+    def predict(self, texts: Sequence[str]) -> list[dict]:
+        """Per text: ``narratives`` above threshold and a ``stance`` (``none`` when there are none)."""
+        p, s = self.scores(texts)
+        th = np.array([self.thresholds_[lab] for lab in self.labels_])
+        out = []
+        for row, ps in zip(p, s):
+            narr = [lab for lab, v, t in zip(self.labels_, row, th) if v >= t]
+            out.append({"narratives": narr, "stance": ("promotes" if ps >= 0.5 else "reports") if narr else "none"})
+        return out
+
+    # ---- persistence ----------------------------------------------------------------------------
+    def config(self) -> dict:
+        return {
+            "format": FORMAT, "format_version": FORMAT_VERSION, "kind": KIND,
+            "labels": list(self.labels_), "stances": ["promotes", "reports", "none"],
+            "thresholds": {k: float(v) for k, v in self.thresholds_.items()},
+            "params": {"C": self.C, "min_df": self.min_df, "word_max_features": self.word_max_features,
+                       "char_max_features": self.char_max_features, "cv_folds": self.cv_folds,
+                       "random_state": self.random_state},
+            "blocks": [{"analyzer": b.counter.analyzer, "ngram_range": list(b.counter.ngram_range)}
+                       for b in self.blocks_],
+            "versions": _versions(),
+        }
+
+    def save_pretrained(self, path: str | Path, extra_config: dict | None = None,
+                        extra_files: Callable[[str], dict[str, str]] | None = None) -> str:
+        """Write the model directory atomically; returns the model hash (its version).
+
+        ``extra_config`` merges into ``config.json`` (e.g. data hashes); ``extra_files(model_hash)``
+        returns file names mapped to text content (``metrics.json``, ``README.md``), so a card can name
+        the version it describes.
+        """
+        from safetensors.numpy import save_file
+
+        def write(tmp: Path) -> None:
+            cfg = self.config()
+            cfg.update(extra_config or {})
+            write_json(tmp / "config.json", cfg)
+            (tmp / "vocab.json").write_text(
+                json.dumps({f"block{i}": b.terms for i, b in enumerate(self.blocks_)}, ensure_ascii=False),
+                encoding="utf-8")
+            tensors = {f"block{i}.idf": b.idf.astype(np.float32) for i, b in enumerate(self.blocks_)}
+            tensors.update({
+                "narratives.weight": self.coef_.astype(np.float32),
+                "narratives.bias": np.asarray(self.intercept_, dtype=np.float32).reshape(-1),
+                "stance.weight": np.asarray(self.stance_coef_, dtype=np.float32).reshape(-1),
+                "stance.bias": np.asarray([self.stance_intercept_], dtype=np.float32),
+            })
+            save_file(tensors, str(tmp / "weights.safetensors"), metadata={"format": FORMAT, "kind": KIND})
+            if extra_files is not None:
+                model_hash = model_hash_of({n: file_sha256(tmp / n) for n in HASHED if (tmp / n).exists()})
+                for name, content in extra_files(model_hash).items():
+                    (tmp / name).write_text(content, encoding="utf-8")
+
+        return atomic_model_dir(path, write)
+
+    @classmethod
+    def from_pretrained(cls, path: str | Path) -> "TfidfNarrativeClassifier":
+        """Load a model directory after verifying its manifest; sets ``model_hash_`` and ``path_``."""
+        from safetensors.numpy import load_file
+
+        path = Path(path)
+        manifest = verify_model_dir(path)
+        cfg = manifest["config"]
+        if cfg.get("kind") != KIND:
+            raise ModelLoadError(f"{path}/config.json: kind {cfg.get('kind')!r} is not {KIND!r}")
+        try:
+            vocab = json.loads((path / "vocab.json").read_text(encoding="utf-8"))
+            t = load_file(str(path / "weights.safetensors"))
+            self = cls(labels=cfg["labels"], **cfg["params"])
+            self.labels_ = list(cfg["labels"])
+            self.thresholds_ = {k: float(v) for k, v in cfg["thresholds"].items()}
+            self.blocks_ = [_Block(b["analyzer"], tuple(b["ngram_range"]), vocab[f"block{i}"],
+                                   t[f"block{i}.idf"]) for i, b in enumerate(cfg["blocks"])]
+            self.coef_ = t["narratives.weight"].astype(np.float64)
+            self.intercept_ = t["narratives.bias"].astype(np.float64)
+            self.stance_coef_ = t["stance.weight"].astype(np.float64)
+            self.stance_intercept_ = float(t["stance.bias"][0])
+        except (KeyError, TypeError, ValueError, OSError) as exc:
+            raise ModelLoadError(f"{path}: model files are inconsistent ({exc!r})") from None
+        if self.coef_.shape != (len(self.labels_), sum(len(b.terms) for b in self.blocks_)):
+            raise ModelLoadError(f"{path}: weight shape {self.coef_.shape} does not match labels and vocabulary")
+        self.config_ = cfg
+        self.model_hash_ = manifest["model_hash"]
+        self.path_ = str(path)
+        self.oof_scores_ = None
+        return self
+
+
+def _hstack(blocks):
+    from scipy.sparse import hstack
+
+    return hstack(blocks, format="csr")

@@ -1,0 +1,100 @@
+"""The narrative taxonomy: the label set, read from ``data/labels/taxonomy.yaml`` only.
+
+>>> tax = load_taxonomy()
+>>> tax.ids[:2]
+('genocide_denial', 'kosovo_precedent')
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .paths import labels_dir
+
+STANCES = ("promotes", "reports", "none")
+_ID = re.compile(r"^[a-z][a-z0-9_]{1,40}$")
+
+
+class TaxonomyError(ValueError):
+    """The taxonomy file is missing, unreadable or malformed; the message names the file and field."""
+
+
+@dataclass(frozen=True)
+class Narrative:
+    id: str
+    name: str
+    description: str
+    cues: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Taxonomy:
+    narratives: tuple[Narrative, ...]
+    path: str = ""
+    stances: tuple[str, ...] = field(default=STANCES)
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        return tuple(n.id for n in self.narratives)
+
+    def get(self, narrative_id: str) -> Narrative:
+        for n in self.narratives:
+            if n.id == narrative_id:
+                return n
+        raise KeyError(f"unknown narrative {narrative_id!r}; known: {', '.join(self.ids)}")
+
+
+def default_taxonomy_path() -> Path:
+    return labels_dir() / "taxonomy.yaml"
+
+
+def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
+    """Read and validate the taxonomy YAML file.
+
+    >>> load_taxonomy().get("kosovo_precedent").name
+    'Kosovo precedent'
+    """
+    import yaml  # local: keeps `narratives --help` light
+
+    p = Path(path) if path is not None else default_taxonomy_path()
+    try:
+        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise TaxonomyError(f"{p}: taxonomy file not found") from None
+    except (UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise TaxonomyError(f"{p}: cannot parse taxonomy: {exc}") from None
+    if not isinstance(raw, dict) or not isinstance(raw.get("narratives"), list):
+        raise TaxonomyError(f"{p}: expected a mapping with a 'narratives' list")
+    out: list[Narrative] = []
+    seen: set[str] = set()
+    for i, item in enumerate(raw["narratives"]):
+        where = f"{p}: narratives[{i}]"
+        if not isinstance(item, dict):
+            raise TaxonomyError(f"{where}: expected a mapping")
+        nid = item.get("id")
+        if not isinstance(nid, str) or not _ID.match(nid):
+            raise TaxonomyError(f"{where}.id: {nid!r} is not a snake_case id")
+        if nid in seen:
+            raise TaxonomyError(f"{where}.id: duplicate id {nid!r}")
+        seen.add(nid)
+        for key in ("name", "description"):
+            if not isinstance(item.get(key), str) or not item[key].strip():
+                raise TaxonomyError(f"{where}.{key}: missing or empty (narrative {nid!r})")
+        for key in ("cues", "keywords"):
+            val = item.get(key, [])
+            if not isinstance(val, list) or not all(isinstance(v, str) for v in val):
+                raise TaxonomyError(f"{where}.{key}: expected a list of strings (narrative {nid!r})")
+        out.append(
+            Narrative(
+                id=nid,
+                name=item["name"].strip(),
+                description=" ".join(item["description"].split()),
+                cues=tuple(item.get("cues", [])),
+                keywords=tuple(k.lower() for k in item.get("keywords", [])),
+            )
+        )
+    if not out:
+        raise TaxonomyError(f"{p}: no narratives defined")
+    return Taxonomy(narratives=tuple(out), path=str(p))

@@ -1,0 +1,124 @@
+"""Score whole articles: split into passages, score passages in batches across articles, aggregate.
+
+Aggregation rule (per narrative):
+
+* the article score is the highest passage score;
+* the narrative is predicted when that score reaches the narrative's threshold, i.e. when at least one
+  passage carries it;
+* its evidence is the passages at or above the threshold, best first, at most ``max_evidence``;
+* its stance is *promotes* when the evidence passages' promotes-probabilities, weighted by their
+  narrative scores, average 0.5 or more, else *reports*;
+* the article stance is *promotes* if any predicted narrative is promoted, *reports* if narratives are
+  predicted and none is promoted, and *none* otherwise.
+
+>>> recs = list(score_articles([{"id": "a", "text": "Sunny in Belgrade.\\n\\nMarkets were calm."}]))
+>>> recs[0]["n_passages"], recs[0]["stance"]
+(2, 'none')
+"""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from .passages import split_passages
+from .predict import model_info, score_passages
+
+RESERVED = ("id", "source", "narratives", "stance", "stances", "scores", "evidence", "n_passages",
+            "model_version", "model_hash", "text_sha256", "errors", "warnings")
+MAX_PASSAGES = 2000  # per article; beyond this the article is truncated with a warning
+
+
+def aggregate(passages: list[dict], spans: list[tuple[int, int]], text: str, labels: list[str],
+              thresholds: dict[str, float], max_evidence: int = 3) -> dict:
+    """Article-level fields from its passage records (see the module docstring for the rule).
+
+    >>> p = [{"scores": {"x": 0.9}, "stance_score": 0.8}, {"scores": {"x": 0.2}, "stance_score": 0.1}]
+    >>> a = aggregate(p, [(0, 3), (4, 7)], "abc def", ["x"], {"x": 0.5})
+    >>> a["narratives"], a["stance"], a["evidence"]["x"][0]["text"]
+    (['x'], 'promotes', 'abc')
+    """
+    scores = {lab: max((p["scores"][lab] for p in passages), default=0.0) for lab in labels}
+    predicted = [lab for lab in labels if passages and scores[lab] >= thresholds[lab]]
+    evidence, stances = {}, {}
+    for lab in predicted:
+        hits = sorted((i for i, p in enumerate(passages) if p["scores"][lab] >= thresholds[lab]),
+                      key=lambda i: -passages[i]["scores"][lab])[:max_evidence]
+        weight = sum(passages[i]["scores"][lab] for i in hits)
+        promo = sum(passages[i]["scores"][lab] * passages[i]["stance_score"] for i in hits) / weight
+        stances[lab] = "promotes" if promo >= 0.5 else "reports"
+        evidence[lab] = [{"start": spans[i][0], "end": spans[i][1], "score": passages[i]["scores"][lab],
+                          "stance": passages[i]["stance"], "stance_score": passages[i]["stance_score"],
+                          "text": text[spans[i][0]:spans[i][1]]} for i in hits]
+    stance = "none"
+    if predicted:
+        stance = "promotes" if "promotes" in stances.values() else "reports"
+    return {"narratives": predicted, "stance": stance, "stances": stances,
+            "scores": {k: round(v, 4) for k, v in scores.items()}, "evidence": evidence}
+
+
+def _error_record(item: dict, info: dict) -> dict:
+    return {"id": item.get("id"), "source": item.get("source"), "narratives": [], "stance": None,
+            "stances": {}, "scores": {}, "evidence": {}, "n_passages": 0, **info, "text_sha256": None,
+            "errors": [item["error"]], "warnings": []}
+
+
+def score_articles(items: Iterable[dict], model: str | Path | None = None, batch_passages: int = 256,
+                   max_evidence: int = 3, max_chars: int = 1000) -> Iterator[dict]:
+    """Yield one record per input item (``{"id", "text", ...}`` or an ``{"error"}`` item), in order.
+
+    Passages of several articles are scored together in batches of about ``batch_passages``.
+    """
+    from narratives.model import load_model
+
+    clf = load_model(model)
+    info = model_info(clf)
+    pending: list[tuple[dict, list[tuple[int, int]], list[str]]] = []
+    n_pending = 0
+
+    def flush() -> Iterator[dict]:
+        nonlocal pending, n_pending
+        flat = [t for _, _, texts in pending for t in texts]
+        results = score_passages(clf, flat) if flat else []
+        pos = 0
+        for item, spans, texts in pending:
+            if "error" in item:
+                yield _error_record(item, info)
+                continue
+            recs = results[pos:pos + len(texts)]
+            pos += len(texts)
+            yield _article_record(item, spans, recs, clf, info, max_evidence)
+        pending, n_pending = [], 0
+
+    for item in items:
+        if "error" in item:
+            pending.append((item, [], []))
+        else:
+            text = item["text"]
+            spans = split_passages(text, max_chars=max_chars)
+            if len(spans) > MAX_PASSAGES:
+                item.setdefault("warnings", []).append(
+                    f"article has {len(spans)} passages; only the first {MAX_PASSAGES} were scored")
+                spans = spans[:MAX_PASSAGES]
+            texts = [text[s:e] for s, e in spans]
+            pending.append((item, spans, texts))
+            n_pending += len(texts)
+        if n_pending >= batch_passages or len(pending) >= batch_passages:
+            yield from flush()
+    yield from flush()
+
+
+def _article_record(item: dict, spans, recs, clf, info, max_evidence) -> dict:
+    text = item["text"]
+    agg = aggregate(recs, spans, text, clf.labels_, clf.thresholds_, max_evidence)
+    warnings = list(item.get("warnings", []))
+    if not spans:
+        warnings.append("article has no text")
+    out = {"id": item["id"], "source": item["source"]}
+    for k, v in item.get("extra", {}).items():
+        out[f"input_{k}" if k in RESERVED else k] = v
+    out.update(agg)
+    out.update({"n_passages": len(spans), **info,
+                "text_sha256": hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest(),
+                "errors": [], "warnings": warnings})
+    return out

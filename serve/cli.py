@@ -1,0 +1,200 @@
+"""The ``narratives`` command: a thin click layer over importable functions.
+
+Heavy libraries (scikit-learn, and later torch) are imported inside each command, so
+``narratives --help`` stays instant.
+
+>>> from click.testing import CliRunner
+>>> CliRunner().invoke(main, ["--help"]).exit_code
+0
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+CORPUS_HELP = "Folder with the seed articles that data/labels/seed_spans.jsonl points into [default: ../shared/seeds]."
+LABELS_HELP = "Label folder (taxonomy.yaml and *.jsonl label files) [default: data/labels]."
+MODEL_HELP = "A shipped model name (baseline) or a model directory [default: the shipped default]."
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="narratives", prog_name="narratives")
+def main() -> None:
+    """Find pro-Kremlin narratives about the Western Balkans in news text.
+
+    \b
+    Score articles:      narratives score data/samples/ -o scores.jsonl
+    Score a passage:     narratives predict "Kosovo was the precedent for Crimea."
+    Retrain:             narratives train --out my-model
+    Evaluate a model:    narratives evaluate my-model --split test
+    Validate labels:     narratives labels check
+    """
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write JSONL here [default: standard output].")
+@click.option("--model", default=None, help=MODEL_HELP)
+@click.option("--id-field", default="id", show_default=True, help="JSONL/CSV field holding the article id.")
+@click.option("--text-field", default="text", show_default=True, help="JSONL/CSV field holding the article text.")
+@click.option("--max-evidence", default=3, show_default=True, help="Evidence passages kept per narrative.")
+@click.option("--batch-size", default=256, show_default=True, help="Passages scored per batch, across articles.")
+@click.option("--progress/--no-progress", default=True, show_default=True, help="Progress bar on standard error.")
+def score(files, output, model, id_field, text_field, max_evidence, batch_size, progress):
+    """Score articles: FILES are .txt files, folders, JSONL or CSV files (id and text fields), or - for
+    JSONL on standard input. Writes one JSON record per article, with narrative scores, predicted
+    narratives, stance and evidence passages (character offsets). A bad record becomes an error record
+    and the batch goes on; the exit status is 1 if any record failed."""
+    from tqdm import tqdm
+
+    from narratives.serve.articles import score_articles
+    from narratives.serve.readers import read_articles
+
+    items = read_articles(files, id_field=id_field, text_field=text_field)
+    out = open(output, "w", encoding="utf-8") if output else sys.stdout
+    n = errors = 0
+    try:
+        bar = tqdm(score_articles(items, model=model, batch_passages=batch_size, max_evidence=max_evidence),
+                   unit="article", disable=not progress, file=sys.stderr)
+        for rec in bar:
+            out.write(json.dumps(rec, ensure_ascii=False) + "\n")
+            n += 1
+            if rec["errors"]:
+                errors += 1
+                click.echo(f"error: {rec['errors'][0]}", err=True)
+    finally:
+        if output:
+            out.close()
+    click.echo(f"scored {n - errors} article(s), {errors} error(s)" + (f" -> {output}" if output else ""), err=True)
+    sys.exit(1 if errors else 0)
+
+
+@main.command()
+@click.argument("texts", nargs=-1)
+@click.option("--model", default=None, help=MODEL_HELP)
+def predict(texts, model):
+    """Score passages given as arguments (or one per line on standard input); prints JSON lines."""
+    from narratives.serve.predict import predict as _predict
+
+    items = list(texts) or [line.rstrip("\n") for line in sys.stdin if line.strip()]
+    for rec in _predict(items, model=model):
+        click.echo(json.dumps(rec, ensure_ascii=False))
+
+
+@main.command()
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Model directory to write (replaced atomically if it exists).")
+@click.option("--labels", type=click.Path(file_okay=False, path_type=Path), default=None, help=LABELS_HELP)
+@click.option("--corpus", type=click.Path(file_okay=False, path_type=Path), default=None, help=CORPUS_HELP)
+@click.option("--fit-on", default="train", show_default=True,
+              help="Comma-separated splits to fit on; the others are evaluated.")
+@click.option("--C", "C", default=8.0, show_default=True, help="Inverse regularisation of the logistic regressions.")
+def train(out, labels, corpus, fit_on, C):
+    """Train the TF-IDF model from the label folder, evaluate it on the held-out splits, and write the
+    model directory (config.json, weights, metrics.json, README.md card) atomically."""
+    from narratives.train.data import LabelError
+    from narratives.train.trainer import train as _train
+
+    splits = tuple(s.strip() for s in fit_on.split(",") if s.strip())
+    if "test" in splits:
+        raise click.UsageError("the test split is frozen and never used for fitting")
+    try:
+        result = _train(labels=labels, corpus=corpus, out=out, fit_splits=splits, C=C)
+    except LabelError as exc:
+        raise click.ClickException(str(exc)) from None
+    for split, m in result["metrics"]["splits"].items():
+        click.echo(f"{split}: macro-F1 {m['macro_f1']:.3f}  micro-F1 {m['micro_f1']:.3f}  "
+                   f"stance accuracy {m['stance_accuracy']:.3f}  negatives flagged {m['negatives_flagged']}")
+
+
+@main.command()
+@click.argument("model", required=False)
+@click.option("--split", default="test", show_default=True, type=click.Choice(["train", "dev", "test"]))
+@click.option("--labels", type=click.Path(file_okay=False, path_type=Path), default=None, help=LABELS_HELP)
+@click.option("--corpus", type=click.Path(file_okay=False, path_type=Path), default=None, help=CORPUS_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print the full metrics as JSON.")
+def evaluate(model, split, labels, corpus, as_json):
+    """Evaluate MODEL (a shipped name or a directory; default: the shipped default) on a labelled split."""
+    from narratives.model import load_model
+    from narratives.train.data import LabelError, load_passages
+    from narratives.train.trainer import evaluate_model
+
+    try:
+        passages = [p for p in load_passages(labels, corpus) if p.split == split]
+    except LabelError as exc:
+        raise click.ClickException(str(exc)) from None
+    clf = load_model(model)
+    m = evaluate_model(clf, passages)
+    if as_json:
+        click.echo(json.dumps(m, indent=2))
+        return
+    click.echo(f"model {clf.model_hash_[:12]} on {split} ({m['n']} passages)")
+    click.echo(f"{'narrative':<22}{'P':>7}{'R':>7}{'F1':>7}{'n':>6}")
+    for lab, r in m["per_narrative"].items():
+        click.echo(f"{lab:<22}{r['precision']:>7.3f}{r['recall']:>7.3f}{r['f1']:>7.3f}{r['support']:>6}")
+    click.echo(f"macro-F1 {m['macro_f1']:.3f}  micro-F1 {m['micro_f1']:.3f}  stance accuracy {m['stance_accuracy']:.3f}"
+               f"  stance head accuracy {m['stance_head_accuracy']}  negatives flagged {m['negatives_flagged']}")
+    for lang, r in m.get("per_language", {}).items():
+        click.echo(f"  {lang:<8} n={r['n']:<4} macro-F1 {r['macro_f1']:.3f}  stance accuracy {r['stance_accuracy']:.3f}")
+
+
+@main.group()
+def labels():
+    """Work with the label files in data/labels."""
+
+
+@labels.command("check")
+@click.option("--labels", "labels_path", type=click.Path(file_okay=False, path_type=Path), default=None, help=LABELS_HELP)
+@click.option("--corpus", type=click.Path(file_okay=False, path_type=Path), default=None, help=CORPUS_HELP)
+@click.option("--no-targets", is_flag=True, help="Skip the dataset's minimum counts (targets.yaml).")
+def labels_check(labels_path, corpus, no_targets):
+    """Validate every label file: schema, known ids, stance rule, duplicates and near-duplicates, splits,
+    the frozen test split, and the dataset's minimum counts. Exit status 1 on any error."""
+    from narratives.train.check import check_labels
+
+    res = check_labels(labels_path, corpus, targets=not no_targets)
+    for where, msg in res.warnings:
+        click.echo(f"warning: {where}: {msg}", err=True)
+    for where, msg in res.errors:
+        click.echo(f"error: {where}: {msg}", err=True)
+    c = res.counts
+    if c:
+        click.echo(f"{c['total']} passages; splits {c['splits']}; languages {c['languages']}")
+        click.echo(f"multi-label {c['multi_label']}, hard negatives {c['hard_negatives']}, non-English {c['non_english']}")
+        for n, v in c["per_narrative"].items():
+            click.echo(f"  {n:<20} promotes {v['promotes']:>4}  reports {v['reports']:>4}  "
+                       f"keyword-free promotes (en) {c['keyword_free_promotes'][n]}")
+    click.echo(f"{len(res.errors)} error(s), {len(res.warnings)} warning(s)")
+    sys.exit(1 if res.errors else 0)
+
+
+@labels.command("split")
+@click.option("--labels", "labels_path", type=click.Path(file_okay=False, path_type=Path), default=None, help=LABELS_HELP)
+@click.option("--corpus", type=click.Path(file_okay=False, path_type=Path), default=None, help=CORPUS_HELP)
+def labels_split(labels_path, corpus):
+    """Assign a split to every source that has none (stratified by narrative, stance and language).
+    The first run freezes the test split in test_split.lock; later runs add to train and dev only."""
+    from narratives.model.paths import labels_dir
+    from narratives.train.data import LabelError, load_passages
+    from narratives.train.splits import assign_splits, freeze_test, read_lock, write_splits
+
+    path = labels_path or labels_dir()
+    try:
+        passages = load_passages(path, corpus, require_split=False)
+    except LabelError as exc:
+        raise click.ClickException(str(exc)) from None
+    frozen = read_lock(path) is not None
+    assignment = assign_splits(passages, frozen_test=frozen)
+    changed = write_splits(path, assignment)
+    click.echo(f"assigned {len(assignment)} source(s) in {len(changed)} file(s)")
+    if not frozen:
+        lock = freeze_test(path, load_passages(path, corpus))
+        click.echo(f"froze the test split: {lock['n']} passages, sha256 {lock['sha256'][:16]}…")
+
+
+if __name__ == "__main__":
+    main()

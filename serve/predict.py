@@ -1,0 +1,95 @@
+"""``predict``: narrative scores, predicted narratives and stance for passages of text.
+
+>>> from narratives.serve import predict
+>>> out = predict("Belgrade hosted a basketball final on Sunday.")
+>>> sorted(out)
+['model_hash', 'model_version', 'narratives', 'scores', 'stance', 'stance_score', 'text_sha256', 'warnings']
+"""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Sequence, overload
+
+MAX_CHARS = 20_000  # a passage longer than this is truncated, with a warning in its record
+
+
+def _as_list(texts: str | Sequence[str]) -> list[str]:
+    if isinstance(texts, str):
+        return [texts]
+    if not isinstance(texts, (list, tuple)):
+        raise TypeError(f"texts must be a string or a list of strings, got {type(texts).__name__}")
+    for i, t in enumerate(texts):
+        if not isinstance(t, str):
+            raise TypeError(f"texts[{i}] is {type(t).__name__}, expected str")
+    return list(texts)
+
+
+def model_info(model) -> dict:
+    """Version (first 12 hex digits of the hash) and content hash of a model; a model fitted in memory
+    and not yet saved has neither."""
+    h = getattr(model, "model_hash_", None)
+    return {"model_version": h[:12] if h else None, "model_hash": h}
+
+
+@overload
+def predict(texts: str, model: str | Path | None = None) -> dict: ...
+@overload
+def predict(texts: Sequence[str], model: str | Path | None = None) -> list[dict]: ...
+def predict(texts, model=None):
+    """Score passages. A string gives one record, a list gives a list of records in the same order.
+
+    Each record: ``scores`` (every narrative, 0-1), ``narratives`` (those at or above the model's
+    threshold), ``stance`` (``promotes``/``reports``, or ``none`` when no narrative is predicted),
+    ``stance_score`` (probability of *promotes*), ``model_version``, ``model_hash``, ``text_sha256``
+    (of the input text, for audits) and ``warnings``. ``model`` is a shipped name (``"baseline"``), a model
+    directory, or ``None`` for the shipped default, loaded once per process.
+
+    >>> [r["stance"] for r in predict(["", "The weather in Sarajevo was mild."])]
+    ['none', 'none']
+    """
+    from narratives.model import load_model
+
+    single = isinstance(texts, str)
+    items = _as_list(texts)
+    clf = load_model(model)
+    records = score_passages(clf, items)
+    return records[0] if single else records
+
+
+def score_passages(clf, texts: list[str]) -> list[dict]:
+    """Score already-validated texts with a loaded model (shared by ``predict`` and article scoring)."""
+    info = model_info(clf)
+    labels = clf.labels_
+    warnings: list[list[str]] = [[] for _ in texts]
+    work, idx = [], []
+    for i, t in enumerate(texts):
+        if not t.strip():
+            warnings[i].append("empty text")
+            continue
+        if len(t) > MAX_CHARS:
+            warnings[i].append(f"text truncated to {MAX_CHARS} characters for scoring")
+            t = t[:MAX_CHARS]
+        work.append(t)
+        idx.append(i)
+    scores = [[0.0] * len(labels) for _ in texts]
+    promo = [0.0 for _ in texts]
+    if work:
+        p, s = clf.scores(work)
+        for k, i in enumerate(idx):
+            scores[i] = [float(v) for v in p[k]]
+            promo[i] = float(s[k])
+    scored = set(idx)
+    out = []
+    for i, t in enumerate(texts):
+        narr = [lab for lab, v in zip(labels, scores[i]) if i in scored and v >= clf.thresholds_[lab]]
+        out.append({
+            "scores": {lab: round(v, 4) for lab, v in zip(labels, scores[i])},
+            "narratives": narr,
+            "stance": ("promotes" if promo[i] >= 0.5 else "reports") if narr else "none",
+            "stance_score": round(promo[i], 4),
+            **info,
+            "text_sha256": hashlib.sha256(t.encode("utf-8", "surrogatepass")).hexdigest(),
+            "warnings": warnings[i],
+        })
+    return out

@@ -1,0 +1,131 @@
+"""Read articles from .txt files, folders, JSONL, CSV or standard input.
+
+Every item is a dict with ``id``, ``text`` and ``source`` (file, or file:line), plus the record's other
+fields; an unreadable item becomes ``{"id", "source", "error"}`` so the batch goes on.
+
+>>> import io
+>>> [a["id"] for a in read_jsonl_stream(io.StringIO('{"id": "a1", "text": "x"}\\n'), "<stdin>")]
+['a1']
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from pathlib import Path
+from typing import IO, Iterable, Iterator
+
+TEXT_SUFFIXES = {".txt"}
+JSONL_SUFFIXES = {".jsonl", ".ndjson"}
+CSV_SUFFIXES = {".csv"}
+SUPPORTED = TEXT_SUFFIXES | JSONL_SUFFIXES | CSV_SUFFIXES
+
+
+def _record(rec: dict, where: str, id_field: str, text_field: str, fallback_id: str) -> dict:
+    if text_field not in rec:
+        return {"id": str(rec.get(id_field, fallback_id)), "source": where,
+                "error": f"{where}: missing field {text_field!r} (fields: {', '.join(map(str, rec)) or 'none'})"}
+    text = rec[text_field]
+    rid = rec.get(id_field, fallback_id)
+    if not isinstance(text, str):
+        return {"id": str(rid), "source": where,
+                "error": f"{where}: field {text_field!r} must be a string, got {type(text).__name__}"}
+    extra = {k: v for k, v in rec.items() if k not in (id_field, text_field)}
+    return {"id": str(rid) if rid is not None and rid != "" else fallback_id, "text": text, "source": where,
+            "extra": extra}
+
+
+def read_jsonl_stream(fh: IO[str] | IO[bytes], name: str, id_field: str = "id",
+                      text_field: str = "text") -> Iterator[dict]:
+    for no, raw in enumerate(fh, 1):
+        where = f"{name}:{no}"
+        if isinstance(raw, bytes):
+            try:
+                raw = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                yield {"id": where, "source": where, "error": f"{where}: not valid UTF-8 ({exc.reason})"}
+                continue
+        if no == 1:
+            raw = raw.lstrip("\ufeff")
+        if not raw.strip():
+            continue
+        try:
+            rec = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            yield {"id": where, "source": where, "error": f"{where}: malformed JSON: {exc.msg} (column {exc.colno})"}
+            continue
+        if not isinstance(rec, dict):
+            yield {"id": where, "source": where, "error": f"{where}: expected a JSON object, got {type(rec).__name__}"}
+            continue
+        yield _record(rec, where, id_field, text_field, where)
+
+
+def read_csv_file(path: Path, id_field: str = "id", text_field: str = "text") -> Iterator[dict]:
+    try:
+        raw = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        yield {"id": str(path), "source": str(path), "error": f"{path}: not valid UTF-8 ({exc.reason} at byte {exc.start})"}
+        return
+    csv.field_size_limit(1 << 30)
+    reader = csv.DictReader(io.StringIO(raw, newline=""))
+    fields = reader.fieldnames or []
+    if text_field not in fields:
+        yield {"id": str(path), "source": str(path),
+               "error": f"{path}: missing column {text_field!r} (columns: {', '.join(fields) or 'none'})"}
+        return
+    try:
+        for row in reader:
+            where = f"{path}:{reader.line_num}"
+            if None in row:  # more cells than header columns
+                yield {"id": where, "source": where, "error": f"{where}: row has more cells than the header"}
+                continue
+            yield _record(row, where, id_field, text_field, where)
+    except csv.Error as exc:
+        where = f"{path}:{reader.line_num}"
+        yield {"id": where, "source": where, "error": f"{where}: CSV error: {exc}"}
+
+
+def read_text_file(path: Path) -> dict:
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return {"id": path.stem, "source": str(path), "error": f"{path}: not valid UTF-8 ({exc.reason} at byte {exc.start})"}
+    return {"id": path.stem, "text": text, "source": str(path), "extra": {}}
+
+
+def expand_paths(paths: Iterable[str]) -> Iterator[str]:
+    """Folders become their supported files (recursively, sorted); ``-`` stays standard input."""
+    for p in paths:
+        path = Path(p)
+        if p != "-" and path.is_dir():
+            yield from (str(f) for f in sorted(path.rglob("*")) if f.is_file() and f.suffix.lower() in SUPPORTED)
+        else:
+            yield p
+
+
+def read_articles(paths: Iterable[str], id_field: str = "id", text_field: str = "text",
+                  stdin: IO[bytes] | None = None) -> Iterator[dict]:
+    """Yield one item per article found in ``paths`` (files, folders, or ``-`` for JSONL on stdin).
+
+    >>> next(read_articles(["/nonexistent.txt"]))["error"]
+    '/nonexistent.txt: file not found'
+    """
+    for p in expand_paths(paths):
+        if p == "-":
+            yield from read_jsonl_stream(stdin or sys.stdin.buffer, "<stdin>", id_field, text_field)
+            continue
+        path = Path(p)
+        suffix = path.suffix.lower()
+        if not path.exists():
+            yield {"id": p, "source": p, "error": f"{p}: file not found"}
+        elif suffix not in SUPPORTED:
+            yield {"id": p, "source": p,
+                   "error": f"{p}: unsupported file type {suffix or '(none)'} (use {', '.join(sorted(SUPPORTED))})"}
+        elif suffix in TEXT_SUFFIXES:
+            yield read_text_file(path)
+        elif suffix in CSV_SUFFIXES:
+            yield from read_csv_file(path, id_field, text_field)
+        else:
+            with open(path, "rb") as fh:
+                yield from read_jsonl_stream(fh, p, id_field, text_field)

@@ -1,0 +1,147 @@
+"""``narratives labels check``: validate every label file and the dataset's bar.
+
+Errors (exit 1): schema problems, unknown ids, stance/narrative mismatch, duplicate ids, duplicate or
+near-duplicate texts, a source in several splits, a changed frozen test split, counts below target.
+
+>>> r = check_labels()               # doctest: +SKIP
+>>> r.errors                         # doctest: +SKIP
+[]
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from narratives.model.paths import corpus_dir, labels_dir
+from narratives.model.taxonomy import Taxonomy, TaxonomyError, load_taxonomy
+
+from .data import SEED_FILE, Passage, duplicate_ids, load_passage_file, load_seed_spans, passage_files
+from .splits import read_lock, source_conflicts, test_hash
+
+NEAR_DUP = 0.85  # cosine of character 3-5-gram TF-IDF vectors
+
+
+@dataclass
+class CheckResult:
+    errors: list[tuple[str, str]] = field(default_factory=list)
+    warnings: list[tuple[str, str]] = field(default_factory=list)
+    passages: list[Passage] = field(default_factory=list)
+    counts: dict = field(default_factory=dict)
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"\W+", " ", text.lower()).strip()
+
+
+def near_duplicates(passages: list[Passage], threshold: float = NEAR_DUP) -> list[tuple[int, int, float]]:
+    """Index pairs of passages whose character n-gram TF-IDF cosine is at least ``threshold``."""
+    if len(passages) < 2:
+        return []
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    x = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True).fit_transform(
+        [_norm(p.text) for p in passages])
+    sim = (x @ x.T).tocoo()
+    return sorted((int(i), int(j), float(v)) for i, j, v in zip(sim.row, sim.col, sim.data) if i < j and v >= threshold)
+
+
+def _load_targets(labels: Path) -> dict:
+    import yaml
+
+    f = labels / "targets.yaml"
+    return yaml.safe_load(f.read_text(encoding="utf-8")) if f.exists() else {}
+
+
+def dataset_counts(passages: list[Passage], tax: Taxonomy) -> dict:
+    c: Counter = Counter()
+    kw_free: Counter = Counter()
+    for p in passages:
+        for n in p.narratives:
+            c[(n, p.stance)] += 1
+            if p.stance == "promotes" and p.lang == "en":
+                c[(n, "promotes_en")] += 1
+                if not any(k in p.text.lower() for k in tax.get(n).keywords):
+                    kw_free[n] += 1
+    return {
+        "total": len(passages),
+        "per_narrative": {n: {"promotes": c[(n, "promotes")], "reports": c[(n, "reports")]} for n in tax.ids},
+        "multi_label": sum(len(p.narratives) > 1 for p in passages),
+        "hard_negatives": sum(not p.narratives for p in passages),
+        "non_english": sum(p.lang != "en" for p in passages),
+        "languages": dict(sorted(Counter(p.lang for p in passages).items())),
+        "splits": dict(sorted(Counter(p.split or "unassigned" for p in passages).items())),
+        "keyword_free_promotes": {n: round(kw_free[n] / c[(n, "promotes_en")], 3) if c[(n, "promotes_en")] else None
+                                  for n in tax.ids},
+    }
+
+
+def check_labels(labels: str | Path | None = None, corpus: str | Path | None = None,
+                 targets: bool = True) -> CheckResult:
+    """Validate the label folder; never raises on bad data, everything lands in the result."""
+    labels = Path(labels) if labels is not None else labels_dir()
+    corpus = Path(corpus) if corpus is not None else corpus_dir()
+    res = CheckResult()
+    try:
+        tax = load_taxonomy(labels / "taxonomy.yaml")
+    except TaxonomyError as exc:
+        res.errors.append((str(labels / "taxonomy.yaml"), str(exc)))
+        return res
+    team: list[Passage] = []
+    for f in passage_files(labels):
+        team.extend(load_passage_file(f, tax, res.errors))
+    seeds = load_seed_spans(labels / SEED_FILE, corpus, tax, res.errors) if (labels / SEED_FILE).exists() else []
+    passages = team + seeds
+    res.passages = passages
+    res.errors.extend(duplicate_ids(passages))
+    res.errors.extend(source_conflicts(passages))
+    limits = _load_targets(labels).get("words", {}) if targets else {}
+    for p in team:
+        n = len(p.text.split())
+        if limits and not limits.get("min", 0) <= n <= limits.get("max", 10**9):
+            res.errors.append((p.where, f"passage has {n} words (allowed {limits['min']}-{limits['max']})"))
+    seen: dict[str, Passage] = {}
+    for p in passages:
+        key = _norm(p.text)
+        if key in seen:
+            first = seen[key]
+            # Boilerplate repeated inside one third-party article ("Documents to download") cannot leak.
+            same_doc = first.source == p.source and first.where.split(":")[0] == p.where.split(":")[0]
+            (res.warnings if same_doc else res.errors).append((p.where, f"duplicate text of {first.where}"))
+        else:
+            seen[key] = p
+    for i, j, sim in near_duplicates(passages):
+        a, b = passages[i], passages[j]
+        if _norm(a.text) == _norm(b.text):
+            continue
+        msg = f"near-duplicate of {a.where} (cosine {sim:.2f})"
+        if a.split != b.split:
+            res.errors.append((b.where, msg + f" across splits {a.split}/{b.split}"))
+        else:
+            res.warnings.append((b.where, msg))
+    lock = read_lock(labels)
+    if lock is not None and test_hash([p for p in passages if p.split == "test"]) != lock.get("sha256"):
+        res.errors.append((str(labels / "test_split.lock"),
+                           "the frozen test split changed (a test passage was added, removed, edited or relabelled)"))
+    res.counts = dataset_counts(passages, tax)
+    if targets:
+        res.errors.extend(_target_errors(res.counts, _load_targets(labels), str(labels / "targets.yaml")))
+    return res
+
+
+def _target_errors(counts: dict, t: dict, where: str) -> list[tuple[str, str]]:
+    errs = []
+    for n in t.get("narratives", []):
+        for stance, need in t.get("per_narrative", {}).items():
+            have = counts["per_narrative"].get(n, {}).get(stance, 0)
+            if have < need:
+                errs.append((where, f"{n}: {have} passages that {stance.rstrip('s')} it, target {need}"))
+        share = counts["keyword_free_promotes"].get(n)
+        need_share = t.get("keyword_free_promotes")
+        if need_share and (share is None or share < need_share):
+            errs.append((where, f"{n}: {share} of English promoting passages avoid its keywords, target {need_share}"))
+    for key in ("multi_label", "hard_negatives", "non_english", "total"):
+        if key in t and counts[key] < t[key]:
+            errs.append((where, f"{key}: {counts[key]}, target {t[key]}"))
+    return errs

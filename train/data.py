@@ -1,0 +1,257 @@
+"""Labelled passages: team-written label files and stand-off spans over the seed corpus.
+
+Two kinds of label file live in ``data/labels/``:
+
+* ``*.jsonl`` passage files written by the team (or imported): one JSON object per line with
+  ``id, text, lang, narratives, stance, source, split``;
+* ``seed_spans.jsonl``: stand-off annotations over third-party articles that are never copied into the
+  repository: ``doc, start, end, sha256, narratives, stance, split``. They are resolved against a corpus
+  folder, and every span's text is checked against its hash.
+
+>>> from narratives.train.data import load_passages
+>>> passages = load_passages()            # doctest: +SKIP
+>>> passages[0].narratives                # doctest: +SKIP
+('rs_secession',)
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from narratives.model.paths import corpus_dir, labels_dir
+from narratives.model.taxonomy import STANCES, Taxonomy, load_taxonomy
+
+SEED_FILE = "seed_spans.jsonl"
+SPLITS = ("train", "dev", "test")
+LANGS = ("en", "sr-Latn", "sr-Cyrl", "bs", "hr", "ru")
+PASSAGE_KEYS = ("id", "text", "lang", "narratives", "stance", "source", "split")
+SPAN_KEYS = ("doc", "start", "end", "sha256", "narratives", "stance", "split")
+
+
+class LabelError(ValueError):
+    """One or more label records are invalid. ``problems`` holds ``(where, message)`` pairs."""
+
+    def __init__(self, problems: list[tuple[str, str]]):
+        self.problems = problems
+        shown = "\n".join(f"{w}: {m}" for w, m in problems[:50])
+        more = f"\n... and {len(problems) - 50} more" if len(problems) > 50 else ""
+        super().__init__(f"{len(problems)} label problem(s):\n{shown}{more}")
+
+
+@dataclass(frozen=True)
+class Passage:
+    """One labelled passage. ``where`` is ``file:line`` for error messages and audits."""
+
+    id: str
+    text: str
+    narratives: tuple[str, ...]
+    stance: str
+    source: str
+    split: str | None
+    lang: str = "en"
+    where: str = ""
+
+
+def sha256_text(text: str) -> str:
+    """Hex sha256 of a text's UTF-8 bytes.
+
+    >>> sha256_text("abc")[:12]
+    'ba7816bf8f01'
+    """
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def read_jsonl(path: Path) -> Iterator[tuple[int, Any, str | None]]:
+    """Yield ``(line_number, object, error)`` for each non-blank line; never raises on a bad line.
+
+    >>> list(read_jsonl(Path("/dev/null")))
+    []
+    """
+    with open(path, "rb") as fh:
+        for no, raw in enumerate(fh, 1):
+            if no == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                yield no, None, f"not valid UTF-8 ({exc.reason} at byte {exc.start})"
+                continue
+            if not line.strip():
+                continue
+            try:
+                yield no, json.loads(line), None
+            except json.JSONDecodeError as exc:
+                yield no, None, f"malformed JSON: {exc.msg} (column {exc.colno})"
+
+
+def _check_labels(
+    rec: dict, tax: Taxonomy, where: str, problems: list[tuple[str, str]]
+) -> tuple[tuple[str, ...], str] | None:
+    nar, stance = rec.get("narratives"), rec.get("stance")
+    ok = True
+    if not isinstance(nar, list) or not all(isinstance(n, str) for n in nar):
+        problems.append((where, f"field 'narratives' must be a list of ids, got {nar!r}"))
+        return None
+    unknown = [n for n in nar if n not in tax.ids]
+    if unknown:
+        problems.append((where, f"unknown narrative id(s) {unknown}; valid: {', '.join(tax.ids)}"))
+        ok = False
+    if len(set(nar)) != len(nar):
+        problems.append((where, f"field 'narratives' repeats an id: {nar}"))
+        ok = False
+    if stance not in STANCES:
+        problems.append((where, f"field 'stance' must be one of {', '.join(STANCES)}, got {stance!r}"))
+        ok = False
+    elif (stance == "none") != (not nar):
+        problems.append((where, "stance must be 'none' exactly when 'narratives' is empty"))
+        ok = False
+    return (tuple(sorted(nar)), stance) if ok else None
+
+
+def _check_split(rec: dict, where: str, problems: list[tuple[str, str]], require: bool) -> str | None:
+    split = rec.get("split")
+    if split is None and not require:
+        return None
+    if split not in SPLITS:
+        problems.append((where, f"field 'split' must be one of {', '.join(SPLITS)}, got {split!r}"))
+        return None
+    return split
+
+
+def load_passage_file(
+    path: Path, tax: Taxonomy, problems: list[tuple[str, str]], require_split: bool = True
+) -> list[Passage]:
+    """Parse one team passage file, appending every problem found (file and line) to ``problems``."""
+    out: list[Passage] = []
+    for no, rec, err in read_jsonl(path):
+        where = f"{path}:{no}"
+        if err:
+            problems.append((where, err))
+            continue
+        if not isinstance(rec, dict):
+            problems.append((where, f"expected a JSON object, got {type(rec).__name__}"))
+            continue
+        missing = [k for k in PASSAGE_KEYS if k not in rec and not (k == "split" and not require_split)]
+        if missing:
+            problems.append((where, f"missing field(s) {', '.join(missing)}"))
+            continue
+        extra = sorted(set(rec) - set(PASSAGE_KEYS))
+        if extra:
+            problems.append((where, f"unknown field(s) {', '.join(extra)}"))
+        for key in ("id", "text", "source"):
+            if not isinstance(rec[key], str) or not rec[key].strip():
+                problems.append((where, f"field '{key}' must be a non-empty string"))
+        if rec.get("lang") not in LANGS:
+            problems.append((where, f"field 'lang' must be one of {', '.join(LANGS)}, got {rec.get('lang')!r}"))
+        labels = _check_labels(rec, tax, where, problems)
+        split = _check_split(rec, where, problems, require_split)
+        if labels is None or any(not isinstance(rec[k], str) or not rec[k].strip() for k in ("id", "text", "source")):
+            continue
+        out.append(
+            Passage(rec["id"], rec["text"], labels[0], labels[1], rec["source"], split, rec.get("lang", "en"), where)
+        )
+    return out
+
+
+def load_seed_spans(
+    path: Path, corpus: Path, tax: Taxonomy, problems: list[tuple[str, str]], require_split: bool = True
+) -> list[Passage]:
+    """Resolve stand-off spans against the corpus folder; a missing file or a hash mismatch is a problem
+    that names the span."""
+    out: list[Passage] = []
+    cache: dict[str, str | None] = {}
+    for no, rec, err in read_jsonl(path):
+        where = f"{path}:{no}"
+        if err:
+            problems.append((where, err))
+            continue
+        if not isinstance(rec, dict):
+            problems.append((where, f"expected a JSON object, got {type(rec).__name__}"))
+            continue
+        missing = [k for k in SPAN_KEYS if k not in rec and not (k == "split" and not require_split)]
+        if missing:
+            problems.append((where, f"missing field(s) {', '.join(missing)}"))
+            continue
+        doc, start, end = rec["doc"], rec["start"], rec["end"]
+        span = f"span {doc}[{start}:{end}]"
+        if not isinstance(doc, str) or "/" in doc or "\\" in doc or doc.startswith("."):
+            problems.append((where, f"field 'doc' must be a plain file name, got {doc!r}"))
+            continue
+        if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end):
+            problems.append((where, f"{span}: 'start' and 'end' must be integers with 0 <= start < end"))
+            continue
+        if doc not in cache:
+            try:
+                cache[doc] = (corpus / doc).read_text(encoding="utf-8")
+            except FileNotFoundError:
+                cache[doc] = None
+                problems.append((where, f"{span}: document {corpus / doc} not found (is --corpus right?)"))
+            except UnicodeDecodeError:
+                cache[doc] = None
+                problems.append((where, f"{span}: document {corpus / doc} is not valid UTF-8"))
+        text = cache[doc]
+        if text is None:
+            continue
+        if end > len(text):
+            problems.append((where, f"{span}: end is past the end of the document ({len(text)} characters)"))
+            continue
+        piece = text[start:end]
+        if sha256_text(piece) != rec["sha256"]:
+            problems.append((where, f"{span}: sha256 of the span text does not match (the document changed?)"))
+            continue
+        labels = _check_labels(rec, tax, where, problems)
+        split = _check_split(rec, where, problems, require_split)
+        if labels is None:
+            continue
+        pid = f"{Path(doc).stem}:{start}-{end}"
+        out.append(Passage(pid, piece, labels[0], labels[1], doc, split, rec.get("lang", "en"), where))
+    return out
+
+
+def passage_files(labels: Path) -> list[Path]:
+    """The team passage files of a label folder (every ``*.jsonl`` but the seed spans), sorted."""
+    return sorted(p for p in labels.glob("*.jsonl") if p.name != SEED_FILE)
+
+
+def load_passages(
+    labels: str | Path | None = None,
+    corpus: str | Path | None = None,
+    taxonomy: Taxonomy | None = None,
+    require_split: bool = True,
+    with_seeds: bool = True,
+) -> list[Passage]:
+    """Load every labelled passage of a label folder, seeds resolved against ``corpus``.
+
+    Raises :class:`LabelError` listing every problem (file and line) if anything is invalid, including
+    duplicate ids across files.
+    """
+    labels = Path(labels) if labels is not None else labels_dir()
+    corpus = Path(corpus) if corpus is not None else corpus_dir()
+    tax = taxonomy or load_taxonomy(labels / "taxonomy.yaml")
+    problems: list[tuple[str, str]] = []
+    if not labels.is_dir():
+        raise LabelError([(str(labels), "label folder not found")])
+    out: list[Passage] = []
+    for f in passage_files(labels):
+        out.extend(load_passage_file(f, tax, problems, require_split))
+    seed = labels / SEED_FILE
+    if with_seeds and seed.exists():
+        out.extend(load_seed_spans(seed, corpus, tax, problems, require_split))
+    problems.extend(duplicate_ids(out))
+    if problems:
+        raise LabelError(problems)
+    return out
+
+
+def duplicate_ids(passages: Iterable[Passage]) -> list[tuple[str, str]]:
+    seen: dict[str, str] = {}
+    out = []
+    for p in passages:
+        if p.id in seen:
+            out.append((p.where, f"duplicate id {p.id!r} (first at {seen[p.id]})"))
+        else:
+            seen[p.id] = p.where
+    return out

@@ -1,0 +1,83 @@
+"""Every evaluation figure is computed here, and only here (scikit-learn underneath).
+
+>>> m = narrative_metrics([["a"], [], ["a", "b"]], [["a"], ["b"], ["a"]], ["a", "b"])
+>>> m["per_narrative"]["a"]["f1"], m["micro_f1"]
+(1.0, 0.6667)
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+
+def _r(x: float) -> float:
+    return round(float(x), 4)
+
+
+def binarize(rows: Sequence[Sequence[str]], labels: Sequence[str]) -> np.ndarray:
+    return np.array([[lab in r for lab in labels] for r in rows], dtype=np.int64).reshape(len(rows), len(labels))
+
+
+def narrative_metrics(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]], labels: Sequence[str]) -> dict:
+    """Per-narrative precision, recall, F1 and support; macro and micro F1; hard-negative flag rate."""
+    from sklearn.metrics import f1_score, precision_recall_fscore_support
+
+    Y, P = binarize(gold, labels), binarize(pred, labels)
+    p, r, f, s = precision_recall_fscore_support(Y, P, average=None, zero_division=0, labels=range(len(labels)))
+    per = {lab: {"precision": _r(p[i]), "recall": _r(r[i]), "f1": _r(f[i]), "support": int(s[i])}
+           for i, lab in enumerate(labels)}
+    neg = Y.sum(1) == 0
+    return {
+        "per_narrative": per,
+        "macro_f1": _r(f1_score(Y, P, average="macro", zero_division=0)),
+        "micro_f1": _r(f1_score(Y, P, average="micro", zero_division=0)),
+        "negatives": int(neg.sum()),
+        "negatives_flagged": _r(P[neg].any(1).mean()) if neg.any() else None,
+        "n": len(gold),
+    }
+
+
+def stance_metrics(gold: Sequence[str], pred: Sequence[str], gold_has_narr: Sequence[bool],
+                   head: Sequence[str]) -> dict:
+    """``stance_accuracy``: three-way (promotes/reports/none) over all passages, as the product outputs it.
+    ``stance_head_accuracy``: promotes vs reports of the stance head alone, on passages whose gold label
+    has a narrative (independent of narrative detection). Plus the three-way confusion matrix.
+
+    >>> stance_metrics(["none", "promotes"], ["none", "reports"], [False, True], ["reports", "reports"])["stance_accuracy"]
+    0.5
+    """
+    from sklearn.metrics import confusion_matrix
+
+    order = ["promotes", "reports", "none"]
+    g, p = np.array(gold), np.array(pred)
+    m = np.array(gold_has_narr, dtype=bool)
+    h = np.array(head)
+    return {
+        "stance_accuracy": _r((g == p).mean()) if len(g) else None,
+        "stance_head_accuracy": _r((g[m] == h[m]).mean()) if m.any() else None,
+        "stance_confusion": {"labels": order, "matrix": confusion_matrix(g, p, labels=order).tolist()},
+    }
+
+
+def evaluate_predictions(passages, records, labels: Sequence[str], by_lang: bool = True) -> dict:
+    """All figures for ``passages`` (gold, with ``.narratives``, ``.stance``, ``.lang``) against ``records``
+    from ``predict`` (same order)."""
+    gold = [p.narratives for p in passages]
+    pred = [r["narratives"] for r in records]
+    head = ["promotes" if r["stance_score"] >= 0.5 else "reports" for r in records]
+    out = narrative_metrics(gold, pred, labels)
+    out.update(stance_metrics([p.stance for p in passages], [r["stance"] for r in records],
+                              [bool(p.narratives) for p in passages], head))
+    if by_lang:
+        langs = sorted({p.lang for p in passages})
+        out["per_language"] = {}
+        for lang in langs:
+            idx = [i for i, p in enumerate(passages) if p.lang == lang]
+            sub = narrative_metrics([gold[i] for i in idx], [pred[i] for i in idx], labels)
+            st = stance_metrics([passages[i].stance for i in idx], [records[i]["stance"] for i in idx],
+                                [bool(passages[i].narratives) for i in idx], [head[i] for i in idx])
+            out["per_language"][lang] = {"n": len(idx), "macro_f1": sub["macro_f1"], "micro_f1": sub["micro_f1"],
+                                         "stance_accuracy": st["stance_accuracy"],
+                                         "negatives_flagged": sub["negatives_flagged"]}
+    return out

@@ -1,0 +1,109 @@
+"""Train/dev/test splits by source (writing batch or document), stratified, with a frozen test split.
+
+A source never feeds two splits. Sources without a split are assigned greedily to the split whose
+label and language counts fall furthest short of its share. Once ``test_split.lock`` exists the test
+split is frozen: new sources only go to train or dev, and the label checker fails if any test passage
+changes.
+
+>>> test_hash([]) [:12]
+'e3b0c44298fc'
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Iterable
+
+from .data import SEED_FILE, Passage, passage_files, read_jsonl, sha256_text
+
+RATIOS = {"train": 0.7, "dev": 0.15, "test": 0.15}
+LOCK = "test_split.lock"
+
+
+def _features(p: Passage) -> list[str]:
+    return [f"n:{n}" for n in p.narratives] + ([] if p.narratives else ["neg"]) + [f"lang:{p.lang}", f"st:{p.stance}"]
+
+
+def test_hash(passages: Iterable[Passage]) -> str:
+    """sha256 over the test passages' ids, text hashes and labels, in id order."""
+    rows = sorted(f"{p.id}\t{sha256_text(p.text)}\t{','.join(p.narratives)}\t{p.stance}\n" for p in passages)
+    return hashlib.sha256("".join(rows).encode()).hexdigest()
+
+
+def read_lock(labels: Path) -> dict | None:
+    f = labels / LOCK
+    return json.loads(f.read_text(encoding="utf-8")) if f.exists() else None
+
+
+def source_conflicts(passages: Iterable[Passage]) -> list[tuple[str, str]]:
+    """Sources whose passages sit in more than one split."""
+    seen: dict[str, set[str]] = defaultdict(set)
+    where: dict[str, str] = {}
+    for p in passages:
+        if p.split:
+            seen[p.source].add(p.split)
+            where.setdefault(p.source, p.where)
+    return [(where[s], f"source {s!r} feeds several splits: {', '.join(sorted(v))}") for s, v in seen.items() if len(v) > 1]
+
+
+def assign_splits(passages: list[Passage], frozen_test: bool, ratios: dict[str, float] = RATIOS) -> dict[str, str]:
+    """A split for every source that has none yet (existing assignments are kept)."""
+    total: Counter = Counter()
+    cur: dict[str, Counter] = {s: Counter() for s in ratios}
+    groups: dict[str, Counter] = defaultdict(Counter)
+    fixed = {p.source: p.split for p in passages if p.split}
+    for p in passages:
+        feats = _features(p) + ["size"]
+        total.update(feats)
+        if p.source in fixed:
+            cur[fixed[p.source]].update(feats)
+        else:
+            groups[p.source].update(feats)
+    allowed = [s for s in ratios if not (frozen_test and s == "test")]
+    share = sum(ratios[s] for s in allowed)
+    target = {s: {f: total[f] * ratios[s] / share for f in total} for s in allowed}
+    out: dict[str, str] = {}
+    order = sorted(groups, key=lambda g: (-groups[g]["size"], hashlib.sha256(g.encode()).hexdigest()))
+    for g in order:
+        def need(s: str) -> float:
+            return sum(c * (target[s][f] - cur[s][f]) / total[f] for f, c in groups[g].items())
+        best = max(allowed, key=lambda s: (need(s), -allowed.index(s)))
+        out[g] = best
+        cur[best].update(groups[g])
+    return out
+
+
+def write_splits(labels: Path, assignment: dict[str, str]) -> list[Path]:
+    """Write the assigned splits into the label files (atomically, file by file); returns changed files."""
+    changed = []
+    files = passage_files(labels) + ([labels / SEED_FILE] if (labels / SEED_FILE).exists() else [])
+    for f in files:
+        lines, touched = [], False
+        for _, rec, err in read_jsonl(f):
+            if err or not isinstance(rec, dict):
+                raise ValueError(f"{f}: fix the label file before assigning splits ({err or 'not an object'})")
+            src = rec.get("source", rec.get("doc"))
+            if rec.get("split") is None and src in assignment:
+                rec["split"] = assignment[src]
+                touched = True
+            lines.append(json.dumps(rec, ensure_ascii=False))
+        if touched:
+            fd, tmp = tempfile.mkstemp(prefix=f".{f.name}.", dir=f.parent)
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write("\n".join(lines) + "\n")
+            os.replace(tmp, f)
+            changed.append(f)
+    return changed
+
+
+def freeze_test(labels: Path, passages: list[Passage]) -> dict:
+    test = [p for p in passages if p.split == "test"]
+    lock = {"sha256": test_hash(test), "n": len(test),
+            "sources": sorted({p.source for p in test}),
+            "note": "The frozen test split. Never tune on it; new sources go to train or dev only."}
+    (labels / LOCK).write_text(json.dumps(lock, indent=2) + "\n", encoding="utf-8")
+    return lock

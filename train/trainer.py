@@ -1,0 +1,98 @@
+"""``train``: fit the baseline on the train split, evaluate on dev and test, write the model directory.
+
+>>> from narratives.train import train
+>>> result = train(out="/tmp/narratives-model")      # doctest: +SKIP
+>>> result["metrics"]["splits"]["test"]["macro_f1"]  # doctest: +SKIP
+0.71
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import time
+from pathlib import Path
+
+from narratives.model.baseline import TfidfNarrativeClassifier
+from narratives.model.paths import corpus_dir, labels_dir
+from narratives.model.taxonomy import load_taxonomy
+
+from .card import render_card
+from .data import LabelError, Passage, load_passages, sha256_text
+from .metrics import evaluate_predictions
+from .splits import read_lock, source_conflicts, test_hash
+
+
+def data_hash(passages: list[Passage]) -> str:
+    """sha256 over every passage's id, split, labels and text hash, in id order."""
+    rows = sorted(f"{p.id}\t{p.split}\t{sha256_text(p.text)}\t{','.join(p.narratives)}\t{p.stance}\t{p.lang}\n"
+                  for p in passages)
+    return hashlib.sha256("".join(rows).encode()).hexdigest()
+
+
+def evaluate_model(clf, passages: list[Passage]) -> dict:
+    """All metrics of a (saved or in-memory) model on labelled passages."""
+    from narratives.serve.predict import score_passages
+
+    if not passages:
+        return {"n": 0}
+    records = score_passages(clf, [p.text for p in passages])
+    return evaluate_predictions(passages, records, clf.labels_)
+
+
+def _cv_metrics(clf, passages: list[Passage]) -> dict | None:
+    """Figures from the out-of-fold scores computed while tuning thresholds (never seen in training)."""
+    if clf.oof_scores_ is None:
+        return None
+    from .metrics import narrative_metrics
+
+    pred = [[lab for j, lab in enumerate(clf.labels_) if row[j] >= clf.thresholds_[lab]] for row in clf.oof_scores_]
+    return narrative_metrics([p.narratives for p in passages], pred, clf.labels_)
+
+
+def train(labels: str | Path | None = None, corpus: str | Path | None = None, out: str | Path | None = None,
+          fit_splits: tuple[str, ...] = ("train",), C: float = 8.0, cv_folds: int = 5, log=sys.stderr) -> dict:
+    """Train and save a model; returns ``{"path", "model_hash", "metrics"}``.
+
+    The model directory is written atomically: a failure at any point leaves the previous one intact.
+    """
+    labels = Path(labels) if labels is not None else labels_dir()
+    corpus = Path(corpus) if corpus is not None else corpus_dir()
+    if out is None:
+        raise ValueError("an output directory is required")
+    tax = load_taxonomy(labels / "taxonomy.yaml")
+    passages = load_passages(labels, corpus, tax)
+    problems = source_conflicts(passages)
+    lock = read_lock(labels)
+    if lock and test_hash([p for p in passages if p.split == "test"]) != lock["sha256"]:
+        problems.append((str(labels / "test_split.lock"), "the frozen test split changed; run `narratives labels check`"))
+    if problems:
+        raise LabelError(problems)
+    fit = [p for p in passages if p.split in fit_splits]
+    if not fit:
+        raise LabelError([(str(labels), f"no passages in split(s) {', '.join(fit_splits)}")])
+    t0 = time.time()
+    print(f"training on {len(fit)} passages ({', '.join(fit_splits)}) ...", file=log)
+    clf = TfidfNarrativeClassifier(labels=tax.ids, C=C, cv_folds=cv_folds)
+    clf.fit([p.text for p in fit], [p.narratives for p in fit], [p.stance for p in fit], [p.source for p in fit])
+    train_s = time.time() - t0
+    metrics: dict = {"splits": {}, "cv_on_fit_splits": _cv_metrics(clf, fit)}
+    for split in ("dev", "test"):
+        held = [p for p in passages if p.split == split and split not in fit_splits]
+        if held:
+            metrics["splits"][split] = evaluate_model(clf, held)
+    counts = {s: sum(p.split == s for p in passages) for s in ("train", "dev", "test")}
+    data = {"labels_sha256": data_hash(passages), "taxonomy_sha256": sha256_text(Path(tax.path).read_text("utf-8")),
+            "test_split_sha256": test_hash([p for p in passages if p.split == "test"]),
+            "fit_splits": list(fit_splits), "counts": counts}
+    created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+    def files(model_hash: str) -> dict[str, str]:
+        full = {"model_version": model_hash[:12], "model_hash": model_hash, "created": created,
+                "train_seconds": round(train_s, 1), "data": data, **metrics}
+        return {"metrics.json": json.dumps(full, indent=2, sort_keys=True) + "\n",
+                "README.md": render_card(full, clf.config(), tax, passages)}
+
+    model_hash = clf.save_pretrained(out, extra_config={"data": data}, extra_files=files)
+    print(f"wrote {out} (version {model_hash[:12]}) in {time.time() - t0:.1f}s", file=log)
+    return {"path": str(out), "model_hash": model_hash, "metrics": metrics}
