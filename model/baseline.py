@@ -13,13 +13,22 @@ so a document never scores itself). Saved without pickle: vocabularies in JSON, 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 
-from .artifact import (FORMAT, FORMAT_VERSION, HASHED, ModelLoadError, atomic_model_dir, file_sha256, model_hash_of,
-                       verify_model_dir, write_json)
+from .artifact import (
+    FORMAT,
+    FORMAT_VERSION,
+    HASHED,
+    ModelLoadError,
+    atomic_model_dir,
+    file_sha256,
+    model_hash_of,
+    verify_model_dir,
+    write_json,
+)
 
 KIND = "tfidf-logreg"
 
@@ -65,7 +74,7 @@ def _fit_block(analyzer: str, ngram_range: tuple[int, int], texts: Sequence[str]
     return _Block(analyzer, ngram_range, terms, vec.idf_)
 
 
-def _logreg(C: float, y: np.ndarray):
+def _logreg(C: float, y: np.ndarray, random_state: int):
     """Weights and bias of a balanced L2 logistic regression, or a constant model for a one-class ``y``."""
     from sklearn.linear_model import LogisticRegression
 
@@ -73,7 +82,8 @@ def _logreg(C: float, y: np.ndarray):
         if len(np.unique(y)) < 2:
             p = float(np.clip(y.mean() if len(y) else 0.0, 1e-3, 1 - 1e-3))
             return np.zeros(x.shape[1]), float(np.log(p / (1 - p)))
-        lr = LogisticRegression(C=C, class_weight="balanced", solver="liblinear", max_iter=1000)
+        lr = LogisticRegression(C=C, class_weight="balanced", solver="liblinear", max_iter=1000,
+                                random_state=random_state)  # liblinear shuffles: seed it, or runs differ
         lr.fit(x, y)
         return lr.coef_[0].copy(), float(lr.intercept_[0])
 
@@ -125,12 +135,12 @@ class TfidfNarrativeClassifier:
             _fit_block("char_wb", (2, 5), texts, self.min_df, self.char_max_features),
         ]
         x = _hstack([b.transform(texts) for b in blocks])
-        ws, bs = zip(*(_logreg(self.C, Y[:, j])(x) for j in range(Y.shape[1]))) if Y.shape[1] else ((), ())
-        sw, sb = _logreg(self.C, promotes[has_narr])(x[has_narr])
+        ws, bs = zip(*(_logreg(self.C, Y[:, j], self.random_state)(x) for j in range(Y.shape[1]))) if Y.shape[1] else ((), ())
+        sw, sb = _logreg(self.C, promotes[has_narr], self.random_state)(x[has_narr])
         return blocks, np.array(ws).reshape(Y.shape[1], x.shape[1]), np.array(bs), sw, sb
 
     def fit(self, texts: Sequence[str], narratives: Sequence[Sequence[str]], stances: Sequence[str],
-            groups: Sequence[str] | None = None) -> "TfidfNarrativeClassifier":
+            groups: Sequence[str] | None = None) -> TfidfNarrativeClassifier:
         """Fit on passages with their narrative lists and stances; ``groups`` (source documents) keep
         threshold-tuning folds honest."""
         texts = list(texts)
@@ -225,7 +235,9 @@ class TfidfNarrativeClassifier:
                 "stance.weight": np.asarray(self.stance_coef_, dtype=np.float32).reshape(-1),
                 "stance.bias": np.asarray([self.stance_intercept_], dtype=np.float32),
             })
-            save_file(tensors, str(tmp / "weights.safetensors"), metadata={"format": FORMAT, "kind": KIND})
+            # No metadata: safetensors writes a metadata map in random key order, which would break the
+            # byte-for-byte reproducibility the model hash relies on (format and kind are in config.json).
+            save_file(tensors, str(tmp / "weights.safetensors"))
             if extra_files is not None:
                 model_hash = model_hash_of({n: file_sha256(tmp / n) for n in HASHED if (tmp / n).exists()})
                 for name, content in extra_files(model_hash).items():
@@ -234,7 +246,7 @@ class TfidfNarrativeClassifier:
         return atomic_model_dir(path, write)
 
     @classmethod
-    def from_pretrained(cls, path: str | Path) -> "TfidfNarrativeClassifier":
+    def from_pretrained(cls, path: str | Path) -> TfidfNarrativeClassifier:
         """Load a model directory after verifying its manifest; sets ``model_hash_`` and ``path_``."""
         from safetensors.numpy import load_file
 

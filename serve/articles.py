@@ -1,6 +1,8 @@
 """Score whole articles: split into passages, score passages in batches across articles, aggregate.
 
-Aggregation rule (per narrative):
+Aggregation rule (per narrative), over the article's passages of at least ``min_words`` words (default 5:
+bylines, datelines and outlet names are too short to be evidence, and the models are trained on passages of
+15 to 150 words; shorter passages are still scored and counted):
 
 * the article score is the highest passage score;
 * the narrative is predicted when that score reaches the narrative's threshold, i.e. when at least one
@@ -18,8 +20,8 @@ Aggregation rule (per narrative):
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Iterable, Iterator
 
 from .passages import split_passages
 from .predict import model_info, score_passages
@@ -30,19 +32,20 @@ MAX_PASSAGES = 2000  # per article; beyond this the article is truncated with a 
 
 
 def aggregate(passages: list[dict], spans: list[tuple[int, int]], text: str, labels: list[str],
-              thresholds: dict[str, float], max_evidence: int = 3) -> dict:
+              thresholds: dict[str, float], max_evidence: int = 3, min_words: int = 5) -> dict:
     """Article-level fields from its passage records (see the module docstring for the rule).
 
     >>> p = [{"scores": {"x": 0.9}, "stance_score": 0.8}, {"scores": {"x": 0.2}, "stance_score": 0.1}]
-    >>> a = aggregate(p, [(0, 3), (4, 7)], "abc def", ["x"], {"x": 0.5})
+    >>> a = aggregate(p, [(0, 3), (4, 7)], "abc def", ["x"], {"x": 0.5}, min_words=1)
     >>> a["narratives"], a["stance"], a["evidence"]["x"][0]["text"]
     (['x'], 'promotes', 'abc')
     """
-    scores = {lab: max((p["scores"][lab] for p in passages), default=0.0) for lab in labels}
-    predicted = [lab for lab in labels if passages and scores[lab] >= thresholds[lab]]
+    eligible = [i for i, (s, e) in enumerate(spans) if len(text[s:e].split()) >= min_words]
+    scores = {lab: max((passages[i]["scores"][lab] for i in eligible), default=0.0) for lab in labels}
+    predicted = [lab for lab in labels if eligible and scores[lab] >= thresholds[lab]]
     evidence, stances = {}, {}
     for lab in predicted:
-        hits = sorted((i for i, p in enumerate(passages) if p["scores"][lab] >= thresholds[lab]),
+        hits = sorted((i for i in eligible if passages[i]["scores"][lab] >= thresholds[lab]),
                       key=lambda i: -passages[i]["scores"][lab])[:max_evidence]
         weight = sum(passages[i]["scores"][lab] for i in hits)
         promo = sum(passages[i]["scores"][lab] * passages[i]["stance_score"] for i in hits) / weight
@@ -64,7 +67,7 @@ def _error_record(item: dict, info: dict) -> dict:
 
 
 def score_articles(items: Iterable[dict], model: str | Path | None = None, batch_passages: int = 256,
-                   max_evidence: int = 3, max_chars: int = 1000) -> Iterator[dict]:
+                   max_evidence: int = 3, max_chars: int = 1000, min_words: int = 5) -> Iterator[dict]:
     """Yield one record per input item (``{"id", "text", ...}`` or an ``{"error"}`` item), in order.
 
     Passages of several articles are scored together in batches of about ``batch_passages``.
@@ -87,7 +90,7 @@ def score_articles(items: Iterable[dict], model: str | Path | None = None, batch
                 continue
             recs = results[pos:pos + len(texts)]
             pos += len(texts)
-            yield _article_record(item, spans, recs, clf, info, max_evidence)
+            yield _article_record(item, spans, recs, clf, info, max_evidence, min_words)
         pending, n_pending = [], 0
 
     for item in items:
@@ -108,9 +111,9 @@ def score_articles(items: Iterable[dict], model: str | Path | None = None, batch
     yield from flush()
 
 
-def _article_record(item: dict, spans, recs, clf, info, max_evidence) -> dict:
+def _article_record(item: dict, spans, recs, clf, info, max_evidence, min_words) -> dict:
     text = item["text"]
-    agg = aggregate(recs, spans, text, clf.labels_, clf.thresholds_, max_evidence)
+    agg = aggregate(recs, spans, text, clf.labels_, clf.thresholds_, max_evidence, min_words)
     warnings = list(item.get("warnings", []))
     if not spans:
         warnings.append("article has no text")

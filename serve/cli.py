@@ -42,23 +42,25 @@ def main() -> None:
 @click.option("--id-field", default="id", show_default=True, help="JSONL/CSV field holding the article id.")
 @click.option("--text-field", default="text", show_default=True, help="JSONL/CSV field holding the article text.")
 @click.option("--max-evidence", default=3, show_default=True, help="Evidence passages kept per narrative.")
+@click.option("--min-words", default=5, show_default=True,
+              help="Passages shorter than this (bylines, datelines) are scored but never count as evidence.")
 @click.option("--batch-size", default=256, show_default=True, help="Passages scored per batch, across articles.")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Progress bar on standard error.")
-def score(files, output, model, id_field, text_field, max_evidence, batch_size, progress):
+def score(files, output, model, id_field, text_field, max_evidence, min_words, batch_size, progress):
     """Score articles: FILES are .txt files, folders, JSONL or CSV files (id and text fields), or - for
     JSONL on standard input. Writes one JSON record per article, with narrative scores, predicted
     narratives, stance and evidence passages (character offsets). A bad record becomes an error record
     and the batch goes on; the exit status is 1 if any record failed."""
-    from tqdm import tqdm
-
     from narratives.serve.articles import score_articles
     from narratives.serve.readers import read_articles
+    from tqdm import tqdm
 
     items = read_articles(files, id_field=id_field, text_field=text_field)
     out = open(output, "w", encoding="utf-8") if output else sys.stdout
     n = errors = 0
     try:
-        bar = tqdm(score_articles(items, model=model, batch_passages=batch_size, max_evidence=max_evidence),
+        bar = tqdm(score_articles(items, model=model, batch_passages=batch_size, max_evidence=max_evidence,
+                                  min_words=min_words),
                    unit="article", disable=not progress, file=sys.stderr)
         for rec in bar:
             out.write(json.dumps(rec, ensure_ascii=False) + "\n")
@@ -93,7 +95,9 @@ def predict(texts, model):
 @click.option("--fit-on", default="train", show_default=True,
               help="Comma-separated splits to fit on; the others are evaluated.")
 @click.option("--C", "C", default=8.0, show_default=True, help="Inverse regularisation of the logistic regressions.")
-def train(out, labels, corpus, fit_on, C):
+@click.option("--reference", default=None,
+              help="A model to score on the same held-out splits; the card shows both side by side.")
+def train(out, labels, corpus, fit_on, C, reference):
     """Train the TF-IDF model from the label folder, evaluate it on the held-out splits, and write the
     model directory (config.json, weights, metrics.json, README.md card) atomically."""
     from narratives.train.data import LabelError
@@ -103,7 +107,7 @@ def train(out, labels, corpus, fit_on, C):
     if "test" in splits:
         raise click.UsageError("the test split is frozen and never used for fitting")
     try:
-        result = _train(labels=labels, corpus=corpus, out=out, fit_splits=splits, C=C)
+        result = _train(labels=labels, corpus=corpus, out=out, fit_splits=splits, C=C, reference=reference)
     except LabelError as exc:
         raise click.ClickException(str(exc)) from None
     for split, m in result["metrics"]["splits"].items():
@@ -194,6 +198,23 @@ def labels_split(labels_path, corpus):
     if not frozen:
         lock = freeze_test(path, load_passages(path, corpus))
         click.echo(f"froze the test split: {lock['n']} passages, sha256 {lock['sha256'][:16]}…")
+
+
+@labels.command("card")
+@click.option("--labels", "labels_path", type=click.Path(file_okay=False, path_type=Path), default=None, help=LABELS_HELP)
+@click.option("--corpus", type=click.Path(file_okay=False, path_type=Path), default=None, help=CORPUS_HELP)
+def labels_card(labels_path, corpus):
+    """Regenerate the counts section of the data card (data/labels/README.md) from the label files."""
+    from narratives.model.paths import labels_dir
+    from narratives.train.data import LabelError, load_passages
+    from narratives.train.datacard import update_card
+
+    path = labels_path or labels_dir()
+    try:
+        changed = update_card(path / "README.md", load_passages(path, corpus))
+    except (LabelError, ValueError, FileNotFoundError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{path / 'README.md'}: {'updated' if changed else 'already current'}")
 
 
 if __name__ == "__main__":

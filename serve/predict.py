@@ -8,8 +8,9 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence, overload
+from typing import overload
 
 MAX_CHARS = 20_000  # a passage longer than this is truncated, with a warning in its record
 

@@ -12,6 +12,10 @@ def _fmt(v) -> str:
     return "n/a" if v is None else (f"{v:.3f}" if isinstance(v, float) else str(v))
 
 
+def _delta(a, b) -> str:
+    return "" if a is None or b is None else f"{b - a:+.3f}"
+
+
 def _per_narrative_table(m: dict) -> str:
     rows = ["| narrative | precision | recall | F1 | support |", "|---|---|---|---|---|"]
     for lab, r in m["per_narrative"].items():
@@ -80,6 +84,24 @@ def render_card(metrics: dict, config: dict, taxonomy, passages) -> str:
     for name, m in splits.items():
         if m.get("n"):
             parts += [f"### Per narrative, {name} split", "", _per_narrative_table(m), "", _language_table(m), ""]
+    ref = metrics.get("reference")
+    if ref:
+        parts += [f"### Against the reference model {ref['model_version']}", "",
+                  f"The reference model was trained on {ref.get('fit_passages', '?')} passages and is scored here on "
+                  "the same held-out passages as this model.", ""]
+        for name, m in splits.items():
+            r = ref["splits"].get(name)
+            if not (m.get("n") and r and r.get("n")):
+                continue
+            parts += [f"| {name} split | reference | this model | change |", "|---|---|---|---|"]
+            for lab in m["per_narrative"]:
+                a = r["per_narrative"].get(lab, {}).get("f1")
+                b = m["per_narrative"][lab]["f1"]
+                parts.append(f"| {lab} F1 | {_fmt(a)} | {_fmt(b)} | {_delta(a, b)} |")
+            for key in ("macro_f1", "micro_f1", "stance_accuracy", "stance_head_accuracy", "negatives_flagged"):
+                parts.append(f"| {key.replace('_', ' ')} | {_fmt(r.get(key))} | {_fmt(m.get(key))} | "
+                             f"{_delta(r.get(key), m.get(key))} |")
+            parts.append("")
     cv = metrics.get("cv_on_fit_splits")
     if cv:
         parts += ["### Cross-validated on the training split (out-of-fold, grouped by source)", "",

@@ -18,6 +18,7 @@ from narratives.model.paths import corpus_dir, labels_dir
 from narratives.model.taxonomy import Taxonomy, TaxonomyError, load_taxonomy
 
 from .data import SEED_FILE, Passage, duplicate_ids, load_passage_file, load_seed_spans, passage_files
+from .datacard import START, card_is_current
 from .splits import read_lock, source_conflicts, test_hash
 
 NEAR_DUP = 0.85  # cosine of character 3-5-gram TF-IDF vectors
@@ -124,6 +125,9 @@ def check_labels(labels: str | Path | None = None, corpus: str | Path | None = N
     if lock is not None and test_hash([p for p in passages if p.split == "test"]) != lock.get("sha256"):
         res.errors.append((str(labels / "test_split.lock"),
                            "the frozen test split changed (a test passage was added, removed, edited or relabelled)"))
+    card = labels / "README.md"
+    if card.exists() and START in card.read_text(encoding="utf-8") and not card_is_current(card, passages):
+        res.errors.append((str(card), "the data card's counts are out of date; run `narratives labels card`"))
     res.counts = dataset_counts(passages, tax)
     if targets:
         res.errors.extend(_target_errors(res.counts, _load_targets(labels), str(labels / "targets.yaml")))

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from narratives.model.paths import corpus_dir, labels_dir
 from narratives.model.taxonomy import STANCES, Taxonomy, load_taxonomy

@@ -15,8 +15,8 @@ import json
 import os
 import tempfile
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from .data import SEED_FILE, Passage, passage_files, read_jsonl, sha256_text
 
@@ -25,7 +25,7 @@ LOCK = "test_split.lock"
 
 
 def _features(p: Passage) -> list[str]:
-    return [f"n:{n}" for n in p.narratives] + ([] if p.narratives else ["neg"]) + [f"lang:{p.lang}", f"st:{p.stance}"]
+    return [f"n:{n}:{p.stance}" for n in p.narratives] + ([] if p.narratives else ["neg"]) + [f"lang:{p.lang}"]
 
 
 def test_hash(passages: Iterable[Passage]) -> str:
@@ -68,12 +68,36 @@ def assign_splits(passages: list[Passage], frozen_test: bool, ratios: dict[str, 
     target = {s: {f: total[f] * ratios[s] / share for f in total} for s in allowed}
     out: dict[str, str] = {}
     order = sorted(groups, key=lambda g: (-groups[g]["size"], hashlib.sha256(g.encode()).hexdigest()))
-    for g in order:
-        def need(s: str) -> float:
-            return sum(c * (target[s][f] - cur[s][f]) / total[f] for f, c in groups[g].items())
-        best = max(allowed, key=lambda s: (need(s), -allowed.index(s)))
-        out[g] = best
-        cur[best].update(groups[g])
+    # Every language with enough sources gets at least one in each held-out split, so that per-language
+    # figures exist; the greedy pass below balances everything else.
+    for lang in sorted({f for g in groups.values() for f in g if f.startswith("lang:")}):
+        mine = [g for g in order if groups[g][lang] and g not in out]
+        for split in (s for s in allowed if s != "train" and not cur[s][lang]):
+            if len(mine) >= 2:  # keep at least one source of the language for training
+                g = min(mine, key=lambda g: (-groups[g][lang] / groups[g]["size"], hashlib.sha256(g.encode()).hexdigest()))
+                mine.remove(g)
+                out[g] = split
+                cur[split].update(groups[g])
+    # Iterative stratification over groups (after Sechidis et al., 2011): take the rarest feature still
+    # unassigned, and give each source that has it to the split that most lacks that feature.
+    left = [g for g in order if g not in out]
+    while left:
+        remaining: Counter = Counter()
+        for g in left:
+            remaining.update({f: c for f, c in groups[g].items() if f != "size"})
+        rarest = min(remaining, key=lambda f: (remaining[f], f)) if remaining else None
+        batch = [g for g in left if rarest is None or groups[g][rarest]]
+        for g in batch:
+            def need(s: str, g: str = g, rarest: str | None = rarest) -> tuple[float, float]:
+                own = (target[s][rarest] - cur[s][rarest]) / total[rarest] if rarest else 0.0
+                overall = sum(c * (target[s][f] - cur[s][f]) / total[f] for f, c in groups[g].items())
+                return own, overall
+
+            room = [s for s in allowed if cur[s]["size"] + groups[g]["size"] / 2 <= target[s]["size"]] or allowed
+            best = max(room, key=lambda s: (*need(s), -allowed.index(s)))
+            out[g] = best
+            cur[best].update(groups[g])
+            left.remove(g)
     return out
 
 

@@ -51,8 +51,12 @@ def _cv_metrics(clf, passages: list[Passage]) -> dict | None:
 
 
 def train(labels: str | Path | None = None, corpus: str | Path | None = None, out: str | Path | None = None,
-          fit_splits: tuple[str, ...] = ("train",), C: float = 8.0, cv_folds: int = 5, log=sys.stderr) -> dict:
+          fit_splits: tuple[str, ...] = ("train",), C: float = 8.0, cv_folds: int = 5,
+          reference: str | Path | None = None, log=sys.stderr) -> dict:
     """Train and save a model; returns ``{"path", "model_hash", "metrics"}``.
+
+    ``reference`` (a model name or directory) is evaluated on the same held-out splits, and the card
+    shows its figures next to the new model's.
 
     The model directory is written atomically: a failure at any point leaves the previous one intact.
     """
@@ -81,6 +85,16 @@ def train(labels: str | Path | None = None, corpus: str | Path | None = None, ou
         held = [p for p in passages if p.split == split and split not in fit_splits]
         if held:
             metrics["splits"][split] = evaluate_model(clf, held)
+    if reference is not None:
+        from narratives.model import load_model
+
+        ref = load_model(reference)
+        ref_data = ref.config_.get("data", {})
+        n_ref = sum(ref_data.get("counts", {}).get(k, 0) for k in ref_data.get("fit_splits", []))
+        metrics["reference"] = {"model_version": ref.model_hash_[:12], "model_hash": ref.model_hash_,
+                                "fit_passages": n_ref,
+                                "splits": {k: evaluate_model(ref, [p for p in passages if p.split == k])
+                                           for k in metrics["splits"]}}
     counts = {s: sum(p.split == s for p in passages) for s in ("train", "dev", "test")}
     data = {"labels_sha256": data_hash(passages), "taxonomy_sha256": sha256_text(Path(tax.path).read_text("utf-8")),
             "test_split_sha256": test_hash([p for p in passages if p.split == "test"]),
