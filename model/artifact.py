@@ -90,13 +90,47 @@ def _publishable(tmp: Path) -> None:
         os.chmod(p, 0o666 & ~mask)
 
 
-def _recover(target: Path) -> None:
-    """A save killed between its two renames leaves the previous model as ``.NAME.old-PID``: restore it."""
-    if target.exists():
-        return
+def _stranded(target: Path) -> Path | None:
+    """A save killed between its two renames leaves the previous model as ``.NAME.old-PID``."""
     olds = sorted(target.parent.glob(f".{target.name}.old-*"), key=lambda p: p.stat().st_mtime)
-    if olds:
-        os.replace(olds[-1], target)
+    return olds[-1] if olds else None
+
+
+def _recover(target: Path) -> None:
+    """Put a stranded previous model back in place (only the saver does this; loaders never rename)."""
+    old = None if target.exists() else _stranded(target)
+    if old is not None:
+        os.replace(old, target)
+
+
+def model_dir(path: str | Path) -> Path:
+    """The directory to read for ``path``: itself, or, while a save is between its two renames (or was
+    killed there), the previous model it moved aside. Read-only: never renames anything."""
+    path = Path(path)
+    if path.is_dir():
+        return path
+    old = _stranded(path) if path.parent.is_dir() else None
+    return old if old is not None else path
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Replace a text file atomically (temp file beside it, fsync, rename), keeping its permissions."""
+    path = Path(path)
+    mask = os.umask(0)
+    os.umask(mask)
+    mode = path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~mask
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
 
 
 def _fsync_dir(path: Path) -> None:
@@ -118,9 +152,7 @@ def verify_model_dir(path: str | Path) -> dict:
     Refuses pickle-like files, a missing manifest, files missing or altered since the manifest was
     written, and an unknown format version.
     """
-    path = Path(path)
-    if not path.is_dir():
-        _recover(path)
+    path = model_dir(path)
     if not path.is_dir():
         raise ModelLoadError(f"{path}: model directory not found")
     unsafe = sorted(p.name for p in path.iterdir() if p.suffix.lower() in FORBIDDEN_SUFFIXES)
@@ -133,7 +165,13 @@ def verify_model_dir(path: str | Path) -> dict:
     except FileNotFoundError:
         raise ModelLoadError(f"{path}: no {MANIFEST}; not a model directory written by narratives") from None
     except (ValueError, KeyError, TypeError) as exc:
-        raise ModelLoadError(f"{path}/{MANIFEST}: unreadable manifest ({exc})") from None
+        raise ModelLoadError(f"{path}/{MANIFEST}: unreadable manifest ({exc!r})") from None
+    if not isinstance(files, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in files.items()):
+        raise ModelLoadError(f"{path}/{MANIFEST}: 'files' must map file names to sha256 sums")
+    present = {p.name for p in path.iterdir()} - {MANIFEST}
+    unlisted = sorted(present - set(files))
+    if unlisted:
+        raise ModelLoadError(f"{path}: file(s) {', '.join(unlisted)} not listed in the manifest; refusing to load")
     for name, digest in sorted(files.items()):
         f = path / name
         if not f.is_file():
@@ -151,4 +189,5 @@ def verify_model_dir(path: str | Path) -> dict:
             f"{path}/config.json: unknown model format {config.get('format')!r} version "
             f"{config.get('format_version')!r} (this narratives reads {FORMAT} version {FORMAT_VERSION})")
     manifest["config"] = config
+    manifest["path"] = str(path)
     return manifest

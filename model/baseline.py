@@ -250,8 +250,8 @@ class TfidfNarrativeClassifier:
         """Load a model directory after verifying its manifest; sets ``model_hash_`` and ``path_``."""
         from safetensors.numpy import load_file
 
-        path = Path(path)
         manifest = verify_model_dir(path)
+        path = Path(manifest["path"])
         cfg = manifest["config"]
         if cfg.get("kind") != KIND:
             raise ModelLoadError(f"{path}/config.json: kind {cfg.get('kind')!r} is not {KIND!r}")

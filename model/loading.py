@@ -8,7 +8,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from .artifact import ModelLoadError
+from .artifact import ModelLoadError, model_dir
 from .paths import DEFAULT_MODEL_NAME, SHIPPED_MODELS
 
 _CACHE: dict[tuple[str, str], object] = {}
@@ -27,7 +27,7 @@ def resolve_model(ref: str | Path | None) -> Path:
     if isinstance(ref, str) and "/" not in ref and (SHIPPED_MODELS / ref).is_dir():
         return SHIPPED_MODELS / ref
     path = Path(ref)
-    if path.is_dir():
+    if model_dir(path).is_dir():
         return path
     raise ModelLoadError(f"model {str(ref)!r} is neither a model directory nor a shipped model "
                          f"({', '.join(shipped_names()) or 'none shipped'})")
@@ -41,9 +41,9 @@ def load_model(ref: str | Path | None = None):
     """
     from .baseline import TfidfNarrativeClassifier
 
-    path = resolve_model(ref).resolve()
-    manifest_text = (path / "manifest.json").read_text(encoding="utf-8") if (path / "manifest.json").exists() else ""
-    key = (str(path), manifest_text)
+    path = model_dir(resolve_model(ref).resolve())
+    manifest = path / "manifest.json"
+    key = (str(path), manifest.read_text(encoding="utf-8") if manifest.exists() else "")
     with _LOCK:
         if key not in _CACHE:
             if len(_CACHE) >= 8:

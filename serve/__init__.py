@@ -1,8 +1,8 @@
 """Scoring: ``predict`` for passages, ``score_articles`` for whole articles, and the CLI.
 
 >>> from narratives.serve import predict
->>> predict("Serbia's central bank left rates unchanged.")["stance"]
-'none'
+>>> sorted(predict("Serbia's central bank left rates unchanged.")["scores"])[:2]
+['anti_western', 'genocide_denial']
 """
 from .articles import aggregate, score_articles
 from .passages import split_passages

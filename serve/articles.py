@@ -35,7 +35,8 @@ def aggregate(passages: list[dict], spans: list[tuple[int, int]], text: str, lab
               thresholds: dict[str, float], max_evidence: int = 3, min_words: int = 5) -> dict:
     """Article-level fields from its passage records (see the module docstring for the rule).
 
-    >>> p = [{"scores": {"x": 0.9}, "stance_score": 0.8}, {"scores": {"x": 0.2}, "stance_score": 0.1}]
+    >>> p = [{"scores": {"x": 0.9}, "stance_score": 0.8, "stance": "promotes"},
+    ...      {"scores": {"x": 0.2}, "stance_score": 0.1, "stance": "none"}]
     >>> a = aggregate(p, [(0, 3), (4, 7)], "abc def", ["x"], {"x": 0.5}, min_words=1)
     >>> a["narratives"], a["stance"], a["evidence"]["x"][0]["text"]
     (['x'], 'promotes', 'abc')
@@ -48,10 +49,10 @@ def aggregate(passages: list[dict], spans: list[tuple[int, int]], text: str, lab
         hits = sorted((i for i in eligible if passages[i]["scores"][lab] >= thresholds[lab]),
                       key=lambda i: -passages[i]["scores"][lab])[:max_evidence]
         weight = sum(passages[i]["scores"][lab] for i in hits)
-        promo = sum(passages[i]["scores"][lab] * passages[i]["stance_score"] for i in hits) / weight
+        promo = sum(passages[i]["scores"][lab] * passages[i]["stance_score"] for i in hits) / weight if weight else 0.0
         stances[lab] = "promotes" if promo >= 0.5 else "reports"
-        evidence[lab] = [{"start": spans[i][0], "end": spans[i][1], "score": passages[i]["scores"][lab],
-                          "stance": passages[i]["stance"], "stance_score": passages[i]["stance_score"],
+        evidence[lab] = [{"start": spans[i][0], "end": spans[i][1], "score": round(passages[i]["scores"][lab], 4),
+                          "stance": passages[i]["stance"], "stance_score": round(passages[i]["stance_score"], 4),
                           "text": text[spans[i][0]:spans[i][1]]} for i in hits]
     stance = "none"
     if predicted:
@@ -74,6 +75,8 @@ def score_articles(items: Iterable[dict], model: str | Path | None = None, batch
     """
     from narratives.model import load_model
 
+    if max_evidence < 1:
+        raise ValueError(f"max_evidence must be at least 1, got {max_evidence}")
     clf = load_model(model)
     info = model_info(clf)
     pending: list[tuple[dict, list[tuple[int, int]], list[str]]] = []
@@ -82,7 +85,7 @@ def score_articles(items: Iterable[dict], model: str | Path | None = None, batch
     def flush() -> Iterator[dict]:
         nonlocal pending, n_pending
         flat = [t for _, _, texts in pending for t in texts]
-        results = score_passages(clf, flat) if flat else []
+        results = score_passages(clf, flat, digits=None) if flat else []
         pos = 0
         for item, spans, texts in pending:
             if "error" in item:
@@ -94,6 +97,9 @@ def score_articles(items: Iterable[dict], model: str | Path | None = None, batch
         pending, n_pending = [], 0
 
     for item in items:
+        if "error" not in item and not isinstance(item.get("text"), str):
+            item = {"id": item.get("id"), "source": item.get("source"),
+                    "error": f"item {item.get('id')!r}: 'text' must be a string, got {type(item.get('text')).__name__}"}
         if "error" in item:
             pending.append((item, [], []))
         else:
@@ -117,7 +123,7 @@ def _article_record(item: dict, spans, recs, clf, info, max_evidence, min_words)
     warnings = list(item.get("warnings", []))
     if not spans:
         warnings.append("article has no text")
-    out = {"id": item["id"], "source": item["source"]}
+    out = {"id": item.get("id"), "source": item.get("source")}
     for k, v in item.get("extra", {}).items():
         out[f"input_{k}" if k in RESERVED else k] = v
     out.update(agg)

@@ -41,20 +41,32 @@ def main() -> None:
 @click.option("--model", default=None, help=MODEL_HELP)
 @click.option("--id-field", default="id", show_default=True, help="JSONL/CSV field holding the article id.")
 @click.option("--text-field", default="text", show_default=True, help="JSONL/CSV field holding the article text.")
-@click.option("--max-evidence", default=3, show_default=True, help="Evidence passages kept per narrative.")
-@click.option("--min-words", default=5, show_default=True,
+@click.option("--max-evidence", default=3, show_default=True, type=click.IntRange(min=1),
+              help="Evidence passages kept per narrative.")
+@click.option("--min-words", default=5, show_default=True, type=click.IntRange(min=0),
               help="Passages shorter than this (bylines, datelines) are scored but never count as evidence.")
-@click.option("--batch-size", default=256, show_default=True, help="Passages scored per batch, across articles.")
+@click.option("--batch-size", default=256, show_default=True, type=click.IntRange(min=1),
+              help="Passages scored per batch, across articles.")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Progress bar on standard error.")
 def score(files, output, model, id_field, text_field, max_evidence, min_words, batch_size, progress):
     """Score articles: FILES are .txt files, folders, JSONL or CSV files (id and text fields), or - for
     JSONL on standard input. Writes one JSON record per article, with narrative scores, predicted
     narratives, stance and evidence passages (character offsets). A bad record becomes an error record
-    and the batch goes on; the exit status is 1 if any record failed."""
-    from narratives.serve.articles import score_articles
-    from narratives.serve.readers import read_articles
+    and the batch goes on; the exit status is 1 if any record failed or no article was found."""
     from tqdm import tqdm
 
+    from narratives.model import ModelLoadError, load_model
+    from narratives.serve.articles import score_articles
+    from narratives.serve.readers import expand_paths, read_articles
+
+    if output is not None:
+        inputs = {Path(f).resolve() for f in expand_paths(files) if f != "-"}
+        if output.resolve() in inputs:
+            raise click.UsageError(f"the output {output} is also an input; choose another file")
+    try:
+        load_model(model)  # fail before the output file is created
+    except ModelLoadError as exc:
+        raise click.ClickException(str(exc)) from None
     items = read_articles(files, id_field=id_field, text_field=text_field)
     out = open(output, "w", encoding="utf-8") if output else sys.stdout
     n = errors = 0
@@ -63,7 +75,7 @@ def score(files, output, model, id_field, text_field, max_evidence, min_words, b
                                   min_words=min_words),
                    unit="article", disable=not progress, file=sys.stderr)
         for rec in bar:
-            out.write(json.dumps(rec, ensure_ascii=False) + "\n")
+            out.write(_json_line(rec))
             n += 1
             if rec["errors"]:
                 errors += 1
@@ -71,8 +83,20 @@ def score(files, output, model, id_field, text_field, max_evidence, min_words, b
     finally:
         if output:
             out.close()
+    if n == 0:
+        click.echo(f"warning: no articles found in {' '.join(files)}", err=True)
     click.echo(f"scored {n - errors} article(s), {errors} error(s)" + (f" -> {output}" if output else ""), err=True)
-    sys.exit(1 if errors else 0)
+    sys.exit(1 if errors or n == 0 else 0)
+
+
+def _json_line(rec: dict) -> str:
+    """One JSON line; text that is not valid Unicode (lone surrogates) is written escaped, not lost."""
+    line = json.dumps(rec, ensure_ascii=False)
+    try:
+        line.encode("utf-8")
+    except UnicodeEncodeError:
+        line = json.dumps(rec, ensure_ascii=True)
+    return line + "\n"
 
 
 @main.command()
@@ -80,11 +104,16 @@ def score(files, output, model, id_field, text_field, max_evidence, min_words, b
 @click.option("--model", default=None, help=MODEL_HELP)
 def predict(texts, model):
     """Score passages given as arguments (or one per line on standard input); prints JSON lines."""
+    from narratives.model import ModelLoadError
     from narratives.serve.predict import predict as _predict
 
     items = list(texts) or [line.rstrip("\n") for line in sys.stdin if line.strip()]
-    for rec in _predict(items, model=model):
-        click.echo(json.dumps(rec, ensure_ascii=False))
+    try:
+        records = _predict(items, model=model)
+    except ModelLoadError as exc:
+        raise click.ClickException(str(exc)) from None
+    for rec in records:
+        click.echo(_json_line(rec), nl=False)
 
 
 @main.command()
@@ -100,6 +129,7 @@ def predict(texts, model):
 def train(out, labels, corpus, fit_on, C, reference):
     """Train the TF-IDF model from the label folder, evaluate it on the held-out splits, and write the
     model directory (config.json, weights, metrics.json, README.md card) atomically."""
+    from narratives.model import ModelLoadError, TaxonomyError
     from narratives.train.data import LabelError
     from narratives.train.trainer import train as _train
 
@@ -108,7 +138,7 @@ def train(out, labels, corpus, fit_on, C, reference):
         raise click.UsageError("the test split is frozen and never used for fitting")
     try:
         result = _train(labels=labels, corpus=corpus, out=out, fit_splits=splits, C=C, reference=reference)
-    except LabelError as exc:
+    except (LabelError, TaxonomyError, ModelLoadError) as exc:
         raise click.ClickException(str(exc)) from None
     for split, m in result["metrics"]["splits"].items():
         click.echo(f"{split}: macro-F1 {m['macro_f1']:.3f}  micro-F1 {m['micro_f1']:.3f}  "
@@ -123,15 +153,17 @@ def train(out, labels, corpus, fit_on, C, reference):
 @click.option("--json", "as_json", is_flag=True, help="Print the full metrics as JSON.")
 def evaluate(model, split, labels, corpus, as_json):
     """Evaluate MODEL (a shipped name or a directory; default: the shipped default) on a labelled split."""
-    from narratives.model import load_model
+    from narratives.model import ModelLoadError, TaxonomyError, load_model
     from narratives.train.data import LabelError, load_passages
     from narratives.train.trainer import evaluate_model
 
     try:
         passages = [p for p in load_passages(labels, corpus) if p.split == split]
-    except LabelError as exc:
+        clf = load_model(model)
+    except (LabelError, TaxonomyError, ModelLoadError) as exc:
         raise click.ClickException(str(exc)) from None
-    clf = load_model(model)
+    if not passages:
+        raise click.ClickException(f"no labelled passages in the {split} split")
     m = evaluate_model(clf, passages)
     if as_json:
         click.echo(json.dumps(m, indent=2))
@@ -182,22 +214,23 @@ def labels_check(labels_path, corpus, no_targets):
 def labels_split(labels_path, corpus):
     """Assign a split to every source that has none (stratified by narrative, stance and language).
     The first run freezes the test split in test_split.lock; later runs add to train and dev only."""
+    from narratives.model import TaxonomyError
     from narratives.model.paths import labels_dir
     from narratives.train.data import LabelError, load_passages
-    from narratives.train.splits import assign_splits, freeze_test, read_lock, write_splits
+    from narratives.train.splits import LockError, assign_splits, freeze_test, read_lock, write_splits
 
     path = labels_path or labels_dir()
     try:
         passages = load_passages(path, corpus, require_split=False)
-    except LabelError as exc:
+        frozen = read_lock(path) is not None
+        assignment = assign_splits(passages, frozen_test=frozen)
+        changed = write_splits(path, assignment)
+        click.echo(f"assigned {len(assignment)} source(s) in {len(changed)} file(s)")
+        if not frozen:
+            lock = freeze_test(path, load_passages(path, corpus))
+            click.echo(f"froze the test split: {lock['n']} passages, sha256 {lock['sha256'][:16]}…")
+    except (LabelError, LockError, TaxonomyError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
-    frozen = read_lock(path) is not None
-    assignment = assign_splits(passages, frozen_test=frozen)
-    changed = write_splits(path, assignment)
-    click.echo(f"assigned {len(assignment)} source(s) in {len(changed)} file(s)")
-    if not frozen:
-        lock = freeze_test(path, load_passages(path, corpus))
-        click.echo(f"froze the test split: {lock['n']} passages, sha256 {lock['sha256'][:16]}…")
 
 
 @labels.command("card")

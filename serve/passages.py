@@ -11,7 +11,9 @@ from __future__ import annotations
 import re
 
 _PARA = re.compile(r"\n[ \t\r\f\v]*\n")
-_SENT_END = re.compile(r"(?<=[.!?…])[\"'”’»)]*\s+(?=[\"'“‘«(]?[A-ZА-ЯЂЋЉЊЏЈČĆŠŽĐ0-9])")
+# A sentence ends at . ! ? or … plus any closing quotes or brackets; the cut is the whitespace after them
+# (group 1), so closing quotes stay with their sentence.
+_SENT_END = re.compile(r"[.!?…][\"'”’»)]*(\s+)(?=[\"'“‘«(]?[A-ZА-ЯЂЋЉЊЏЈČĆŠŽĐ0-9])")
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int] | None:
@@ -24,11 +26,12 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int] | None:
 
 def _pieces(text: str, start: int, end: int, pattern: re.Pattern) -> list[tuple[int, int]]:
     out, pos = [], start
+    group = 1 if pattern.groups else 0
     for m in pattern.finditer(text, start, end):
-        span = _trim(text, pos, m.start())
+        span = _trim(text, pos, m.start(group))
         if span:
             out.append(span)
-        pos = m.end()
+        pos = m.end(group)
     span = _trim(text, pos, end)
     if span:
         out.append(span)

@@ -46,8 +46,8 @@ def predict(texts, model=None):
     (of the input text, for audits) and ``warnings``. ``model`` is a shipped name (``"baseline"``), a model
     directory, or ``None`` for the shipped default, loaded once per process.
 
-    >>> [r["stance"] for r in predict(["", "The weather in Sarajevo was mild."])]
-    ['none', 'none']
+    >>> [(r["narratives"], r["stance"], r["warnings"]) for r in predict(["", "  "])]
+    [([], 'none', ['empty text']), ([], 'none', ['empty text'])]
     """
     from narratives.model import load_model
 
@@ -58,8 +58,13 @@ def predict(texts, model=None):
     return records[0] if single else records
 
 
-def score_passages(clf, texts: list[str]) -> list[dict]:
-    """Score already-validated texts with a loaded model (shared by ``predict`` and article scoring)."""
+def score_passages(clf, texts: list[str], digits: int | None = 4) -> list[dict]:
+    """Score already-validated texts with a loaded model (shared by ``predict`` and article scoring).
+
+    The narratives and stance are decided on the exact scores; ``digits`` rounds only what is
+    returned (``None`` keeps full precision, for aggregation).
+    """
+    rnd = (lambda v: round(v, digits)) if digits is not None else (lambda v: v)
     info = model_info(clf)
     labels = clf.labels_
     warnings: list[list[str]] = [[] for _ in texts]
@@ -85,10 +90,10 @@ def score_passages(clf, texts: list[str]) -> list[dict]:
     for i, t in enumerate(texts):
         narr = [lab for lab, v in zip(labels, scores[i]) if i in scored and v >= clf.thresholds_[lab]]
         out.append({
-            "scores": {lab: round(v, 4) for lab, v in zip(labels, scores[i])},
+            "scores": {lab: rnd(v) for lab, v in zip(labels, scores[i])},
             "narratives": narr,
             "stance": ("promotes" if promo[i] >= 0.5 else "reports") if narr else "none",
-            "stance_score": round(promo[i], 4),
+            "stance_score": rnd(promo[i]),
             **info,
             "text_sha256": hashlib.sha256(t.encode("utf-8", "surrogatepass")).hexdigest(),
             "warnings": warnings[i],

@@ -28,13 +28,24 @@ def _record(rec: dict, where: str, id_field: str, text_field: str, fallback_id: 
         return {"id": str(rec.get(id_field, fallback_id)), "source": where,
                 "error": f"{where}: missing field {text_field!r} (fields: {', '.join(map(str, rec)) or 'none'})"}
     text = rec[text_field]
-    rid = rec.get(id_field, fallback_id)
+    rid = rec.get(id_field)
+    rid = fallback_id if rid is None or rid == "" else str(rid)
     if not isinstance(text, str):
-        return {"id": str(rid), "source": where,
+        return {"id": rid, "source": where,
                 "error": f"{where}: field {text_field!r} must be a string, got {type(text).__name__}"}
-    extra = {k: v for k, v in rec.items() if k not in (id_field, text_field)}
-    return {"id": str(rid) if rid is not None and rid != "" else fallback_id, "text": text, "source": where,
-            "extra": extra}
+    extra = {k: _json_safe(v) for k, v in rec.items() if k not in (id_field, text_field)}
+    return {"id": rid, "text": text, "source": where, "extra": extra}
+
+
+def _json_safe(v):
+    """NaN and infinities (which Python's json reads) become null: strict JSON parsers reject them."""
+    if isinstance(v, float) and (v != v or v in (float("inf"), float("-inf"))):
+        return None
+    if isinstance(v, dict):
+        return {k: _json_safe(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_json_safe(x) for x in v]
+    return v
 
 
 def read_jsonl_stream(fh: IO[str] | IO[bytes], name: str, id_field: str = "id",
@@ -56,6 +67,9 @@ def read_jsonl_stream(fh: IO[str] | IO[bytes], name: str, id_field: str = "id",
         except json.JSONDecodeError as exc:
             yield {"id": where, "source": where, "error": f"{where}: malformed JSON: {exc.msg} (column {exc.colno})"}
             continue
+        except RecursionError:
+            yield {"id": where, "source": where, "error": f"{where}: malformed JSON: nested too deeply"}
+            continue
         if not isinstance(rec, dict):
             yield {"id": where, "source": where, "error": f"{where}: expected a JSON object, got {type(rec).__name__}"}
             continue
@@ -69,7 +83,7 @@ def read_csv_file(path: Path, id_field: str = "id", text_field: str = "text") ->
         yield {"id": str(path), "source": str(path), "error": f"{path}: not valid UTF-8 ({exc.reason} at byte {exc.start})"}
         return
     csv.field_size_limit(1 << 30)
-    reader = csv.DictReader(io.StringIO(raw, newline=""))
+    reader = csv.DictReader(io.StringIO(raw, newline=""), strict=True)
     fields = reader.fieldnames or []
     if text_field not in fields:
         yield {"id": str(path), "source": str(path),
@@ -81,10 +95,15 @@ def read_csv_file(path: Path, id_field: str = "id", text_field: str = "text") ->
             if None in row:  # more cells than header columns
                 yield {"id": where, "source": where, "error": f"{where}: row has more cells than the header"}
                 continue
+            if None in row.values():  # DictReader pads short rows with None
+                yield {"id": where, "source": where,
+                       "error": f"{where}: row has fewer cells than the header ({len(fields)} columns)"}
+                continue
             yield _record(row, where, id_field, text_field, where)
     except csv.Error as exc:
         where = f"{path}:{reader.line_num}"
-        yield {"id": where, "source": where, "error": f"{where}: CSV error: {exc}"}
+        yield {"id": where, "source": where,
+               "error": f"{where}: CSV error: {exc} (an unterminated quote? the rest of the file was not read)"}
 
 
 def read_text_file(path: Path) -> dict:

@@ -19,7 +19,7 @@ from narratives.model.taxonomy import Taxonomy, TaxonomyError, load_taxonomy
 
 from .data import SEED_FILE, Passage, duplicate_ids, load_passage_file, load_seed_spans, passage_files
 from .datacard import START, card_is_current
-from .splits import read_lock, source_conflicts, test_hash
+from .splits import LockError, frozen_hash, read_lock, source_conflicts
 
 NEAR_DUP = 0.85  # cosine of character 3-5-gram TF-IDF vectors
 
@@ -48,11 +48,30 @@ def near_duplicates(passages: list[Passage], threshold: float = NEAR_DUP) -> lis
     return sorted((int(i), int(j), float(v)) for i, j, v in zip(sim.row, sim.col, sim.data) if i < j and v >= threshold)
 
 
-def _load_targets(labels: Path) -> dict:
+def _load_targets(labels: Path, errors: list[tuple[str, str]]) -> dict:
+    """``targets.yaml`` as a dict ({} when absent); a malformed file is reported, not raised."""
     import yaml
 
     f = labels / "targets.yaml"
-    return yaml.safe_load(f.read_text(encoding="utf-8")) if f.exists() else {}
+    if not f.exists():
+        return {}
+    try:
+        t = yaml.safe_load(f.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        errors.append((str(f), f"cannot parse: {exc}"))
+        return {}
+    if t is None:
+        return {}
+    ints = ("multi_label", "hard_negatives", "non_english", "total")
+    ok = (isinstance(t, dict) and isinstance(t.get("narratives", []), list)
+          and isinstance(t.get("per_narrative", {}), dict) and isinstance(t.get("words", {}), dict)
+          and all(isinstance(t.get(k, 0), int) for k in ints)
+          and isinstance(t.get("keyword_free_promotes", 0), (int, float)))
+    if not ok:
+        errors.append((str(f), "expected a mapping: narratives (list), per_narrative (mapping), words (mapping), "
+                               f"{', '.join(ints)} (integers), keyword_free_promotes (number)"))
+        return {}
+    return t
 
 
 def dataset_counts(passages: list[Passage], tax: Taxonomy) -> dict:
@@ -97,19 +116,23 @@ def check_labels(labels: str | Path | None = None, corpus: str | Path | None = N
     res.passages = passages
     res.errors.extend(duplicate_ids(passages))
     res.errors.extend(source_conflicts(passages))
-    limits = _load_targets(labels).get("words", {}) if targets else {}
+    goals = _load_targets(labels, res.errors) if targets else {}
+    lo, hi = goals.get("words", {}).get("min", 0), goals.get("words", {}).get("max", 10**9)
     for p in team:
         n = len(p.text.split())
-        if limits and not limits.get("min", 0) <= n <= limits.get("max", 10**9):
-            res.errors.append((p.where, f"passage has {n} words (allowed {limits['min']}-{limits['max']})"))
+        if not lo <= n <= hi:
+            res.errors.append((p.where, f"passage has {n} words (allowed {lo}-{hi})"))
     seen: dict[str, Passage] = {}
+    seed_ids = {p.id for p in seeds}
     for p in passages:
         key = _norm(p.text)
         if key in seen:
             first = seen[key]
-            # Boilerplate repeated inside one third-party article ("Documents to download") cannot leak.
-            same_doc = first.source == p.source and first.where.split(":")[0] == p.where.split(":")[0]
-            (res.warnings if same_doc else res.errors).append((p.where, f"duplicate text of {first.where}"))
+            # Boilerplate repeated inside one third-party article ("Documents to download") cannot leak;
+            # anywhere else a repeated text is an error (it may even carry contradictory labels).
+            seed_boilerplate = (first.source == p.source and first.id in seed_ids and p.id in seed_ids
+                                and (first.narratives, first.stance) == (p.narratives, p.stance))
+            (res.warnings if seed_boilerplate else res.errors).append((p.where, f"duplicate text of {first.where}"))
         else:
             seen[key] = p
     for i, j, sim in near_duplicates(passages):
@@ -121,8 +144,12 @@ def check_labels(labels: str | Path | None = None, corpus: str | Path | None = N
             res.errors.append((b.where, msg + f" across splits {a.split}/{b.split}"))
         else:
             res.warnings.append((b.where, msg))
-    lock = read_lock(labels)
-    if lock is not None and test_hash([p for p in passages if p.split == "test"]) != lock.get("sha256"):
+    try:
+        lock = read_lock(labels)
+    except LockError as exc:
+        res.errors.append((str(labels / "test_split.lock"), str(exc)))
+        lock = None
+    if lock is not None and frozen_hash([p for p in passages if p.split == "test"]) != lock.get("sha256"):
         res.errors.append((str(labels / "test_split.lock"),
                            "the frozen test split changed (a test passage was added, removed, edited or relabelled)"))
     card = labels / "README.md"
@@ -130,7 +157,7 @@ def check_labels(labels: str | Path | None = None, corpus: str | Path | None = N
         res.errors.append((str(card), "the data card's counts are out of date; run `narratives labels card`"))
     res.counts = dataset_counts(passages, tax)
     if targets:
-        res.errors.extend(_target_errors(res.counts, _load_targets(labels), str(labels / "targets.yaml")))
+        res.errors.extend(_target_errors(res.counts, goals, str(labels / "targets.yaml")))
     return res
 
 

@@ -30,6 +30,7 @@ SPLITS = ("train", "dev", "test")
 LANGS = ("en", "sr-Latn", "sr-Cyrl", "bs", "hr", "ru")
 PASSAGE_KEYS = ("id", "text", "lang", "narratives", "stance", "source", "split")
 SPAN_KEYS = ("doc", "start", "end", "sha256", "narratives", "stance", "split")
+SPAN_OPTIONAL = ("lang", "note")
 
 
 class LabelError(ValueError):
@@ -54,6 +55,19 @@ class Passage:
     split: str | None
     lang: str = "en"
     where: str = ""
+
+
+def has_lone_surrogate(text: str) -> bool:
+    """True for text that is not valid Unicode (a JSON ``\\ud800`` escape decodes to one).
+
+    >>> has_lone_surrogate("ok"), has_lone_surrogate("\\ud800")
+    (False, True)
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def sha256_text(text: str) -> str:
@@ -86,6 +100,8 @@ def read_jsonl(path: Path) -> Iterator[tuple[int, Any, str | None]]:
                 yield no, json.loads(line), None
             except json.JSONDecodeError as exc:
                 yield no, None, f"malformed JSON: {exc.msg} (column {exc.colno})"
+            except RecursionError:
+                yield no, None, "malformed JSON: nested too deeply"
 
 
 def _check_labels(
@@ -145,11 +161,14 @@ def load_passage_file(
         for key in ("id", "text", "source"):
             if not isinstance(rec[key], str) or not rec[key].strip():
                 problems.append((where, f"field '{key}' must be a non-empty string"))
+            elif has_lone_surrogate(rec[key]):
+                problems.append((where, f"field '{key}' is not valid Unicode (lone surrogate)"))
         if rec.get("lang") not in LANGS:
             problems.append((where, f"field 'lang' must be one of {', '.join(LANGS)}, got {rec.get('lang')!r}"))
         labels = _check_labels(rec, tax, where, problems)
         split = _check_split(rec, where, problems, require_split)
-        if labels is None or any(not isinstance(rec[k], str) or not rec[k].strip() for k in ("id", "text", "source")):
+        if labels is None or any(not isinstance(rec[k], str) or not rec[k].strip() or has_lone_surrogate(rec[k])
+                                 for k in ("id", "text", "source")):
             continue
         out.append(
             Passage(rec["id"], rec["text"], labels[0], labels[1], rec["source"], split, rec.get("lang", "en"), where)
@@ -176,12 +195,21 @@ def load_seed_spans(
         if missing:
             problems.append((where, f"missing field(s) {', '.join(missing)}"))
             continue
+        extra = sorted(set(rec) - set(SPAN_KEYS) - set(SPAN_OPTIONAL))
+        if extra:
+            problems.append((where, f"unknown field(s) {', '.join(extra)}"))
+        if rec.get("lang", "en") not in LANGS:
+            problems.append((where, f"field 'lang' must be one of {', '.join(LANGS)}, got {rec.get('lang')!r}"))
+            continue
         doc, start, end = rec["doc"], rec["start"], rec["end"]
         span = f"span {doc}[{start}:{end}]"
-        if not isinstance(doc, str) or "/" in doc or "\\" in doc or doc.startswith("."):
+        if not isinstance(doc, str) or not doc or "/" in doc or "\\" in doc or doc.startswith("."):
             problems.append((where, f"field 'doc' must be a plain file name, got {doc!r}"))
             continue
-        if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end):
+        if not isinstance(rec["sha256"], str):
+            problems.append((where, f"{span}: field 'sha256' must be a hex string"))
+            continue
+        if not (type(start) is int and type(end) is int and 0 <= start < end):
             problems.append((where, f"{span}: 'start' and 'end' must be integers with 0 <= start < end"))
             continue
         if doc not in cache:
@@ -193,6 +221,9 @@ def load_seed_spans(
             except UnicodeDecodeError:
                 cache[doc] = None
                 problems.append((where, f"{span}: document {corpus / doc} is not valid UTF-8"))
+            except OSError as exc:
+                cache[doc] = None
+                problems.append((where, f"{span}: cannot read document {corpus / doc} ({exc.strerror})"))
         text = cache[doc]
         if text is None:
             continue

@@ -5,18 +5,18 @@ label and language counts fall furthest short of its share. Once ``test_split.lo
 split is frozen: new sources only go to train or dev, and the label checker fails if any test passage
 changes.
 
->>> test_hash([]) [:12]
+>>> frozen_hash([]) [:12]
 'e3b0c44298fc'
 """
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from pathlib import Path
+
+from narratives.model.artifact import atomic_write_text
 
 from .data import SEED_FILE, Passage, passage_files, read_jsonl, sha256_text
 
@@ -28,15 +28,29 @@ def _features(p: Passage) -> list[str]:
     return [f"n:{n}:{p.stance}" for n in p.narratives] + ([] if p.narratives else ["neg"]) + [f"lang:{p.lang}"]
 
 
-def test_hash(passages: Iterable[Passage]) -> str:
-    """sha256 over the test passages' ids, text hashes and labels, in id order."""
-    rows = sorted(f"{p.id}\t{sha256_text(p.text)}\t{','.join(p.narratives)}\t{p.stance}\n" for p in passages)
+def frozen_hash(passages: Iterable[Passage]) -> str:
+    """sha256 over the test passages' ids, text hashes, labels, languages and sources, in id order."""
+    rows = sorted(f"{p.id}\t{sha256_text(p.text)}\t{','.join(p.narratives)}\t{p.stance}\t{p.lang}\t{p.source}\n"
+                  for p in passages)
     return hashlib.sha256("".join(rows).encode()).hexdigest()
 
 
+class LockError(ValueError):
+    """``test_split.lock`` exists but is unreadable."""
+
+
 def read_lock(labels: Path) -> dict | None:
+    """The frozen test split's record, or None before the first freeze; raises :class:`LockError`."""
     f = labels / LOCK
-    return json.loads(f.read_text(encoding="utf-8")) if f.exists() else None
+    if not f.exists():
+        return None
+    try:
+        lock = json.loads(f.read_text(encoding="utf-8"))
+    except (ValueError, OSError) as exc:
+        raise LockError(f"{f}: unreadable ({exc})") from None
+    if not isinstance(lock, dict) or not isinstance(lock.get("sha256"), str):
+        raise LockError(f"{f}: expected a JSON object with a 'sha256' string")
+    return lock
 
 
 def source_conflicts(passages: Iterable[Passage]) -> list[tuple[str, str]]:
@@ -51,11 +65,22 @@ def source_conflicts(passages: Iterable[Passage]) -> list[tuple[str, str]]:
 
 
 def assign_splits(passages: list[Passage], frozen_test: bool, ratios: dict[str, float] = RATIOS) -> dict[str, str]:
-    """A split for every source that has none yet (existing assignments are kept)."""
+    """A split for every source that has none yet (existing assignments are kept).
+
+    A passage without a split in a source that already has one joins that split, except a frozen test
+    source, which takes no new passages (:class:`ValueError`): give new passages a new source.
+    """
     total: Counter = Counter()
     cur: dict[str, Counter] = {s: Counter() for s in ratios}
     groups: dict[str, Counter] = defaultdict(Counter)
     fixed = {p.source: p.split for p in passages if p.split}
+    out: dict[str, str] = {}
+    for p in passages:
+        if not p.split and p.source in fixed:
+            if frozen_test and fixed[p.source] == "test":
+                raise ValueError(f"{p.where}: source {p.source!r} is in the frozen test split and takes no new "
+                                 "passages; give new passages a new source")
+            out[p.source] = fixed[p.source]
     for p in passages:
         feats = _features(p) + ["size"]
         total.update(feats)
@@ -66,7 +91,6 @@ def assign_splits(passages: list[Passage], frozen_test: bool, ratios: dict[str, 
     allowed = [s for s in ratios if not (frozen_test and s == "test")]
     share = sum(ratios[s] for s in allowed)
     target = {s: {f: total[f] * ratios[s] / share for f in total} for s in allowed}
-    out: dict[str, str] = {}
     order = sorted(groups, key=lambda g: (-groups[g]["size"], hashlib.sha256(g.encode()).hexdigest()))
     # Every language with enough sources gets at least one in each held-out split, so that per-language
     # figures exist; the greedy pass below balances everything else.
@@ -116,18 +140,15 @@ def write_splits(labels: Path, assignment: dict[str, str]) -> list[Path]:
                 touched = True
             lines.append(json.dumps(rec, ensure_ascii=False))
         if touched:
-            fd, tmp = tempfile.mkstemp(prefix=f".{f.name}.", dir=f.parent)
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write("\n".join(lines) + "\n")
-            os.replace(tmp, f)
+            atomic_write_text(f, "\n".join(lines) + "\n")
             changed.append(f)
     return changed
 
 
 def freeze_test(labels: Path, passages: list[Passage]) -> dict:
     test = [p for p in passages if p.split == "test"]
-    lock = {"sha256": test_hash(test), "n": len(test),
+    lock = {"sha256": frozen_hash(test), "n": len(test),
             "sources": sorted({p.source for p in test}),
             "note": "The frozen test split. Never tune on it; new sources go to train or dev only."}
-    (labels / LOCK).write_text(json.dumps(lock, indent=2) + "\n", encoding="utf-8")
+    atomic_write_text(labels / LOCK, json.dumps(lock, indent=2) + "\n")
     return lock

@@ -20,7 +20,7 @@ from narratives.model.taxonomy import load_taxonomy
 from .card import render_card
 from .data import LabelError, Passage, load_passages, sha256_text
 from .metrics import evaluate_predictions
-from .splits import read_lock, source_conflicts, test_hash
+from .splits import LockError, frozen_hash, read_lock, source_conflicts
 
 
 def data_hash(passages: list[Passage]) -> str:
@@ -65,10 +65,18 @@ def train(labels: str | Path | None = None, corpus: str | Path | None = None, ou
     if out is None:
         raise ValueError("an output directory is required")
     tax = load_taxonomy(labels / "taxonomy.yaml")
+    ref = None
+    if reference is not None:
+        from narratives.model import load_model
+
+        ref = load_model(reference)  # fail before fitting, not after
     passages = load_passages(labels, corpus, tax)
     problems = source_conflicts(passages)
-    lock = read_lock(labels)
-    if lock and test_hash([p for p in passages if p.split == "test"]) != lock["sha256"]:
+    try:
+        lock = read_lock(labels)
+    except LockError as exc:
+        raise LabelError([(str(labels / "test_split.lock"), str(exc))]) from None
+    if lock and frozen_hash([p for p in passages if p.split == "test"]) != lock["sha256"]:
         problems.append((str(labels / "test_split.lock"), "the frozen test split changed; run `narratives labels check`"))
     if problems:
         raise LabelError(problems)
@@ -85,10 +93,7 @@ def train(labels: str | Path | None = None, corpus: str | Path | None = None, ou
         held = [p for p in passages if p.split == split and split not in fit_splits]
         if held:
             metrics["splits"][split] = evaluate_model(clf, held)
-    if reference is not None:
-        from narratives.model import load_model
-
-        ref = load_model(reference)
+    if ref is not None:
         ref_data = ref.config_.get("data", {})
         n_ref = sum(ref_data.get("counts", {}).get(k, 0) for k in ref_data.get("fit_splits", []))
         metrics["reference"] = {"model_version": ref.model_hash_[:12], "model_hash": ref.model_hash_,
@@ -97,7 +102,7 @@ def train(labels: str | Path | None = None, corpus: str | Path | None = None, ou
                                            for k in metrics["splits"]}}
     counts = {s: sum(p.split == s for p in passages) for s in ("train", "dev", "test")}
     data = {"labels_sha256": data_hash(passages), "taxonomy_sha256": sha256_text(Path(tax.path).read_text("utf-8")),
-            "test_split_sha256": test_hash([p for p in passages if p.split == "test"]),
+            "test_split_sha256": frozen_hash([p for p in passages if p.split == "test"]),
             "fit_splits": list(fit_splits), "counts": counts}
     created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 

@@ -3,6 +3,7 @@ import os
 import stat
 
 import pytest
+
 from narratives.model import ModelLoadError, TfidfNarrativeClassifier
 from narratives.model.artifact import atomic_model_dir, verify_model_dir
 
@@ -30,7 +31,14 @@ def test_a_save_interrupted_between_renames_is_recovered(tmp_path):
     target = tmp_path / "m"
     h = _model().save_pretrained(target)
     os.replace(target, tmp_path / ".m.old-123")  # as if killed right after moving the old model aside
+    # Loading reads the stranded model without moving it (a loader must never race a saver) ...
     assert TfidfNarrativeClassifier.from_pretrained(target).model_hash_ == h
+    assert (tmp_path / ".m.old-123").is_dir() and not target.exists()
+    # ... and the next save puts it back before replacing it.
+    h2 = TfidfNarrativeClassifier(labels=["a", "b"], min_df=1, cv_folds=0).fit(
+        ["red apples", "green pears", "sky"], [["a"], ["b"], []], ["promotes", "reports", "none"]).save_pretrained(target)
+    assert TfidfNarrativeClassifier.from_pretrained(target).model_hash_ == h2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]
 
 
 def test_model_directory_is_readable_by_others(tmp_path):
@@ -43,7 +51,7 @@ def test_model_directory_is_readable_by_others(tmp_path):
     assert stat.S_IMODE(os.stat(tmp_path / "m" / "weights.safetensors").st_mode) == 0o644
 
 
-@pytest.mark.parametrize("tamper", ["alter", "delete", "pickle", "format"])
+@pytest.mark.parametrize("tamper", ["alter", "delete", "pickle", "format", "unlisted", "files-not-a-dict"])
 def test_tampered_model_directories_are_refused(tmp_path, tamper):
     d = tmp_path / "m"
     _model().save_pretrained(d)
@@ -58,6 +66,19 @@ def test_tampered_model_directories_are_refused(tmp_path, tamper):
     elif tamper == "pickle":
         (d / "extra.pkl").write_bytes(b"\x80\x04.")
         match = "pickle"
+    elif tamper == "unlisted":  # drop the weights from the manifest and re-hash: still refused
+        from narratives.model.artifact import model_hash_of
+
+        man = json.loads((d / "manifest.json").read_text())
+        del man["files"]["weights.safetensors"]
+        man["model_hash"] = model_hash_of(man["files"])
+        (d / "manifest.json").write_text(json.dumps(man))
+        match = "weights.safetensors not listed in the manifest"
+    elif tamper == "files-not-a-dict":
+        man = json.loads((d / "manifest.json").read_text())
+        man["files"] = []
+        (d / "manifest.json").write_text(json.dumps(man))
+        match = "'files' must map"
     else:
         cfg = json.loads((d / "config.json").read_text())
         cfg["format_version"] = 99

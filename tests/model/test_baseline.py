@@ -2,6 +2,7 @@ import json
 
 import numpy as np
 import pytest
+
 from narratives.model import ModelLoadError, TfidfNarrativeClassifier
 from narratives.model.baseline import best_threshold
 from narratives.train.data import load_passages

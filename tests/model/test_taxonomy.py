@@ -1,4 +1,5 @@
 import pytest
+
 from narratives.model.taxonomy import TaxonomyError, load_taxonomy
 
 FIXED_IDS = ("genocide_denial", "kosovo_precedent", "slavic_brotherhood", "nato_encirclement", "rs_secession",

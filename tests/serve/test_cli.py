@@ -3,6 +3,7 @@ import subprocess
 import sys
 
 from click.testing import CliRunner
+
 from narratives.serve.cli import main
 
 

@@ -1,5 +1,6 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from narratives.serve.passages import split_passages
 
 
@@ -18,6 +19,14 @@ def test_long_paragraph_becomes_sentence_windows_within_the_limit():
     pieces = [text[s:e] for s, e in spans]
     assert all(p.endswith(".") for p in pieces)
     assert " ".join(pieces) == text  # nothing lost, nothing repeated
+
+
+def test_closing_quotes_stay_with_their_sentence():
+    text = ('He said "Kosovo is Serbia and everyone knows it." ' * 40).strip()
+    spans = split_passages(text, max_chars=300)
+    assert len(spans) > 3
+    assert all(text[s:e].endswith('it."') for s, e in spans)
+    assert " ".join(text[s:e] for s, e in spans) == text
 
 
 def test_a_giant_word_is_cut():

@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import pytest
+
 from narratives.serve import predict
 
 KEYS = {"scores", "narratives", "stance", "stance_score", "model_version", "model_hash", "text_sha256", "warnings"}

@@ -1,6 +1,7 @@
 import json
 
 from click.testing import CliRunner
+
 from narratives.serve.cli import main
 from narratives.train.check import check_labels
 

@@ -2,6 +2,7 @@ import json
 import re
 
 import pytest
+
 from narratives.train.data import LabelError, load_passages
 
 

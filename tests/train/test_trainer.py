@@ -2,6 +2,7 @@ import json
 import os
 
 import pytest
+
 from narratives.model import TfidfNarrativeClassifier
 from narratives.train import LabelError, train
 
