@@ -81,6 +81,19 @@ def atomic_model_dir(target: str | Path, write: Callable[[Path], str]) -> str:
     return model_hash
 
 
+def write_extra_files(tmp: Path, extra_files) -> None:
+    """Write derived files (card, metrics, plots) once the hashed files exist, so a card can name
+    the version it describes: ``extra_files(model_hash)`` maps names to text or bytes."""
+    if extra_files is None:
+        return
+    model_hash = model_hash_of({n: file_sha256(tmp / n) for n in HASHED if (tmp / n).exists()})
+    for name, content in extra_files(model_hash).items():
+        if isinstance(content, bytes):
+            (tmp / name).write_bytes(content)
+        else:
+            (tmp / name).write_text(content, encoding="utf-8")
+
+
 def _publishable(tmp: Path) -> None:
     """mkdtemp makes a private folder; a model directory is meant to be read by other users too."""
     mask = os.umask(0)

@@ -18,17 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .artifact import (
-    FORMAT,
-    FORMAT_VERSION,
-    HASHED,
-    ModelLoadError,
-    atomic_model_dir,
-    file_sha256,
-    model_hash_of,
-    verify_model_dir,
-    write_json,
-)
+from .artifact import FORMAT, FORMAT_VERSION, ModelLoadError, atomic_model_dir, verify_model_dir, write_extra_files, write_json
 
 KIND = "tfidf-logreg"
 
@@ -212,7 +202,7 @@ class TfidfNarrativeClassifier:
         }
 
     def save_pretrained(self, path: str | Path, extra_config: dict | None = None,
-                        extra_files: Callable[[str], dict[str, str]] | None = None) -> str:
+                        extra_files: Callable[[str], dict[str, str | bytes]] | None = None) -> str:
         """Write the model directory atomically; returns the model hash (its version).
 
         ``extra_config`` merges into ``config.json`` (e.g. data hashes); ``extra_files(model_hash)``
@@ -238,10 +228,7 @@ class TfidfNarrativeClassifier:
             # No metadata: safetensors writes a metadata map in random key order, which would break the
             # byte-for-byte reproducibility the model hash relies on (format and kind are in config.json).
             save_file(tensors, str(tmp / "weights.safetensors"))
-            if extra_files is not None:
-                model_hash = model_hash_of({n: file_sha256(tmp / n) for n in HASHED if (tmp / n).exists()})
-                for name, content in extra_files(model_hash).items():
-                    (tmp / name).write_text(content, encoding="utf-8")
+            write_extra_files(tmp, extra_files)
 
         return atomic_model_dir(path, write)
 

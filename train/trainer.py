@@ -13,7 +13,6 @@ import sys
 import time
 from pathlib import Path
 
-from narratives.model.baseline import TfidfNarrativeClassifier
 from narratives.model.paths import corpus_dir, labels_dir
 from narratives.model.taxonomy import load_taxonomy
 
@@ -42,7 +41,7 @@ def evaluate_model(clf, passages: list[Passage]) -> dict:
 
 def _cv_metrics(clf, passages: list[Passage]) -> dict | None:
     """Figures from the out-of-fold scores computed while tuning thresholds (never seen in training)."""
-    if clf.oof_scores_ is None:
+    if getattr(clf, "oof_scores_", None) is None:
         return None
     from .metrics import narrative_metrics
 
@@ -50,20 +49,39 @@ def _cv_metrics(clf, passages: list[Passage]) -> dict | None:
     return narrative_metrics([p.narratives for p in passages], pred, clf.labels_)
 
 
+KIND_ALIASES = {"baseline": "tfidf-logreg", "tfidf": "tfidf-logreg", "tfidf-logreg": "tfidf-logreg",
+                "transformer": "transformer"}
+
+
+def _fit(kind: str, labels: list[str], params: dict, fit: list[Passage], dev: list[Passage], log):
+    from narratives.model.loading import model_class
+
+    clf = model_class(kind)(labels=labels, **params)
+    args = ([p.text for p in fit], [p.narratives for p in fit], [p.stance for p in fit])
+    if kind == "transformer":
+        return clf.fit(*args, dev=([p.text for p in dev], [p.narratives for p in dev], [p.stance for p in dev]), log=log)
+    return clf.fit(*args, [p.source for p in fit])
+
+
 def train(labels: str | Path | None = None, corpus: str | Path | None = None, out: str | Path | None = None,
-          fit_splits: tuple[str, ...] = ("train",), C: float = 8.0, cv_folds: int = 5,
-          reference: str | Path | None = None, log=sys.stderr) -> dict:
+          fit_splits: tuple[str, ...] = ("train",), kind: str = "baseline", reference: str | Path | None = None,
+          command: str | None = None, log=sys.stderr, **params) -> dict:
     """Train and save a model; returns ``{"path", "model_hash", "metrics"}``.
 
-    ``reference`` (a model name or directory) is evaluated on the same held-out splits, and the card
-    shows its figures next to the new model's.
+    ``kind`` is ``baseline`` (TF-IDF; thresholds from cross-validation on the fitting splits) or
+    ``transformer`` (temperatures and thresholds from the dev split, which it therefore never fits on).
+    ``params`` go to the model's constructor. ``reference`` (a model name or directory) is evaluated on
+    the same held-out splits, and the card and plots show it next to the new model.
 
     The model directory is written atomically: a failure at any point leaves the previous one intact.
     """
+    kind = KIND_ALIASES.get(kind, kind)
     labels = Path(labels) if labels is not None else labels_dir()
     corpus = Path(corpus) if corpus is not None else corpus_dir()
     if out is None:
         raise ValueError("an output directory is required")
+    if kind == "transformer" and "dev" in fit_splits:
+        raise ValueError("transformer models calibrate on the dev split and cannot also fit on it")
     tax = load_taxonomy(labels / "taxonomy.yaml")
     ref = None
     if reference is not None:
@@ -84,11 +102,11 @@ def train(labels: str | Path | None = None, corpus: str | Path | None = None, ou
     if not fit:
         raise LabelError([(str(labels), f"no passages in split(s) {', '.join(fit_splits)}")])
     t0 = time.time()
-    print(f"training on {len(fit)} passages ({', '.join(fit_splits)}) ...", file=log)
-    clf = TfidfNarrativeClassifier(labels=tax.ids, C=C, cv_folds=cv_folds)
-    clf.fit([p.text for p in fit], [p.narratives for p in fit], [p.stance for p in fit], [p.source for p in fit])
+    print(f"training a {kind} model on {len(fit)} passages ({', '.join(fit_splits)}) ...", file=log)
+    clf = _fit(kind, list(tax.ids), params, fit, [p for p in passages if p.split == "dev"], log)
     train_s = time.time() - t0
-    metrics: dict = {"splits": {}, "cv_on_fit_splits": _cv_metrics(clf, fit)}
+    metrics: dict = {"splits": {}, "cv_on_fit_splits": _cv_metrics(clf, fit),
+                     "tuned_on": "dev" if kind == "transformer" else "cross-validation on the fitting splits"}
     for split in ("dev", "test"):
         held = [p for p in passages if p.split == split and split not in fit_splits]
         if held:
@@ -97,7 +115,7 @@ def train(labels: str | Path | None = None, corpus: str | Path | None = None, ou
         ref_data = ref.config_.get("data", {})
         n_ref = sum(ref_data.get("counts", {}).get(k, 0) for k in ref_data.get("fit_splits", []))
         metrics["reference"] = {"model_version": ref.model_hash_[:12], "model_hash": ref.model_hash_,
-                                "fit_passages": n_ref,
+                                "kind": ref.config_.get("kind"), "fit_passages": n_ref,
                                 "splits": {k: evaluate_model(ref, [p for p in passages if p.split == k])
                                            for k in metrics["splits"]}}
     counts = {s: sum(p.split == s for p in passages) for s in ("train", "dev", "test")}
@@ -105,12 +123,22 @@ def train(labels: str | Path | None = None, corpus: str | Path | None = None, ou
             "test_split_sha256": frozen_hash([p for p in passages if p.split == "test"]),
             "fit_splits": list(fit_splits), "counts": counts}
     created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    command = command or f"narratives train --kind {kind} --out {out}"
 
-    def files(model_hash: str) -> dict[str, str]:
+    def files(model_hash: str) -> dict[str, str | bytes]:
         full = {"model_version": model_hash[:12], "model_hash": model_hash, "created": created,
-                "train_seconds": round(train_s, 1), "data": data, **metrics}
-        return {"metrics.json": json.dumps(full, indent=2, sort_keys=True) + "\n",
-                "README.md": render_card(full, clf.config(), tax, passages)}
+                "train_seconds": round(train_s, 1), "data": data, "command": command, **metrics}
+        out_files: dict[str, str | bytes] = {"metrics.json": json.dumps(full, indent=2, sort_keys=True) + "\n",
+                                             "README.md": render_card(full, clf.config(), tax, passages)}
+        shown = "test" if "test" in metrics["splits"] else next(iter(metrics["splits"]), None)
+        if shown:
+            from .plots import evaluation_plots
+
+            by_model = {f"this model ({model_hash[:12]})": metrics["splits"][shown]}
+            if ref is not None:
+                by_model[f"reference ({ref.model_hash_[:12]})"] = metrics["reference"]["splits"][shown]
+            out_files.update(evaluation_plots(by_model, main=next(iter(by_model))))
+        return out_files
 
     model_hash = clf.save_pretrained(out, extra_config={"data": data}, extra_files=files)
     print(f"wrote {out} (version {model_hash[:12]}) in {time.time() - t0:.1f}s", file=log)

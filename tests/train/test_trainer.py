@@ -9,7 +9,8 @@ from narratives.train import LabelError, train
 
 def test_training_writes_a_complete_model_directory(tiny_model):
     names = {p.name for p in tiny_model.iterdir()}
-    assert names == {"config.json", "vocab.json", "weights.safetensors", "metrics.json", "README.md", "manifest.json"}
+    assert names == {"config.json", "vocab.json", "weights.safetensors", "metrics.json", "README.md", "manifest.json",
+                     "f1_per_narrative.png", "reliability.png", "stance_confusion.png"}
     metrics = json.loads((tiny_model / "metrics.json").read_text())
     assert set(metrics["splits"]) == {"dev", "test"}  # evaluated only on held-out splits
     assert metrics["splits"]["test"]["n"] == 6

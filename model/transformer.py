@@ -1,0 +1,317 @@
+"""The transformer narrative model: a pretrained sentence encoder with LoRA adapters (or frozen), a
+multi-label narrative head and a stance head, calibrated by temperature scaling on the dev split.
+
+The saved directory holds only what was learned (adapters, heads, thresholds, temperatures, about
+1 MB); the encoder itself is loaded from its package and verified by hash. Training is seeded
+(``transformers.set_seed``) and reproducible on the same machine and library versions.
+
+>>> clf = TransformerNarrativeClassifier(labels=["a", "b"], mode="frozen", epochs=1)   # doctest: +SKIP
+>>> clf.fit(texts, narratives, stances, dev=(dev_texts, dev_narratives, dev_stances))  # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from .artifact import FORMAT, FORMAT_VERSION, ModelLoadError, atomic_model_dir, verify_model_dir, write_extra_files, write_json
+from .baseline import best_threshold
+from .encoder import DEFAULT_ENCODER, check_encoder, encoder_path, encoder_ref
+
+KIND = "transformer"
+LORA_TARGETS = ("attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense",
+                "intermediate.dense", "output.dense")
+
+
+def _versions() -> dict[str, str]:
+    import tokenizers
+    import torch
+    import transformers
+
+    return {"torch": torch.__version__, "transformers": transformers.__version__, "tokenizers": tokenizers.__version__,
+            "numpy": np.__version__}
+
+
+def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
+    """The temperature T minimising the log loss of ``sigmoid(logits / T)`` against ``y`` (0/1).
+
+    >>> z = np.array([4.0, -4.0, 3.0, -3.0, 2.0, -2.0]); y = np.array([1, 0, 0, 1, 1, 0])
+    >>> fit_temperature(z, y) > 1.0   # over-confident logits get cooled
+    True
+    """
+    from scipy.optimize import minimize_scalar
+
+    if len(np.unique(y)) < 2:
+        return 1.0
+
+    def nll(log_t: float) -> float:
+        z = logits / np.exp(log_t)
+        return float(np.mean(np.logaddexp(0, z) - y * z))
+
+    res = minimize_scalar(nll, bounds=(-3.0, 3.0), method="bounded")
+    return float(np.exp(res.x))
+
+
+class TransformerNarrativeClassifier:
+    """Encoder + narrative head + stance head, with the same ``scores``/``predict`` interface as the
+    TF-IDF baseline. ``mode`` is ``"lora"`` (adapters trained with the heads) or ``"frozen"`` (heads only)."""
+
+    def __init__(self, labels: Sequence[str] | None = None, encoder: str = DEFAULT_ENCODER, mode: str = "lora",
+                 lora_r: int = 8, lora_alpha: float = 16.0, epochs: int = 4, lr: float = 5e-4, head_lr: float = 2e-3,
+                 batch_size: int = 16, max_length: int = 256, weight_decay: float = 0.01, seed: int = 0,
+                 threads: int | None = None):
+        self.labels = labels
+        self.encoder = encoder
+        self.mode = mode
+        self.lora_r = lora_r
+        self.lora_alpha = lora_alpha
+        self.epochs = epochs
+        self.lr = lr
+        self.head_lr = head_lr
+        self.batch_size = batch_size
+        self.max_length = max_length
+        self.weight_decay = weight_decay
+        self.seed = seed
+        self.threads = threads
+
+    # ---- building ---------------------------------------------------------------------------------
+    def _build(self, path: Path, n_labels: int) -> None:
+        import torch
+        from transformers import AutoModel, AutoTokenizer
+
+        from .lora import add_lora
+
+        if self.threads:
+            torch.set_num_threads(self.threads)
+        self.tokenizer_ = AutoTokenizer.from_pretrained(str(path))
+        self.encoder_ = AutoModel.from_pretrained(str(path))
+        hidden = self.encoder_.config.hidden_size
+        if self.mode == "lora":
+            self.lora_layers_ = add_lora(self.encoder_, LORA_TARGETS, self.lora_r, self.lora_alpha)
+        elif self.mode == "frozen":
+            self.lora_layers_ = []
+            for p in self.encoder_.parameters():
+                p.requires_grad_(False)
+        else:
+            raise ValueError(f"mode must be 'lora' or 'frozen', got {self.mode!r}")
+        self.head_ = torch.nn.Linear(hidden, n_labels)
+        self.stance_head_ = torch.nn.Linear(hidden, 1)
+
+    def _pool(self, batch: dict, grad: bool = False):
+        """Mean of the token embeddings under the attention mask (the encoder's own sentence pooling)."""
+        import torch
+
+        with torch.set_grad_enabled(grad):
+            hidden = self.encoder_(**batch).last_hidden_state
+            mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+            return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+
+    def _encode(self, texts: Sequence[str], grad: bool = False):
+        batch = self.tokenizer_(list(texts), padding=True, truncation=True, max_length=self.max_length,
+                                return_tensors="pt")
+        return self._pool(batch, grad)
+
+    def _batches(self, n: int, lengths: np.ndarray, rng: np.random.Generator) -> list[np.ndarray]:
+        """Shuffled batches of similar length (less padding), in shuffled order."""
+        order = rng.permutation(n)
+        chunk = self.batch_size * 8
+        batches = []
+        for i in range(0, n, chunk):
+            block = order[i:i + chunk]
+            block = block[np.argsort(lengths[block], kind="stable")]
+            batches += [block[j:j + self.batch_size] for j in range(0, len(block), self.batch_size)]
+        return [batches[i] for i in rng.permutation(len(batches))]
+
+    # ---- training ---------------------------------------------------------------------------------
+    def fit(self, texts: Sequence[str], narratives: Sequence[Sequence[str]], stances: Sequence[str],
+            dev: tuple[Sequence[str], Sequence[Sequence[str]], Sequence[str]] | None = None,
+            log=sys.stderr) -> TransformerNarrativeClassifier:
+        """Train adapters and heads on ``texts``; calibrate temperatures and tune thresholds on ``dev``."""
+        import torch
+        from transformers import set_seed
+
+        texts = list(texts)
+        labels = list(self.labels) if self.labels is not None else sorted({n for ns in narratives for n in ns})
+        unknown = sorted({n for ns in narratives for n in ns} - set(labels))
+        if unknown:
+            raise ValueError(f"narratives {unknown} are not in the label set {labels}")
+        if not texts:
+            raise ValueError("cannot fit on zero passages")
+        set_seed(self.seed)  # before the heads are built, or runs differ
+        self.labels_ = labels
+        self.encoder_ref_ = encoder_ref(self.encoder)
+        self._build(encoder_path(self.encoder), len(labels))
+        Y = torch.tensor([[lab in ns for lab in labels] for ns in narratives], dtype=torch.float32)
+        promo = torch.tensor([s == "promotes" for s in stances], dtype=torch.float32)
+        has = torch.tensor([bool(ns) for ns in narratives])
+        pos = Y.sum(0)
+        pos_weight = ((len(texts) - pos) / pos.clamp(min=1)).clamp(max=10.0)
+        adapters = [p for p in self.encoder_.parameters() if p.requires_grad]
+        heads = list(self.head_.parameters()) + list(self.stance_head_.parameters())
+        groups = [{"params": heads, "lr": self.head_lr}] + ([{"params": adapters, "lr": self.lr}] if adapters else [])
+        opt = torch.optim.AdamW(groups, weight_decay=self.weight_decay)
+        rng = np.random.default_rng(self.seed)
+        cache = tokens = None
+        if not adapters:  # frozen encoder: embed once
+            self.encoder_.eval()
+            cache = self._embed(texts)
+            lengths = np.array([len(t) for t in texts])
+        else:  # tokenize once, pad per batch
+            from datasets import Dataset
+            from datasets.utils.logging import disable_progress_bar
+
+            disable_progress_bar()
+            tokens = Dataset.from_dict({"text": texts}).map(
+                lambda b: self.tokenizer_(b["text"], truncation=True, max_length=self.max_length),
+                batched=True, remove_columns=["text"])
+            lengths = np.array([len(ids) for ids in tokens["input_ids"]])
+        n_batches = len(self._batches(len(texts), lengths, np.random.default_rng(0)))
+        total = max(1, self.epochs * n_batches)
+        sched = torch.optim.lr_scheduler.LambdaLR(
+            opt, lambda s: min(1.0, (s + 1) / max(1, 0.1 * total)) * max(0.0, (total - s) / total))
+        for epoch in range(self.epochs):
+            self.encoder_.train(bool(adapters))
+            running = 0.0
+            for idx in self._batches(len(texts), lengths, rng):
+                ix = torch.as_tensor(idx)
+                if cache is not None:
+                    e = cache[ix]
+                else:
+                    e = self._pool(self.tokenizer_.pad(tokens[[int(i) for i in idx]], return_tensors="pt"), grad=True)
+                loss = torch.nn.functional.binary_cross_entropy_with_logits(self.head_(e), Y[ix], pos_weight=pos_weight)
+                h = has[ix]
+                if h.any():
+                    loss = loss + torch.nn.functional.binary_cross_entropy_with_logits(
+                        self.stance_head_(e[h]).squeeze(-1), promo[ix][h])
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                sched.step()
+                running += loss.item()
+            print(f"epoch {epoch + 1}/{self.epochs}: loss {running / max(1, n_batches):.4f}", file=log, flush=True)
+        self.encoder_.eval()
+        self._calibrate(dev)
+        return self
+
+    def _embed(self, texts: Sequence[str]):
+        import torch
+
+        texts = list(texts)
+        out = torch.zeros(len(texts), self.head_.in_features)
+        order = np.argsort([len(t) for t in texts], kind="stable")
+        with torch.inference_mode():
+            for i in range(0, len(texts), 64):
+                idx = order[i:i + 64]
+                out[torch.as_tensor(idx)] = self._encode([texts[j] for j in idx])
+        return out
+
+    def _logits(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        import torch
+
+        e = self._embed(texts)
+        with torch.inference_mode():
+            return self.head_(e).numpy().astype(np.float64), self.stance_head_(e).squeeze(-1).numpy().astype(np.float64)
+
+    def _calibrate(self, dev) -> None:
+        n = len(self.labels_)
+        self.temperatures_ = [1.0] * n
+        self.stance_temperature_ = 1.0
+        self.thresholds_ = {lab: 0.5 for lab in self.labels_}
+        if not dev or not len(dev[0]):
+            return
+        texts, narratives, stances = dev
+        z, zs = self._logits(texts)
+        Y = np.array([[lab in ns for lab in self.labels_] for ns in narratives], dtype=np.int64)
+        self.temperatures_ = [fit_temperature(z[:, j], Y[:, j]) for j in range(n)]
+        has = Y.sum(1) > 0
+        promo = np.array([s == "promotes" for s in stances], dtype=np.int64)
+        if has.any():
+            self.stance_temperature_ = fit_temperature(zs[has], promo[has])
+        p = 1 / (1 + np.exp(-z / np.array(self.temperatures_)))
+        self.thresholds_ = {lab: best_threshold(Y[:, j], p[:, j]) for j, lab in enumerate(self.labels_)}
+        self.dev_scores_ = p
+
+    # ---- inference --------------------------------------------------------------------------------
+    def scores(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Calibrated narrative probabilities and the probability that each passage *promotes*."""
+        z, zs = self._logits(texts)
+        p = 1 / (1 + np.exp(-np.clip(z / np.array(self.temperatures_), -50, 50)))
+        s = 1 / (1 + np.exp(-np.clip(zs / self.stance_temperature_, -50, 50)))
+        return p, s
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        return self.scores(texts)[0]
+
+    # ---- persistence ------------------------------------------------------------------------------
+    def config(self) -> dict:
+        return {
+            "format": FORMAT, "format_version": FORMAT_VERSION, "kind": KIND,
+            "labels": list(self.labels_), "stances": ["promotes", "reports", "none"],
+            "thresholds": {k: float(v) for k, v in self.thresholds_.items()},
+            "temperatures": {lab: float(t) for lab, t in zip(self.labels_, self.temperatures_)},
+            "stance_temperature": float(self.stance_temperature_),
+            "encoder": self.encoder_ref_, "pooling": "mean", "lora_layers": list(self.lora_layers_),
+            "params": {"mode": self.mode, "lora_r": self.lora_r, "lora_alpha": self.lora_alpha, "epochs": self.epochs,
+                       "lr": self.lr, "head_lr": self.head_lr, "batch_size": self.batch_size,
+                       "max_length": self.max_length, "weight_decay": self.weight_decay, "seed": self.seed},
+            "versions": _versions(),
+        }
+
+    def save_pretrained(self, path: str | Path, extra_config: dict | None = None,
+                        extra_files: Callable[[str], dict[str, str | bytes]] | None = None) -> str:
+        """Write adapters, heads and config atomically; returns the model hash."""
+        from safetensors.torch import save_file
+
+        from .lora import lora_state
+
+        def write(tmp: Path) -> None:
+            cfg = self.config()
+            cfg.update(extra_config or {})
+            write_json(tmp / "config.json", cfg)
+            tensors = {f"encoder.{k}": v for k, v in lora_state(self.encoder_).items()}
+            tensors.update({"narratives.weight": self.head_.weight.detach().contiguous(),
+                            "narratives.bias": self.head_.bias.detach().contiguous(),
+                            "stance.weight": self.stance_head_.weight.detach().contiguous(),
+                            "stance.bias": self.stance_head_.bias.detach().contiguous()})
+            save_file(tensors, str(tmp / "weights.safetensors"))  # no metadata: keeps bytes reproducible
+            write_extra_files(tmp, extra_files)
+
+        return atomic_model_dir(path, write)
+
+    @classmethod
+    def from_pretrained(cls, path: str | Path) -> TransformerNarrativeClassifier:
+        """Verify the manifest and the encoder, then rebuild the model (no pickle anywhere)."""
+        from safetensors.torch import load_file
+
+        manifest = verify_model_dir(path)
+        path = Path(manifest["path"])
+        cfg = manifest["config"]
+        if cfg.get("kind") != KIND:
+            raise ModelLoadError(f"{path}/config.json: kind {cfg.get('kind')!r} is not {KIND!r}")
+        enc_path = check_encoder(cfg["encoder"])
+        self = cls(labels=cfg["labels"], encoder=cfg["encoder"]["spec"], **cfg["params"])
+        self.labels_ = list(cfg["labels"])
+        self.encoder_ref_ = cfg["encoder"]
+        self._build(enc_path, len(self.labels_))
+        t = load_file(str(path / "weights.safetensors"))
+        try:
+            adapters = {k[len("encoder."):]: v for k, v in t.items() if k.startswith("encoder.")}
+            expected = {k for k in self.encoder_.state_dict() if k.endswith(("lora_A", "lora_B"))}
+            if set(adapters) != expected:
+                raise ModelLoadError(f"{path}: adapter tensors do not match the encoder's LoRA layers")
+            self.encoder_.load_state_dict(adapters, strict=False)
+            self.head_.load_state_dict({"weight": t["narratives.weight"], "bias": t["narratives.bias"]})
+            self.stance_head_.load_state_dict({"weight": t["stance.weight"], "bias": t["stance.bias"]})
+        except (KeyError, RuntimeError) as exc:
+            raise ModelLoadError(f"{path}: weights do not fit the model ({exc})") from None
+        self.encoder_.eval()
+        self.thresholds_ = {k: float(v) for k, v in cfg["thresholds"].items()}
+        self.temperatures_ = [float(cfg["temperatures"][lab]) for lab in self.labels_]
+        self.stance_temperature_ = float(cfg["stance_temperature"])
+        self.lora_layers_ = list(cfg.get("lora_layers", []))
+        self.config_ = cfg
+        self.model_hash_ = manifest["model_hash"]
+        self.path_ = str(path)
+        return self
