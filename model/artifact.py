@@ -59,7 +59,8 @@ def atomic_model_dir(target: str | Path, write: Callable[[Path], str]) -> str:
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     _recover(target)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    _clean_stale(target)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-{os.getpid()}-", dir=target.parent))
     try:
         write(tmp)
         _publishable(tmp)
@@ -107,6 +108,18 @@ def _stranded(target: Path) -> Path | None:
     """A save killed between its two renames leaves the previous model as ``.NAME.old-PID``."""
     olds = sorted(target.parent.glob(f".{target.name}.old-*"), key=lambda p: p.stat().st_mtime)
     return olds[-1] if olds else None
+
+
+def _clean_stale(target: Path) -> None:
+    """Remove temporary folders left by saves whose process is gone (killed mid-write)."""
+    for tmp in target.parent.glob(f".{target.name}.tmp-*-*"):
+        try:
+            pid = int(tmp.name.rsplit(".tmp-", 1)[1].split("-", 1)[0])
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            shutil.rmtree(tmp, ignore_errors=True)
+        except (ValueError, PermissionError):
+            continue
 
 
 def _recover(target: Path) -> None:
@@ -159,11 +172,12 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def verify_model_dir(path: str | Path) -> dict:
-    """Check a model directory before anything in it is parsed; return its manifest.
+def verify_model_dir(path: str | Path, kind: str | None = None) -> dict:
+    """Check a model directory before anything in it is parsed; return its manifest, with the parsed
+    ``config`` and the ``path`` actually read added.
 
-    Refuses pickle-like files, a missing manifest, files missing or altered since the manifest was
-    written, and an unknown format version.
+    Refuses pickle-like files, a missing manifest, files missing, unlisted or altered since the manifest
+    was written, an unknown format version, and (when ``kind`` is given) a model of another kind.
     """
     path = model_dir(path)
     if not path.is_dir():
@@ -201,6 +215,8 @@ def verify_model_dir(path: str | Path) -> dict:
         raise ModelLoadError(
             f"{path}/config.json: unknown model format {config.get('format')!r} version "
             f"{config.get('format_version')!r} (this narratives reads {FORMAT} version {FORMAT_VERSION})")
+    if kind is not None and config.get("kind") != kind:
+        raise ModelLoadError(f"{path}/config.json: kind {config.get('kind')!r} is not {kind!r}")
     manifest["config"] = config
     manifest["path"] = str(path)
     return manifest

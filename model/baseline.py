@@ -237,11 +237,8 @@ class TfidfNarrativeClassifier:
         """Load a model directory after verifying its manifest; sets ``model_hash_`` and ``path_``."""
         from safetensors.numpy import load_file
 
-        manifest = verify_model_dir(path)
-        path = Path(manifest["path"])
-        cfg = manifest["config"]
-        if cfg.get("kind") != KIND:
-            raise ModelLoadError(f"{path}/config.json: kind {cfg.get('kind')!r} is not {KIND!r}")
+        manifest = verify_model_dir(path, kind=KIND)
+        path, cfg = Path(manifest["path"]), manifest["config"]
         try:
             vocab = json.loads((path / "vocab.json").read_text(encoding="utf-8"))
             t = load_file(str(path / "weights.safetensors"))

