@@ -12,13 +12,14 @@ from .artifact import ModelLoadError, model_dir
 from .paths import DEFAULT_MODEL_NAME, SHIPPED_MODELS
 
 _CACHE: dict[tuple[str, str], object] = {}
-_LOCK = threading.Lock()
+_LOCK = threading.RLock()  # re-entrant: a routed model loads its members inside load_model
 
 
 # Model kinds and the class that loads each, imported only when needed (the TF-IDF path never imports torch).
 KINDS = {
     "tfidf-logreg": ("narratives.model.baseline", "TfidfNarrativeClassifier"),
     "transformer": ("narratives.model.transformer", "TransformerNarrativeClassifier"),
+    "routed": ("narratives.model.routed", "RoutedNarrativeClassifier"),
 }
 
 

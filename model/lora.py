@@ -46,3 +46,30 @@ def add_lora(model: nn.Module, targets: tuple[str, ...], r: int, alpha: float, d
 def lora_state(model: nn.Module) -> dict[str, torch.Tensor]:
     """The adapter tensors only (names end in ``lora_A`` / ``lora_B``)."""
     return {k: v.detach().clone().contiguous() for k, v in model.state_dict().items() if k.endswith(("lora_A", "lora_B"))}
+
+
+def merge_lora(model: nn.Module) -> int:
+    """Fold every adapter into its base layer (``W += scale * B @ A``) and unwrap it, for inference: the
+    merged encoder is a plain one, as fast as the pretrained model. Returns the number of layers merged.
+
+    >>> m = nn.Sequential(nn.Linear(4, 3))
+    >>> _ = add_lora(m, ("0",), r=2, alpha=4)
+    >>> with torch.no_grad():
+    ...     _ = m[0].lora_B.fill_(0.1)
+    ...     before = m(torch.ones(1, 4))
+    ...     n = merge_lora(m)
+    ...     after = m(torch.ones(1, 4))
+    >>> n, isinstance(m[0], nn.Linear), torch.allclose(before, after, atol=1e-6)
+    (1, True, True)
+    """
+    names = [n for n, m in model.named_modules() if isinstance(m, LoRALinear)]
+    for name in names:
+        parent_name, _, child = name.rpartition(".")
+        parent = model.get_submodule(parent_name) if parent_name else model
+        layer: LoRALinear = getattr(parent, child)
+        with torch.no_grad():
+            layer.base.weight += layer.scale * (layer.lora_B @ layer.lora_A)
+        setattr(parent, child, layer.base)
+    for p in model.parameters():
+        p.requires_grad_(False)
+    return len(names)

@@ -303,6 +303,11 @@ class TransformerNarrativeClassifier:
             self.stance_head_.load_state_dict({"weight": t["stance.weight"], "bias": t["stance.bias"]})
         except (KeyError, RuntimeError) as exc:
             raise ModelLoadError(f"{path}: weights do not fit the model ({exc})") from None
+        from .lora import merge_lora
+
+        merge_lora(self.encoder_)  # inference only: adapters folded into the weights, no extra matmuls
+        for p in [*self.head_.parameters(), *self.stance_head_.parameters()]:
+            p.requires_grad_(False)
         self.encoder_.eval()
         self.thresholds_ = {k: float(v) for k, v in cfg["thresholds"].items()}
         self.temperatures_ = [float(cfg["temperatures"][lab]) for lab in self.labels_]

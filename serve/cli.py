@@ -165,6 +165,39 @@ def train(out, kind, labels, corpus, fit_on, reference, C, encoder, mode, epochs
 
 
 @main.command()
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Routed model directory to write (replaced atomically if it exists).")
+@click.option("--lang", "langs", multiple=True, required=True, metavar="LANG=MODEL",
+              help="Send passages detected as LANG (en, ru, sr-Cyrl, hbs-Latn) to MODEL; repeatable.")
+@click.option("--fallback", required=True, help="The model for every other passage.")
+@click.option("--labels", type=click.Path(file_okay=False, path_type=Path), default=None, help=LABELS_HELP)
+@click.option("--corpus", type=click.Path(file_okay=False, path_type=Path), default=None, help=CORPUS_HELP)
+@click.option("--reference", default=None, help="A model to show side by side in the card and plots.")
+def route(out, langs, fallback, labels, corpus, reference):
+    """Combine models by language: each passage goes to the model for its detected language. MODELs are
+    shipped names or folders beside --out, pinned by their version hash. Evaluated and saved like a
+    trained model (card, metrics, plots)."""
+    from narratives.model import ModelLoadError, TaxonomyError
+    from narratives.train.data import LabelError
+    from narratives.train.trainer import route as _route
+
+    routes = {}
+    for item in langs:
+        lang, sep, ref = item.partition("=")
+        if not sep or not lang or not ref:
+            raise click.UsageError(f"--lang takes LANG=MODEL, got {item!r}")
+        routes[lang] = ref
+    command = " ".join(["narratives route", *sys.argv[2:]]) if sys.argv[1:2] == ["route"] else None
+    try:
+        result = _route(out, routes, fallback, labels=labels, corpus=corpus, reference=reference, command=command)
+    except (LabelError, TaxonomyError, ModelLoadError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    for split, m in result["metrics"]["splits"].items():
+        click.echo(f"{split}: macro-F1 {m['macro_f1']:.3f}  micro-F1 {m['micro_f1']:.3f}  "
+                   f"stance accuracy {m['stance_accuracy']:.3f}  negatives flagged {m['negatives_flagged']}")
+
+
+@main.command()
 @click.argument("model", required=False)
 @click.option("--split", default="test", show_default=True, type=click.Choice(["train", "dev", "test"]))
 @click.option("--compare", default="baseline", show_default=True,

@@ -63,25 +63,10 @@ def _fit(kind: str, labels: list[str], params: dict, fit: list[Passage], dev: li
     return clf.fit(*args, [p.source for p in fit])
 
 
-def train(labels: str | Path | None = None, corpus: str | Path | None = None, out: str | Path | None = None,
-          fit_splits: tuple[str, ...] = ("train",), kind: str = "baseline", reference: str | Path | None = None,
-          command: str | None = None, log=sys.stderr, **params) -> dict:
-    """Train and save a model; returns ``{"path", "model_hash", "metrics"}``.
-
-    ``kind`` is ``baseline`` (TF-IDF; thresholds from cross-validation on the fitting splits) or
-    ``transformer`` (temperatures and thresholds from the dev split, which it therefore never fits on).
-    ``params`` go to the model's constructor. ``reference`` (a model name or directory) is evaluated on
-    the same held-out splits, and the card and plots show it next to the new model.
-
-    The model directory is written atomically: a failure at any point leaves the previous one intact.
-    """
-    kind = KIND_ALIASES.get(kind, kind)
+def _prepare(labels, corpus, reference):
+    """Load and check the labels (and the reference model) before any work is done."""
     labels = Path(labels) if labels is not None else labels_dir()
     corpus = Path(corpus) if corpus is not None else corpus_dir()
-    if out is None:
-        raise ValueError("an output directory is required")
-    if kind == "transformer" and "dev" in fit_splits:
-        raise ValueError("transformer models calibrate on the dev split and cannot also fit on it")
     tax = load_taxonomy(labels / "taxonomy.yaml")
     ref = None
     if reference is not None:
@@ -98,15 +83,61 @@ def train(labels: str | Path | None = None, corpus: str | Path | None = None, ou
         problems.append((str(labels / "test_split.lock"), "the frozen test split changed; run `narratives labels check`"))
     if problems:
         raise LabelError(problems)
+    return tax, passages, ref
+
+
+def train(labels: str | Path | None = None, corpus: str | Path | None = None, out: str | Path | None = None,
+          fit_splits: tuple[str, ...] = ("train",), kind: str = "baseline", reference: str | Path | None = None,
+          command: str | None = None, log=sys.stderr, **params) -> dict:
+    """Train and save a model; returns ``{"path", "model_hash", "metrics"}``.
+
+    ``kind`` is ``baseline`` (TF-IDF; thresholds from cross-validation on the fitting splits) or
+    ``transformer`` (temperatures and thresholds from the dev split, which it therefore never fits on).
+    ``params`` go to the model's constructor. ``reference`` (a model name or directory) is evaluated on
+    the same held-out splits, and the card and plots show it next to the new model.
+
+    The model directory is written atomically: a failure at any point leaves the previous one intact.
+    """
+    kind = KIND_ALIASES.get(kind, kind)
+    if out is None:
+        raise ValueError("an output directory is required")
+    if kind == "transformer" and "dev" in fit_splits:
+        raise ValueError("transformer models calibrate on the dev split and cannot also fit on it")
+    tax, passages, ref = _prepare(labels, corpus, reference)
     fit = [p for p in passages if p.split in fit_splits]
     if not fit:
         raise LabelError([(str(labels), f"no passages in split(s) {', '.join(fit_splits)}")])
     t0 = time.time()
     print(f"training a {kind} model on {len(fit)} passages ({', '.join(fit_splits)}) ...", file=log)
     clf = _fit(kind, list(tax.ids), params, fit, [p for p in passages if p.split == "dev"], log)
-    train_s = time.time() - t0
-    metrics: dict = {"splits": {}, "cv_on_fit_splits": _cv_metrics(clf, fit),
-                     "tuned_on": "dev" if kind == "transformer" else "cross-validation on the fitting splits"}
+    tuned_on = "dev" if kind == "transformer" else "cross-validation on the fitting splits"
+    return _save_with_card(clf, out, tax, passages, fit_splits, ref, time.time() - t0, tuned_on,
+                           command or f"narratives train --kind {kind} --out {out}", log,
+                           cv=_cv_metrics(clf, fit))
+
+
+def route(out: str | Path, routes: dict[str, str], fallback: str, labels: str | Path | None = None,
+          corpus: str | Path | None = None, reference: str | Path | None = None, command: str | None = None,
+          log=sys.stderr) -> dict:
+    """Build a routed model (each passage to the member for its language), evaluate it like a trained
+    one, and save it with its card. Members are shipped names or folders beside ``out``."""
+    from narratives.model.routed import RoutedNarrativeClassifier
+
+    tax, passages, ref = _prepare(labels, corpus, reference)
+    t0 = time.time()
+    clf = RoutedNarrativeClassifier(routes, fallback).fit(base_dir=Path(out).parent)
+    if clf.labels_ != list(tax.ids):
+        raise ValueError(f"the members' labels {clf.labels_} differ from the taxonomy's {list(tax.ids)}")
+    fit_splits = tuple(sorted({s for m in [clf.fallback_, *clf.members_.values()]
+                               for s in m.config_.get("data", {}).get("fit_splits", [])}))
+    default = " ".join(f"--lang {k}={v}" for k, v in routes.items())
+    return _save_with_card(clf, out, tax, passages, fit_splits, ref, time.time() - t0, "its members' own splits",
+                           command or f"narratives route --out {out} {default} --fallback {fallback}", log)
+
+
+def _save_with_card(clf, out, tax, passages, fit_splits, ref, train_s, tuned_on, command, log, cv=None) -> dict:
+    """Evaluate on the held-out splits (and the reference), then save with metrics, card and plots."""
+    metrics: dict = {"splits": {}, "cv_on_fit_splits": cv, "tuned_on": tuned_on}
     for split in ("dev", "test"):
         held = [p for p in passages if p.split == split and split not in fit_splits]
         if held:
@@ -123,7 +154,6 @@ def train(labels: str | Path | None = None, corpus: str | Path | None = None, ou
             "test_split_sha256": frozen_hash([p for p in passages if p.split == "test"]),
             "fit_splits": list(fit_splits), "counts": counts}
     created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    command = command or f"narratives train --kind {kind} --out {out}"
 
     def files(model_hash: str) -> dict[str, str | bytes]:
         full = {"model_version": model_hash[:12], "model_hash": model_hash, "created": created,
@@ -141,5 +171,5 @@ def train(labels: str | Path | None = None, corpus: str | Path | None = None, ou
         return out_files
 
     model_hash = clf.save_pretrained(out, extra_config={"data": data}, extra_files=files)
-    print(f"wrote {out} (version {model_hash[:12]}) in {time.time() - t0:.1f}s", file=log)
+    print(f"wrote {out} (version {model_hash[:12]})", file=log)
     return {"path": str(out), "model_hash": model_hash, "metrics": metrics}
