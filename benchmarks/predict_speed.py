@@ -73,19 +73,22 @@ class OnnxModel:
         self.clf = clf
 
         class Graph(torch.nn.Module):
+            # The modules are attributes, so their weights export as initializers (quantisable), not constants.
             def __init__(self, c):
                 super().__init__()
-                self.c = c
+                self.encoder, self.head, self.stance = c.encoder_, c.head_, c.stance_head_
 
             def forward(self, input_ids, attention_mask, token_type_ids):
-                e = self.c._pool({"input_ids": input_ids, "attention_mask": attention_mask,
-                                  "token_type_ids": token_type_ids})
-                return self.c.head_(e), self.c.stance_head_(e).squeeze(-1)
+                h = self.encoder(input_ids=input_ids, attention_mask=attention_mask,
+                                 token_type_ids=token_type_ids).last_hidden_state
+                m = attention_mask.unsqueeze(-1).to(h.dtype)
+                e = (h * m).sum(1) / m.sum(1).clamp(min=1.0)
+                return self.head(e), self.stance(e).squeeze(-1)
 
         batch = clf.tokenizer_(["an example passage", "another one, a little longer"], padding=True,
                                return_tensors="pt")
         fp32 = path / "model.onnx"
-        with torch.inference_mode():
+        with torch.no_grad():
             torch.onnx.export(
                 Graph(clf).eval(), (batch["input_ids"], batch["attention_mask"], batch["token_type_ids"]), str(fp32),
                 input_names=["input_ids", "attention_mask", "token_type_ids"], output_names=["narratives", "stance"],

@@ -12,6 +12,21 @@ def _fmt(v) -> str:
     return "n/a" if v is None else (f"{v:.3f}" if isinstance(v, float) else str(v))
 
 
+def _kind_lines(config: dict) -> list[str]:
+    enc = config.get("encoder")
+    if enc:
+        p = config.get("params", {})
+        return [f"- encoder: `{enc.get('package') or enc['spec']}` {enc.get('version') or ''} "
+                f"(files sha256 `{enc['sha256'][:16]}…`), mean pooling, {p.get('mode')} "
+                f"(r={p.get('lora_r')}, alpha={p.get('lora_alpha')}), {p.get('epochs')} epochs, seed {p.get('seed')}"]
+    if config.get("routes"):
+        routes = ", ".join(f"{lang} -> `{r['model']}` ({r['model_hash'][:12]})" for lang, r in config["routes"].items())
+        fb = config["fallback"]
+        return [f"- routes: {routes}; every other language -> `{fb['model']}` ({fb['model_hash'][:12]}); "
+                f"language detector `{config.get('language_detector')}`"]
+    return []
+
+
 def _delta(a, b) -> str:
     return "" if a is None or b is None else f"{b - a:+.3f}"
 
@@ -61,7 +76,8 @@ def render_card(metrics: dict, config: dict, taxonomy, passages) -> str:
         f"- labels: {', '.join(config['labels'])}",
         f"- trained on split(s): {', '.join(data['fit_splits'])}; label data sha256 `{data['labels_sha256'][:16]}…`; "
         f"taxonomy sha256 `{data['taxonomy_sha256'][:16]}…`; frozen test split sha256 `{data['test_split_sha256'][:16]}…`",
-        f"- library versions: {', '.join(f'{k} {v}' for k, v in sorted(config['versions'].items()))}",
+        f"- library versions: {', '.join(f'{k} {v}' for k, v in sorted(config['versions'].items())) or 'see members'}",
+        *_kind_lines(config),
         "",
         "## Data",
         "",
@@ -104,6 +120,9 @@ def render_card(metrics: dict, config: dict, taxonomy, passages) -> str:
                 parts.append(f"| {key.replace('_', ' ')} | {_fmt(r.get(key))} | {_fmt(m.get(key))} | "
                              f"{_delta(r.get(key), m.get(key))} |")
             parts.append("")
+    if metrics.get("tuned_on") == "dev" and "dev" in splits:
+        parts += ["Temperatures and thresholds were fitted on the dev split, so the dev figures above are "
+                  "optimistic; the test split is the honest one.", ""]
     cv = metrics.get("cv_on_fit_splits")
     if cv:
         parts += ["### Cross-validated on the training split (out-of-fold, grouped by source)", "",

@@ -173,3 +173,24 @@ def _save_with_card(clf, out, tax, passages, fit_splits, ref, train_s, tuned_on,
     model_hash = clf.save_pretrained(out, extra_config={"data": data}, extra_files=files)
     print(f"wrote {out} (version {model_hash[:12]})", file=log)
     return {"path": str(out), "model_hash": model_hash, "metrics": metrics}
+
+
+def rewrite_card(path: str | Path, labels: str | Path | None = None, corpus: str | Path | None = None) -> str:
+    """Render a model directory's card again from its ``metrics.json`` and ``config.json`` (the card is
+    derived and outside the model hash), replacing the directory atomically. Returns the model hash."""
+    import shutil
+
+    from narratives.model.artifact import MANIFEST, atomic_model_dir, verify_model_dir
+
+    manifest = verify_model_dir(path)
+    src = Path(manifest["path"])
+    metrics = json.loads((src / "metrics.json").read_text(encoding="utf-8"))
+    tax, passages, _ = _prepare(labels, corpus, None)
+
+    def write(tmp: Path) -> None:
+        for f in src.iterdir():
+            if f.name not in (MANIFEST, "README.md"):
+                shutil.copy2(f, tmp / f.name)
+        (tmp / "README.md").write_text(render_card(metrics, manifest["config"], tax, passages), encoding="utf-8")
+
+    return atomic_model_dir(path, write)

@@ -4,7 +4,7 @@ from hypothesis import strategies as st
 
 from narratives.serve import predict, score_articles
 
-TEXT = st.text(st.characters(codepoint_range=(0, 0x10FFFF), exclude_categories=("Cs",)), max_size=400)
+TEXT = st.text(st.characters(min_codepoint=0, max_codepoint=0x10FFFF, exclude_categories=("Cs",)), max_size=400)
 ODD = st.sampled_from(["", " ", "\n\n\n", "\u200f\u202e", "\x00\x01\x1b[31m", "a" * 5000, "ж" * 3000,
                        "Kosovo\u00a0je\u2028Srbija", "\ufeff", "🇷🇸🇷🇺" * 50])
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

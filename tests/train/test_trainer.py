@@ -33,3 +33,22 @@ def test_bad_labels_never_touch_the_existing_model(labels_dir, corpus_dir, tmp_p
     with pytest.raises(LabelError, match="malformed JSON"):
         train(labels=labels_dir, corpus=corpus_dir, out=out, cv_folds=3, log=open(os.devnull, "w"))
     assert TfidfNarrativeClassifier.from_pretrained(out).model_hash_ == first["model_hash"]
+
+
+def test_rewriting_the_card_keeps_the_version_and_the_manifest_valid(tiny_model, labels_dir, corpus_dir, tmp_path):
+    import shutil
+
+    from narratives.train.trainer import rewrite_card
+
+    d = tmp_path / "m"
+    shutil.copytree(tiny_model, d)
+    (d / "README.md").unlink()  # a lost card ...
+    with pytest.raises(Exception, match="missing"):
+        TfidfNarrativeClassifier.from_pretrained(d)
+    h = json.loads((d / "manifest.json").read_text())["model_hash"]
+    man = json.loads((d / "manifest.json").read_text())
+    del man["files"]["README.md"]
+    (d / "manifest.json").write_text(json.dumps(man))  # ... with the manifest made consistent again
+    assert rewrite_card(d, labels_dir, corpus_dir) == h
+    assert "| test |" in (d / "README.md").read_text()
+    assert TfidfNarrativeClassifier.from_pretrained(d).model_hash_ == h
