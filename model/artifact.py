@@ -82,6 +82,21 @@ def atomic_model_dir(target: str | Path, write: Callable[[Path], str]) -> str:
     return model_hash
 
 
+def save_model_dir(path: str | Path, config: dict, write_weights: Callable[[Path], None] | None = None,
+                   extra_config: dict | None = None, extra_files=None) -> str:
+    """The one way every model kind is saved: ``config.json`` (``config`` updated with ``extra_config``),
+    the kind's weight files (``write_weights(tmp)``), then the derived files, all atomically. Returns
+    the model hash."""
+
+    def write(tmp: Path) -> None:
+        write_json(tmp / "config.json", {**config, **(extra_config or {})})
+        if write_weights is not None:
+            write_weights(tmp)
+        write_extra_files(tmp, extra_files)
+
+    return atomic_model_dir(path, write)
+
+
 def write_extra_files(tmp: Path, extra_files) -> None:
     """Write derived files (card, metrics, plots) once the hashed files exist, so a card can name
     the version it describes: ``extra_files(model_hash)`` maps names to text or bytes."""

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .artifact import FORMAT, FORMAT_VERSION, ModelLoadError, atomic_model_dir, verify_model_dir, write_extra_files, write_json
+from .artifact import FORMAT, FORMAT_VERSION, ModelLoadError, save_model_dir, verify_model_dir
 
 KIND = "tfidf-logreg"
 
@@ -211,10 +211,7 @@ class TfidfNarrativeClassifier:
         """
         from safetensors.numpy import save_file
 
-        def write(tmp: Path) -> None:
-            cfg = self.config()
-            cfg.update(extra_config or {})
-            write_json(tmp / "config.json", cfg)
+        def write_weights(tmp: Path) -> None:
             (tmp / "vocab.json").write_text(
                 json.dumps({f"block{i}": b.terms for i, b in enumerate(self.blocks_)}, ensure_ascii=False),
                 encoding="utf-8")
@@ -228,9 +225,8 @@ class TfidfNarrativeClassifier:
             # No metadata: safetensors writes a metadata map in random key order, which would break the
             # byte-for-byte reproducibility the model hash relies on (format and kind are in config.json).
             save_file(tensors, str(tmp / "weights.safetensors"))
-            write_extra_files(tmp, extra_files)
 
-        return atomic_model_dir(path, write)
+        return save_model_dir(path, self.config(), write_weights, extra_config, extra_files)
 
     @classmethod
     def from_pretrained(cls, path: str | Path) -> TfidfNarrativeClassifier:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .artifact import FORMAT, FORMAT_VERSION, ModelLoadError, atomic_model_dir, verify_model_dir, write_extra_files, write_json
+from .artifact import FORMAT, FORMAT_VERSION, ModelLoadError, save_model_dir, verify_model_dir
 from .langid import detect_language
 
 KIND = "routed"
@@ -90,13 +90,7 @@ class RoutedNarrativeClassifier:
 
     def save_pretrained(self, path: str | Path, extra_config: dict | None = None,
                         extra_files: Callable[[str], dict[str, str | bytes]] | None = None) -> str:
-        def write(tmp: Path) -> None:
-            cfg = self.config()
-            cfg.update(extra_config or {})
-            write_json(tmp / "config.json", cfg)
-            write_extra_files(tmp, extra_files)
-
-        return atomic_model_dir(path, write)
+        return save_model_dir(path, self.config(), None, extra_config, extra_files)
 
     @classmethod
     def from_pretrained(cls, path: str | Path) -> RoutedNarrativeClassifier:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .artifact import FORMAT, FORMAT_VERSION, ModelLoadError, atomic_model_dir, verify_model_dir, write_extra_files, write_json
+from .artifact import FORMAT, FORMAT_VERSION, ModelLoadError, save_model_dir, verify_model_dir
 from .baseline import best_threshold
 from .encoder import DEFAULT_ENCODER, check_encoder, encoder_path, encoder_ref
 
@@ -266,19 +266,15 @@ class TransformerNarrativeClassifier:
 
         from .lora import lora_state
 
-        def write(tmp: Path) -> None:
-            cfg = self.config()
-            cfg.update(extra_config or {})
-            write_json(tmp / "config.json", cfg)
+        def write_weights(tmp: Path) -> None:
             tensors = {f"encoder.{k}": v for k, v in lora_state(self.encoder_).items()}
             tensors.update({"narratives.weight": self.head_.weight.detach().contiguous(),
                             "narratives.bias": self.head_.bias.detach().contiguous(),
                             "stance.weight": self.stance_head_.weight.detach().contiguous(),
                             "stance.bias": self.stance_head_.bias.detach().contiguous()})
             save_file(tensors, str(tmp / "weights.safetensors"))  # no metadata: keeps bytes reproducible
-            write_extra_files(tmp, extra_files)
 
-        return atomic_model_dir(path, write)
+        return save_model_dir(path, self.config(), write_weights, extra_config, extra_files)
 
     @classmethod
     def from_pretrained(cls, path: str | Path) -> TransformerNarrativeClassifier:

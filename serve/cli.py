@@ -159,9 +159,7 @@ def train(out, kind, labels, corpus, fit_on, reference, C, encoder, mode, epochs
                         command=command, **params)
     except (LabelError, TaxonomyError, ModelLoadError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
-    for split, m in result["metrics"]["splits"].items():
-        click.echo(f"{split}: macro-F1 {m['macro_f1']:.3f}  micro-F1 {m['micro_f1']:.3f}  "
-                   f"stance accuracy {m['stance_accuracy']:.3f}  negatives flagged {m['negatives_flagged']}")
+    _echo_held_out(result)
 
 
 @main.command()
@@ -192,9 +190,7 @@ def route(out, langs, fallback, labels, corpus, reference):
         result = _route(out, routes, fallback, labels=labels, corpus=corpus, reference=reference, command=command)
     except (LabelError, TaxonomyError, ModelLoadError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
-    for split, m in result["metrics"]["splits"].items():
-        click.echo(f"{split}: macro-F1 {m['macro_f1']:.3f}  micro-F1 {m['micro_f1']:.3f}  "
-                   f"stance accuracy {m['stance_accuracy']:.3f}  negatives flagged {m['negatives_flagged']}")
+    _echo_held_out(result)
 
 
 @main.command()
@@ -259,6 +255,12 @@ def evaluate(model, split, compare, labels, corpus, out, as_json):
         click.echo(f"  {lang:<8} n={results['model']['per_language'][lang]['n']:<4} {vals}")
     if out is not None:
         click.echo(f"wrote {out}/metrics.json and plots")
+
+
+def _echo_held_out(result: dict) -> None:
+    for split, m in result["metrics"]["splits"].items():
+        click.echo(f"{split}: macro-F1 {m['macro_f1']:.3f}  micro-F1 {m['micro_f1']:.3f}  "
+                   f"stance accuracy {m['stance_accuracy']:.3f}  negatives flagged {m['negatives_flagged']}")
 
 
 def _fmt_opt(v) -> str:
