@@ -50,7 +50,7 @@ def write_json(path: Path, obj: object) -> None:
     path.write_text(json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8")
 
 
-def atomic_model_dir(target: str | Path, write: Callable[[Path], str]) -> str:
+def atomic_model_dir(target: str | Path, write: Callable[[Path], None]) -> str:
     """Build a model directory in a temporary folder beside ``target`` and move it into place.
 
     ``write(tmp)`` fills the folder (every file but the manifest) and returns nothing of note; the

@@ -107,6 +107,11 @@ def best_threshold(y: np.ndarray, scores: np.ndarray, lo: float = 0.05, hi: floa
 class TfidfNarrativeClassifier:
     """Multi-label narrative classifier plus stance, on TF-IDF features (scikit-learn estimator style)."""
 
+    # Set by from_pretrained (a fitted, unsaved model has none of them).
+    config_: dict
+    model_hash_: str
+    path_: str
+
     def __init__(self, labels: Sequence[str] | None = None, C: float = 8.0, min_df: int = 2,
                  word_max_features: int = 40000, char_max_features: int = 60000, cv_folds: int = 5,
                  random_state: int = 0):

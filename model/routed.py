@@ -32,6 +32,11 @@ class RoutedNarrativeClassifier:
     """``routes`` maps a detected language (see :func:`narratives.model.langid.detect_language`) to a
     model reference; every other passage goes to ``fallback``."""
 
+    # Set by from_pretrained (a fitted, unsaved model has none of them).
+    config_: dict
+    model_hash_: str
+    path_: str
+
     def __init__(self, routes: dict[str, str], fallback: str):
         self.routes = routes
         self.fallback = fallback

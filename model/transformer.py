@@ -58,6 +58,11 @@ class TransformerNarrativeClassifier:
     """Encoder + narrative head + stance head, with the same ``scores``/``predict`` interface as the
     TF-IDF baseline. ``mode`` is ``"lora"`` (adapters trained with the heads) or ``"frozen"`` (heads only)."""
 
+    # Set by from_pretrained (a fitted, unsaved model has none of them).
+    config_: dict
+    model_hash_: str
+    path_: str
+
     def __init__(self, labels: Sequence[str] | None = None, encoder: str = DEFAULT_ENCODER, mode: str = "lora",
                  lora_r: int = 8, lora_alpha: float = 16.0, epochs: int = 6, lr: float = 2e-3, head_lr: float = 5e-3,
                  batch_size: int = 16, max_length: int = 256, weight_decay: float = 0.01, seed: int = 0,
@@ -99,7 +104,7 @@ class TransformerNarrativeClassifier:
         self.head_ = torch.nn.Linear(hidden, n_labels)
         self.stance_head_ = torch.nn.Linear(hidden, 1)
 
-    def _pool(self, batch: dict, grad: bool = False):
+    def _pool(self, batch, grad: bool = False):
         """Mean of the token embeddings under the attention mask (the encoder's own sentence pooling)."""
         import torch
 
@@ -179,6 +184,7 @@ class TransformerNarrativeClassifier:
                 if cache is not None:
                     e = cache[ix]
                 else:
+                    assert tokens is not None
                     e = self._pool(self.tokenizer_.pad(tokens[[int(i) for i in idx]], return_tensors="pt"), grad=True)
                 loss = torch.nn.functional.binary_cross_entropy_with_logits(self.head_(e), Y[ix], pos_weight=pos_weight)
                 h = has[ix]

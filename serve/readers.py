@@ -48,16 +48,19 @@ def _json_safe(v):
     return v
 
 
-def read_jsonl_stream(fh: IO[str] | IO[bytes], name: str, id_field: str = "id",
+def read_jsonl_stream(fh: Iterable[str] | Iterable[bytes], name: str, id_field: str = "id",
                       text_field: str = "text") -> Iterator[dict]:
-    for no, raw in enumerate(fh, 1):
+    for no, line in enumerate(fh, 1):
         where = f"{name}:{no}"
-        if isinstance(raw, bytes):
+        raw: str
+        if isinstance(line, bytes):
             try:
-                raw = raw.decode("utf-8")
+                raw = line.decode("utf-8")
             except UnicodeDecodeError as exc:
                 yield {"id": where, "source": where, "error": f"{where}: not valid UTF-8 ({exc.reason})"}
                 continue
+        else:
+            raw = str(line)
         if no == 1:
             raw = raw.lstrip("\ufeff")
         if not raw.strip():

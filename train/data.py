@@ -125,7 +125,7 @@ def _check_labels(
     elif (stance == "none") != (not nar):
         problems.append((where, "stance must be 'none' exactly when 'narratives' is empty"))
         ok = False
-    return (tuple(sorted(nar)), stance) if ok else None
+    return (tuple(sorted(nar)), str(stance)) if ok else None
 
 
 def _check_split(rec: dict, where: str, problems: list[tuple[str, str]], require: bool) -> str | None:
