@@ -106,7 +106,7 @@ def train(labels: str | Path | None = None, corpus: str | Path | None = None, ou
     tax, passages, ref = _prepare(labels, corpus, reference)
     fit = [p for p in passages if p.split in fit_splits]
     if not fit:
-        raise LabelError([(str(labels), f"no passages in split(s) {', '.join(fit_splits)}")])
+        raise LabelError([(str(labels or labels_dir()), f"no passages in split(s) {', '.join(fit_splits)}")])
     t0 = time.time()
     print(f"training a {kind} model on {len(fit)} passages ({', '.join(fit_splits)}) ...", file=log)
     clf = _fit(kind, list(tax.ids), params, fit, [p for p in passages if p.split == "dev"], log)
