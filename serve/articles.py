@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Iterator
-from pathlib import Path
 
 from .passages import split_passages
 from .predict import model_info, score_passages
@@ -67,7 +66,7 @@ def _error_record(item: dict, info: dict) -> dict:
             "errors": [item["error"]], "warnings": []}
 
 
-def score_articles(items: Iterable[dict], model: str | Path | None = None, batch_passages: int = 256,
+def score_articles(items: Iterable[dict], model=None, batch_passages: int = 256,
                    max_evidence: int = 3, max_chars: int = 1000, min_words: int = 5) -> Iterator[dict]:
     """Yield one record per input item (``{"id", "text", ...}`` or an ``{"error"}`` item), in order.
 
@@ -77,7 +76,7 @@ def score_articles(items: Iterable[dict], model: str | Path | None = None, batch
 
     if max_evidence < 1:
         raise ValueError(f"max_evidence must be at least 1, got {max_evidence}")
-    clf = load_model(model)
+    clf = model if hasattr(model, "scores") else load_model(model)  # a loaded model, or a reference
     info = model_info(clf)
     pending: list[tuple[dict, list[tuple[int, int]], list[str]]] = []
     n_pending = 0

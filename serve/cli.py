@@ -31,6 +31,7 @@ def main() -> None:
     Retrain:             narratives train --out my-model
     Evaluate a model:    narratives evaluate my-model --split test
     Validate labels:     narratives labels check
+    Serve over HTTP:     narratives serve --port 8000
     """
 
 
@@ -265,6 +266,23 @@ def _echo_held_out(result: dict) -> None:
 
 def _fmt_opt(v) -> str:
     return "n/a" if v is None else f"{v:.3f}"
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on (loopback by default).")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--model", default=None, help=MODEL_HELP + " Fixed for the server's lifetime.")
+def serve(host, port, model):
+    """Serve predict and article scoring over HTTP (FastAPI under uvicorn): POST /v1/predict,
+    POST /v1/score, GET /v1/model, GET /healthz; OpenAPI at /openapi.json and /docs."""
+    from narratives.model import ModelLoadError, load_model
+    from narratives.serve.http import serve as _serve
+
+    try:
+        load_model(model)  # fail here, with a clear message, rather than inside the server's start-up
+    except ModelLoadError as exc:
+        raise click.ClickException(str(exc)) from None
+    _serve(model, host=host, port=port)
 
 
 @main.group()

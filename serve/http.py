@@ -1,0 +1,170 @@
+"""The HTTP service: ``predict`` and article scoring for pipelines in any language.
+
+    narratives serve --host 127.0.0.1 --port 8000 [--model NAME]
+
+Endpoints: ``POST /v1/predict`` (``{"texts": [...]}``), ``POST /v1/score`` (``{"articles": [{"id", "text",
+...}]}``), ``GET /v1/model``, ``GET /healthz``, and the OpenAPI schema at ``/openapi.json`` (docs at
+``/docs``). The model is chosen when the server starts and loaded once; a request cannot name another
+one, let alone a path. Requests over the limits get 413 (body too large) or 422 (batch too large, text too
+long, wrong types, malformed JSON), always with a JSON body.
+
+>>> app = create_app("baseline")
+>>> sorted(r.path for r in app.routes if r.path.startswith("/v1"))
+['/v1/model', '/v1/predict', '/v1/score']
+"""
+from __future__ import annotations
+
+import json
+import threading
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_body_bytes: int = 10_000_000
+    max_texts: int = 256
+    max_articles: int = 64
+    max_text_chars: int = 20_000
+    max_article_chars: int = 1_000_000
+
+
+class PredictRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    texts: list[str] = Field(description="Passages to score, in order.")
+
+
+class Article(BaseModel):
+    model_config = ConfigDict(extra="allow")  # outlet, date, url ... pass through to the record
+    id: str | int
+    text: str
+
+
+class ScoreRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    articles: list[Article]
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse(status_code=status, content={"error": {"status": status, "message": message}})
+
+
+class BodyLimit:
+    """ASGI middleware: read at most ``max_bytes`` of a request body (declared or chunked), answer 413
+    past that, and replay the body to the app."""
+
+    def __init__(self, app, max_bytes: int):
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        declared = dict(scope.get("headers", [])).get(b"content-length")
+        too_big = declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes)
+        chunks, size, more = [], 0, True
+        while more and not too_big:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            more = message.get("more_body", False)
+            too_big = size > self.max_bytes
+        if too_big:
+            return await _error(413, f"request body over {self.max_bytes} bytes")(scope, receive, send)
+        body, sent = b"".join(chunks), False
+
+        async def replay():
+            nonlocal sent
+            if sent:
+                return await receive()
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        return await self.app(scope, replay, send)
+
+
+def create_app(model: str | Path | None = None, limits: Limits = Limits()) -> FastAPI:
+    """The FastAPI application serving ``model`` (a shipped name or directory; None for the default)."""
+    lock = threading.Lock()  # one scoring call at a time: the 2 cores are already used inside each call
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        from narratives.model import load_model
+
+        app.state.model = load_model(model)  # once, at start-up
+        yield
+
+    app = FastAPI(title="narratives", version="1", lifespan=lifespan,
+                  description="Pro-Kremlin narratives about the Western Balkans in news text.")
+
+    app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes)
+
+    from fastapi.exceptions import RequestValidationError
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError):
+        problems = [{"where": ".".join(str(x) for x in e.get("loc", ())), "message": e.get("msg")} for e in exc.errors()]
+        return JSONResponse(status_code=422, content={"error": {"status": 422, "message": "invalid request",
+                                                                "problems": json.loads(json.dumps(problems, default=str))}})
+
+    @app.get("/healthz")
+    def healthz(request: Request) -> dict:
+        clf = request.app.state.model
+        return {"status": "ok", "model_version": clf.model_hash_[:12]}
+
+    @app.get("/v1/model")
+    def model_info(request: Request) -> dict:
+        clf = request.app.state.model
+        metrics = {}
+        f = Path(clf.path_) / "metrics.json"
+        if f.exists():
+            full = json.loads(f.read_text(encoding="utf-8"))
+            metrics = {split: {k: m.get(k) for k in ("n", "macro_f1", "micro_f1", "stance_accuracy",
+                                                      "negatives_flagged", "ece")}
+                       for split, m in full.get("splits", {}).items()}
+        return {"kind": clf.config_.get("kind"), "labels": clf.labels_, "thresholds": clf.thresholds_,
+                "model_version": clf.model_hash_[:12], "model_hash": clf.model_hash_, "metrics": metrics,
+                "limits": limits.__dict__}
+
+    @app.post("/v1/predict")
+    def predict_endpoint(body: PredictRequest, request: Request):
+        if len(body.texts) > limits.max_texts:
+            return _error(422, f"{len(body.texts)} texts in one request; the limit is {limits.max_texts}")
+        long = [i for i, t in enumerate(body.texts) if len(t) > limits.max_text_chars]
+        if long:
+            return _error(422, f"texts[{long[0]}] has more than {limits.max_text_chars} characters")
+        from narratives.serve.predict import score_passages
+
+        with lock:
+            return {"results": score_passages(request.app.state.model, body.texts)}
+
+    @app.post("/v1/score")
+    def score_endpoint(body: ScoreRequest, request: Request):
+        if len(body.articles) > limits.max_articles:
+            return _error(422, f"{len(body.articles)} articles in one request; the limit is {limits.max_articles}")
+        long = [i for i, a in enumerate(body.articles) if len(a.text) > limits.max_article_chars]
+        if long:
+            return _error(422, f"articles[{long[0]}].text has more than {limits.max_article_chars} characters")
+        from narratives.serve.articles import score_articles
+
+        items = []
+        for i, a in enumerate(body.articles):
+            extra = {k: v for k, v in (a.model_extra or {}).items()}
+            items.append({"id": str(a.id), "text": a.text, "source": f"request:articles[{i}]", "extra": extra})
+        with lock:
+            return {"results": list(score_articles(items, model=request.app.state.model))}
+
+    return app
+
+
+def serve(model: str | Path | None = None, host: str = "127.0.0.1", port: int = 8000) -> None:
+    """Run the service under uvicorn (blocking)."""
+    import uvicorn
+
+    uvicorn.run(create_app(model), host=host, port=port, log_level="info")
