@@ -38,10 +38,14 @@ def main() -> None:
 @main.command()
 @click.argument("files", nargs=-1, required=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write JSONL here [default: standard output].")
+              help="Write records here: .jsonl, .csv or .parquet by extension [default: JSONL on standard output].")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "parquet"]), default=None,
+              help="Output format, overriding the extension.")
+@click.option("--resume", is_flag=True,
+              help="Continue a killed run: keep the records already in the JSONL output, score only the rest.")
 @click.option("--model", default=None, help=MODEL_HELP)
-@click.option("--id-field", default="id", show_default=True, help="JSONL/CSV field holding the article id.")
-@click.option("--text-field", default="text", show_default=True, help="JSONL/CSV field holding the article text.")
+@click.option("--id-field", default="id", show_default=True, help="JSONL/CSV/Parquet field holding the article id.")
+@click.option("--text-field", default="text", show_default=True, help="JSONL/CSV/Parquet field holding the article text.")
 @click.option("--max-evidence", default=3, show_default=True, type=click.IntRange(min=1),
               help="Evidence passages kept per narrative.")
 @click.option("--min-words", default=5, show_default=True, type=click.IntRange(min=0),
@@ -49,55 +53,52 @@ def main() -> None:
 @click.option("--batch-size", default=256, show_default=True, type=click.IntRange(min=1),
               help="Passages scored per batch, across articles.")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Progress bar on standard error.")
-def score(files, output, model, id_field, text_field, max_evidence, min_words, batch_size, progress):
-    """Score articles: FILES are .txt files, folders, JSONL or CSV files (id and text fields), or - for
-    JSONL on standard input. Writes one JSON record per article, with narrative scores, predicted
-    narratives, stance and evidence passages (character offsets). A bad record becomes an error record
-    and the batch goes on; the exit status is 1 if any record failed or no article was found."""
+def score(files, output, fmt, resume, model, id_field, text_field, max_evidence, min_words, batch_size, progress):
+    """Score articles: FILES are .txt or .html files, folders, JSONL, CSV or Parquet files (id and text
+    fields), or - for JSONL on standard input. Writes one record per article, with narrative scores,
+    predicted narratives, stance and evidence passages (character offsets). A bad record becomes an error
+    record and the batch goes on; the exit status is 1 if any record failed or no article was found."""
     from tqdm import tqdm
 
     from narratives.model import ModelLoadError, load_model
     from narratives.serve.articles import score_articles
+    from narratives.serve.output import Writer, done_sources, output_format
     from narratives.serve.readers import expand_paths, read_articles
 
     if output is not None:
         inputs = {Path(f).resolve() for f in expand_paths(files) if f != "-"}
         if output.resolve() in inputs:
             raise click.UsageError(f"the output {output} is also an input; choose another file")
+    fmt = output_format(output, fmt)
+    if resume and (output is None or fmt != "jsonl"):
+        raise click.UsageError("--resume needs a JSONL output file (-o scores.jsonl)")
     try:
-        load_model(model)  # fail before the output file is created
-    except ModelLoadError as exc:
+        clf = load_model(model)  # fail before the output file is created
+        done = done_sources(output) if resume and output is not None else set()
+        writer = Writer(output, fmt, clf.labels_, append=resume, stdout=sys.stdout)
+    except (ModelLoadError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
-    items = read_articles(files, id_field=id_field, text_field=text_field)
-    out = open(output, "w", encoding="utf-8") if output else sys.stdout
+    items = (it for it in read_articles(files, id_field=id_field, text_field=text_field)
+             if str(it.get("source")) not in done)
     n = errors = 0
     try:
-        bar = tqdm(score_articles(items, model=model, batch_passages=batch_size, max_evidence=max_evidence,
+        bar = tqdm(score_articles(items, model=clf, batch_passages=batch_size, max_evidence=max_evidence,
                                   min_words=min_words),
                    unit="article", disable=not progress, file=sys.stderr)
         for rec in bar:
-            out.write(_json_line(rec))
+            writer.write(rec)
             n += 1
             if rec["errors"]:
                 errors += 1
                 click.echo(f"error: {rec['errors'][0]}", err=True)
     finally:
-        if output:
-            out.close()
-    if n == 0:
+        writer.close()
+    if n == 0 and not done:
         click.echo(f"warning: no articles found in {' '.join(files)}", err=True)
-    click.echo(f"scored {n - errors} article(s), {errors} error(s)" + (f" -> {output}" if output else ""), err=True)
-    sys.exit(1 if errors or n == 0 else 0)
-
-
-def _json_line(rec: dict) -> str:
-    """One JSON line; text that is not valid Unicode (lone surrogates) is written escaped, not lost."""
-    line = json.dumps(rec, ensure_ascii=False)
-    try:
-        line.encode("utf-8")
-    except UnicodeEncodeError:
-        line = json.dumps(rec, ensure_ascii=True)
-    return line + "\n"
+    skipped = f", {len(done)} already done" if done else ""
+    click.echo(f"scored {n - errors} article(s), {errors} error(s){skipped}" + (f" -> {output}" if output else ""),
+               err=True)
+    sys.exit(1 if errors or (n == 0 and not done) else 0)
 
 
 @main.command()
@@ -113,8 +114,10 @@ def predict(texts, model):
         records = _predict(items, model=model)
     except ModelLoadError as exc:
         raise click.ClickException(str(exc)) from None
+    from narratives.serve.output import json_line
+
     for rec in records:
-        click.echo(_json_line(rec), nl=False)
+        click.echo(json_line(rec), nl=False)
 
 
 @main.command()

@@ -1,4 +1,4 @@
-"""Read articles from .txt files, folders, JSONL, CSV or standard input.
+"""Read articles from .txt and .html files, folders, JSONL, CSV and Parquet files, or standard input.
 
 Every item is a dict with ``id``, ``text`` and ``source`` (file, or file:line), plus the record's other
 fields; an unreadable item becomes ``{"id", "source", "error"}`` so the batch goes on.
@@ -10,7 +10,6 @@ fields; an unreadable item becomes ``{"id", "source", "error"}`` so the batch go
 from __future__ import annotations
 
 import csv
-import io
 import json
 import sys
 from collections.abc import Iterable, Iterator
@@ -18,9 +17,11 @@ from pathlib import Path
 from typing import IO
 
 TEXT_SUFFIXES = {".txt"}
+HTML_SUFFIXES = {".html", ".htm"}
 JSONL_SUFFIXES = {".jsonl", ".ndjson"}
 CSV_SUFFIXES = {".csv"}
-SUPPORTED = TEXT_SUFFIXES | JSONL_SUFFIXES | CSV_SUFFIXES
+PARQUET_SUFFIXES = {".parquet"}
+SUPPORTED = TEXT_SUFFIXES | HTML_SUFFIXES | JSONL_SUFFIXES | CSV_SUFFIXES | PARQUET_SUFFIXES
 
 
 def _record(rec: dict, where: str, id_field: str, text_field: str, fallback_id: str) -> dict:
@@ -80,33 +81,73 @@ def read_jsonl_stream(fh: Iterable[str] | Iterable[bytes], name: str, id_field: 
 
 
 def read_csv_file(path: Path, id_field: str = "id", text_field: str = "text") -> Iterator[dict]:
+    """Rows of a CSV file, streamed (memory stays flat however long the file is)."""
+    csv.field_size_limit(1 << 30)
+    where = str(path)
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            reader = csv.DictReader(fh, strict=True)
+            fields = reader.fieldnames or []
+            if text_field not in fields:
+                yield {"id": str(path), "source": str(path),
+                       "error": f"{path}: missing column {text_field!r} (columns: {', '.join(fields) or 'none'})"}
+                return
+            for row in reader:
+                where = f"{path}:{reader.line_num}"
+                if None in row:  # more cells than header columns
+                    yield {"id": where, "source": where, "error": f"{where}: row has more cells than the header"}
+                    continue
+                if None in row.values():  # DictReader pads short rows with None
+                    yield {"id": where, "source": where,
+                           "error": f"{where}: row has fewer cells than the header ({len(fields)} columns)"}
+                    continue
+                yield _record(row, where, id_field, text_field, where)
+    except UnicodeDecodeError as exc:
+        yield {"id": where, "source": where,
+               "error": f"{path}: not valid UTF-8 after {where} ({exc.reason}); the rest of the file was not read"}
+    except csv.Error as exc:
+        yield {"id": where, "source": where,
+               "error": f"{where}: CSV error: {exc} (an unterminated quote? the rest of the file was not read)"}
+
+
+def read_parquet_file(path: Path, id_field: str = "id", text_field: str = "text") -> Iterator[dict]:
+    """Rows of a Parquet file, read in record batches (memory stays flat)."""
+    import pyarrow.parquet as pq
+
+    try:
+        pf = pq.ParquetFile(str(path))
+    except Exception as exc:  # pyarrow raises several types for a file that is not Parquet
+        yield {"id": str(path), "source": str(path), "error": f"{path}: not a readable Parquet file ({exc})"}
+        return
+    names = pf.schema_arrow.names
+    if text_field not in names:
+        yield {"id": str(path), "source": str(path),
+               "error": f"{path}: missing column {text_field!r} (columns: {', '.join(names) or 'none'})"}
+        return
+    row_no = 0
+    for batch in pf.iter_batches(batch_size=1000):
+        for row in batch.to_pylist():
+            row_no += 1
+            where = f"{path}:{row_no}"
+            yield _record({k: _json_safe(_plain(v)) for k, v in row.items()}, where, id_field, text_field, where)
+
+
+def _plain(v):
+    """Parquet values JSON cannot hold (dates, decimals, bytes) become strings."""
+    if v is None or isinstance(v, (str, int, float, bool, list, dict)):
+        return v
+    return str(v)
+
+
+def read_html_file(path: Path) -> dict:
+    from .html import html_to_text
+
     try:
         raw = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        yield {"id": str(path), "source": str(path), "error": f"{path}: not valid UTF-8 ({exc.reason} at byte {exc.start})"}
-        return
-    csv.field_size_limit(1 << 30)
-    reader = csv.DictReader(io.StringIO(raw, newline=""), strict=True)
-    fields = reader.fieldnames or []
-    if text_field not in fields:
-        yield {"id": str(path), "source": str(path),
-               "error": f"{path}: missing column {text_field!r} (columns: {', '.join(fields) or 'none'})"}
-        return
-    try:
-        for row in reader:
-            where = f"{path}:{reader.line_num}"
-            if None in row:  # more cells than header columns
-                yield {"id": where, "source": where, "error": f"{where}: row has more cells than the header"}
-                continue
-            if None in row.values():  # DictReader pads short rows with None
-                yield {"id": where, "source": where,
-                       "error": f"{where}: row has fewer cells than the header ({len(fields)} columns)"}
-                continue
-            yield _record(row, where, id_field, text_field, where)
-    except csv.Error as exc:
-        where = f"{path}:{reader.line_num}"
-        yield {"id": where, "source": where,
-               "error": f"{where}: CSV error: {exc} (an unterminated quote? the rest of the file was not read)"}
+        return {"id": path.stem, "source": str(path), "error": f"{path}: not valid UTF-8 ({exc.reason} at byte {exc.start})"}
+    text, title = html_to_text(raw)
+    return {"id": path.stem, "text": text, "source": str(path), "extra": {"title": title} if title else {}}
 
 
 def read_text_file(path: Path) -> dict:
@@ -147,6 +188,10 @@ def read_articles(paths: Iterable[str], id_field: str = "id", text_field: str = 
                    "error": f"{p}: unsupported file type {suffix or '(none)'} (use {', '.join(sorted(SUPPORTED))})"}
         elif suffix in TEXT_SUFFIXES:
             yield read_text_file(path)
+        elif suffix in HTML_SUFFIXES:
+            yield read_html_file(path)
+        elif suffix in PARQUET_SUFFIXES:
+            yield from read_parquet_file(path, id_field, text_field)
         elif suffix in CSV_SUFFIXES:
             yield from read_csv_file(path, id_field, text_field)
         else:

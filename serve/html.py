@@ -1,0 +1,87 @@
+"""Article text from HTML, with a real parser (the standard library's) and boilerplate dropped.
+
+Scripts, styles, navigation, headers, footers, asides, forms and elements whose class or id marks them
+as cookie banners, sharing widgets, newsletters, comments, related links or ads are skipped. When the
+page has ``<article>`` or ``<main>``, only their text is kept. Block elements become paragraphs
+separated by blank lines, so passages and evidence offsets work as for plain text.
+
+>>> html_to_text('<html><nav>Home</nav><article><h1>Title</h1><p>First  para.</p>'
+...              '<div class="share">Share!</div><p>Second<br>line.</p></article></html>')
+('Title\\n\\nFirst para.\\n\\nSecond\\n\\nline.', '')
+"""
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+
+SKIP = {"script", "style", "noscript", "nav", "header", "footer", "aside", "form", "template", "svg", "button",
+        "iframe", "select", "figure"}
+BLOCK = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "div", "section", "article", "main", "br",
+         "tr", "figcaption", "pre", "dd", "dt", "td", "th", "hr", "ul", "ol", "table"}
+BOILERPLATE = re.compile(r"cookie|consent|newsletter|share|social|related|comment|advert|\bads?\b|promo|subscribe|"
+                         r"breadcrumb|menu|sidebar|popup|banner", re.I)
+VOID = {"br", "hr", "img", "input", "meta", "link", "area", "base", "col", "embed", "source", "track", "wbr"}
+
+
+class _Extractor(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.stack: list[tuple[str, bool, bool]] = []  # (tag, skipped, inside article/main)
+        self.paragraphs: list[tuple[str, bool]] = []
+        self.current: list[str] = []
+        self.title: list[str] = []
+        self.in_title = False
+        self.has_main = False
+
+    def _skipping(self) -> bool:
+        return any(s for _, s, _ in self.stack)
+
+    def _inside_main(self) -> bool:
+        return any(m for _, _, m in self.stack)
+
+    def _break(self) -> None:
+        text = " ".join("".join(self.current).split())
+        if text:
+            self.paragraphs.append((text, self._inside_main()))
+        self.current = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "title":
+            self.in_title = True
+        if tag in BLOCK:
+            self._break()
+        if tag in VOID:
+            return
+        marker = " ".join(v or "" for k, v in attrs if k in ("class", "id", "role"))
+        # A <header> inside the article holds its headline; the page's own header is navigation.
+        skipped = (tag in SKIP and not (tag == "header" and self._inside_main())) or bool(
+            marker and BOILERPLATE.search(marker))
+        is_main = tag in ("article", "main") or "main" in marker.split()
+        self.has_main |= is_main and not self._skipping() and not skipped
+        self.stack.append((tag, skipped, is_main))
+
+    def handle_endtag(self, tag):
+        if tag == "title":
+            self.in_title = False
+        if tag in BLOCK:
+            self._break()
+        for i in range(len(self.stack) - 1, -1, -1):  # tolerate unclosed tags
+            if self.stack[i][0] == tag:
+                del self.stack[i:]
+                break
+
+    def handle_data(self, data):
+        if self.in_title:
+            self.title.append(data)
+        elif not self._skipping():
+            self.current.append(data)
+
+
+def html_to_text(html: str) -> tuple[str, str]:
+    """``(text, title)`` of an HTML document; ``text`` has one paragraph per block, blank-line separated."""
+    p = _Extractor()
+    p.feed(html)
+    p.close()
+    p._break()
+    paragraphs = [t for t, inside in p.paragraphs if inside or not p.has_main]
+    return "\n\n".join(paragraphs), " ".join("".join(p.title).split())

@@ -1,0 +1,106 @@
+"""Scoring at volume: HTML and Parquet inputs, CSV and Parquet outputs, resuming a killed run, Predictor."""
+import json
+import pickle
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from click.testing import CliRunner
+
+from narratives.serve.cli import main
+from narratives.serve.html import html_to_text
+from narratives.serve.predictor import Predictor
+from narratives.serve.readers import read_articles
+
+PAGE = """<!doctype html><html><head><title>Kosovo and Crimea</title><script>var x = "<p>no</p>";</script></head>
+<body><header><nav><a href="/">Home</a> <a href="/world">World</a></nav></header>
+<div class="cookie-banner">We use cookies.</div>
+<main><article><header><h1>Kosovo set the rules</h1></header>
+<p>When Pristina declared independence, the West called it <em>unique</em>.</p>
+<p>Crimea followed the same path &amp; now they call it a crime.</p>
+<div class="share-buttons">Share on X</div><aside>Related: ten other stories</aside></article></main>
+<footer>© Example Media</footer></body></html>"""
+
+
+def test_html_keeps_the_article_and_drops_boilerplate(tmp_path):
+    text, title = html_to_text(PAGE)
+    assert title == "Kosovo and Crimea"
+    assert text.split("\n\n") == ["Kosovo set the rules",
+                                  "When Pristina declared independence, the West called it unique.",
+                                  "Crimea followed the same path & now they call it a crime."]
+    (tmp_path / "page.html").write_text(PAGE, encoding="utf-8")
+    (item,) = read_articles([str(tmp_path)])
+    assert item["id"] == "page" and item["extra"] == {"title": "Kosovo and Crimea"}
+
+
+def test_parquet_in_csv_and_parquet_out(tiny_model, tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    import datetime
+
+    pq.write_table(pa.table({"id": ["p1", "p2"], "text": ["Crimea did what Kosovo did.", "Rain in Sarajevo."],
+                             "date": [datetime.date(2026, 1, 5), None]}), tmp_path / "in.parquet")
+    pq.write_table(pa.table({"body": ["x"]}), tmp_path / "bad.parquet")
+    items = list(read_articles([str(tmp_path / "in.parquet"), str(tmp_path / "bad.parquet")]))
+    assert [i["id"] for i in items[:2]] == ["p1", "p2"] and items[0]["extra"] == {"date": "2026-01-05"}
+    assert "missing column 'text' (columns: body)" in items[2]["error"]
+    for ext in ("csv", "parquet"):
+        out = tmp_path / f"out.{ext}"
+        r = CliRunner().invoke(main, ["score", str(tmp_path / "in.parquet"), "--model", str(tiny_model), "-o", str(out),
+                                      "--no-progress"])
+        assert r.exit_code == 0, r.output
+        if ext == "csv":
+            import csv
+
+            rows = list(csv.DictReader(open(out, encoding="utf-8")))
+        else:
+            rows = pq.read_table(out).to_pylist()
+        assert [row["id"] for row in rows] == ["p1", "p2"]
+        assert {"score_genocide_denial", "evidence", "model_hash", "fields"} <= set(rows[0])
+        assert json.loads(rows[0]["fields"]) == {"date": "2026-01-05"}
+
+
+def test_resume_after_a_real_kill_never_loses_or_duplicates_a_record(tiny_model, tmp_path):
+    src = tmp_path / "many.jsonl"
+    with open(src, "w") as fh:
+        for i in range(4000):
+            fh.write(json.dumps({"id": f"a{i}", "text": f"Article {i}. Crimea did what Kosovo did.\n\nRain again."}) + "\n")
+    out = tmp_path / "out.jsonl"
+    cmd = [sys.executable, "-m", "narratives.serve.cli", "score", str(src), "-o", str(out), "--model", str(tiny_model),
+           "--no-progress", "--batch-size", "16"]
+    proc = subprocess.Popen(cmd, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and (not out.exists() or out.stat().st_size < 20_000):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    with open(out, "ab") as fh:  # as if the kill had cut a record in half
+        fh.write(b'{"id": "a99999", "sour')
+    partial = out.read_text().count("\n")
+    assert 0 < partial < 4000
+    r = subprocess.run(cmd + ["--resume"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert f"{partial} already done" in r.stderr
+    ids = [json.loads(line)["id"] for line in out.read_text().splitlines()]
+    assert len(ids) == 4000 and set(ids) == {f"a{i}" for i in range(4000)}
+    r = CliRunner().invoke(main, ["score", str(src), "-o", str(tmp_path / "o.csv"), "--resume", "--model", str(tiny_model)])
+    assert r.exit_code == 2 and "--resume needs a JSONL output" in r.output
+
+
+def test_predictor_pickles_and_scores_lists_dicts_and_dataframes(tiny_model):
+    pd = pytest.importorskip("pandas")
+    p = pickle.loads(pickle.dumps(Predictor(model=tiny_model)))
+    assert p._clf is None  # loads lazily, in the worker
+    frame = pd.DataFrame({"id": [1, 2], "text": ["Crimea did what Kosovo did.", None]})
+    out = p(frame)
+    assert list(out["id"]) == [1, 2] and out["stance"].iloc[1] == "none"
+    assert {"score_kosovo_precedent", "model_version"} <= set(out.columns)
+    cols = p({"text": ["Crimea did what Kosovo did."], "outlet": ["X"]})
+    assert cols["outlet"] == ["X"] and len(cols["narratives"]) == 1
+    assert len(p(["a", "b"])) == 2
+    assert len(list(p.map_in_pandas(iter([frame, frame])))) == 2
+    assert pickle.loads(pickle.dumps(p))._clf is None  # a used predictor still ships without its model
+    with pytest.raises(TypeError, match="a batch must be"):
+        p(42)
