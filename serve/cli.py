@@ -31,6 +31,7 @@ def main() -> None:
     Retrain:             narratives train --out my-model
     Evaluate a model:    narratives evaluate my-model --split test
     Validate labels:     narratives labels check
+    Report on scores:    narratives report scores.jsonl
     Serve over HTTP:     narratives serve --port 8000
     """
 
@@ -286,6 +287,26 @@ def serve(host, port, model):
     except ModelLoadError as exc:
         raise click.ClickException(str(exc)) from None
     _serve(model, host=host, port=port)
+
+
+@main.command()
+@click.argument("scores", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="HTML file to write [default: SCORES with .html].")
+def report(scores, output):
+    """Write a self-contained HTML report (plots embedded, opens offline) of a JSONL file written by
+    `narratives score`: narratives per outlet and over time (when those fields exist), score
+    distributions, and the top evidence passages per narrative."""
+    from narratives.model.artifact import atomic_write_text
+    from narratives.serve.report import load_records, render_report
+
+    try:
+        records = load_records(scores)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise click.ClickException(str(exc)) from None
+    output = output or scores.with_suffix(".html")
+    atomic_write_text(output, render_report(records, title=f"Narrative report: {scores.name}"))
+    click.echo(f"wrote {output} ({len(records)} articles)")
 
 
 @main.group()

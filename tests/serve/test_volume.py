@@ -104,3 +104,23 @@ def test_predictor_pickles_and_scores_lists_dicts_and_dataframes(tiny_model):
     assert pickle.loads(pickle.dumps(p))._clf is None  # a used predictor still ships without its model
     with pytest.raises(TypeError, match="a batch must be"):
         p(42)
+
+
+def test_report_is_self_contained_and_escapes_text(tiny_model, tmp_path):
+    src = tmp_path / "in.jsonl"
+    with open(src, "w") as fh:
+        for i, (outlet, date) in enumerate([("A", "2026-01-02"), ("B", "2026-02-03"), ("A", "2026-03-04")]):
+            fh.write(json.dumps({"id": f"r{i}", "text": "Crimea did what <Kosovo> did, said the West.\n\nMore text here.",
+                                 "outlet": outlet, "date": date}) + "\n")
+    scores = tmp_path / "scores.jsonl"
+    assert CliRunner().invoke(main, ["score", str(src), "-o", str(scores), "--model", str(tiny_model),
+                                     "--no-progress"]).exit_code == 0
+    r = CliRunner().invoke(main, ["report", str(scores)])
+    assert r.exit_code == 0, r.output
+    page = (tmp_path / "scores.html").read_text()
+    assert "Narratives per outlet" in page and "Narratives over time" in page and "Top evidence passages" in page
+    assert "&lt;Kosovo&gt;" in page and "<Kosovo>" not in page
+    assert "http://" not in page and "https://" not in page and page.count("data:image/png;base64,") >= 3
+    (tmp_path / "junk.jsonl").write_text('{"not": "a record"}\n')
+    r = CliRunner().invoke(main, ["report", str(tmp_path / "junk.jsonl")])
+    assert r.exit_code == 1 and "junk.jsonl:1: not a record written by narratives score" in r.output

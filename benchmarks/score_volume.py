@@ -1,0 +1,149 @@
+"""Throughput and memory of `narratives score`, and of the HTTP service, against `predict` alone.
+
+    python benchmarks/score_volume.py [--model baseline] [--sizes 1000 10000] [--out bench.json]
+
+1. Builds JSONL files of N articles from the team-written sample articles (each copy gets its own id and a
+   numbered first line), N in --sizes.
+2. Runs `narratives score FILE -o OUT` in a child process per size: articles/s, passages/s and the child's
+   peak RSS. Flat memory means the peak for 10,000 articles is close to the one for 1,000.
+3. Times `predict` alone on the same passages (split the same way), in this process: the ratio of the
+   two passage rates is the pipeline's overhead (reading, splitting, aggregating, writing).
+4. Starts `narratives serve` on loopback and sends a bounded load from this process (--requests requests
+   of --batch passages, --concurrency at a time): requests/s, passages/s, p50 and p99 latency, errors.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+CHILD = r"""
+import resource, sys, time
+from narratives.serve.cli import main
+t0 = time.perf_counter()
+try:
+    main(sys.argv[1:], standalone_mode=True)
+except SystemExit as e:
+    code = e.code
+print("BENCH", time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, code, file=sys.stderr)
+"""
+
+
+def make_articles(path: Path, n: int) -> None:
+    samples = sorted((REPO / "data" / "samples").glob("*.txt"))
+    texts = [p.read_text(encoding="utf-8") for p in samples]
+    with open(path, "w", encoding="utf-8") as fh:
+        for i in range(n):
+            text = f"Article {i}\n\n" + texts[i % len(texts)]
+            fh.write(json.dumps({"id": f"a{i}", "text": text, "outlet": samples[i % len(samples)].stem[3:15]}) + "\n")
+
+
+def run_score(src: Path, out: Path, model: str) -> dict:
+    r = subprocess.run([sys.executable, "-c", CHILD, "score", str(src), "-o", str(out), "--model", model,
+                        "--no-progress"], capture_output=True, text=True)
+    line = next(x for x in r.stderr.splitlines() if x.startswith("BENCH"))
+    _, secs, rss_kb, code = line.split()
+    recs = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
+    passages = sum(x["n_passages"] for x in recs)
+    return {"articles": len(recs), "passages": passages, "seconds": round(float(secs), 2),
+            "articles_per_second": round(len(recs) / float(secs), 1),
+            "passages_per_second": round(passages / float(secs), 1), "peak_rss_mb": round(int(rss_kb) / 1024, 1),
+            "exit": code}
+
+
+def predict_alone(src: Path, model: str) -> dict:
+    from narratives.serve import predict
+    from narratives.serve.passages import split_passages
+
+    texts = []
+    for line in open(src, encoding="utf-8"):
+        t = json.loads(line)["text"]
+        texts += [t[s:e] for s, e in split_passages(t)]
+    predict(texts[:64], model=model)  # load and warm up
+    t0 = time.perf_counter()
+    for i in range(0, len(texts), 256):
+        predict(texts[i:i + 256], model=model)
+    secs = time.perf_counter() - t0
+    return {"passages": len(texts), "seconds": round(secs, 2), "passages_per_second": round(len(texts) / secs, 1)}
+
+
+def http_load(model: str, requests: int, batch: int, concurrency: int) -> dict:
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "narratives.serve.cli", "serve", "--port", str(port),
+                               "--model", model], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(600):
+            try:
+                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        samples = sorted((REPO / "data" / "samples").glob("*.txt"))
+        paras = [p for f in samples for p in f.read_text(encoding="utf-8").split("\n\n") if len(p.split()) > 5]
+        bodies = [{"texts": [paras[(i * batch + j) % len(paras)] for j in range(batch)]} for i in range(requests)]
+        client = httpx.Client(timeout=60)
+
+        def call(body):
+            t = time.perf_counter()
+            r = client.post(base + "/v1/predict", json=body)
+            return time.perf_counter() - t, r.status_code
+
+        t0 = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=concurrency) as pool:
+            results = list(pool.map(call, bodies))
+        wall = time.perf_counter() - t0
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    lat = sorted(x for x, _ in results)
+    errors = sum(code != 200 for _, code in results)
+    return {"requests": requests, "batch": batch, "concurrency": concurrency,
+            "requests_per_second": round(requests / wall, 1), "passages_per_second": round(requests * batch / wall, 1),
+            "p50_ms": round(1000 * lat[len(lat) // 2], 1),
+            "p99_ms": round(1000 * lat[min(len(lat) - 1, int(len(lat) * 0.99))], 1),
+            "errors": errors}
+
+
+def main(argv: list[str] | None = None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default="baseline")
+    ap.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
+    ap.add_argument("--requests", type=int, default=200)
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--concurrency", type=int, default=8)
+    ap.add_argument("--out", type=Path, default=None)
+    args = ap.parse_args(argv)
+    res: dict = {"model": args.model, "score": {}}
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in args.sizes:
+            src = Path(tmp) / f"articles-{n}.jsonl"
+            make_articles(src, n)
+            res["score"][str(n)] = run_score(src, Path(tmp) / f"scores-{n}.jsonl", args.model)
+        biggest = Path(tmp) / f"articles-{max(args.sizes)}.jsonl"
+        res["predict_alone"] = predict_alone(biggest, args.model)
+    big = res["score"][str(max(args.sizes))]
+    res["score_over_predict_passages_per_second"] = round(
+        big["passages_per_second"] / res["predict_alone"]["passages_per_second"], 3)
+    small = res["score"][str(min(args.sizes))]
+    res["peak_rss_ratio_largest_to_smallest"] = round(big["peak_rss_mb"] / small["peak_rss_mb"], 3)
+    res["http"] = http_load(args.model, args.requests, args.batch, args.concurrency)
+    print(json.dumps(res, indent=2))
+    if args.out:
+        args.out.write_text(json.dumps(res, indent=2) + "\n")
+    return res
+
+
+if __name__ == "__main__":
+    main()
