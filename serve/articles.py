@@ -26,7 +26,7 @@ from .passages import split_passages
 from .predict import model_info, score_passages
 
 RESERVED = ("id", "source", "narratives", "stance", "stances", "scores", "evidence", "n_passages",
-            "model_version", "model_hash", "text_sha256", "errors", "warnings")
+            "model_version", "model_hash", "text_sha256", "lang", "errors", "warnings")
 MAX_PASSAGES = 2000  # per article; beyond this the article is truncated with a warning
 
 
@@ -62,7 +62,7 @@ def aggregate(passages: list[dict], spans: list[tuple[int, int]], text: str, lab
 
 def _error_record(item: dict, info: dict) -> dict:
     return {"id": item.get("id"), "source": item.get("source"), "narratives": [], "stance": None,
-            "stances": {}, "scores": {}, "evidence": {}, "n_passages": 0, **info, "text_sha256": None,
+            "stances": {}, "scores": {}, "evidence": {}, "n_passages": 0, **info, "text_sha256": None, "lang": None,
             "errors": [item["error"]], "warnings": []}
 
 
@@ -117,6 +117,8 @@ def score_articles(items: Iterable[dict], model=None, batch_passages: int = 256,
 
 
 def _article_record(item: dict, spans, recs, clf, info, max_evidence, min_words) -> dict:
+    from narratives.model.langid import detect_language
+
     text = item["text"]
     agg = aggregate(recs, spans, text, clf.labels_, clf.thresholds_, max_evidence, min_words)
     warnings = list(item.get("warnings", []))
@@ -128,5 +130,6 @@ def _article_record(item: dict, spans, recs, clf, info, max_evidence, min_words)
     out.update(agg)
     out.update({"n_passages": len(spans), **info,
                 "text_sha256": hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest(),
+                "lang": detect_language(text),
                 "errors": [], "warnings": warnings})
     return out

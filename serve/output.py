@@ -18,7 +18,7 @@ from typing import IO, Any
 
 FORMATS = ("jsonl", "csv", "parquet")
 FIXED = ("id", "source", "narratives", "stance", "stances", "scores", "evidence", "n_passages", "model_version",
-         "model_hash", "text_sha256", "errors", "warnings")
+         "model_hash", "text_sha256", "lang", "errors", "warnings")
 
 
 def output_format(path: Path | None, explicit: str | None) -> str:
@@ -46,7 +46,7 @@ def flat_row(rec: dict) -> dict:
            "stances": ";".join(f"{k}={v}" for k, v in rec.get("stances", {}).items())}
     for lab, v in rec.get("scores", {}).items():
         row[f"score_{lab}"] = v
-    for key in ("n_passages", "model_version", "model_hash", "text_sha256"):
+    for key in ("n_passages", "model_version", "model_hash", "text_sha256", "lang"):
         row[key] = rec.get(key)
     for key in ("evidence", "errors", "warnings"):
         row[key] = json.dumps(rec.get(key, []), ensure_ascii=True)
@@ -88,7 +88,7 @@ class Writer:
             raise ValueError("--resume works with JSONL output only")
         self.path, self.fmt, self.labels = path, fmt, labels
         self.columns = ["id", "source", "narratives", "stance", "stances", *[f"score_{lab}" for lab in labels],
-                        "n_passages", "model_version", "model_hash", "text_sha256", "evidence", "errors", "warnings",
+                        "n_passages", "model_version", "model_hash", "text_sha256", "lang", "evidence", "errors", "warnings",
                         "fields"]
         self._rows: list[dict] = []
         self._parquet: Any = None

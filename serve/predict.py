@@ -3,7 +3,7 @@
 >>> from narratives.serve import predict
 >>> out = predict("Belgrade hosted a basketball final on Sunday.")
 >>> sorted(out)
-['model_hash', 'model_version', 'narratives', 'scores', 'stance', 'stance_score', 'text_sha256', 'warnings']
+['lang', 'model_hash', 'model_version', 'narratives', 'scores', 'stance', 'stance_score', 'text_sha256', 'warnings']
 """
 from __future__ import annotations
 
@@ -43,8 +43,9 @@ def predict(texts, model=None):
     Each record: ``scores`` (every narrative, 0-1), ``narratives`` (those at or above the model's
     threshold), ``stance`` (``promotes``/``reports``, or ``none`` when no narrative is predicted),
     ``stance_score`` (probability of *promotes*), ``model_version``, ``model_hash``, ``text_sha256``
-    (of the input text, for audits) and ``warnings``. ``model`` is a shipped name (``"baseline"``), a model
-    directory, or ``None`` for the shipped default, loaded once per process.
+    (of the input text, for audits), ``lang`` (detected: en, ru, sr-Cyrl, hbs-Latn or und) and
+    ``warnings``. ``model`` is a shipped name (``"baseline"``), a model directory, or ``None`` for the
+    shipped default, loaded once per process.
 
     >>> [(r["narratives"], r["stance"], r["warnings"]) for r in predict(["", "  "])]
     [([], 'none', ['empty text']), ([], 'none', ['empty text'])]
@@ -64,6 +65,8 @@ def score_passages(clf, texts: list[str], digits: int | None = 4) -> list[dict]:
     The narratives and stance are decided on the exact scores; ``digits`` rounds only what is
     returned (``None`` keeps full precision, for aggregation).
     """
+    from narratives.model.langid import detect_language  # here: importing narratives.model loads numpy
+
     rnd = (lambda v: round(v, digits)) if digits is not None else (lambda v: v)
     info = model_info(clf)
     labels = clf.labels_
@@ -96,6 +99,7 @@ def score_passages(clf, texts: list[str], digits: int | None = 4) -> list[dict]:
             "stance_score": rnd(promo[i]),
             **info,
             "text_sha256": hashlib.sha256(t.encode("utf-8", "surrogatepass")).hexdigest(),
+            "lang": detect_language(t),
             "warnings": warnings[i],
         })
     return out

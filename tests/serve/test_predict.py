@@ -7,7 +7,8 @@ import pytest
 
 from narratives.serve import predict
 
-KEYS = {"scores", "narratives", "stance", "stance_score", "model_version", "model_hash", "text_sha256", "warnings"}
+KEYS = {"scores", "narratives", "stance", "stance_score", "model_version", "model_hash", "text_sha256", "lang",
+        "warnings"}
 
 
 def test_output_shape_and_types(tiny_model):
@@ -33,6 +34,12 @@ def test_predicted_narratives_are_those_over_threshold(tiny_model):
                        model=tiny_model):
         assert rec["narratives"] == [k for k, v in rec["scores"].items() if v >= round(cfg["thresholds"][k], 4)
                                      or v >= cfg["thresholds"][k]]
+
+
+def test_every_record_carries_the_detected_language(tiny_model):
+    recs = predict(["The council met on Tuesday.", "Савет се састао у уторак и донео одлуку.", "", "Совет собрался во вторник."],
+                   model=tiny_model)
+    assert [r["lang"] for r in recs] == ["en", "sr-Cyrl", "und", "ru"]
 
 
 def test_a_string_gives_one_record(tiny_model):
