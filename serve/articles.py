@@ -23,7 +23,7 @@ import hashlib
 from collections.abc import Iterable, Iterator
 
 from .passages import split_passages
-from .predict import model_info, score_passages
+from .predict import decide, model_info
 
 RESERVED = ("id", "source", "narratives", "stance", "stances", "scores", "evidence", "n_passages",
             "model_version", "model_hash", "text_sha256", "lang", "errors", "warnings")
@@ -84,7 +84,7 @@ def score_articles(items: Iterable[dict], model=None, batch_passages: int = 256,
     def flush() -> Iterator[dict]:
         nonlocal pending, n_pending
         flat = [t for _, _, texts in pending for t in texts]
-        results = score_passages(clf, flat, digits=None) if flat else []
+        results = decide(clf, flat) if flat else []
         pos = 0
         for item, spans, texts in pending:
             if "error" in item:

@@ -59,16 +59,10 @@ def predict(texts, model=None):
     return records[0] if single else records
 
 
-def score_passages(clf, texts: list[str], digits: int | None = 4) -> list[dict]:
-    """Score already-validated texts with a loaded model (shared by ``predict`` and article scoring).
-
-    The narratives and stance are decided on the exact scores; ``digits`` rounds only what is
-    returned (``None`` keeps full precision, for aggregation).
-    """
-    from narratives.model.langid import detect_language  # here: importing narratives.model loads numpy
-
-    rnd = (lambda v: round(v, digits)) if digits is not None else (lambda v: v)
-    info = model_info(clf)
+def decide(clf, texts: list[str]) -> list[dict]:
+    """The decisions for already-validated texts, on exact scores: ``scores`` (unrounded), ``narratives``,
+    ``stance``, ``stance_score`` and ``warnings``. Article scoring aggregates these directly; ``predict``
+    adds the audit fields with :func:`score_passages`."""
     labels = clf.labels_
     warnings: list[list[str]] = [[] for _ in texts]
     work, idx = [], []
@@ -90,16 +84,31 @@ def score_passages(clf, texts: list[str], digits: int | None = 4) -> list[dict]:
             promo[i] = float(s[k])
     scored = set(idx)
     out = []
-    for i, t in enumerate(texts):
+    for i in range(len(texts)):
         narr = [lab for lab, v in zip(labels, scores[i]) if i in scored and v >= clf.thresholds_[lab]]
+        out.append({"scores": dict(zip(labels, scores[i])), "narratives": narr,
+                    "stance": ("promotes" if promo[i] >= 0.5 else "reports") if narr else "none",
+                    "stance_score": promo[i], "warnings": warnings[i]})
+    return out
+
+
+def score_passages(clf, texts: list[str]) -> list[dict]:
+    """``predict`` records for already-validated texts with a loaded model: the decisions (made on exact
+    scores, rounded to 4 digits for output) plus the model's version and hash, the text's sha256 and its
+    detected language."""
+    from narratives.model.langid import detect_language  # here: importing narratives.model loads numpy
+
+    info = model_info(clf)
+    out = []
+    for t, d in zip(texts, decide(clf, texts)):
         out.append({
-            "scores": {lab: rnd(v) for lab, v in zip(labels, scores[i])},
-            "narratives": narr,
-            "stance": ("promotes" if promo[i] >= 0.5 else "reports") if narr else "none",
-            "stance_score": rnd(promo[i]),
+            "scores": {lab: round(v, 4) for lab, v in d["scores"].items()},
+            "narratives": d["narratives"],
+            "stance": d["stance"],
+            "stance_score": round(d["stance_score"], 4),
             **info,
             "text_sha256": hashlib.sha256(t.encode("utf-8", "surrogatepass")).hexdigest(),
             "lang": detect_language(t),
-            "warnings": warnings[i],
+            "warnings": d["warnings"],
         })
     return out
