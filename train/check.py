@@ -19,7 +19,7 @@ from narratives.model.taxonomy import Taxonomy, TaxonomyError, load_taxonomy
 
 from .data import SEED_FILE, Passage, duplicate_ids, load_passage_file, load_seed_spans, passage_files
 from .datacard import START, card_is_current
-from .splits import LockError, frozen_hash, read_lock, source_conflicts
+from .splits import lock_problems, source_conflicts
 
 NEAR_DUP = 0.85  # cosine of character 3-5-gram TF-IDF vectors
 
@@ -144,14 +144,7 @@ def check_labels(labels: str | Path | None = None, corpus: str | Path | None = N
             res.errors.append((b.where, msg + f" across splits {a.split}/{b.split}"))
         else:
             res.warnings.append((b.where, msg))
-    try:
-        lock = read_lock(labels)
-    except LockError as exc:
-        res.errors.append((str(labels / "test_split.lock"), str(exc)))
-        lock = None
-    if lock is not None and frozen_hash([p for p in passages if p.split == "test"]) != lock.get("sha256"):
-        res.errors.append((str(labels / "test_split.lock"),
-                           "the frozen test split changed (a test passage was added, removed, edited or relabelled)"))
+    res.errors.extend(lock_problems(labels, passages))
     card = labels / "README.md"
     if card.exists() and START in card.read_text(encoding="utf-8") and not card_is_current(card, passages):
         res.errors.append((str(card), "the data card's counts are out of date; run `narratives labels card`"))

@@ -53,6 +53,18 @@ def read_lock(labels: Path) -> dict | None:
     return lock
 
 
+def lock_problems(labels: Path, passages: Iterable[Passage]) -> list[tuple[str, str]]:
+    """Problems with the frozen test split: an unreadable lock, or test passages that no longer hash to it."""
+    where = str(labels / LOCK)
+    try:
+        lock = read_lock(labels)
+    except LockError as exc:
+        return [(where, str(exc))]
+    if lock is not None and frozen_hash([p for p in passages if p.split == "test"]) != lock["sha256"]:
+        return [(where, "the frozen test split changed (a test passage was added, removed, edited or relabelled)")]
+    return []
+
+
 def source_conflicts(passages: Iterable[Passage]) -> list[tuple[str, str]]:
     """Sources whose passages sit in more than one split."""
     seen: dict[str, set[str]] = defaultdict(set)

@@ -19,7 +19,7 @@ from narratives.model.taxonomy import load_taxonomy
 from .card import render_card
 from .data import LabelError, Passage, load_passages, sha256_text
 from .metrics import evaluate_predictions
-from .splits import LockError, frozen_hash, read_lock, source_conflicts
+from .splits import frozen_hash, lock_problems, source_conflicts
 
 
 def data_hash(passages: list[Passage]) -> str:
@@ -74,13 +74,7 @@ def _prepare(labels, corpus, reference):
 
         ref = load_model(reference)  # fail before fitting, not after
     passages = load_passages(labels, corpus, tax)
-    problems = source_conflicts(passages)
-    try:
-        lock = read_lock(labels)
-    except LockError as exc:
-        raise LabelError([(str(labels / "test_split.lock"), str(exc))]) from None
-    if lock and frozen_hash([p for p in passages if p.split == "test"]) != lock["sha256"]:
-        problems.append((str(labels / "test_split.lock"), "the frozen test split changed; run `narratives labels check`"))
+    problems = source_conflicts(passages) + lock_problems(labels, passages)
     if problems:
         raise LabelError(problems)
     return tax, passages, ref
