@@ -30,13 +30,18 @@ class Predictor:
     def __setstate__(self, state: dict) -> None:
         self.__init__(**state)  # type: ignore[misc]
 
+    def _model(self):
+        """The model, loaded on first use in this process."""
+        if self._clf is None:
+            from narratives.model import load_model
+
+            self._clf = load_model(self.model)
+        return self._clf
+
     def _columns(self, texts: list[str]) -> dict[str, list]:
-        from narratives.model import load_model
         from narratives.serve.predict import score_passages
 
-        if self._clf is None:
-            self._clf = load_model(self.model)
-        recs = score_passages(self._clf, texts)
+        recs = score_passages(self._model(), texts)
         cols: dict[str, list] = {"narratives": [";".join(r["narratives"]) for r in recs],
                                  "stance": [r["stance"] for r in recs],
                                  "stance_score": [r["stance_score"] for r in recs]}
@@ -49,12 +54,9 @@ class Predictor:
     def __call__(self, batch):
         """Score a list of texts (returns records), a dict of columns, or a pandas DataFrame."""
         if isinstance(batch, list):
-            from narratives.model import load_model
             from narratives.serve.predict import score_passages
 
-            if self._clf is None:
-                self._clf = load_model(self.model)
-            return score_passages(self._clf, [str(t) for t in batch])
+            return score_passages(self._model(), [str(t) for t in batch])
         if isinstance(batch, dict):
             texts = ["" if t is None else str(t) for t in batch[self.text_column]]
             return {**{k: list(v) for k, v in batch.items()}, **self._columns(texts)}
