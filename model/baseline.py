@@ -114,7 +114,7 @@ class TfidfNarrativeClassifier:
 
     def __init__(self, labels: Sequence[str] | None = None, C: float = 8.0, min_df: int = 2,
                  word_max_features: int = 40000, char_max_features: int = 60000, cv_folds: int = 5,
-                 random_state: int = 0):
+                 random_state: int = 0, few_shot_below: int = 30):
         self.labels = labels
         self.C = C
         self.min_df = min_df
@@ -122,9 +122,14 @@ class TfidfNarrativeClassifier:
         self.char_max_features = char_max_features
         self.cv_folds = cv_folds
         self.random_state = random_state
+        self.few_shot_below = few_shot_below
 
     # ---- training -------------------------------------------------------------------------------
-    def _fit_arrays(self, texts, Y, promotes, has_narr):
+    def _fit_arrays(self, texts, Y, promotes, has_narr, prior=None):
+        if prior is not None:  # description-prior rows: narrative heads and vocabulary only, never the stance head
+            texts, Y = list(texts) + prior[0], np.vstack([Y, prior[1]])
+            promotes, has_narr = np.r_[promotes, np.zeros(len(prior[0]), dtype=promotes.dtype)], \
+                np.r_[has_narr, np.zeros(len(prior[0]), dtype=bool)]
         blocks = [
             _fit_block("word", (1, 2), texts, self.min_df, self.word_max_features),
             _fit_block("char_wb", (2, 5), texts, self.min_df, self.char_max_features),
@@ -135,9 +140,16 @@ class TfidfNarrativeClassifier:
         return blocks, np.array(ws).reshape(Y.shape[1], x.shape[1]), np.array(bs), sw, sb
 
     def fit(self, texts: Sequence[str], narratives: Sequence[Sequence[str]], stances: Sequence[str],
-            groups: Sequence[str] | None = None) -> TfidfNarrativeClassifier:
+            groups: Sequence[str] | None = None, priors: dict[str, Sequence[str]] | None = None
+            ) -> TfidfNarrativeClassifier:
         """Fit on passages with their narrative lists and stances; ``groups`` (source documents) keep
-        threshold-tuning folds honest."""
+        threshold-tuning folds honest.
+
+        ``priors`` maps narratives to texts that describe them (the taxonomy's name, description and cues).
+        A narrative with fewer than ``few_shot_below`` labelled passages gets its prior texts as extra
+        positive rows for its head (few-shot: the label description acts as a prior); the stance head and
+        the threshold folds' held-out rows never see them.
+        """
         texts = list(texts)
         if not texts:
             raise ValueError("cannot fit on zero passages")
@@ -149,12 +161,17 @@ class TfidfNarrativeClassifier:
         promotes = np.array([s == "promotes" for s in stances], dtype=np.int64)
         has_narr = Y.sum(1) > 0
         self.labels_ = labels
+        self.few_shot_ = [lab for j, lab in enumerate(labels) if Y[:, j].sum() < self.few_shot_below
+                          and (priors or {}).get(lab)]
+        rows = [(lab, t) for lab in self.few_shot_ for t in (priors or {})[lab]]
+        prior = ([t for _, t in rows], np.array([[r == lab for lab in labels] for r, _ in rows], dtype=np.int64)
+                 .reshape(len(rows), len(labels))) if rows else None
         self.blocks_, self.coef_, self.intercept_, self.stance_coef_, self.stance_intercept_ = \
-            self._fit_arrays(texts, Y, promotes, has_narr)
-        self.thresholds_, self.oof_scores_ = self._tune_thresholds(texts, Y, promotes, has_narr, groups)
+            self._fit_arrays(texts, Y, promotes, has_narr, prior)
+        self.thresholds_, self.oof_scores_ = self._tune_thresholds(texts, Y, promotes, has_narr, groups, prior)
         return self
 
-    def _tune_thresholds(self, texts, Y, promotes, has_narr, groups):
+    def _tune_thresholds(self, texts, Y, promotes, has_narr, groups, prior=None):
         from sklearn.model_selection import GroupKFold
 
         n_groups = len(set(groups)) if groups is not None else len(texts)
@@ -164,7 +181,7 @@ class TfidfNarrativeClassifier:
         g = list(groups) if groups is not None else list(range(len(texts)))
         oof = np.zeros(Y.shape, dtype=np.float64)
         for tr, te in GroupKFold(n_splits=folds).split(texts, groups=g):
-            blocks, W, b, _, _ = self._fit_arrays([texts[i] for i in tr], Y[tr], promotes[tr], has_narr[tr])
+            blocks, W, b, _, _ = self._fit_arrays([texts[i] for i in tr], Y[tr], promotes[tr], has_narr[tr], prior)
             x = _hstack([blk.transform([texts[i] for i in te]) for blk in blocks])
             oof[te] = _sigmoid(x @ W.T + b)
         return {lab: best_threshold(Y[:, j], oof[:, j]) for j, lab in enumerate(self.labels_)}, oof
@@ -200,7 +217,8 @@ class TfidfNarrativeClassifier:
             "thresholds": {k: float(v) for k, v in self.thresholds_.items()},
             "params": {"C": self.C, "min_df": self.min_df, "word_max_features": self.word_max_features,
                        "char_max_features": self.char_max_features, "cv_folds": self.cv_folds,
-                       "random_state": self.random_state},
+                       "random_state": self.random_state, "few_shot_below": self.few_shot_below},
+            "few_shot": list(getattr(self, "few_shot_", [])),
             "blocks": [{"analyzer": b.counter.analyzer, "ngram_range": list(b.counter.ngram_range)}
                        for b in self.blocks_],
             "versions": _versions(),
@@ -260,6 +278,7 @@ class TfidfNarrativeClassifier:
         self.model_hash_ = manifest["model_hash"]
         self.path_ = str(path)
         self.oof_scores_ = None
+        self.few_shot_ = list(cfg.get("few_shot", []))
         return self
 
 

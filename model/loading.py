@@ -9,7 +9,7 @@ import threading
 from pathlib import Path
 
 from .artifact import ModelLoadError, model_dir
-from .paths import DEFAULT_MODEL_NAME, SHIPPED_MODELS
+from .paths import SHIPPED_MODELS
 
 _CACHE: dict[tuple[str, str], object] = {}
 _LOCK = threading.RLock()  # re-entrant: a routed model loads its members inside load_model
@@ -53,16 +53,21 @@ def shipped_names() -> list[str]:
 
 
 def resolve_model(ref: str | Path | None) -> Path:
-    """``None`` or ``"default"`` is the shipped default; a shipped name (``"baseline"``) or a path."""
+    """``None`` or ``"default"`` is the default model (see ``narratives promote``); otherwise a model name
+    or version in the models directory, a shipped name (``"baseline"``), or a model directory path."""
+    from .registry import default_ref, find_model, models_dir
+
     if ref is None or ref == "default":
-        ref = DEFAULT_MODEL_NAME
-    if isinstance(ref, str) and "/" not in ref and (SHIPPED_MODELS / ref).is_dir():
-        return SHIPPED_MODELS / ref
+        ref = default_ref()
+    if isinstance(ref, str):
+        found = find_model(ref)
+        if found is not None:
+            return found
     path = Path(ref)
     if model_dir(path).is_dir():
         return path
-    raise ModelLoadError(f"model {str(ref)!r} is neither a model directory nor a shipped model "
-                         f"({', '.join(shipped_names()) or 'none shipped'})")
+    raise ModelLoadError(f"model {str(ref)!r} is neither a model directory nor a model in {models_dir()} "
+                         f"(shipped: {', '.join(shipped_names()) or 'none'}; see `narratives models list`)")
 
 
 def load_model(ref: str | Path | None = None):

@@ -98,3 +98,46 @@ def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
     if not out:
         raise TaxonomyError(f"{p}: no narratives defined")
     return Taxonomy(narratives=tuple(out), path=str(p))
+
+
+def add_narrative(path: str | Path, narrative_id: str, name: str, description: str,
+                  cues: tuple[str, ...] = (), keywords: tuple[str, ...] = ()) -> Taxonomy:
+    """Append a narrative to the taxonomy file (comments and layout kept) and return the new taxonomy.
+
+    The file is replaced atomically and only if the result loads and ends with the new narrative, so a
+    taxonomy whose ``narratives`` list is not the last block is refused rather than corrupted.
+
+    >>> add_narrative("data/labels/taxonomy.yaml", "church_persecution", "Church law as persecution",
+    ...               "Montenegro's law on religious freedom as persecution of Serbs.")  # doctest: +SKIP
+    Taxonomy(narratives=(..., Narrative(id='church_persecution', ...)), ...)
+    """
+    import json
+
+    import yaml
+
+    from .artifact import atomic_write_text
+
+    p = Path(path)
+    tax = load_taxonomy(p)
+    if not isinstance(narrative_id, str) or not _ID.match(narrative_id):
+        raise TaxonomyError(f"{narrative_id!r} is not a snake_case id (letters, digits and '_', starting with a letter)")
+    if narrative_id in tax.ids:
+        raise TaxonomyError(f"{p}: narrative {narrative_id!r} exists already")
+    if not name.strip() or not description.strip():
+        raise TaxonomyError("a new narrative needs a non-empty name and description")
+    q = json.dumps  # JSON strings are valid YAML scalars, whatever the text holds
+    block = [f"  - id: {narrative_id}", f"    name: {q(name.strip())}",
+             f"    description: {q(' '.join(description.split()))}"]
+    if cues:
+        block += ["    cues:"] + [f"      - {q(c)}" for c in cues]
+    block.append(f"    keywords: [{', '.join(q(k) for k in keywords)}]")
+    text = p.read_text(encoding="utf-8")
+    new_text = text + ("" if text.endswith("\n") else "\n") + "\n".join(block) + "\n"
+    try:
+        raw = yaml.safe_load(new_text)
+    except yaml.YAMLError as exc:
+        raise TaxonomyError(f"{p}: the narrative could not be appended ({exc})") from None
+    if not isinstance(raw, dict) or not raw.get("narratives") or raw["narratives"][-1].get("id") != narrative_id:
+        raise TaxonomyError(f"{p}: 'narratives' is not the last block of the file; add the narrative by hand")
+    atomic_write_text(p, new_text)
+    return load_taxonomy(p)

@@ -17,7 +17,8 @@ import click
 
 CORPUS_HELP = "Folder with the seed articles that data/labels/seed_spans.jsonl points into [default: ../shared/seeds]."
 LABELS_HELP = "Label folder (taxonomy.yaml and *.jsonl label files) [default: data/labels]."
-MODEL_HELP = "A shipped model name (baseline) or a model directory [default: the shipped default]."
+MODEL_HELP = ("A model name or version (see `narratives models list`; shipped: baseline, minilm-lora, routed) "
+              "or a model directory [default: the default model, see `narratives promote`].")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -28,8 +29,11 @@ def main() -> None:
     \b
     Score articles:      narratives score data/samples/ -o scores.jsonl
     Score a passage:     narratives predict "Kosovo was the precedent for Crimea."
-    Retrain:             narratives train --out my-model
-    Evaluate a model:    narratives evaluate my-model --split test
+    Import new labels:   narratives labels import export.json
+    Retrain (a version): narratives train
+    Compare, promote:    narratives compare default VERSION; narratives promote VERSION
+    Evaluate a model:    narratives evaluate VERSION --split test
+    What to label next:  narratives suggest articles/ -n 50 -o tasks.json
     Validate labels:     narratives labels check
     Report on scores:    narratives report scores.jsonl
     Serve over HTTP:     narratives serve --port 8000
@@ -122,8 +126,9 @@ def predict(texts, model):
 
 
 @main.command()
-@click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Model directory to write (replaced atomically if it exists).")
+@click.option("--out", "out", default=None, type=click.Path(file_okay=False, path_type=Path),
+              help="Model directory to write (replaced atomically if it exists) [default: a new version in the "
+                   "models directory, $NARRATIVES_MODELS or model/weights; see `narratives models list`].")
 @click.option("--kind", type=click.Choice(["baseline", "transformer"]), default="baseline", show_default=True,
               help="baseline: TF-IDF + logistic regression (seconds). transformer: encoder + LoRA adapters (minutes).")
 @click.option("--labels", type=click.Path(file_okay=False, path_type=Path), default=None, help=LABELS_HELP)
@@ -165,6 +170,10 @@ def train(out, kind, labels, corpus, fit_on, reference, C, encoder, mode, epochs
     except (LabelError, TaxonomyError, ModelLoadError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     _echo_held_out(result)
+    if out is None:
+        name = Path(result["path"]).name
+        click.echo(f"new version {name} in {Path(result['path']).parent}" if result["new_version"] else
+                   f"identical to the existing version {name} (nothing written)")
 
 
 @main.command()
@@ -380,6 +389,17 @@ def labels_card(labels_path, corpus):
         raise click.ClickException(str(exc)) from None
     click.echo(f"{path / 'README.md'}: {'updated' if changed else 'already current'}")
 
+
+def _register() -> None:
+    from . import cli_loop
+
+    labels.add_command(cli_loop.labels_import)
+    labels.add_command(cli_loop.add_narrative)
+    for cmd in (cli_loop.models, cli_loop.compare, cli_loop.promote, cli_loop.rollback, cli_loop.suggest):
+        main.add_command(cmd)
+
+
+_register()
 
 if __name__ == "__main__":
     main()

@@ -90,15 +90,24 @@ class BodyLimit:
 
 
 def create_app(model: str | Path | None = None, limits: Limits = Limits()) -> FastAPI:
-    """The FastAPI application serving ``model`` (a shipped name or directory; None for the default)."""
+    """The FastAPI application serving ``model`` (a name, version or directory, fixed for the server's
+    lifetime), or, when ``model`` is None, the default model: a ``narratives promote`` or ``rollback``
+    takes effect on the next request (the pointer file is read per request; each model is loaded once)."""
     lock = threading.Lock()  # one scoring call at a time: the 2 cores are already used inside each call
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         from narratives.model import load_model
 
-        app.state.model = load_model(model)  # once, at start-up
+        app.state.model = load_model(model)  # at start-up: a broken model fails the start, not a request
         yield
+
+    def current(request: Request):
+        if model is not None:
+            return request.app.state.model
+        from narratives.model import load_model
+
+        return load_model(None)  # cached per model; follows the default pointer
 
     app = FastAPI(title="narratives", version="1", lifespan=lifespan,
                   description="Pro-Kremlin narratives about the Western Balkans in news text.")
@@ -115,12 +124,12 @@ def create_app(model: str | Path | None = None, limits: Limits = Limits()) -> Fa
 
     @app.get("/healthz")
     def healthz(request: Request) -> dict:
-        clf = request.app.state.model
+        clf = current(request)
         return {"status": "ok", "model_version": clf.model_hash_[:12]}
 
     @app.get("/v1/model")
     def model_info(request: Request) -> dict:
-        clf = request.app.state.model
+        clf = current(request)
         metrics = {}
         f = Path(clf.path_) / "metrics.json"
         if f.exists():
@@ -142,7 +151,7 @@ def create_app(model: str | Path | None = None, limits: Limits = Limits()) -> Fa
         from narratives.serve.predict import score_passages
 
         with lock:
-            return {"results": score_passages(request.app.state.model, body.texts)}
+            return {"results": score_passages(current(request), body.texts)}
 
     @app.post("/v1/score")
     def score_endpoint(body: ScoreRequest, request: Request):
@@ -158,7 +167,7 @@ def create_app(model: str | Path | None = None, limits: Limits = Limits()) -> Fa
             extra = {k: v for k, v in (a.model_extra or {}).items()}
             items.append({"id": str(a.id), "text": a.text, "source": f"request:articles[{i}]", "extra": extra})
         with lock:
-            return {"results": list(score_articles(items, model=request.app.state.model))}
+            return {"results": list(score_articles(items, model=current(request)))}
 
     return app
 

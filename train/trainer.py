@@ -53,14 +53,20 @@ KIND_ALIASES = {"baseline": "tfidf-logreg", "tfidf": "tfidf-logreg", "tfidf-logr
                 "transformer": "transformer"}
 
 
-def _fit(kind: str, labels: list[str], params: dict, fit: list[Passage], dev: list[Passage], log):
+def priors(tax) -> dict[str, list[str]]:
+    """The taxonomy's own words for each narrative (name with description, and each cue): the prior a
+    few-shot narrative learns from besides its handful of labelled passages."""
+    return {n.id: [f"{n.name}. {n.description}", *n.cues] for n in tax.narratives}
+
+
+def _fit(kind: str, tax, params: dict, fit: list[Passage], dev: list[Passage], log):
     from narratives.model.loading import model_class
 
-    clf = model_class(kind)(labels=labels, **params)
+    clf = model_class(kind)(labels=list(tax.ids), **params)
     args = ([p.text for p in fit], [p.narratives for p in fit], [p.stance for p in fit])
     if kind == "transformer":
         return clf.fit(*args, dev=([p.text for p in dev], [p.narratives for p in dev], [p.stance for p in dev]), log=log)
-    return clf.fit(*args, [p.source for p in fit])
+    return clf.fit(*args, [p.source for p in fit], priors=priors(tax))
 
 
 def _prepare(labels, corpus, reference):
@@ -90,11 +96,14 @@ def train(labels: str | Path | None = None, corpus: str | Path | None = None, ou
     ``params`` go to the model's constructor. ``reference`` (a model name or directory) is evaluated on
     the same held-out splits, and the card and plots show it next to the new model.
 
-    The model directory is written atomically: a failure at any point leaves the previous one intact.
+    ``out`` is the model directory to write; without it the model becomes a new version in the models
+    directory (``<models dir>/<version>``, see :mod:`narratives.model.registry`), and an identical model
+    already there is kept rather than written twice. Either way the directory is written atomically: a
+    failure at any point leaves every existing model intact.
     """
+    from narratives.model.registry import publish_version, staging_dir
+
     kind = KIND_ALIASES.get(kind, kind)
-    if out is None:
-        raise ValueError("an output directory is required")
     if kind == "transformer" and "dev" in fit_splits:
         raise ValueError("transformer models calibrate on the dev split and cannot also fit on it")
     tax, passages, ref = _prepare(labels, corpus, reference)
@@ -103,11 +112,18 @@ def train(labels: str | Path | None = None, corpus: str | Path | None = None, ou
         raise LabelError([(str(labels or labels_dir()), f"no passages in split(s) {', '.join(fit_splits)}")])
     t0 = time.time()
     print(f"training a {kind} model on {len(fit)} passages ({', '.join(fit_splits)}) ...", file=log)
-    clf = _fit(kind, list(tax.ids), params, fit, [p for p in passages if p.split == "dev"], log)
+    clf = _fit(kind, tax, params, fit, [p for p in passages if p.split == "dev"], log)
     tuned_on = "dev" if kind == "transformer" else "cross-validation on the fitting splits"
-    return _save_with_card(clf, out, tax, passages, fit_splits, ref, time.time() - t0, tuned_on,
-                           command or f"narratives train --kind {kind} --out {out}", log,
-                           cv=_cv_metrics(clf, fit))
+    target = Path(out) if out is not None else staging_dir()
+    result = _save_with_card(clf, target, tax, passages, fit_splits, ref, time.time() - t0, tuned_on,
+                             command or f"narratives train --kind {kind}" + (f" --out {out}" if out else ""),
+                             log, cv=_cv_metrics(clf, fit))
+    if out is None:
+        path, new = publish_version(target)
+        print(f"{'new version' if new else 'identical to the existing version'} {path.name} in {path.parent}",
+              file=log)
+        result["path"], result["new_version"] = str(path), new
+    return result
 
 
 def route(out: str | Path, routes: dict[str, str], fallback: str, labels: str | Path | None = None,
@@ -165,7 +181,8 @@ def _save_with_card(clf, out, tax, passages, fit_splits, ref, train_s, tuned_on,
         return out_files
 
     model_hash = clf.save_pretrained(out, extra_config={"data": data}, extra_files=files)
-    print(f"wrote {out} (version {model_hash[:12]})", file=log)
+    if not Path(out).name.startswith(".incoming-"):
+        print(f"wrote {out} (version {model_hash[:12]})", file=log)
     return {"path": str(out), "model_hash": model_hash, "metrics": metrics}
 
 

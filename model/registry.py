@@ -1,0 +1,232 @@
+"""The models directory: every trained version kept side by side, and a pointer to the default.
+
+``narratives train`` (without ``--out``) publishes each model as a new folder named by its version (the
+first 12 hex digits of its content hash) under the models directory, and never overwrites or deletes one.
+``default.json`` in the models directory names the model that ``predict``, ``narratives score`` and the
+HTTP server use when none is named; ``promote`` replaces that file atomically and keeps the previous
+defaults in its history, so ``rollback`` can go back one step at a time.
+
+The models directory is ``$NARRATIVES_MODELS`` when set, else the shipped ``model/weights``. Shipped
+models stay reachable by name (``baseline``) from any models directory.
+
+>>> default_ref() in {m.name for m in list_models()}
+True
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .artifact import MANIFEST, ModelLoadError, atomic_write_text, model_dir
+from .paths import DEFAULT_MODEL_NAME, SHIPPED_MODELS
+
+DEFAULT_FILE = "default.json"
+VERSION_RE = re.compile(r"^[0-9a-f]{6,64}$")
+
+
+def models_dir() -> Path:
+    """Where trained versions and the default pointer live (``$NARRATIVES_MODELS`` or ``model/weights``).
+
+    >>> models_dir().name in {"weights", os.path.basename(os.environ.get("NARRATIVES_MODELS", ""))}
+    True
+    """
+    env = os.environ.get("NARRATIVES_MODELS")
+    return Path(env) if env else SHIPPED_MODELS
+
+
+def _search_dirs() -> list[Path]:
+    first = models_dir()
+    return [first] if first.resolve() == SHIPPED_MODELS.resolve() else [first, SHIPPED_MODELS]
+
+
+@dataclass
+class ModelEntry:
+    """One model in the models directory (or shipped), as ``narratives models list`` shows it."""
+
+    name: str
+    path: Path
+    version: str
+    kind: str
+    labels: list[str] = field(default_factory=list)
+    created: str | None = None
+    data_sha256: str | None = None
+    dev_macro_f1: float | None = None
+    test_macro_f1: float | None = None
+    shipped: bool = False
+
+
+def _entry(path: Path, shipped: bool) -> ModelEntry | None:
+    """Read a model folder's manifest, config and metrics (not verified: listing is for looking)."""
+    try:
+        manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+        config = json.loads((path / "config.json").read_text(encoding="utf-8"))
+        version = str(manifest["model_hash"])[:12]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    metrics: dict = {}
+    with contextlib.suppress(OSError, ValueError):
+        metrics = json.loads((path / "metrics.json").read_text(encoding="utf-8"))
+    splits = metrics.get("splits", {}) if isinstance(metrics, dict) else {}
+    return ModelEntry(name=path.name, path=path, version=version, kind=str(config.get("kind")),
+                      labels=list(config.get("labels", [])), created=metrics.get("created"),
+                      data_sha256=(config.get("data") or {}).get("labels_sha256"),
+                      dev_macro_f1=(splits.get("dev") or {}).get("macro_f1"),
+                      test_macro_f1=(splits.get("test") or {}).get("macro_f1"), shipped=shipped)
+
+
+def list_models() -> list[ModelEntry]:
+    """Every model in the models directory, then the shipped ones, oldest first within each.
+
+    >>> "baseline" in [m.name for m in list_models()]
+    True
+    """
+    out: list[ModelEntry] = []
+    for d in _search_dirs():
+        if not d.is_dir():
+            continue
+        found = [e for p in d.iterdir() if p.is_dir() and not p.name.startswith(".")
+                 if (e := _entry(p, shipped=d.resolve() == SHIPPED_MODELS.resolve())) is not None]
+        out.extend(sorted(found, key=lambda e: (e.created or "", e.name)))
+    return out
+
+
+def find_model(ref: str) -> Path | None:
+    """A model folder by name, or by version (a prefix of at least 6 hex digits of its model hash)."""
+    for d in _search_dirs():
+        if "/" not in ref and ref not in (".", "..") and (d / ref / "config.json").exists():
+            return d / ref
+    if VERSION_RE.match(ref):
+        hits = {e.path.resolve(): e for e in list_models() if e.version.startswith(ref[:12])}
+        if len(hits) > 1:
+            raise ModelLoadError(f"version {ref!r} is ambiguous: {', '.join(sorted(e.name for e in hits.values()))}")
+        if hits:
+            return next(iter(hits))
+    return None
+
+
+def read_default(directory: Path | None = None) -> dict | None:
+    """The default pointer of a models directory (``{"model", "version", "promoted_at", "history"}``)."""
+    f = (directory or models_dir()) / DEFAULT_FILE
+    try:
+        record = json.loads(f.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(f"{f}: unreadable default pointer ({exc}); fix or delete it") from None
+    if not isinstance(record, dict) or not isinstance(record.get("model"), str):
+        raise ModelLoadError(f"{f}: field 'model' (a model name) is missing")
+    return record
+
+
+def default_ref() -> str:
+    """The name of the default model: the models directory's pointer, else the shipped default.
+
+    >>> isinstance(default_ref(), str)
+    True
+    """
+    for d in _search_dirs():
+        record = read_default(d)
+        if record is not None:
+            return record["model"]
+    return DEFAULT_MODEL_NAME
+
+
+@contextlib.contextmanager
+def _locked(directory: Path):
+    """Serialise read-modify-write of the pointer between processes."""
+    import fcntl
+
+    directory.mkdir(parents=True, exist_ok=True)
+    with open(directory / ".default.lock", "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _pointer(path: Path, version: str, note: str | None) -> dict:
+    directory = models_dir().resolve()
+    # A model inside the models directory is named relatively; a shipped one by its shipped name.
+    name = path.name if path.resolve().parent in (directory, SHIPPED_MODELS.resolve()) else str(path.resolve())
+    return {"model": name, "version": version, "promoted_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "note": note}
+
+
+def set_default(ref: str, note: str | None = None) -> dict:
+    """Make ``ref`` (a name or version found by :func:`find_model`) the default, keeping the previous
+    default in the pointer's history. The pointer file is replaced atomically. Returns the new pointer.
+
+    >>> set_default("baseline")  # doctest: +SKIP
+    {'model': 'baseline', 'version': '8848000a9060', ...}
+    """
+    from .loading import load_model
+
+    path = find_model(ref)
+    if path is None:
+        raise ModelLoadError(f"no model {ref!r} in {models_dir()}; see `narratives models list`")
+    clf = load_model(path)  # verified and loadable before it becomes the default
+    directory = models_dir()
+    with _locked(directory):
+        current = read_default(directory)
+        history = list(current.pop("history", [])) + [current] if current else \
+            [{"model": DEFAULT_MODEL_NAME, "version": None, "promoted_at": None, "note": "shipped default"}]
+        record = {**_pointer(path, clf.model_hash_[:12], note), "history": history[-50:]}
+        atomic_write_text(directory / DEFAULT_FILE, json.dumps(record, indent=2) + "\n")
+    return record
+
+
+def rollback() -> dict:
+    """Make the previous default the default again (one step back in the pointer's history).
+
+    >>> rollback()  # doctest: +SKIP
+    {'model': 'baseline', ...}
+    """
+    directory = models_dir()
+    with _locked(directory):
+        current = read_default(directory)
+        history = list((current or {}).get("history", []))
+        if not history:
+            raise ModelLoadError(f"{directory / DEFAULT_FILE}: nothing to roll back to (no earlier default)")
+        previous = history.pop()
+        if find_model(previous["model"]) is None:
+            raise ModelLoadError(f"the previous default {previous['model']!r} is no longer in {directory}")
+        record = {**previous, "history": history}
+        atomic_write_text(directory / DEFAULT_FILE, json.dumps(record, indent=2) + "\n")
+    return record
+
+
+def publish_version(staged: Path) -> tuple[Path, bool]:
+    """Move a freshly saved model folder to ``<models dir>/<version>``; returns ``(path, new)``.
+
+    A version that already exists is the same model byte for byte (its name is its content hash), so
+    the staged copy is dropped and the existing one kept: nothing is ever overwritten.
+    """
+    manifest = json.loads((staged / MANIFEST).read_text(encoding="utf-8"))
+    target = staged.parent / str(manifest["model_hash"])[:12]
+    if model_dir(target).exists():
+        shutil.rmtree(staged, ignore_errors=True)
+        return target, False
+    os.rename(staged, target)  # atomic; fails rather than replacing if target appeared meanwhile
+    return target, True
+
+
+def staging_dir(directory: Path | None = None) -> Path:
+    """A fresh, hidden folder name to save a new version into before :func:`publish_version`;
+    leftovers of killed runs (their process gone) are removed."""
+    directory = directory or models_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    for old in [*directory.glob(".incoming-*"), *directory.glob("..incoming-*")]:
+        with contextlib.suppress(ValueError, PermissionError):
+            pid = int(old.name.split("-")[1])  # .incoming-PID-NS and its save's ..incoming-PID-NS.tmp-*
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                shutil.rmtree(old, ignore_errors=True)
+    return directory / f".incoming-{os.getpid()}-{time.time_ns()}"
