@@ -217,12 +217,17 @@ class TfidfNarrativeClassifier:
             "thresholds": {k: float(v) for k, v in self.thresholds_.items()},
             "params": {"C": self.C, "min_df": self.min_df, "word_max_features": self.word_max_features,
                        "char_max_features": self.char_max_features, "cv_folds": self.cv_folds,
-                       "random_state": self.random_state, "few_shot_below": self.few_shot_below},
-            "few_shot": list(getattr(self, "few_shot_", [])),
+                       "random_state": self.random_state, **self._few_shot_params()},
             "blocks": [{"analyzer": b.counter.analyzer, "ngram_range": list(b.counter.ngram_range)}
                        for b in self.blocks_],
             "versions": _versions(),
         }
+
+    def _few_shot_params(self) -> dict:
+        """Few-shot settings, recorded only when a narrative used its prior (otherwise they had no effect on
+        the weights, and leaving them out keeps the versions of models trained before priors existed)."""
+        used = list(getattr(self, "few_shot_", []))
+        return {"few_shot_below": self.few_shot_below, "few_shot": used} if used else {}
 
     def save_pretrained(self, path: str | Path, extra_config: dict | None = None,
                         extra_files: Callable[[str], dict[str, str | bytes]] | None = None) -> str:
@@ -261,7 +266,7 @@ class TfidfNarrativeClassifier:
         try:
             vocab = json.loads((path / "vocab.json").read_text(encoding="utf-8"))
             t = load_file(str(path / "weights.safetensors"))
-            self = cls(labels=cfg["labels"], **cfg["params"])
+            self = cls(labels=cfg["labels"], **{k: v for k, v in cfg["params"].items() if k != "few_shot"})
             self.labels_ = list(cfg["labels"])
             self.thresholds_ = {k: float(v) for k, v in cfg["thresholds"].items()}
             self.blocks_ = [_Block(b["analyzer"], tuple(b["ngram_range"]), vocab[f"block{i}"],
@@ -278,7 +283,7 @@ class TfidfNarrativeClassifier:
         self.model_hash_ = manifest["model_hash"]
         self.path_ = str(path)
         self.oof_scores_ = None
-        self.few_shot_ = list(cfg.get("few_shot", []))
+        self.few_shot_ = list(cfg["params"].get("few_shot", []))
         return self
 
 

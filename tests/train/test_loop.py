@@ -79,7 +79,7 @@ def test_the_whole_loop(loop_env, tmp_path):
     assert sorted(p.name for p in (tmp_path / "models").iterdir() if not p.name.startswith(".")) == \
         sorted([v1, v2, "default.json"])
     clf2 = load_model(v2)
-    assert "church_persecution" in clf2.labels_ and "church_persecution" in clf2.config_["few_shot"]
+    assert "church_persecution" in clf2.labels_ and "church_persecution" in clf2.config_["params"]["few_shot"]
     metrics = json.loads((tmp_path / "models" / v2 / "metrics.json").read_text())
     held = metrics["splits"]["dev"]["per_narrative"]["church_persecution"]
     assert held["support"] >= 4 and held["f1"] > 0.5, held  # learnt from the handful of passages

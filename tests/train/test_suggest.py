@@ -1,0 +1,64 @@
+"""``suggest``: uncertain passages first, Label Studio tasks with pre-annotations, and a round trip
+back through ``labels import``."""
+from __future__ import annotations
+
+import json
+
+from narratives.train.importers import import_labels
+from narratives.train.suggest import priority, suggest, write_tasks
+
+ARTICLE = "\n\n".join([
+    "Kosovo set the precedent: what the West allowed in Pristina it cannot forbid in Crimea or Banja Luka today.",
+    "The weather in Sarajevo stayed mild all week, and the markets were busy with shoppers before the holidays.",
+    "Analysts say the claim that Kosovo justifies the annexation of Crimea ignores the court's narrow opinion.",
+    "Srebrenica numbers were inflated, they say, and the tribunal in The Hague was built to convict Serbs only.",
+    "Too short.",
+])
+
+
+def test_priority_is_highest_at_the_threshold():
+    th = {"a": 0.3}
+    assert priority({"a": 0.3}, th, 0.5, []) == 1.0
+    assert priority({"a": 0.0}, th, 0.5, []) < priority({"a": 0.2}, th, 0.5, []) < 1.0
+    assert priority({"a": 0.9}, th, 0.5, ["a"]) == 1.0  # undecided stance on a predicted narrative
+
+
+def test_tasks_are_ranked_capped_and_carry_the_model_version(tmp_path, tiny_model, labels_dir, corpus_dir):
+    (tmp_path / "a.txt").write_text(ARTICLE, encoding="utf-8")
+    (tmp_path / "b.txt").write_text(ARTICLE.replace("week", "month"), encoding="utf-8")
+    tasks = suggest([str(tmp_path / "a.txt"), str(tmp_path / "b.txt")], n=10, model=tiny_model, per_article=2,
+                    labels=labels_dir, corpus=corpus_dir)
+    version = json.loads((tiny_model / "manifest.json").read_text())["model_hash"][:12]
+    assert 0 < len(tasks) <= 4
+    assert all(t["predictions"][0]["model_version"] == version for t in tasks)
+    scores = [t["predictions"][0]["score"] for t in tasks]
+    assert scores == sorted(scores, reverse=True)
+    assert max(sum(t["data"]["article_id"] == a for t in tasks) for a in ("a", "b")) <= 2
+    assert all(len(t["data"]["text"].split()) >= 8 for t in tasks)  # "Too short." never suggested
+    assert len({t["data"]["text"] for t in tasks}) == len(tasks)  # repeats across articles dropped
+    for t in tasks:
+        assert ARTICLE.replace("week", "month")[t["data"]["start"]:t["data"]["end"]] == t["data"]["text"] or \
+            ARTICLE[t["data"]["start"]:t["data"]["end"]] == t["data"]["text"]
+
+
+def test_labelled_passages_are_not_suggested_again(tmp_path, tiny_model, labels_dir, corpus_dir):
+    from narratives.train.data import load_passages
+
+    known = load_passages(labels_dir, corpus_dir)[0].text
+    (tmp_path / "a.txt").write_text(f"{known}\n\n{ARTICLE}", encoding="utf-8")
+    tasks = suggest([str(tmp_path / "a.txt")], n=20, model=tiny_model, per_article=20, labels=labels_dir,
+                    corpus=corpus_dir)
+    assert known not in {t["data"]["text"] for t in tasks} and tasks
+
+
+def test_round_trip_through_label_studio(tmp_path, tiny_model, labels_dir, corpus_dir):
+    (tmp_path / "a.txt").write_text(ARTICLE, encoding="utf-8")
+    tasks = suggest([str(tmp_path / "a.txt")], n=5, model=tiny_model, per_article=5, labels=labels_dir,
+                    corpus=corpus_dir)
+    # An annotator accepts the pre-annotations; Label Studio exports them as annotations with ids.
+    exported = [{"id": i, "data": t["data"], "annotations": [{"id": 100 + i, "result": t["predictions"][0]["result"]}]}
+                for i, t in enumerate(tasks, 1)]
+    write_tasks(exported, tmp_path / "export.json")
+    res = import_labels(tmp_path / "export.json", labels_dir, corpus_dir, name="round")
+    assert [r["text"] for r in res.records] == [t["data"]["text"] for t in tasks]
+    assert {r["source"] for r in res.records} == {"a"}
