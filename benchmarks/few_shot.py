@@ -1,11 +1,12 @@
 """How well a new narrative is learnt from a handful of passages, with and without the description prior.
 
-Copies the label folder, adds the fixture narrative ``church_persecution`` (tests/fixtures/loop), keeps
+Copies the label folder, adds the fixture narrative ``church_persecution`` (tests/fixtures/loop; description and three cues
+written for this benchmark), keeps
 only K of its training passages (the others of those sources are dropped), trains the baseline with the
 prior (``few_shot_below=30``) and without it (``few_shot_below=0``), and reports the new narrative's F1
 on its held-out (dev) passages plus the dev macro-F1 of the six original narratives.
 
-    python benchmarks/few_shot.py --k 8 16
+    python benchmarks/few_shot.py --k 2 4 8 16
 """
 from __future__ import annotations
 
@@ -21,11 +22,14 @@ DESCRIPTION = ("Montenegro's law on freedom of religion and the disputes over ch
                "persecution of Serbs and of the Serbian Orthodox Church: the state seizing monasteries and erasing "
                "Serbian identity, the government as a Western-steered anti-Serb regime, the church processions as "
                "a people's uprising.")
+CUES = ("the regime wants to take the monasteries away from the Serbian church",
+        "a law written to erase the Serbs of Montenegro",
+        "the faithful walked in procession to defend their shrines")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--k", type=int, nargs="+", default=[8, 16])
+    ap.add_argument("--k", type=int, nargs="+", default=[2, 4, 8, 16])
     args = ap.parse_args()
     from narratives.model.taxonomy import add_narrative
     from narratives.train.importers import import_labels
@@ -38,7 +42,7 @@ def main() -> None:
                 labels = Path(tmp) / "labels"
                 shutil.copytree(ROOT / "data" / "labels", labels)
                 add_narrative(labels / "taxonomy.yaml", "church_persecution", "Church law as persecution of Serbs",
-                              DESCRIPTION)
+                              DESCRIPTION, cues=CUES)
                 import_labels(ROOT / "tests" / "fixtures" / "loop" / "label_studio_export.json", labels, name="loop")
                 f = labels / "loop.jsonl"
                 recs = [json.loads(line) for line in f.read_text(encoding="utf-8").splitlines()]
