@@ -114,20 +114,21 @@ def read_jsonl_stream(fh: Iterable[str] | Iterable[bytes], name: str, id_field: 
 
 
 def _csv_lines(fh: IO[bytes], bad: dict[int, str]) -> Iterator[str]:
-    """Decoded lines for the CSV parser; a line too long or not UTF-8 is recorded in ``bad`` and replaced
-    by a marker, so the parser goes on with the next line."""
+    """Decoded lines for the CSV parser. A line that is not UTF-8 is recorded in ``bad`` and passed on
+    with its bad bytes escaped (so quoting still parses); a line too long is recorded and replaced by a
+    marker. Either way the parser goes on with the next line."""
     for no, line in bounded_lines(fh, MAX_ARTICLE_BYTES):
-        if line is not None and no == 1 and line.startswith(BOM):
-            line = line[len(BOM):]
         if line is None:
             bad[no] = "line"
-        else:
-            try:
-                yield line.decode("utf-8")
-                continue
-            except UnicodeDecodeError as exc:
-                bad[no] = f"not valid UTF-8 ({exc.reason} at byte {exc.start})"
-        yield _BAD_LINE + "\n"
+            yield _BAD_LINE + "\n"
+            continue
+        if no == 1 and line.startswith(BOM):
+            line = line[len(BOM):]
+        try:
+            yield line.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            bad[no] = f"not valid UTF-8 ({exc.reason} at byte {exc.start})"
+            yield line.decode("utf-8", "surrogateescape")
 
 
 def read_csv_file(path: Path, id_field: str = "id", text_field: str = "text") -> Iterator[dict]:
@@ -193,7 +194,8 @@ def read_parquet_file(path: Path, id_field: str = "id", text_field: str = "text"
             row_no += 1
             where = f"{path}:{row_no}"
             if isinstance(row, Exception):
-                yield {"id": where, "source": where, "error": f"{where}: unreadable row ({row})"}
+                why = f"not valid UTF-8 ({row.reason})" if isinstance(row, UnicodeDecodeError) else f"unreadable row ({row})"
+                yield {"id": where, "source": where, "error": f"{where}: {why}"}
                 continue
             yield _record({k: _json_safe(_plain(v)) for k, v in row.items()}, where, id_field, text_field, where)
 
