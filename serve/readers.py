@@ -49,7 +49,7 @@ def _record(rec: dict, where: str, id_field: str, text_field: str, fallback_id: 
     if not isinstance(text, str):
         return {"id": rid, "source": where,
                 "error": f"{where}: field {text_field!r} must be a string, got {type(text).__name__}"}
-    if len(text) > MAX_ARTICLE_BYTES or len(text.encode("utf-8", "surrogatepass")) > MAX_ARTICLE_BYTES:
+    if len(text) > MAX_ARTICLE_BYTES // 4 and len(text.encode("utf-8", "surrogatepass")) > MAX_ARTICLE_BYTES:
         return {"id": rid, "source": where, "error": _too_big(where, f"field {text_field!r}")}
     extra = {k: _json_safe(v) for k, v in rec.items() if k not in (id_field, text_field)}
     return {"id": rid, "text": text, "source": where, "extra": extra}
