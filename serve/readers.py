@@ -22,8 +22,6 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, cast
 
-from narratives.model.textfiles import BOM, bounded_lines
-
 TEXT_SUFFIXES = {".txt"}
 HTML_SUFFIXES = {".html", ".htm"}
 JSONL_SUFFIXES = {".jsonl", ".ndjson"}
@@ -68,6 +66,8 @@ def _json_safe(v):
 
 def _numbered_lines(fh: Iterable[str] | Iterable[bytes]) -> Iterator[tuple[int, str | bytes | None]]:
     """Lines of a binary file read with bounded memory (``None`` for one over the limit); text lines as given."""
+    from narratives.model.textfiles import bounded_lines  # here: `narratives --help` must not load numpy
+
     read = getattr(fh, "read", None)
     if read is not None and isinstance(read(0), bytes):
         yield from bounded_lines(fh, MAX_ARTICLE_BYTES)  # type: ignore[arg-type]
@@ -117,6 +117,8 @@ def _csv_lines(fh: IO[bytes], bad: dict[int, str]) -> Iterator[str]:
     """Decoded lines for the CSV parser. A line that is not UTF-8 is recorded in ``bad`` and passed on
     with its bad bytes escaped (so quoting still parses); a line too long is recorded and replaced by a
     marker. Either way the parser goes on with the next line."""
+    from narratives.model.textfiles import BOM, bounded_lines
+
     for no, line in bounded_lines(fh, MAX_ARTICLE_BYTES):
         if line is None:
             bad[no] = "line"
