@@ -38,18 +38,19 @@ class Limits:
 
 
 class PredictRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     texts: list[str] = Field(description="Passages to score, in order.")
 
 
 class Article(BaseModel):
-    model_config = ConfigDict(extra="allow")  # outlet, date, url ... pass through to the record
+    # Strict: exactly the types the schema names (lax mode took {"id": false} as 0; found by the fuzzer).
+    model_config = ConfigDict(extra="allow", strict=True)  # outlet, date, url ... pass through to the record
     id: str | int
     text: str
 
 
 class ScoreRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     articles: list[Article]
 
 

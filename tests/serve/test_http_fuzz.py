@@ -87,3 +87,10 @@ def test_no_request_can_choose_the_model(schema, server, tmp_path):
     r = httpx.post(server + "/v1/score", json={"articles": [{"id": 1, "text": "x", "model": str(tmp_path)}]})
     assert r.status_code == 200 and r.json()["results"][0]["model_hash"] == before["model_hash"]  # a pass-through field
     assert httpx.get(server + "/v1/model").json() == before
+
+
+@pytest.mark.parametrize("article", [{"id": False, "text": "x"}, {"id": 1.0, "text": "x"}, {"id": "a", "text": 5}])
+def test_article_fields_take_exactly_the_types_the_schema_names(server, article):
+    # Found by the fuzzer: pydantic's lax mode accepted {"id": false} (as 0), which the schema does not allow.
+    r = httpx.post(server + "/v1/score", json={"articles": [article]})
+    assert r.status_code == 422 and r.json()["error"]["problems"]
