@@ -18,6 +18,8 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from .textfiles import MAX_CONFIG_BYTES, load_json, read_small_text
+
 MANIFEST = "manifest.json"
 FORMAT = "narratives-model"
 FORMAT_VERSION = 1
@@ -187,6 +189,24 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def _read_json(f: Path):
+    """A model's JSON file: at most MAX_CONFIG_BYTES (checked before reading), BOM allowed, no duplicate keys."""
+    try:
+        return load_json(read_small_text(f, MAX_CONFIG_BYTES))
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+
+
+def _reason(exc: Exception) -> str:
+    """The part of a read error worth showing (the path is already in the message)."""
+    if isinstance(exc, KeyError):
+        return f"missing field {exc}"
+    if isinstance(exc, TypeError):
+        return repr(exc)
+    msg = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    return msg.split(": ", 1)[1] if msg.startswith("/") and ": " in msg else msg if msg else repr(exc)
+
+
 def verify_model_dir(path: str | Path, kind: str | None = None) -> dict:
     """Check a model directory before anything in it is parsed; return its manifest, with the parsed
     ``config`` and the ``path`` actually read added.
@@ -202,12 +222,12 @@ def verify_model_dir(path: str | Path, kind: str | None = None) -> dict:
         raise ModelLoadError(f"{path}: refusing to load a model directory holding {', '.join(unsafe)} "
                              "(pickle-based formats can run code)")
     try:
-        manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+        manifest = _read_json(path / MANIFEST)
         files = manifest["files"]
     except FileNotFoundError:
         raise ModelLoadError(f"{path}: no {MANIFEST}; not a model directory written by narratives") from None
     except (ValueError, KeyError, TypeError) as exc:
-        raise ModelLoadError(f"{path}/{MANIFEST}: unreadable manifest ({exc!r})") from None
+        raise ModelLoadError(f"{path}/{MANIFEST}: unreadable manifest ({_reason(exc)})") from None
     if not isinstance(files, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in files.items()):
         raise ModelLoadError(f"{path}/{MANIFEST}: 'files' must map file names to sha256 sums")
     present = {p.name for p in path.iterdir()} - {MANIFEST}
@@ -223,9 +243,14 @@ def verify_model_dir(path: str | Path, kind: str | None = None) -> dict:
     if model_hash_of(files) != manifest.get("model_hash"):
         raise ModelLoadError(f"{path}/{MANIFEST}: model_hash does not match the file sums")
     try:
-        config = json.loads((path / "config.json").read_text(encoding="utf-8"))
-    except (FileNotFoundError, ValueError) as exc:
-        raise ModelLoadError(f"{path}/config.json: unreadable ({exc})") from None
+        config = _read_json(path / "config.json")
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(f"{path}/config.json: unreadable ({_reason(exc)})") from None
+    if not isinstance(config, dict):
+        raise ModelLoadError(f"{path}/config.json: expected a JSON object, got {type(config).__name__}")
+    labels = config.get("labels", [])
+    if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels) or len(set(labels)) != len(labels):
+        raise ModelLoadError(f"{path}/config.json: field 'labels' must be a list of distinct ids, got {labels!r}")
     if config.get("format") != FORMAT or config.get("format_version") != FORMAT_VERSION:
         raise ModelLoadError(
             f"{path}/config.json: unknown model format {config.get('format')!r} version "

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .paths import labels_dir
+from .textfiles import MAX_CONFIG_BYTES, load_yaml, read_small_text
 
 STANCES = ("promotes", "reports", "none")
 _ID = re.compile(r"^[a-z][a-z0-9_]{1,40}$")
@@ -60,10 +61,14 @@ def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
 
     p = Path(path) if path is not None else default_taxonomy_path()
     try:
-        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
+        raw = load_yaml(read_small_text(p, MAX_CONFIG_BYTES))
     except FileNotFoundError:
         raise TaxonomyError(f"{p}: taxonomy file not found") from None
-    except (UnicodeDecodeError, yaml.YAMLError) as exc:
+    except OSError as exc:
+        raise TaxonomyError(f"{p}: cannot read taxonomy ({exc.strerror})") from None
+    except ValueError as exc:  # too large, or not UTF-8 (the message names the file and line)
+        raise TaxonomyError(str(exc)) from None
+    except (yaml.YAMLError, RecursionError) as exc:
         raise TaxonomyError(f"{p}: cannot parse taxonomy: {exc}") from None
     if not isinstance(raw, dict) or not isinstance(raw.get("narratives"), list):
         raise TaxonomyError(f"{p}: expected a mapping with a 'narratives' list")

@@ -6,7 +6,9 @@ Endpoints: ``POST /v1/predict`` (``{"texts": [...]}``), ``POST /v1/score`` (``{"
 ...}]}``), ``GET /v1/model``, ``GET /healthz``, and the OpenAPI schema at ``/openapi.json`` (docs at
 ``/docs``). The model is chosen when the server starts and loaded once; a request cannot name another
 one, let alone a path. Requests over the limits get 413 (body too large) or 422 (batch too large, text too
-long, wrong types, malformed JSON), always with a JSON body.
+long, wrong types, malformed JSON or a body that is not UTF-8), always with a JSON body
+``{"error": {"status", "message"}}``, as does every other HTTP error (404, 405). Every response is
+described in the OpenAPI schema, and ``tests/serve/test_http_fuzz.py`` fuzzes the service against it.
 
 >>> app = create_app("baseline")
 >>> sorted(r.path for r in app.routes if r.path.startswith("/v1"))
@@ -19,6 +21,7 @@ import threading
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -35,23 +38,111 @@ class Limits:
 
 
 class PredictRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     texts: list[str] = Field(description="Passages to score, in order.")
 
 
 class Article(BaseModel):
-    model_config = ConfigDict(extra="allow")  # outlet, date, url ... pass through to the record
+    # Strict: exactly the types the schema names (lax mode took {"id": false} as 0; found by the fuzzer).
+    model_config = ConfigDict(extra="allow", strict=True)  # outlet, date, url ... pass through to the record
     id: str | int
     text: str
 
 
 class ScoreRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     articles: list[Article]
 
 
-def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse(status_code=status, content={"error": {"status": status, "message": message}})
+Stance = Literal["promotes", "reports", "none"]
+
+
+class Problem(BaseModel):
+    where: str
+    message: str | None
+
+
+class ErrorDetail(BaseModel):
+    status: int
+    message: str
+    problems: list[Problem] | None = None
+
+
+class ErrorResponse(BaseModel):
+    """The body of every 4xx answer."""
+    error: ErrorDetail
+
+
+class PassageResult(BaseModel):
+    scores: dict[str, float]
+    narratives: list[str]
+    stance: Stance
+    stance_score: float
+    model_version: str | None
+    model_hash: str | None
+    text_sha256: str
+    lang: str
+    warnings: list[str]
+
+
+class PredictResponse(BaseModel):
+    results: list[PassageResult]
+
+
+class Evidence(BaseModel):
+    start: int
+    end: int
+    score: float
+    stance: Stance
+    stance_score: float
+    text: str
+
+
+class ArticleResult(BaseModel):
+    model_config = ConfigDict(extra="allow")  # the article's own extra fields come back
+    id: str | None
+    source: str | None
+    narratives: list[str]
+    stance: Stance | None
+    stances: dict[str, Literal["promotes", "reports"]]
+    scores: dict[str, float]
+    evidence: dict[str, list[Evidence]]
+    n_passages: int
+    model_version: str | None
+    model_hash: str | None
+    text_sha256: str | None
+    lang: str | None
+    errors: list[str]
+    warnings: list[str]
+
+
+class ScoreResponse(BaseModel):
+    results: list[ArticleResult]
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    model_version: str
+
+
+class ModelInfo(BaseModel):
+    kind: str | None
+    labels: list[str]
+    thresholds: dict[str, float]
+    model_version: str
+    model_hash: str
+    metrics: dict[str, dict[str, float | int | None]]
+    limits: dict[str, int]
+
+
+ERRORS: dict[int | str, dict] = {
+    413: {"model": ErrorResponse, "description": "Request body over the size limit"},
+    422: {"model": ErrorResponse, "description": "Malformed or invalid request, or over a batch or text limit"},
+}
+
+
+def _error(status: int, message: str, headers: dict | None = None) -> JSONResponse:
+    return JSONResponse(status_code=status, content={"error": {"status": status, "message": message}}, headers=headers)
 
 
 class BodyLimit:
@@ -115,6 +206,13 @@ def create_app(model: str | Path | None = None, limits: Limits = Limits()) -> Fa
     app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes)
 
     from fastapi.exceptions import RequestValidationError
+    from starlette.exceptions import HTTPException
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException):
+        if exc.status_code == 400:  # FastAPI's answer to a body it cannot decode (not UTF-8): malformed, as JSON is
+            return _error(422, f"invalid request: {exc.detail} (is it UTF-8 JSON?)")
+        return _error(exc.status_code, str(exc.detail), getattr(exc, "headers", None))
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError):
@@ -122,12 +220,12 @@ def create_app(model: str | Path | None = None, limits: Limits = Limits()) -> Fa
         return JSONResponse(status_code=422, content={"error": {"status": 422, "message": "invalid request",
                                                                 "problems": json.loads(json.dumps(problems, default=str))}})
 
-    @app.get("/healthz")
+    @app.get("/healthz", response_model=None, responses={200: {"model": Health}})
     def healthz(request: Request) -> dict:
         clf = current(request)
         return {"status": "ok", "model_version": clf.model_hash_[:12]}
 
-    @app.get("/v1/model")
+    @app.get("/v1/model", response_model=None, responses={200: {"model": ModelInfo}})
     def model_info(request: Request) -> dict:
         clf = current(request)
         metrics = {}
@@ -141,7 +239,7 @@ def create_app(model: str | Path | None = None, limits: Limits = Limits()) -> Fa
                 "model_version": clf.model_hash_[:12], "model_hash": clf.model_hash_, "metrics": metrics,
                 "limits": limits.__dict__}
 
-    @app.post("/v1/predict")
+    @app.post("/v1/predict", responses={200: {"model": PredictResponse}, **ERRORS})
     def predict_endpoint(body: PredictRequest, request: Request):
         if len(body.texts) > limits.max_texts:
             return _error(422, f"{len(body.texts)} texts in one request; the limit is {limits.max_texts}")
@@ -153,7 +251,7 @@ def create_app(model: str | Path | None = None, limits: Limits = Limits()) -> Fa
         with lock:
             return {"results": score_passages(current(request), body.texts)}
 
-    @app.post("/v1/score")
+    @app.post("/v1/score", responses={200: {"model": ScoreResponse}, **ERRORS})
     def score_endpoint(body: ScoreRequest, request: Request):
         if len(body.articles) > limits.max_articles:
             return _error(422, f"{len(body.articles)} articles in one request; the limit is {limits.max_articles}")

@@ -3,6 +3,12 @@
 Every item is a dict with ``id``, ``text`` and ``source`` (file, or file:line), plus the record's other
 fields; an unreadable item becomes ``{"id", "source", "error"}`` so the batch goes on.
 
+Limits: one article record (a .txt or .html file, a JSONL line, a CSV line or field, a Parquet text value)
+may hold at most ``MAX_ARTICLE_BYTES`` (10 MB, five times what the 2,000 scored passages of an article can
+hold); a bigger one is an error record, refused by size before it is read into memory (Parquet values are
+checked once pyarrow has read their row batch). A byte-order mark and CRLF line endings are accepted. An
+id seen earlier in the same run gets a warning naming the first one; the article is still scored.
+
 >>> import io
 >>> [a["id"] for a in read_jsonl_stream(io.StringIO('{"id": "a1", "text": "x"}\\n'), "<stdin>")]
 ['a1']
@@ -14,7 +20,7 @@ import json
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, cast
 
 TEXT_SUFFIXES = {".txt"}
 HTML_SUFFIXES = {".html", ".htm"}
@@ -22,6 +28,13 @@ JSONL_SUFFIXES = {".jsonl", ".ndjson"}
 CSV_SUFFIXES = {".csv"}
 PARQUET_SUFFIXES = {".parquet"}
 SUPPORTED = TEXT_SUFFIXES | HTML_SUFFIXES | JSONL_SUFFIXES | CSV_SUFFIXES | PARQUET_SUFFIXES
+MAX_ARTICLE_BYTES = 10_000_000  # one article record; see the module docstring
+MAX_TRACKED_IDS = 1_000_000  # ids remembered for the duplicate warning (bounds memory on huge runs)
+_BAD_LINE = "\U0010fffe"  # stands in, for the CSV parser, for a line that was too long or not UTF-8
+
+
+def _too_big(where: str, what: str) -> str:
+    return f"{where}: {what} is over {MAX_ARTICLE_BYTES:,} bytes (the limit for one article); skipped"
 
 
 def _record(rec: dict, where: str, id_field: str, text_field: str, fallback_id: str) -> dict:
@@ -34,6 +47,8 @@ def _record(rec: dict, where: str, id_field: str, text_field: str, fallback_id: 
     if not isinstance(text, str):
         return {"id": rid, "source": where,
                 "error": f"{where}: field {text_field!r} must be a string, got {type(text).__name__}"}
+    if len(text) > MAX_ARTICLE_BYTES // 4 and len(text.encode("utf-8", "surrogatepass")) > MAX_ARTICLE_BYTES:
+        return {"id": rid, "source": where, "error": _too_big(where, f"field {text_field!r}")}
     extra = {k: _json_safe(v) for k, v in rec.items() if k not in (id_field, text_field)}
     return {"id": rid, "text": text, "source": where, "extra": extra}
 
@@ -49,11 +64,29 @@ def _json_safe(v):
     return v
 
 
+def _numbered_lines(fh: Iterable[str] | Iterable[bytes]) -> Iterator[tuple[int, str | bytes | None]]:
+    """Lines of a binary file read with bounded memory (``None`` for one over the limit); text lines as given."""
+    from narratives.model.textfiles import bounded_lines  # here: `narratives --help` must not load numpy
+
+    read = getattr(fh, "read", None)
+    if read is not None and isinstance(read(0), bytes):
+        yield from bounded_lines(fh, MAX_ARTICLE_BYTES)  # type: ignore[arg-type]
+    else:
+        for no, line in enumerate(fh, 1):
+            text = cast("str | bytes", line)
+            yield no, None if len(text) > MAX_ARTICLE_BYTES else text
+
+
 def read_jsonl_stream(fh: Iterable[str] | Iterable[bytes], name: str, id_field: str = "id",
                       text_field: str = "text") -> Iterator[dict]:
-    for no, line in enumerate(fh, 1):
+    """One item per non-blank line of a JSONL stream (a binary file, standard input, or lines of text);
+    a line that cannot be read becomes an error item naming ``name`` and the line."""
+    for no, line in _numbered_lines(fh):
         where = f"{name}:{no}"
         raw: str
+        if line is None:
+            yield {"id": where, "source": where, "error": _too_big(where, "line")}
+            continue
         if isinstance(line, bytes):
             try:
                 raw = line.decode("utf-8")
@@ -80,20 +113,56 @@ def read_jsonl_stream(fh: Iterable[str] | Iterable[bytes], name: str, id_field: 
         yield _record(rec, where, id_field, text_field, where)
 
 
+def _csv_lines(fh: IO[bytes], bad: dict[int, str]) -> Iterator[str]:
+    """Decoded lines for the CSV parser. A line that is not UTF-8 is recorded in ``bad`` and passed on
+    with its bad bytes escaped (so quoting still parses); a line too long is recorded and replaced by a
+    marker. Either way the parser goes on with the next line."""
+    from narratives.model.textfiles import BOM, bounded_lines
+
+    for no, line in bounded_lines(fh, MAX_ARTICLE_BYTES):
+        if line is None:
+            bad[no] = "line"
+            yield _BAD_LINE + "\n"
+            continue
+        if no == 1 and line.startswith(BOM):
+            line = line[len(BOM):]
+        try:
+            yield line.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            bad[no] = f"not valid UTF-8 ({exc.reason} at byte {exc.start})"
+            yield line.decode("utf-8", "surrogateescape")
+
+
 def read_csv_file(path: Path, id_field: str = "id", text_field: str = "text") -> Iterator[dict]:
-    """Rows of a CSV file, streamed (memory stays flat however long the file is)."""
-    csv.field_size_limit(1 << 30)
+    """Rows of a CSV file, streamed (memory stays flat however long the file or any line is)."""
+    csv.field_size_limit(MAX_ARTICLE_BYTES)
     where = str(path)
+    bad: dict[int, str] = {}
+
+    def bad_item(no: int) -> dict:
+        at = f"{path}:{no}"
+        msg = _too_big(at, "line") if bad[no] == "line" else f"{at}: {bad[no]}"
+        return {"id": at, "source": at, "error": msg}
+
     try:
-        with open(path, encoding="utf-8-sig", newline="") as fh:
-            reader = csv.DictReader(fh, strict=True)
+        with open(path, "rb") as fh:
+            reader = csv.DictReader(_csv_lines(fh, bad), strict=True)
             fields = reader.fieldnames or []
+            if 1 in bad:
+                yield bad_item(1) | {"error": bad_item(1)["error"] + " (the header; the file was not read)"}
+                return
             if text_field not in fields:
                 yield {"id": str(path), "source": str(path),
                        "error": f"{path}: missing column {text_field!r} (columns: {', '.join(fields) or 'none'})"}
                 return
+            last = reader.line_num
             for row in reader:
-                where = f"{path}:{reader.line_num}"
+                first, last = last + 1, reader.line_num
+                where = f"{path}:{last}"
+                broken = [no for no in range(first, last + 1) if no in bad]
+                if broken:  # the row holds a line that could not be read: report that line instead
+                    yield from (bad_item(no) for no in broken)
+                    continue
                 if None in row:  # more cells than header columns
                     yield {"id": where, "source": where, "error": f"{where}: row has more cells than the header"}
                     continue
@@ -102,9 +171,6 @@ def read_csv_file(path: Path, id_field: str = "id", text_field: str = "text") ->
                            "error": f"{where}: row has fewer cells than the header ({len(fields)} columns)"}
                     continue
                 yield _record(row, where, id_field, text_field, where)
-    except UnicodeDecodeError as exc:
-        yield {"id": where, "source": where,
-               "error": f"{path}: not valid UTF-8 after {where} ({exc.reason}); the rest of the file was not read"}
     except csv.Error as exc:
         yield {"id": where, "source": where,
                "error": f"{where}: CSV error: {exc} (an unterminated quote? the rest of the file was not read)"}
@@ -126,10 +192,29 @@ def read_parquet_file(path: Path, id_field: str = "id", text_field: str = "text"
         return
     row_no = 0
     for batch in pf.iter_batches(batch_size=1000):
-        for row in batch.to_pylist():
+        for row in _rows(batch):
             row_no += 1
             where = f"{path}:{row_no}"
+            if isinstance(row, Exception):
+                why = f"not valid UTF-8 ({row.reason})" if isinstance(row, UnicodeDecodeError) else f"unreadable row ({row})"
+                yield {"id": where, "source": where, "error": f"{where}: {why}"}
+                continue
             yield _record({k: _json_safe(_plain(v)) for k, v in row.items()}, where, id_field, text_field, where)
+
+
+def _rows(batch) -> Iterator[dict | Exception]:
+    """A record batch as dicts; when the batch holds a value Python cannot take (invalid UTF-8 in a
+    string column), each row is converted on its own and the bad ones become their exception."""
+    try:
+        yield from batch.to_pylist()
+        return
+    except Exception:  # noqa: BLE001 - pyarrow raises UnicodeDecodeError or ArrowException subtypes
+        pass
+    for i in range(batch.num_rows):
+        try:
+            yield batch.slice(i, 1).to_pylist()[0]
+        except Exception as exc:  # noqa: BLE001
+            yield exc
 
 
 def _plain(v):
@@ -139,20 +224,37 @@ def _plain(v):
     return str(v)
 
 
+def _read_article_bytes(path: Path) -> bytes | dict:
+    """The bytes of a one-article file, or an error item when it is over the size limit (checked first)."""
+    with open(path, "rb") as fh:
+        raw = fh.read(MAX_ARTICLE_BYTES + 1)
+    if len(raw) > MAX_ARTICLE_BYTES:
+        return {"id": path.stem, "source": str(path), "error": _too_big(str(path), "file")}
+    return raw
+
+
 def read_html_file(path: Path) -> dict:
+    """One article from an HTML file: its text without boilerplate, its title as an extra field."""
     from .html import html_to_text
 
+    raw = _read_article_bytes(path)
+    if isinstance(raw, dict):
+        return raw
     try:
-        raw = path.read_bytes().decode("utf-8-sig")
+        html = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         return {"id": path.stem, "source": str(path), "error": f"{path}: not valid UTF-8 ({exc.reason} at byte {exc.start})"}
-    text, title = html_to_text(raw)
+    text, title = html_to_text(html)
     return {"id": path.stem, "text": text, "source": str(path), "extra": {"title": title} if title else {}}
 
 
 def read_text_file(path: Path) -> dict:
+    """One article from a UTF-8 text file (byte-order mark dropped, line endings kept)."""
+    raw = _read_article_bytes(path)
+    if isinstance(raw, dict):
+        return raw
     try:
-        text = path.read_bytes().decode("utf-8-sig")
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         return {"id": path.stem, "source": str(path), "error": f"{path}: not valid UTF-8 ({exc.reason} at byte {exc.start})"}
     return {"id": path.stem, "text": text, "source": str(path), "extra": {}}
@@ -170,11 +272,24 @@ def expand_paths(paths: Iterable[str]) -> Iterator[str]:
 
 def read_articles(paths: Iterable[str], id_field: str = "id", text_field: str = "text",
                   stdin: IO[bytes] | None = None) -> Iterator[dict]:
-    """Yield one item per article found in ``paths`` (files, folders, or ``-`` for JSONL on stdin).
+    """Yield one item per article found in ``paths`` (files, folders, or ``-`` for JSONL on stdin); an id
+    seen before gets a warning naming where it was first seen.
 
     >>> next(read_articles(["/nonexistent.txt"]))["error"]
     '/nonexistent.txt: file not found'
     """
+    seen: dict[str, str] = {}
+    for item in _read_all(paths, id_field, text_field, stdin):
+        if "error" not in item:
+            first = seen.get(item["id"])
+            if first is not None:
+                item.setdefault("warnings", []).append(f"duplicate id {item['id']!r} (first at {first})")
+            elif len(seen) < MAX_TRACKED_IDS:
+                seen[item["id"]] = item["source"]
+        yield item
+
+
+def _read_all(paths: Iterable[str], id_field: str, text_field: str, stdin: IO[bytes] | None) -> Iterator[dict]:
     for p in expand_paths(paths):
         if p == "-":
             yield from read_jsonl_stream(stdin or sys.stdin.buffer, "<stdin>", id_field, text_field)

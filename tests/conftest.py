@@ -38,3 +38,47 @@ def tiny_model(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("models") / "tiny"
     train(labels=FIXTURES / "labels", corpus=FIXTURES / "corpus", out=out, cv_folds=3, log=open(os.devnull, "w"))
     return out
+
+
+HUGE = 100 * 2**20  # the "100 MB line" of the hardening tests
+
+
+@pytest.fixture()
+def write_huge_line():
+    """``write(path, prefix, suffix=b"\\n", mode="ab")`` writes ``prefix`` + 100 MB of ``a`` + ``suffix``
+    in 1 MB blocks (the test never holds the line in memory); the files are removed afterwards, so kept
+    pytest temporary folders do not fill the disk."""
+    written: list[Path] = []
+
+    def write(path: Path, prefix: bytes, suffix: bytes = b"\n", mode: str = "ab") -> Path:
+        block = b"a" * 2**20
+        with open(path, mode) as fh:
+            fh.write(prefix)
+            for _ in range(HUGE // len(block)):
+                fh.write(block)
+            fh.write(suffix)
+        written.append(path)
+        return path
+
+    yield write
+    for p in written:
+        p.unlink(missing_ok=True)
+
+
+@pytest.fixture()
+def peak_memory():
+    """A context manager measuring the peak Python allocation (bytes) inside it, via tracemalloc."""
+    import contextlib
+    import tracemalloc
+
+    @contextlib.contextmanager
+    def measure():
+        box = {"peak": 0}
+        tracemalloc.start()
+        try:
+            yield box
+        finally:
+            box["peak"] = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+
+    return measure

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from narratives.model.paths import corpus_dir, labels_dir
 from narratives.model.taxonomy import Taxonomy, TaxonomyError, load_taxonomy
+from narratives.model.textfiles import MAX_CONFIG_BYTES, load_yaml, read_small_text
 
 from .data import SEED_FILE, Passage, duplicate_ids, load_passage_file, load_seed_spans, passage_files
 from .datacard import START, card_is_current
@@ -49,15 +50,18 @@ def near_duplicates(passages: list[Passage], threshold: float = NEAR_DUP) -> lis
 
 
 def _load_targets(labels: Path, errors: list[tuple[str, str]]) -> dict:
-    """``targets.yaml`` as a dict ({} when absent); a malformed file is reported, not raised."""
+    """``targets.yaml`` as a dict ({} when absent); a malformed file is reported (file and field), not raised."""
     import yaml
 
     f = labels / "targets.yaml"
     if not f.exists():
         return {}
     try:
-        t = yaml.safe_load(f.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        t = load_yaml(read_small_text(f, MAX_CONFIG_BYTES))
+    except ValueError as exc:  # too large or not UTF-8; the message names the file (and line)
+        errors.append((str(f), str(exc).removeprefix(f"{f}: ")))
+        return {}
+    except (OSError, yaml.YAMLError, RecursionError) as exc:
         errors.append((str(f), f"cannot parse: {exc}"))
         return {}
     if t is None:
@@ -71,7 +75,19 @@ def _load_targets(labels: Path, errors: list[tuple[str, str]]) -> dict:
         errors.append((str(f), "expected a mapping: narratives (list), per_narrative (mapping), words (mapping), "
                                f"{', '.join(ints)} (integers), keyword_free_promotes (number)"))
         return {}
+    bad = [f"per_narrative.{k}" for k, v in t.get("per_narrative", {}).items()
+           if k not in ("promotes", "reports") or not _is_int(v)]
+    bad += [f"words.{k}" for k, v in t.get("words", {}).items() if k not in ("min", "max") or not _is_int(v)]
+    bad += [f"narratives[{i}]" for i, n in enumerate(t.get("narratives", [])) if not isinstance(n, str)]
+    if bad:
+        errors.append((str(f), f"field(s) {', '.join(bad)}: per_narrative takes promotes/reports and words takes "
+                               "min/max, each an integer; narratives is a list of ids"))
+        return {}
     return t
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
 
 
 def dataset_counts(passages: list[Passage], tax: Taxonomy) -> dict:

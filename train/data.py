@@ -24,6 +24,7 @@ from typing import Any
 
 from narratives.model.paths import corpus_dir, labels_dir
 from narratives.model.taxonomy import STANCES, Taxonomy, load_taxonomy
+from narratives.model.textfiles import BOM, bounded_lines, load_json
 
 SEED_FILE = "seed_spans.jsonl"
 SPLITS = ("train", "dev", "test")
@@ -31,6 +32,7 @@ LANGS = ("en", "sr-Latn", "sr-Cyrl", "bs", "hr", "ru")
 PASSAGE_KEYS = ("id", "text", "lang", "narratives", "stance", "source", "split")
 SPAN_KEYS = ("doc", "start", "end", "sha256", "narratives", "stance", "split")
 SPAN_OPTIONAL = ("lang", "note")
+MAX_LINE_BYTES = 1_000_000  # one label line holds one passage (150 words); a longer line is an error
 
 
 class LabelError(ValueError):
@@ -79,16 +81,22 @@ def sha256_text(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def read_jsonl(path: Path) -> Iterator[tuple[int, Any, str | None]]:
+def read_jsonl(path: Path, max_line_bytes: int = MAX_LINE_BYTES) -> Iterator[tuple[int, Any, str | None]]:
     """Yield ``(line_number, object, error)`` for each non-blank line; never raises on a bad line.
+
+    A byte-order mark and CRLF line endings are accepted; a line over ``max_line_bytes`` is an error and
+    is skipped without being read into memory.
 
     >>> list(read_jsonl(Path("/dev/null")))
     []
     """
     with open(path, "rb") as fh:
-        for no, raw in enumerate(fh, 1):
-            if no == 1 and raw.startswith(b"\xef\xbb\xbf"):
-                raw = raw[3:]
+        for no, raw in bounded_lines(fh, max_line_bytes):
+            if raw is None:
+                yield no, None, f"line is over {max_line_bytes:,} bytes (the limit for one label record); skipped"
+                continue
+            if no == 1 and raw.startswith(BOM):
+                raw = raw[len(BOM):]
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
@@ -97,9 +105,11 @@ def read_jsonl(path: Path) -> Iterator[tuple[int, Any, str | None]]:
             if not line.strip():
                 continue
             try:
-                yield no, json.loads(line), None
+                yield no, load_json(line), None
             except json.JSONDecodeError as exc:
                 yield no, None, f"malformed JSON: {exc.msg} (column {exc.colno})"
+            except ValueError as exc:  # a key given twice
+                yield no, None, f"malformed JSON: {exc}"
             except RecursionError:
                 yield no, None, "malformed JSON: nested too deeply"
 

@@ -1,40 +1,15 @@
 """The HTTP service, started for real on loopback and called over HTTP."""
 import json
-import socket
-import subprocess
-import sys
-import time
 
 import pytest
 
 httpx = pytest.importorskip("httpx")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def server(tiny_model):
-    port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "narratives.serve.cli", "serve", "--port", str(port),
-                             "--model", str(tiny_model)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            pytest.fail("server did not start")
+def server(tiny_model, start_server):
+    with start_server(str(tiny_model)) as base:
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 def test_health_model_and_openapi(server, tiny_model):

@@ -1,0 +1,129 @@
+"""Reading untrusted text files with bounded memory and errors that name the file and line.
+
+Every loader in ``narratives`` goes through these helpers:
+
+* :func:`bounded_lines` yields the lines of a binary file, reading at most ``limit`` bytes of any one
+  line into memory; a longer line is skipped in blocks and reported (``None``), so a 100 MB line costs
+  no more memory than a short one;
+* :func:`read_small_text` reads a whole configuration file (YAML, JSON) after checking its size, drops a
+  UTF-8 byte-order mark and names the line of any invalid UTF-8;
+* :func:`load_yaml` and :func:`load_json` parse such text, refusing duplicate keys (which YAML and JSON
+  parsers otherwise resolve silently to the last one).
+
+CRLF line endings need no special care: JSON and YAML treat ``\\r`` as whitespace.
+
+>>> import io
+>>> [(no, line) for no, line in bounded_lines(io.BytesIO(b"ab\\r\\n" + b"x" * 9 + b"\\nc"), 5)]
+[(1, b'ab\\r\\n'), (2, None), (3, b'c')]
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+BOM = b"\xef\xbb\xbf"
+BLOCK = 1 << 20  # bytes read at a time while skipping an over-long line
+MAX_CONFIG_BYTES = 1_000_000  # taxonomy.yaml, targets.yaml, a model's config.json and manifest.json
+
+
+def bounded_lines(fh: IO[bytes], limit: int) -> Iterator[tuple[int, bytes | None]]:
+    """``(line_number, line)`` for each line of ``fh`` (newline kept); ``line`` is ``None`` for a line of
+    more than ``limit`` bytes (newline not counted), which is skipped without being held in memory."""
+    no = 0
+    while True:
+        line = fh.readline(limit + 1)
+        if not line:
+            return
+        no += 1
+        if len(line) <= limit or line.endswith(b"\n"):  # at most ``limit`` bytes before the newline
+            yield no, line
+            continue
+        while not line.endswith(b"\n"):  # skip the rest of the over-long line
+            line = fh.readline(BLOCK)
+            if not line:
+                break
+        yield no, None
+
+
+def utf8_error(raw: bytes, exc: UnicodeDecodeError, offset: int = 0) -> str:
+    """A message for invalid UTF-8 that names the line (1-based) and byte of ``raw`` where it starts.
+
+    >>> try:
+    ...     b"ok\\ncaf\\xe9".decode("utf-8")
+    ... except UnicodeDecodeError as exc:
+    ...     print(utf8_error(b"ok\\ncaf\\xe9", exc))
+    line 2: not valid UTF-8 (unexpected end of data at byte 6)
+    """
+    line = raw.count(b"\n", 0, exc.start) + 1
+    return f"line {line}: not valid UTF-8 ({exc.reason} at byte {exc.start + offset})"
+
+
+def read_small_text(path: str | Path, limit: int) -> str:
+    """The text of a UTF-8 configuration file of at most ``limit`` bytes, byte-order mark removed.
+
+    Raises ``FileNotFoundError`` for a missing file and ``ValueError`` (message ``"PATH: ..."``, naming the
+    line for invalid UTF-8) for a file too large or not UTF-8. The size is checked before reading.
+    """
+    p = Path(path)
+    with open(p, "rb") as fh:
+        raw = fh.read(limit + 1)
+    if len(raw) > limit:
+        raise ValueError(f"{p}: file is over {limit:,} bytes; refusing to read it")
+    if raw.startswith(BOM):
+        raw = raw[len(BOM):]
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{p}: {utf8_error(raw, exc)}") from None
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict:
+    out: dict = {}
+    for k, v in pairs:
+        if k in out:
+            raise ValueError(f"duplicate key {k!r}")
+        out[k] = v
+    return out
+
+
+def load_json(text: str) -> Any:
+    """``json.loads`` that refuses duplicate keys (``ValueError``; ``JSONDecodeError`` names line and column).
+
+    >>> load_json('{"a": 1, "a": 2}')
+    Traceback (most recent call last):
+    ...
+    ValueError: duplicate key 'a'
+    """
+    return json.loads(text, object_pairs_hook=_no_duplicates)
+
+
+def load_yaml(text: str) -> Any:
+    """``yaml.safe_load`` that refuses duplicate mapping keys, naming the line (raises ``yaml.YAMLError``).
+
+    >>> load_yaml("a: 1\\nb: [x]\\n")
+    {'a': 1, 'b': ['x']}
+    """
+    import yaml
+
+    class _Loader(yaml.SafeLoader):
+        pass
+
+    def construct_mapping(loader, node, deep=False):
+        loader.flatten_mapping(node)
+        seen: set = set()
+        for key_node, _ in node.value:
+            key = loader.construct_object(key_node, deep=deep)
+            try:
+                dup = key in seen
+                seen.add(key)
+            except TypeError:  # an unhashable key; the constructor below reports it
+                dup = False
+            if dup:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r} (line {key_node.start_mark.line + 1})", key_node.start_mark)
+        return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
+
+    _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
+    return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
