@@ -266,7 +266,9 @@ class TfidfNarrativeClassifier:
         try:
             vocab = json.loads((path / "vocab.json").read_text(encoding="utf-8"))
             t = load_file(str(path / "weights.safetensors"))
-            self = cls(labels=cfg["labels"], **{k: v for k, v in cfg["params"].items() if k != "few_shot"})
+            params = dict(cfg["params"])
+            self = cls(labels=cfg["labels"], **{k: v for k, v in params.items() if k != "few_shot"})
+            self.few_shot_ = list(params.get("few_shot", []))
             self.labels_ = list(cfg["labels"])
             self.thresholds_ = {k: float(v) for k, v in cfg["thresholds"].items()}
             self.blocks_ = [_Block(b["analyzer"], tuple(b["ngram_range"]), vocab[f"block{i}"],
@@ -283,7 +285,6 @@ class TfidfNarrativeClassifier:
         self.model_hash_ = manifest["model_hash"]
         self.path_ = str(path)
         self.oof_scores_ = None
-        self.few_shot_ = list(cfg["params"].get("few_shot", []))
         return self
 
 

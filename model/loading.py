@@ -38,12 +38,13 @@ def model_class(kind: str):
 
 
 def _kind(path: Path) -> str:
-    import json
+    """The kind named in a model's config.json, read with the same limits as the verified load."""
+    from .artifact import _read_json, _reason
 
     try:
-        kind = json.loads((path / "config.json").read_text(encoding="utf-8")).get("kind")
+        kind = _read_json(path / "config.json").get("kind")
     except (OSError, ValueError, AttributeError) as exc:
-        raise ModelLoadError(f"{path}/config.json: unreadable ({exc})") from None
+        raise ModelLoadError(f"{path}/config.json: unreadable ({_reason(exc)})") from None
     return str(kind)
 
 
@@ -78,7 +79,8 @@ def load_model(ref: str | Path | None = None):
     """
     path = model_dir(resolve_model(ref).resolve())
     manifest = path / "manifest.json"
-    key = (str(path), manifest.read_text(encoding="utf-8") if manifest.exists() else "")
+    st = manifest.stat() if manifest.exists() else None  # a re-saved model is a new file: reloaded
+    key = (str(path), f"{st.st_ino}:{st.st_size}:{st.st_mtime_ns}" if st else "")
     with _LOCK:
         if key not in _CACHE:
             if len(_CACHE) >= 8:

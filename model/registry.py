@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .artifact import MANIFEST, ModelLoadError, atomic_write_text, model_dir
+from .artifact import MANIFEST, ModelLoadError, _read_json, atomic_write_text, model_dir
 from .paths import DEFAULT_MODEL_NAME, SHIPPED_MODELS
 
 DEFAULT_FILE = "default.json"
@@ -64,14 +64,13 @@ class ModelEntry:
 def _entry(path: Path, shipped: bool) -> ModelEntry | None:
     """Read a model folder's manifest, config and metrics (not verified: listing is for looking)."""
     try:
-        manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
-        config = json.loads((path / "config.json").read_text(encoding="utf-8"))
+        manifest, config = _read_json(path / MANIFEST), _read_json(path / "config.json")
         version = str(manifest["model_hash"])[:12]
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
         return None
     metrics: dict = {}
-    with contextlib.suppress(OSError, ValueError):
-        metrics = json.loads((path / "metrics.json").read_text(encoding="utf-8"))
+    with contextlib.suppress(OSError, ValueError, RecursionError):
+        metrics = _read_json(path / "metrics.json")
     splits = metrics.get("splits", {}) if isinstance(metrics, dict) else {}
     return ModelEntry(name=path.name, path=path, version=version, kind=str(config.get("kind")),
                       labels=list(config.get("labels", [])), created=metrics.get("created"),
@@ -114,10 +113,10 @@ def read_default(directory: Path | None = None) -> dict | None:
     """The default pointer of a models directory (``{"model", "version", "promoted_at", "history"}``)."""
     f = (directory or models_dir()) / DEFAULT_FILE
     try:
-        record = json.loads(f.read_text(encoding="utf-8"))
+        record = _read_json(f)
     except FileNotFoundError:
         return None
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         raise ModelLoadError(f"{f}: unreadable default pointer ({exc}); fix or delete it") from None
     if not isinstance(record, dict) or not isinstance(record.get("model"), str):
         raise ModelLoadError(f"{f}: field 'model' (a model name) is missing")
@@ -208,7 +207,7 @@ def publish_version(staged: Path) -> tuple[Path, bool]:
     A version that already exists is the same model byte for byte (its name is its content hash), so
     the staged copy is dropped and the existing one kept: nothing is ever overwritten.
     """
-    manifest = json.loads((staged / MANIFEST).read_text(encoding="utf-8"))
+    manifest = _read_json(staged / MANIFEST)
     target = staged.parent / str(manifest["model_hash"])[:12]
     if model_dir(target).exists():
         shutil.rmtree(staged, ignore_errors=True)

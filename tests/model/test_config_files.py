@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from narratives.model import ModelLoadError, TfidfNarrativeClassifier
+from narratives.model import ModelLoadError, TfidfNarrativeClassifier, load_model
 from narratives.model.artifact import file_sha256, model_hash_of, verify_model_dir
 from narratives.model.taxonomy import TaxonomyError, load_taxonomy
 from narratives.model.textfiles import MAX_CONFIG_BYTES
@@ -116,6 +116,7 @@ def test_config_and_manifest_with_bom_or_crlf_are_read(model, name, change):
     _replace(model, name, b"\xef\xbb\xbf" + raw if change == "bom" else raw.replace(b"\n", b"\r\n"))
     clf = TfidfNarrativeClassifier.from_pretrained(model)
     assert clf.labels_ == ["a", "b"] and clf.predict(["red apples"])
+    assert load_model(model).labels_ == ["a", "b"]  # the registry's pre-read of the kind accepts them too
 
 
 @pytest.mark.parametrize("fault, message", [
@@ -139,4 +140,6 @@ def test_a_100mb_config_or_manifest_is_refused_by_size(model, name, write_huge_l
     with peak_memory() as mem:
         with pytest.raises(ModelLoadError, match=f"{name}: unreadable.*file is over {MAX_CONFIG_BYTES:,} bytes"):
             verify_model_dir(model)
+        with pytest.raises(ModelLoadError, match=f"{name}: unreadable.*file is over {MAX_CONFIG_BYTES:,} bytes"):
+            load_model(model)
     assert mem["peak"] < 8 * MAX_CONFIG_BYTES
