@@ -102,5 +102,7 @@ def evaluate_predictions(passages, records, labels: Sequence[str], by_lang: bool
                                 [bool(passages[i].narratives) for i in idx], [head[i] for i in idx])
             out["per_language"][lang] = {"n": len(idx), "macro_f1": sub["macro_f1"], "micro_f1": sub["micro_f1"],
                                          "stance_accuracy": st["stance_accuracy"],
-                                         "negatives_flagged": sub["negatives_flagged"]}
+                                         "stance_head_accuracy": st["stance_head_accuracy"],
+                                         "negatives": sub["negatives"], "negatives_flagged": sub["negatives_flagged"],
+                                         "per_narrative": sub["per_narrative"]}
     return out

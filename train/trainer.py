@@ -50,7 +50,7 @@ def _cv_metrics(clf, passages: list[Passage]) -> dict | None:
 
 
 KIND_ALIASES = {"baseline": "tfidf-logreg", "tfidf": "tfidf-logreg", "tfidf-logreg": "tfidf-logreg",
-                "transformer": "transformer"}
+                "transformer": "transformer", "e5": "frozen-embedding", "frozen-embedding": "frozen-embedding"}
 
 
 def _fit(kind: str, labels: list[str], params: dict, fit: list[Passage], dev: list[Passage], log):
