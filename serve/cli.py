@@ -254,9 +254,11 @@ def evaluate(model, split, compare, labels, corpus, out, as_json):
     for key in ("macro_f1", "micro_f1", "stance_accuracy", "stance_head_accuracy", "negatives_flagged", "ece"):
         vals = "  ".join(f"{results[c][key]:.3f}" if results[c][key] is not None else "n/a" for c in cols)
         click.echo(f"{key.replace('_', ' '):<22}{vals}")
-    click.echo("per language (macro-F1 / micro-F1 / stance accuracy / negatives flagged):")
+    click.echo("per language (macro-F1 / macro-F1 over the narratives present / micro-F1 / stance accuracy / "
+               "negatives flagged):")
     for lang in results["model"].get("per_language", {}):
         vals = "   ".join(f"{results[c]['per_language'][lang]['macro_f1']:.3f} / "
+                          f"{_fmt_opt(results[c]['per_language'][lang].get('macro_f1_present'))} / "
                           f"{results[c]['per_language'][lang]['micro_f1']:.3f} / "
                           f"{results[c]['per_language'][lang]['stance_accuracy']:.3f} / "
                           f"{_fmt_opt(results[c]['per_language'][lang]['negatives_flagged'])}" for c in cols)

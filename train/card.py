@@ -63,10 +63,11 @@ def _summary_table(splits: dict) -> str:
 
 
 def _language_table(m: dict) -> str:
-    rows = ["| language | passages | macro-F1 | micro-F1 | stance accuracy | negatives flagged |", "|---|---|---|---|---|---|"]
+    rows = ["| language | passages | macro-F1 | macro-F1, narratives present | micro-F1 | stance accuracy | "
+            "negatives flagged |", "|---|---|---|---|---|---|---|"]
     for lang, r in m.get("per_language", {}).items():
-        rows.append(f"| {lang} | {r['n']} | {_fmt(r['macro_f1'])} | {_fmt(r['micro_f1'])} | "
-                    f"{_fmt(r['stance_accuracy'])} | {_fmt(r['negatives_flagged'])} |")
+        rows.append(f"| {lang} | {r['n']} | {_fmt(r['macro_f1'])} | {_fmt(r.get('macro_f1_present'))} | "
+                    f"{_fmt(r['micro_f1'])} | {_fmt(r['stance_accuracy'])} | {_fmt(r['negatives_flagged'])} |")
     return "\n".join(rows)
 
 

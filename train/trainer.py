@@ -85,8 +85,9 @@ def train(labels: str | Path | None = None, corpus: str | Path | None = None, ou
           command: str | None = None, log=sys.stderr, **params) -> dict:
     """Train and save a model; returns ``{"path", "model_hash", "metrics"}``.
 
-    ``kind`` is ``baseline`` (TF-IDF; thresholds from cross-validation on the fitting splits) or
-    ``transformer`` (temperatures and thresholds from the dev split, which it therefore never fits on).
+    ``kind`` is ``baseline`` (TF-IDF; thresholds from cross-validation on the fitting splits),
+    ``transformer`` (temperatures and thresholds from the dev split, which it therefore never fits on) or
+    ``e5`` (heads on frozen multilingual embeddings; thresholds from cross-validation, like the baseline).
     ``params`` go to the model's constructor. ``reference`` (a model name or directory) is evaluated on
     the same held-out splits, and the card and plots show it next to the new model.
 
