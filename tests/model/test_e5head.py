@@ -134,3 +134,26 @@ def test_routing_non_english_passages_to_the_e5_head(e5_model, tiny_model, label
     for i, m in enumerate([en, multi]):
         th = np.array([m.thresholds_[lab] for lab in clf.labels_])
         np.testing.assert_allclose(p[i], rescale(m.scores([texts[i]])[0], th)[0])
+
+
+def test_evaluate_prints_the_per_language_tables(e5_model, labels_dir, corpus_dir):
+    r = CliRunner().invoke(main, ["evaluate", str(e5_model), "--split", "test", "--labels", str(labels_dir),
+                                  "--corpus", str(corpus_dir), "--compare", "none"])
+    assert r.exit_code == 0, r.output
+    assert "per language (macro-F1 / macro-F1 over the narratives present" in r.output
+    assert "per language and narrative, this model (P/R/F1 [support]):" in r.output
+    assert any(line.strip().startswith("en ") and "[" in line for line in r.output.splitlines())
+
+
+def test_per_language_metrics_carry_per_narrative_figures():
+    from types import SimpleNamespace
+
+    from narratives.train.metrics import evaluate_predictions
+
+    gold = [SimpleNamespace(narratives=("a",), stance="promotes", lang="sr-Cyrl"),
+            SimpleNamespace(narratives=(), stance="none", lang="en")]
+    recs = [{"narratives": ["a"], "stance": "promotes", "stance_score": 0.9, "scores": {"a": 0.9, "b": 0.1}},
+            {"narratives": ["b"], "stance": "reports", "stance_score": 0.2, "scores": {"a": 0.1, "b": 0.8}}]
+    m = evaluate_predictions(gold, recs, ["a", "b"])["per_language"]
+    assert m["sr-Cyrl"]["per_narrative"]["a"]["f1"] == 1.0 and m["sr-Cyrl"]["macro_f1_present"] == 1.0
+    assert m["sr-Cyrl"]["macro_f1"] == 0.5 and m["en"]["negatives_flagged"] == 1.0
