@@ -142,7 +142,11 @@ def _rate(fn, texts: list[str], min_seconds: float) -> float:
 
 
 def language_paths(models: list[str], min_seconds: float) -> dict:
-    """``predict`` passages/s per model and detected language, on the dev and test passages of each."""
+    """``predict`` passages/s per model and detected language, on the dev and test passages of each.
+
+    >>> language_paths(["baseline"], min_seconds=1.0)["passages_per_second"]["baseline"]["en"]  # doctest: +SKIP
+    903.3
+    """
     from narratives.model.langid import detect_language
     from narratives.serve import predict
     from narratives.train.data import load_passages
