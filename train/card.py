@@ -14,6 +14,11 @@ def _fmt(v) -> str:
 
 def _kind_lines(config: dict) -> list[str]:
     enc = config.get("encoder")
+    if enc and config.get("kind") == "frozen-embedding":
+        p = config.get("params", {})
+        return [f"- encoder (frozen): `{enc['package']}` {enc['version']} (files sha256 `{enc['sha256'][:16]}…`), "
+                f"`{p.get('prefix')}: ` prefix, Serbian Cyrillic transliterated to Latin first: "
+                f"{'yes' if p.get('transliterate') else 'no'}; logistic-regression heads, C={p.get('C')}"]
     if enc:
         p = config.get("params", {})
         return [f"- encoder: `{enc.get('package') or enc['spec']}` {enc.get('version') or ''} "
@@ -25,6 +30,14 @@ def _kind_lines(config: dict) -> list[str]:
         return [f"- routes: {routes}; every other language -> `{fb['model']}` ({fb['model_hash'][:12]}); "
                 f"language detector `{config.get('language_detector')}`"]
     return []
+
+
+def _weak_spots(config: dict) -> str:
+    if config.get("kind") == "frozen-embedding":
+        return ("- One sentence embedding per passage, from an encoder that was never tuned on this task: fine "
+                "distinctions (promotes vs reports, a narrative quoted to refute it) rest on linear heads alone.")
+    return ("- Bag-of-n-grams: it sees words, not meaning. Paraphrases far from the training wording, irony, and "
+            "quotes that are refuted only several sentences later are its weak spots.")
 
 
 def _delta(a, b) -> str:
@@ -50,10 +63,11 @@ def _summary_table(splits: dict) -> str:
 
 
 def _language_table(m: dict) -> str:
-    rows = ["| language | passages | macro-F1 | micro-F1 | stance accuracy | negatives flagged |", "|---|---|---|---|---|---|"]
+    rows = ["| language | passages | macro-F1 (narratives present) | micro-F1 | stance accuracy | "
+            "negatives flagged |", "|---|---|---|---|---|---|"]
     for lang, r in m.get("per_language", {}).items():
-        rows.append(f"| {lang} | {r['n']} | {_fmt(r['macro_f1'])} | {_fmt(r['micro_f1'])} | "
-                    f"{_fmt(r['stance_accuracy'])} | {_fmt(r['negatives_flagged'])} |")
+        rows.append(f"| {lang} | {r['n']} | {_fmt(r['macro_f1'])} | "
+                    f"{_fmt(r['micro_f1'])} | {_fmt(r['stance_accuracy'])} | {_fmt(r['negatives_flagged'])} |")
     return "\n".join(rows)
 
 
@@ -138,8 +152,7 @@ def render_card(metrics: dict, config: dict, taxonomy, passages) -> str:
         "## Limitations", "",
         "- Trained on a small, team-written dataset plus stand-off labels over five analysis articles; figures on "
         "this test split are a proxy for real media text.",
-        "- Bag-of-n-grams: it sees words, not meaning. Paraphrases far from the training wording, irony, and "
-        "quotes that are refuted only several sentences later are its weak spots.",
+        _weak_spots(config),
         "",
         "## Reproduce", "",
         "```",

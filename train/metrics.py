@@ -22,12 +22,14 @@ def binarize(rows: Sequence[Sequence[str]], labels: Sequence[str]) -> np.ndarray
 def narrative_metrics(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]], labels: Sequence[str]) -> dict:
     """Per-narrative precision, recall, F1 and support; macro and micro F1; hard-negative flag rate.
 
-    Macro-F1 averages the narratives that occur in ``gold`` (an absent narrative has no defined F1: a
-    slice of one language, or a frozen test split older than a narrative, would otherwise count it as 0);
-    false alarms of an absent narrative still lower micro-F1 and the negatives-flagged rate.
+    Macro-F1 averages the narratives that occur in ``gold`` or ``pred``: a narrative absent from both has
+    no defined F1 (a slice of one language, or a frozen test split older than a narrative, would otherwise
+    count it as 0), while a narrative predicted but absent from ``gold`` counts as 0 (its false alarms).
 
-    >>> narrative_metrics([["a"], []], [["a"], ["b"]], ["a", "b"])["macro_f1"]
+    >>> narrative_metrics([["a"], []], [["a"], []], ["a", "b"])["macro_f1"]
     1.0
+    >>> narrative_metrics([["a"], []], [["a"], ["b"]], ["a", "b"])["macro_f1"]
+    0.5
     """
     from sklearn.metrics import f1_score, precision_recall_fscore_support
 
@@ -36,9 +38,10 @@ def narrative_metrics(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str
     per = {lab: {"precision": _r(p[i]), "recall": _r(r[i]), "f1": _r(f[i]), "support": int(s[i])}
            for i, lab in enumerate(labels)}
     neg = Y.sum(1) == 0
+    present = (Y.sum(0) + P.sum(0)) > 0
     return {
         "per_narrative": per,
-        "macro_f1": _r(f[s > 0].mean()) if (s > 0).any() else _r(f1_score(Y, P, average="macro", zero_division=0)),
+        "macro_f1": _r(f[present].mean()) if present.any() else _r(f1_score(Y, P, average="macro", zero_division=0)),
         "micro_f1": _r(f1_score(Y, P, average="micro", zero_division=0)),
         "negatives": int(neg.sum()),
         "negatives_flagged": _r(P[neg].any(1).mean()) if neg.any() else None,
@@ -110,5 +113,7 @@ def evaluate_predictions(passages, records, labels: Sequence[str], by_lang: bool
                                 [bool(passages[i].narratives) for i in idx], [head[i] for i in idx])
             out["per_language"][lang] = {"n": len(idx), "macro_f1": sub["macro_f1"], "micro_f1": sub["micro_f1"],
                                          "stance_accuracy": st["stance_accuracy"],
-                                         "negatives_flagged": sub["negatives_flagged"]}
+                                         "stance_head_accuracy": st["stance_head_accuracy"],
+                                         "negatives": sub["negatives"], "negatives_flagged": sub["negatives_flagged"],
+                                         "per_narrative": sub["per_narrative"]}
     return out

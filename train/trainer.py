@@ -50,7 +50,7 @@ def _cv_metrics(clf, passages: list[Passage]) -> dict | None:
 
 
 KIND_ALIASES = {"baseline": "tfidf-logreg", "tfidf": "tfidf-logreg", "tfidf-logreg": "tfidf-logreg",
-                "transformer": "transformer"}
+                "transformer": "transformer", "e5": "frozen-embedding", "frozen-embedding": "frozen-embedding"}
 
 
 def priors(tax) -> dict[str, list[str]]:
@@ -66,7 +66,9 @@ def _fit(kind: str, tax, params: dict, fit: list[Passage], dev: list[Passage], l
     args = ([p.text for p in fit], [p.narratives for p in fit], [p.stance for p in fit])
     if kind == "transformer":
         return clf.fit(*args, dev=([p.text for p in dev], [p.narratives for p in dev], [p.stance for p in dev]), log=log)
-    return clf.fit(*args, [p.source for p in fit], priors=priors(tax))
+    if kind == "tfidf-logreg":  # the only kind with a few-shot prior so far
+        return clf.fit(*args, [p.source for p in fit], priors=priors(tax))
+    return clf.fit(*args, [p.source for p in fit])
 
 
 def _prepare(labels, corpus, reference):
@@ -91,8 +93,9 @@ def train(labels: str | Path | None = None, corpus: str | Path | None = None, ou
           command: str | None = None, log=sys.stderr, **params) -> dict:
     """Train and save a model; returns ``{"path", "model_hash", "metrics"}``.
 
-    ``kind`` is ``baseline`` (TF-IDF; thresholds from cross-validation on the fitting splits) or
-    ``transformer`` (temperatures and thresholds from the dev split, which it therefore never fits on).
+    ``kind`` is ``baseline`` (TF-IDF; thresholds from cross-validation on the fitting splits),
+    ``transformer`` (temperatures and thresholds from the dev split, which it therefore never fits on) or
+    ``e5`` (heads on frozen multilingual embeddings; thresholds from cross-validation, like the baseline).
     ``params`` go to the model's constructor. ``reference`` (a model name or directory) is evaluated on
     the same held-out splits, and the card and plots show it next to the new model.
 

