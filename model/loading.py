@@ -1,7 +1,7 @@
 """Resolve a model reference (a shipped name or a directory) and load it, once per process.
 
 >>> resolve_model(None).name
-'baseline'
+'multilingual'
 """
 from __future__ import annotations
 

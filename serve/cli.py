@@ -146,7 +146,10 @@ def predict(texts, model):
               help="[transformer] Train LoRA adapters with the heads, or the heads alone [default: lora].")
 @click.option("--epochs", type=click.IntRange(min=1), default=None, help="[transformer] Training epochs [default: 6].")
 @click.option("--seed", type=int, default=None, help="Random seed [default: 0].")
-def train(out, kind, labels, corpus, fit_on, reference, C, encoder, mode, epochs, seed):
+@click.option("--few-shot-below", "few_shot_below", type=click.IntRange(min=0), default=None,
+              help="[baseline] A narrative with fewer labelled passages also learns from its taxonomy description "
+                   "and cues; 0 turns this off [default: 30].")
+def train(out, kind, labels, corpus, fit_on, reference, C, encoder, mode, epochs, seed, few_shot_below):
     """Train a model from the label folder, evaluate it on the held-out splits, and write the model
     directory (config.json, weights, metrics.json, README.md card, plots) atomically."""
     from narratives.model import ModelLoadError, TaxonomyError
@@ -156,12 +159,12 @@ def train(out, kind, labels, corpus, fit_on, reference, C, encoder, mode, epochs
     splits = tuple(s.strip() for s in fit_on.split(",") if s.strip())
     if "test" in splits:
         raise click.UsageError("the test split is frozen and never used for fitting")
-    given = {"baseline": {"C": C, "seed": seed}, "e5": {"C": C, "encoder": encoder},
+    given = {"baseline": {"C": C, "seed": seed, "few_shot_below": few_shot_below}, "e5": {"C": C, "encoder": encoder},
              "transformer": {"encoder": encoder, "mode": mode, "epochs": epochs, "seed": seed}}[kind]
-    wrong = [k for k, v in {"C": C, "encoder": encoder, "mode": mode, "epochs": epochs, "seed": seed}.items()
-             if v is not None and k not in given]
+    wrong = [k for k, v in {"C": C, "encoder": encoder, "mode": mode, "epochs": epochs, "seed": seed,
+                            "few_shot_below": few_shot_below}.items() if v is not None and k not in given]
     if wrong:
-        raise click.UsageError(f"--{wrong[0]} does not apply to --kind {kind}")
+        raise click.UsageError(f"--{wrong[0].replace('_', '-')} does not apply to --kind {kind}")
     params = {k: v for k, v in given.items() if v is not None and k != "seed"}
     if seed is not None:
         params["random_state" if kind == "baseline" else "seed"] = seed

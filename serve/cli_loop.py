@@ -227,3 +227,24 @@ def suggest(files, n, output, model, against, per_article, min_words, id_field, 
         raise _fail(exc) from None
     write_tasks(tasks, output)
     click.echo(f"wrote {len(tasks)} task(s) to {output}")
+
+
+@models.command("refresh")
+@click.argument("names", nargs=-1, required=True)
+@click.option("--labels", "labels_path", type=click.Path(file_okay=False, path_type=Path), default=None, help=LABELS_HELP)
+@click.option("--corpus", type=click.Path(file_okay=False, path_type=Path), default=None, help=CORPUS_HELP)
+@click.option("--reference", default=None,
+              help="The directory of the card's reference model, when it is not in the models directory.")
+def models_refresh(names, labels_path, corpus, reference):
+    """Re-evaluate models on the current labels with the current metric code and rewrite their
+    metrics.json, card and plots. The model files, and so the version, do not change."""
+    from narratives.model import ModelLoadError, TaxonomyError, resolve_model
+    from narratives.train.data import LabelError
+    from narratives.train.trainer import rewrite_card
+
+    for name in names:
+        try:
+            h = rewrite_card(resolve_model(name), labels_path, corpus, reevaluate=True, reference=reference)
+        except (LabelError, TaxonomyError, ModelLoadError, ValueError, KeyError) as exc:
+            raise _fail(exc) from None
+        click.echo(f"{name}: card and metrics rewritten (version {h[:12]})")

@@ -31,18 +31,19 @@ def narrative_metrics(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str
     >>> narrative_metrics([["a"], []], [["a"], ["b"]], ["a", "b"])["macro_f1"]
     0.5
     """
-    from sklearn.metrics import f1_score, precision_recall_fscore_support
-
-    Y, P = binarize(gold, labels), binarize(pred, labels)
-    p, r, f, s = precision_recall_fscore_support(Y, P, average=None, zero_division=0, labels=range(len(labels)))
+    Y, P = binarize(gold, labels).astype(bool), binarize(pred, labels).astype(bool)
+    tp, fp, fn = (Y & P).sum(0), (~Y & P).sum(0), (Y & ~P).sum(0)  # counted here: sklearn reads one column as binary
+    div = lambda a, b: np.divide(a, b, out=np.zeros(len(labels)), where=b > 0)  # noqa: E731  (zero_division=0)
+    p, r, f, s = div(tp, tp + fp), div(tp, tp + fn), div(2 * tp, 2 * tp + fp + fn), Y.sum(0)
     per = {lab: {"precision": _r(p[i]), "recall": _r(r[i]), "f1": _r(f[i]), "support": int(s[i])}
            for i, lab in enumerate(labels)}
     neg = Y.sum(1) == 0
     present = (Y.sum(0) + P.sum(0)) > 0
+    micro = 2 * tp.sum() / (2 * tp.sum() + fp.sum() + fn.sum()) if tp.sum() + fp.sum() + fn.sum() else 0.0
     return {
         "per_narrative": per,
-        "macro_f1": _r(f[present].mean()) if present.any() else _r(f1_score(Y, P, average="macro", zero_division=0)),
-        "micro_f1": _r(f1_score(Y, P, average="micro", zero_division=0)),
+        "macro_f1": _r(f[present].mean()) if present.any() else 0.0,
+        "micro_f1": _r(micro),
         "negatives": int(neg.sum()),
         "negatives_flagged": _r(P[neg].any(1).mean()) if neg.any() else None,
         "n": len(gold),

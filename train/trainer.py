@@ -148,20 +148,42 @@ def route(out: str | Path, routes: dict[str, str], fallback: str, labels: str | 
                            command or f"narratives route --out {out} {default} --fallback {fallback}", log)
 
 
-def _save_with_card(clf, out, tax, passages, fit_splits, ref, train_s, tuned_on, command, log, cv=None) -> dict:
-    """Evaluate on the held-out splits (and the reference), then save with metrics, card and plots."""
-    metrics: dict = {"splits": {}, "cv_on_fit_splits": cv, "tuned_on": tuned_on}
+def _held_out(clf, passages, fit_splits, ref) -> dict:
+    """Figures on the held-out splits (those the model did not fit on), and the reference's on the same."""
+    splits = {}
     for split in ("dev", "test"):
         held = [p for p in passages if p.split == split and split not in fit_splits]
         if held:
-            metrics["splits"][split] = evaluate_model(clf, held)
+            splits[split] = evaluate_model(clf, held)
+    out: dict = {"splits": splits}
     if ref is not None:
         ref_data = ref.config_.get("data", {})
         n_ref = sum(ref_data.get("counts", {}).get(k, 0) for k in ref_data.get("fit_splits", []))
-        metrics["reference"] = {"model_version": ref.model_hash_[:12], "model_hash": ref.model_hash_,
-                                "kind": ref.config_.get("kind"), "fit_passages": n_ref,
-                                "splits": {k: evaluate_model(ref, [p for p in passages if p.split == k])
-                                           for k in metrics["splits"]}}
+        out["reference"] = {"model_version": ref.model_hash_[:12], "model_hash": ref.model_hash_,
+                            "kind": ref.config_.get("kind"), "fit_passages": n_ref,
+                            "splits": {k: evaluate_model(ref, [p for p in passages if p.split == k]) for k in splits}}
+    return out
+
+
+def _derived_files(full: dict, config: dict, tax, passages) -> dict[str, str | bytes]:
+    """metrics.json, the card and the plots of a model directory, from its full metrics."""
+    files: dict[str, str | bytes] = {"metrics.json": json.dumps(full, indent=2, sort_keys=True) + "\n",
+                                     "README.md": render_card(full, config, tax, passages)}
+    splits = full["splits"]
+    shown = "test" if "test" in splits else next(iter(splits), None)
+    if shown:
+        from .plots import evaluation_plots
+
+        by_model = {f"this model ({full['model_version']})": splits[shown]}
+        if full.get("reference"):
+            by_model[f"reference ({full['reference']['model_version']})"] = full["reference"]["splits"][shown]
+        files.update(evaluation_plots(by_model, main=next(iter(by_model))))
+    return files
+
+
+def _save_with_card(clf, out, tax, passages, fit_splits, ref, train_s, tuned_on, command, log, cv=None) -> dict:
+    """Evaluate on the held-out splits (and the reference), then save with metrics, card and plots."""
+    metrics: dict = {**_held_out(clf, passages, fit_splits, ref), "cv_on_fit_splits": cv, "tuned_on": tuned_on}
     counts = {s: sum(p.split == s for p in passages) for s in ("train", "dev", "test")}
     data = {"labels_sha256": data_hash(passages), "taxonomy_sha256": sha256_text(Path(tax.path).read_text("utf-8")),
             "test_split_sha256": frozen_hash([p for p in passages if p.split == "test"]),
@@ -171,17 +193,7 @@ def _save_with_card(clf, out, tax, passages, fit_splits, ref, train_s, tuned_on,
     def files(model_hash: str) -> dict[str, str | bytes]:
         full = {"model_version": model_hash[:12], "model_hash": model_hash, "created": created,
                 "train_seconds": round(train_s, 1), "data": data, "command": command, **metrics}
-        out_files: dict[str, str | bytes] = {"metrics.json": json.dumps(full, indent=2, sort_keys=True) + "\n",
-                                             "README.md": render_card(full, clf.config(), tax, passages)}
-        shown = "test" if "test" in metrics["splits"] else next(iter(metrics["splits"]), None)
-        if shown:
-            from .plots import evaluation_plots
-
-            by_model = {f"this model ({model_hash[:12]})": metrics["splits"][shown]}
-            if ref is not None:
-                by_model[f"reference ({ref.model_hash_[:12]})"] = metrics["reference"]["splits"][shown]
-            out_files.update(evaluation_plots(by_model, main=next(iter(by_model))))
-        return out_files
+        return _derived_files(full, clf.config(), tax, passages)
 
     model_hash = clf.save_pretrained(out, extra_config={"data": data}, extra_files=files)
     if not Path(out).name.startswith(".incoming-"):
@@ -189,22 +201,41 @@ def _save_with_card(clf, out, tax, passages, fit_splits, ref, train_s, tuned_on,
     return {"path": str(out), "model_hash": model_hash, "metrics": metrics}
 
 
-def rewrite_card(path: str | Path, labels: str | Path | None = None, corpus: str | Path | None = None) -> str:
-    """Render a model directory's card again from its ``metrics.json`` and ``config.json`` (the card is
-    derived and outside the model hash), replacing the directory atomically. Returns the model hash."""
+def rewrite_card(path: str | Path, labels: str | Path | None = None, corpus: str | Path | None = None,
+                 reevaluate: bool = False, reference: str | Path | None = None) -> str:
+    """Render a model directory's card again (the card, metrics and plots are derived and outside the model
+    hash), replacing the directory atomically; returns the (unchanged) model hash.
+
+    With ``reevaluate`` the held-out figures (and the reference model's, found by its version) are first
+    computed again on the current labels with the current metric code; the creation time, data hashes and
+    command stay those of the training run. ``reference`` gives the reference model's directory when it is
+    not in the models directory (it must have the recorded hash).
+
+    >>> rewrite_card("model/weights/baseline", reevaluate=True)  # doctest: +SKIP
+    '8848000a906080b0...'
+    """
     import shutil
 
+    from narratives.model import load_model
     from narratives.model.artifact import MANIFEST, atomic_model_dir, verify_model_dir
 
     manifest = verify_model_dir(path)
     src = Path(manifest["path"])
     metrics = json.loads((src / "metrics.json").read_text(encoding="utf-8"))
     tax, passages, _ = _prepare(labels, corpus, None)
+    if reevaluate:
+        ref_info = metrics.get("reference")
+        ref = load_model(reference or ref_info["model_version"]) if ref_info else None
+        if ref is not None and ref.model_hash_ != ref_info["model_hash"]:
+            raise ValueError(f"the reference given is {ref.model_hash_[:12]}, the card's is {ref_info['model_version']}")
+        metrics.update(_held_out(load_model(src), passages, metrics["data"]["fit_splits"], ref))
+    files = _derived_files(metrics, manifest["config"], tax, passages)
 
     def write(tmp: Path) -> None:
         for f in src.iterdir():
-            if f.name not in (MANIFEST, "README.md"):
+            if f.name != MANIFEST and f.name not in files and not f.name.endswith(".png"):
                 shutil.copy2(f, tmp / f.name)
-        (tmp / "README.md").write_text(render_card(metrics, manifest["config"], tax, passages), encoding="utf-8")
+        for name, content in files.items():
+            (tmp / name).write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
 
     return atomic_model_dir(path, write)

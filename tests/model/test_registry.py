@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from narratives.model import load_model, resolve_model
+from narratives.model import DEFAULT_MODEL_NAME, load_model, resolve_model
 from narratives.model.artifact import ModelLoadError
 from narratives.model.registry import find_model, list_models, publish_version, read_default, rollback, set_default, staging_dir
 from narratives.model.taxonomy import TaxonomyError, add_narrative, load_taxonomy
@@ -53,12 +53,12 @@ def test_promote_switches_the_default_and_rollback_goes_back(models, tiny_model)
     set_default(path.name, note="why")
     assert resolve_model(None) == path and load_model(None).model_hash_[:12] == path.name
     record = read_default(models)
-    assert record["version"] == path.name and record["history"][-1]["model"] == "baseline"
+    assert record["version"] == path.name and record["history"][-1]["model"] == DEFAULT_MODEL_NAME
     set_default("baseline")
     set_default(path.name)
     assert len(read_default(models)["history"]) == 3
     rollback()
-    assert load_model(None).model_hash_ == shipped
+    assert load_model(None).model_hash_ == load_model("baseline").model_hash_
     rollback()
     assert load_model(None).model_hash_[:12] == path.name
     rollback()

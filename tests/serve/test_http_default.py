@@ -33,7 +33,7 @@ def _start(env, *args):
 
 
 def test_server_follows_promote_and_rollback(tmp_path, monkeypatch, tiny_model):
-    from narratives.model import load_model
+    from narratives.model import DEFAULT_MODEL_NAME, load_model
     from narratives.model.registry import publish_version, rollback, set_default, staging_dir
 
     models = tmp_path / "models"
@@ -41,10 +41,10 @@ def test_server_follows_promote_and_rollback(tmp_path, monkeypatch, tiny_model):
     staged = staging_dir(models)
     shutil.copytree(tiny_model, staged)
     version = publish_version(staged)[0].name
-    shipped = load_model("baseline").model_hash_[:12]
+    shipped = load_model(DEFAULT_MODEL_NAME).model_hash_[:12]
     env = {**os.environ, "NARRATIVES_MODELS": str(models)}
     following, base = _start(env)
-    fixed, fixed_base = _start(env, "--model", "baseline")
+    fixed, fixed_base = _start(env, "--model", DEFAULT_MODEL_NAME)
     try:
         assert httpx.get(base + "/healthz").json()["model_version"] == shipped
         set_default(version)

@@ -47,7 +47,7 @@ def new_version(output: str) -> str:
 
 
 def test_the_whole_loop(loop_env, tmp_path):
-    from narratives.model import load_model
+    from narratives.model import DEFAULT_MODEL_NAME, load_model
     from narratives.model.registry import read_default
     from narratives.serve import predict
 
@@ -102,7 +102,7 @@ def test_the_whole_loop(loop_env, tmp_path):
     run("rollback")
     assert predict("x")["model_version"] == v1 and "church_persecution" not in predict("x")["scores"]
     run("rollback")  # back to the shipped default
-    assert predict("x")["model_version"] == load_model("baseline").model_hash_[:12]
+    assert predict("x")["model_version"] == load_model(DEFAULT_MODEL_NAME).model_hash_[:12]
     res = run("rollback", ok=False)
     assert res.exit_code == 1 and "nothing to roll back" in res.output
 
