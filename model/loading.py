@@ -1,7 +1,7 @@
 """Resolve a model reference (a shipped name or a directory) and load it, once per process.
 
 >>> resolve_model(None).name
-'multilingual'
+'ensemble'
 """
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ KINDS = {
     "tfidf-logreg": ("narratives.model.baseline", "TfidfNarrativeClassifier"),
     "transformer": ("narratives.model.transformer", "TransformerNarrativeClassifier"),
     "routed": ("narratives.model.routed", "RoutedNarrativeClassifier"),
+    "ensemble": ("narratives.model.ensemble", "EnsembleNarrativeClassifier"),
     "frozen-embedding": ("narratives.model.e5head", "FrozenEmbeddingClassifier"),
 }
 

@@ -14,7 +14,7 @@ from pathlib import Path
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_ROOT = PACKAGE_DIR.parent
 SHIPPED_MODELS = PACKAGE_DIR / "weights"
-DEFAULT_MODEL_NAME = "multilingual"
+DEFAULT_MODEL_NAME = "ensemble"
 
 
 def labels_dir() -> Path:

@@ -212,6 +212,37 @@ def route(out, langs, fallback, labels, corpus, reference):
     _echo_held_out(result)
 
 
+@main.command("ensemble")
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Model directory to write (replaced atomically if it exists).")
+@click.option("--member", "members", multiple=True, required=True, metavar="MODEL=WEIGHT",
+              help="A member model and its weight (repeatable; weights are normalised to sum to 1).")
+@click.option("--labels", type=click.Path(file_okay=False, path_type=Path), default=None, help=LABELS_HELP)
+@click.option("--corpus", type=click.Path(file_okay=False, path_type=Path), default=None, help=CORPUS_HELP)
+@click.option("--reference", default=None, help="A model to show side by side in the card and plots.")
+def ensemble(out, members, labels, corpus, reference):
+    """Combine models by averaging: every passage is scored by each member, and their scores (each
+    rescaled so its threshold is 0.5) are averaged with the given weights. Members are pinned by their
+    version hash. Evaluated and saved like a trained model (card, metrics, plots)."""
+    from narratives.model import ModelLoadError, TaxonomyError
+    from narratives.train.data import LabelError
+    from narratives.train.trainer import ensemble as _ensemble
+
+    weights = {}
+    for item in members:
+        ref, sep, w = item.partition("=")
+        try:
+            weights[ref] = float(w) if sep else 1.0
+        except ValueError:
+            raise click.UsageError(f"--member takes MODEL=WEIGHT, got {item!r}") from None
+    command = " ".join(["narratives ensemble", *sys.argv[2:]]) if sys.argv[1:2] == ["ensemble"] else None
+    try:
+        result = _ensemble(out, weights, labels=labels, corpus=corpus, reference=reference, command=command)
+    except (LabelError, TaxonomyError, ModelLoadError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    _echo_held_out(result)
+
+
 @main.command()
 @click.argument("model", required=False)
 @click.option("--split", default="test", show_default=True, type=click.Choice(["train", "dev", "test"]))

@@ -24,6 +24,9 @@ def _kind_lines(config: dict) -> list[str]:
         return [f"- encoder: `{enc.get('package') or enc['spec']}` {enc.get('version') or ''} "
                 f"(files sha256 `{enc['sha256'][:16]}…`), mean pooling, {p.get('mode')} "
                 f"(r={p.get('lora_r')}, alpha={p.get('lora_alpha')}), {p.get('epochs')} epochs, seed {p.get('seed')}"]
+    if config.get("kind") == "ensemble":
+        members = ", ".join(f"`{r['model']}` ({r['model_hash'][:12]}, weight {r['weight']:g})" for r in config["members"])
+        return [f"- members (every passage scored by each; threshold-rescaled scores averaged): {members}"]
     if config.get("routes"):
         routes = ", ".join(f"{lang} -> `{r['model']}` ({r['model_hash'][:12]})" for lang, r in config["routes"].items())
         fb = config["fallback"]
@@ -33,6 +36,10 @@ def _kind_lines(config: dict) -> list[str]:
 
 
 def _weak_spots(config: dict) -> str:
+    if config.get("kind") == "ensemble":
+        return ("- An average of its members: each passage pays for every member (the slowest sets the speed), and "
+                "its scores are averages of rescaled member scores, so they rank passages well but are not "
+                "calibrated probabilities (see the ECE above). Each member's own weak spots are in its card.")
     if config.get("kind") == "frozen-embedding":
         return ("- One sentence embedding per passage, from an encoder that was never tuned on this task: fine "
                 "distinctions (promotes vs reports, a narrative quoted to refute it) rest on linear heads alone.")

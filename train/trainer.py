@@ -148,6 +148,30 @@ def route(out: str | Path, routes: dict[str, str], fallback: str, labels: str | 
                            command or f"narratives route --out {out} {default} --fallback {fallback}", log)
 
 
+def ensemble(out: str | Path, members: dict[str, float], labels: str | Path | None = None,
+             corpus: str | Path | None = None, reference: str | Path | None = None, command: str | None = None,
+             log=sys.stderr) -> dict:
+    """Build an ensemble (every passage scored by each member, threshold-rescaled scores averaged with
+    ``members``' weights), evaluate it like a trained model, and save it with its card. Members are model
+    names, versions, or folders beside ``out``.
+
+    >>> ensemble("model/weights/ensemble", {"baseline": 0.5, "e5-head": 0.5})  # doctest: +SKIP
+    {'path': 'model/weights/ensemble', 'model_hash': '...', 'metrics': {...}}
+    """
+    from narratives.model.ensemble import EnsembleNarrativeClassifier
+
+    tax, passages, ref = _prepare(labels, corpus, reference)
+    t0 = time.time()
+    clf = EnsembleNarrativeClassifier(members).fit(base_dir=Path(out).parent)
+    if clf.labels_ != list(tax.ids):
+        raise ValueError(f"the members' labels {clf.labels_} differ from the taxonomy's {list(tax.ids)}")
+    fit_splits = tuple(sorted({s for m in clf.members_.values() for s in m.config_.get("data", {}).get("fit_splits", [])}))
+    default = " ".join(f"--member {k}={v}" for k, v in members.items())
+    return _save_with_card(clf, out, tax, passages, fit_splits, ref, time.time() - t0,
+                           "its members' own splits; weights chosen on dev",
+                           command or f"narratives ensemble --out {out} {default}", log)
+
+
 def _held_out(clf, passages, fit_splits, ref) -> dict:
     """Figures on the held-out splits (those the model did not fit on), and the reference's on the same."""
     splits = {}

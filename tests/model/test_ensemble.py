@@ -1,0 +1,67 @@
+"""The ensemble kind: weighted mean of threshold-rescaled member scores, members pinned by hash."""
+import json
+import os
+import shutil
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from narratives.model import ModelLoadError, load_model
+from narratives.model.ensemble import EnsembleNarrativeClassifier
+from narratives.model.routed import rescale
+from narratives.serve.cli import main
+from narratives.train import train
+
+TEXTS = ["Kosovo set the precedent for Crimea and the West knows it.", "Rain is expected in Sarajevo on Monday.",
+         "It was never genocide; the numbers were inflated by foreign courts."]
+
+
+@pytest.fixture()
+def members(tiny_model, labels_dir, corpus_dir, tmp_path):
+    shutil.copytree(tiny_model, tmp_path / "one")
+    train(labels=labels_dir, corpus=corpus_dir, out=tmp_path / "two", cv_folds=3, C=0.5, log=open(os.devnull, "w"))
+    return tmp_path
+
+
+def test_scores_are_the_weighted_mean_of_rescaled_members(members, labels_dir, corpus_dir):
+    r = CliRunner().invoke(main, ["ensemble", "--out", str(members / "ens"), "--member", "one=3", "--member", "two=1",
+                                  "--labels", str(labels_dir), "--corpus", str(corpus_dir)])
+    assert r.exit_code == 0, r.output
+    clf = load_model(members / "ens")
+    assert clf.weights_ == {"one": 0.75, "two": 0.25} and clf.thresholds_ == {lab: 0.5 for lab in clf.labels_}
+    p, s = clf.scores(TEXTS)
+    want_p, want_s = 0, 0
+    for name, w in (("one", 0.75), ("two", 0.25)):
+        m = load_model(members / name)
+        mp, ms = m.scores(TEXTS)
+        want_p = want_p + w * rescale(mp, np.array([m.thresholds_[lab] for lab in clf.labels_]))
+        want_s = want_s + w * ms
+    np.testing.assert_allclose(p, want_p)
+    np.testing.assert_allclose(s, want_s)
+    card = (members / "ens" / "README.md").read_text()
+    assert "`one`" in card and "weight 0.75" in card
+
+
+def test_one_member_keeps_its_decisions(members):
+    clf = EnsembleNarrativeClassifier({"one": 1.0}).fit(base_dir=members)
+    one = load_model(members / "one")
+    assert [r["narratives"] for r in clf_predict(clf)] == [r["narratives"] for r in one.predict(TEXTS)]
+
+
+def clf_predict(clf):
+    p, _ = clf.scores(TEXTS)
+    return [{"narratives": [lab for lab, v in zip(clf.labels_, row) if v >= 0.5]} for row in p]
+
+
+def test_a_changed_member_or_bad_weights_are_refused(members):
+    EnsembleNarrativeClassifier({"one": 1, "two": 1}).fit(base_dir=members).save_pretrained(members / "ens")
+    assert load_model(members / "ens").labels_
+    shutil.rmtree(members / "two")
+    shutil.copytree(members / "one", members / "two")  # another model under the member's name
+    cfg = json.loads((members / "ens" / "config.json").read_text())
+    assert cfg["members"][1]["model"] == "two"
+    with pytest.raises(ModelLoadError, match="member 'two' is version .* rebuild it"):
+        EnsembleNarrativeClassifier.from_pretrained(members / "ens")
+    with pytest.raises(ValueError, match="positive weights"):
+        EnsembleNarrativeClassifier({"one": 0}).fit(base_dir=members)
