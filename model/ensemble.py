@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .artifact import FORMAT, FORMAT_VERSION, ModelLoadError, save_model_dir, verify_model_dir
+from .members import pinned_problem
 from .routed import rescale
 
 KIND = "ensemble"
@@ -39,16 +40,12 @@ class EnsembleNarrativeClassifier:
 
     def fit(self, base_dir: str | Path | None = None) -> EnsembleNarrativeClassifier:
         """Load the members (nothing is trained) and check they share one label set."""
-        from .loading import load_model
+        from .members import load_member
 
         if not self.members or any(not isinstance(w, (int, float)) or w <= 0 for w in self.members.values()):
             raise ValueError(f"an ensemble needs members with positive weights, got {self.members}")
 
-        def load(ref: str):
-            local = Path(base_dir) / ref if base_dir is not None else None
-            return load_model(local if local is not None and local.is_dir() else ref)
-
-        self.members_ = {ref: load(ref) for ref in self.members}
+        self.members_ = {ref: load_member(ref, base_dir) for ref in self.members}
         total = float(sum(self.members.values()))
         self.weights_ = {ref: w / total for ref, w in self.members.items()}
         labels = next(iter(self.members_.values())).labels_
@@ -97,11 +94,10 @@ class EnsembleNarrativeClassifier:
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelLoadError(f"{path}/config.json: bad ensemble ({exc!r})") from None
         for r in cfg["members"]:
-            m = self.members_[r["model"]]
-            if m.model_hash_ != r["model_hash"]:
-                raise ModelLoadError(
-                    f"{path}: member {r['model']!r} is version {m.model_hash_[:12]}, but this ensemble was built on "
-                    f"{r['model_hash'][:12]}; rebuild it with `narratives ensemble`")
+            problem = pinned_problem(r["model"], self.members_[r["model"]].model_hash_, r["model_hash"],
+                                     "narratives ensemble")
+            if problem:
+                raise ModelLoadError(f"{path}: {problem}")
         self.config_ = cfg
         self.model_hash_ = manifest["model_hash"]
         self.path_ = str(path)

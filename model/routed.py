@@ -18,6 +18,7 @@ import numpy as np
 
 from .artifact import FORMAT, FORMAT_VERSION, ModelLoadError, save_model_dir, verify_model_dir
 from .langid import detect_language
+from .members import pinned_problem
 
 KIND = "routed"
 
@@ -43,14 +44,10 @@ class RoutedNarrativeClassifier:
 
     def fit(self, base_dir: str | Path | None = None) -> RoutedNarrativeClassifier:
         """Load the members (nothing is trained) and check they share one label set."""
-        from .loading import load_model
+        from .members import load_member
 
-        def load(ref: str):
-            local = Path(base_dir) / ref if base_dir is not None else None
-            return load_model(local if local is not None and local.is_dir() else ref)
-
-        self.members_ = {lang: load(ref) for lang, ref in self.routes.items()}
-        self.fallback_ = load(self.fallback)
+        self.members_ = {lang: load_member(ref, base_dir) for lang, ref in self.routes.items()}
+        self.fallback_ = load_member(self.fallback, base_dir)
         labels = self.fallback_.labels_
         for lang, m in self.members_.items():
             if m.labels_ != labels:
@@ -109,10 +106,9 @@ class RoutedNarrativeClassifier:
             raise ModelLoadError(f"{path}/config.json: bad routed model ({exc!r})") from None
         for lang, r in [*cfg["routes"].items(), ("fallback", cfg["fallback"])]:
             m = self.fallback_ if lang == "fallback" else self.members_[lang]
-            if m.model_hash_ != r["model_hash"]:
-                raise ModelLoadError(
-                    f"{path}: member {r['model']!r} ({lang}) is version {m.model_hash_[:12]}, but this routed model "
-                    f"was built on {r['model_hash'][:12]}; rebuild it with `narratives route`")
+            problem = pinned_problem(r["model"], m.model_hash_, r["model_hash"], "narratives route")
+            if problem:
+                raise ModelLoadError(f"{path}: {problem} ({lang})")
         self.config_ = cfg
         self.model_hash_ = manifest["model_hash"]
         self.path_ = str(path)

@@ -104,13 +104,18 @@ def _read_csv(path: Path, problems: list) -> list[Raw]:
     return out
 
 
+def _objects(path: Path, problems: list):
+    """``(where, object)`` for each JSON-object line of a JSONL file; other lines become problems."""
+    for no, rec, err in read_jsonl(path):
+        if err or not isinstance(rec, dict):
+            problems.append((f"{path}:{no}", err or f"expected a JSON object, got {type(rec).__name__}"))
+            continue
+        yield f"{path}:{no}", rec
+
+
 def _read_jsonl(path: Path, problems: list) -> list[Raw]:
     out = []
-    for no, rec, err in read_jsonl(path):
-        where = f"{path}:{no}"
-        if err or not isinstance(rec, dict):
-            problems.append((where, err or f"expected a JSON object, got {type(rec).__name__}"))
-            continue
+    for where, rec in _objects(path, problems):
         out.append(Raw(where, rec.get("text"), parse_narratives(rec.get("narratives")), rec.get("stance"),
                        rec.get("id"), rec.get("source"), rec.get("lang"), rec.get("split")))
     return out
@@ -200,12 +205,8 @@ def _read_label_studio(path: Path, problems: list, warnings: list, text_field: s
 
 def _read_doccano(path: Path, problems: list) -> list[Raw]:
     out = []
-    for no, rec, err in read_jsonl(path):
-        where = f"{path}:{no}"
-        if err or not isinstance(rec, dict):
-            problems.append((where, err or f"expected a JSON object, got {type(rec).__name__}"))
-            continue
-        text, rid = rec.get("text"), rec.get("id", no)
+    for where, rec in _objects(path, problems):
+        text, rid = rec.get("text"), rec.get("id", where.rsplit(":", 1)[1])
         labels = rec.get("label", [])
         ents = [[e.get("start_offset"), e.get("end_offset"), e.get("label")]
                 for e in rec.get("entities") or [] if isinstance(e, dict)]
