@@ -177,6 +177,10 @@ def _read_label_studio(path: Path, problems: list, warnings: list, text_field: s
                 if not isinstance(value, dict):
                     continue
                 if r.get("type") == "choices":
+                    if r.get("from_name") not in ("narratives", "stance"):
+                        problems.append((where, f"choices named {r.get('from_name')!r}; this importer reads "
+                                                "'narratives' and 'stance' (see data/labels/label_studio.xml)"))
+                        continue
                     choices.setdefault(str(r.get("from_name")), []).extend(value.get("choices") or [])
                 elif r.get("type") == "labels":
                     spans.append(value)
@@ -186,7 +190,9 @@ def _read_label_studio(path: Path, problems: list, warnings: list, text_field: s
                                     "Studio (or keep one) before importing"))
             continue
         choices, spans = versions[0]
-        if "narratives" in choices or "stance" in choices or not spans:
+        # The whole text is a passage unless the task only marks spans (a stance chosen alongside spans, as a
+        # required stance field forces, does not turn the article into a hard negative).
+        if choices.get("narratives") or not spans:
             stance = choices.get("stance") or []
             if len(stance) > 1:
                 problems.append((where, f"more than one stance chosen: {stance}"))
@@ -222,11 +228,14 @@ def _read_doccano(path: Path, problems: list) -> list[Raw]:
                 stance = None
             out.append(Raw(where, text, narr, stance, f"{path.stem}-{rid}", source, rec.get("lang"), rec.get("split")))
         by_span: dict[tuple, list] = {}
+        if spans and not isinstance(text, str):
+            problems.append((where, "field 'text' must be a string"))
+            continue
         for s in spans:
-            if len(s) == 3:
+            if len(s) == 3 and all(isinstance(x, int) and not isinstance(x, bool) for x in s[:2]):
                 by_span.setdefault((s[0], s[1]), []).append(s[2])
             else:
-                problems.append((where, f"a span must be [start, end, label], got {s!r}"))
+                problems.append((where, f"a span must be [start, end, label] with integer offsets, got {s!r}"))
         for k, ((start, end), labs) in enumerate(sorted(by_span.items(), key=lambda x: str(x[0])), 1):
             w = f"{where} span {k}"
             span = _span(text, start, end, None, w, problems) if isinstance(text, str) else None
@@ -321,6 +330,12 @@ def normalise(raws: list[Raw], tax: Taxonomy, prefix: str, problems: list, warni
             continue
         seen[key] = {**rec, "where": r.where}
         out.append(rec)
+    id_at: dict[str, str] = {}
+    for rec in out:
+        where, rid = str(seen[" ".join(str(rec["text"]).split()).casefold()]["where"]), str(rec["id"])
+        if rid in id_at:
+            problems.append((where, f"id {rid!r} is used twice in this file (first at {id_at[rid]})"))
+        id_at.setdefault(rid, where)
     return out
 
 
@@ -341,7 +356,7 @@ def import_labels(path: str | Path, labels: str | Path | None = None, corpus: st
     from narratives.model.taxonomy import load_taxonomy
 
     from .data import LabelError, Passage, load_passages
-    from .splits import assign_splits, read_lock
+    from .splits import assign_splits
 
     path = Path(path)
     folder = Path(labels) if labels is not None else labels_dir()
@@ -369,7 +384,7 @@ def import_labels(path: str | Path, labels: str | Path | None = None, corpus: st
             problems.append((where, f"id {rec['id']!r} is already used at {by_id[rec['id']].where}"))
             continue
         kept.append(rec)
-    if target.exists() and not dry_run:
+    if target.exists():
         problems.append((str(target), "exists already; choose another --name (an import never overwrites labels)"))
     if not problems and kept:
         new = [Passage(r["id"], r["text"], tuple(r["narratives"]), r["stance"], r["source"], r["split"], r["lang"],
@@ -377,14 +392,23 @@ def import_labels(path: str | Path, labels: str | Path | None = None, corpus: st
         # New sources are stratified among themselves, so each import brings its own share of dev passages
         # (the label folder's dev split may be full already); a source already in a split stays there.
         known = {p.source: p.split for p in existing if p.split}
-        frozen = read_lock(folder) is not None
+        given: dict[str, set] = {}
         for r in kept:
-            if known.get(r["source"]) == "test" and frozen:
-                problems.append((str(path), f"source {r['source']!r} is in the frozen test split and takes no new "
-                                            "passages; give new passages a new source"))
-            elif r["source"] in known:
+            given.setdefault(r["source"], set()).update({r["split"]} - {None})
+        for source, splits in sorted(given.items()):
+            if known.get(source) == "test":
+                problems.append((str(path), f"source {source!r} is in the test split, which takes no imported "
+                                            "passages (it is, or will be, frozen); give new passages a new source"))
+            elif len(splits) > 1 or (source in known and splits - {known[source]}):
+                problems.append((str(path), f"source {source!r} would feed several splits "
+                                            f"({', '.join(sorted(splits | ({known[source]} if source in known else set())))}); "
+                                            "all passages of a source share one split"))
+        for r in kept:
+            if r["source"] in known:
                 r["split"] = r["split"] or known[r["source"]]
-        fresh = [p for p in new if p.source not in known]
+            elif given.get(r["source"]):
+                r["split"] = r["split"] or next(iter(given[r["source"]]))
+        fresh = [p for p in new if p.source not in known and not given.get(p.source)]
         assignment = assign_splits(fresh, frozen_test=True) if fresh and not problems else {}
         for r in kept:
             r["split"] = r["split"] or assignment.get(r["source"])

@@ -138,7 +138,7 @@ def test_frozen_test_source_and_test_split_refused(labels_dir, corpus_dir, tmp_p
     test_source = next(p.source for p in load_passages(labels_dir, corpus_dir) if p.split == "test")
     src = write(tmp_path / "t.jsonl", json.dumps({"text": EN, "narratives": ["anti_western"], "stance": "promotes",
                                                   "source": test_source}) + "\n")
-    with pytest.raises(LabelError, match="frozen test split and takes no new passages"):
+    with pytest.raises(LabelError, match="is in the test split, which takes no imported passages"):
         import_labels(src, labels_dir, corpus_dir)
     src = write(tmp_path / "u.jsonl", json.dumps({"text": EN, "narratives": ["anti_western"], "stance": "promotes",
                                                   "split": "test"}) + "\n")
@@ -174,3 +174,37 @@ def test_unreadable_files(tmp_path):
     assert raws == [] and "not valid UTF-8" in problems[0][1]
     with pytest.raises(ValueError, match="cannot tell the format"):
         read_label_file(write(tmp_path / "x.txt", "hello"))
+
+
+def test_review_findings_are_refused_or_handled(labels_dir, corpus_dir, tmp_path):
+    """Defects a review found: each is now an error (nothing written) or handled as documented."""
+    def refused(content, match, name="x.jsonl"):
+        src = write(tmp_path / name, content)
+        with pytest.raises(LabelError, match=match):
+            import_labels(src, labels_dir, corpus_dir, name="review")
+        assert not (labels_dir / "review.jsonl").exists()
+
+    row = lambda **kw: json.dumps({"text": EN, "narratives": ["anti_western"], "stance": "promotes", **kw})  # noqa: E731
+    refused(row(id="x1") + "\n" + json.dumps({"id": "x1", "text": EN2, "narratives": [], "stance": "none"}) + "\n",
+            "is used twice in this file")
+    dev_source = next(p.source for p in load_passages(labels_dir, corpus_dir) if p.split == "dev")
+    refused(row(source=dev_source, split="train") + "\n", "would feed several splits")
+    refused(row(source="new1", split="train") + "\n" + json.dumps(
+        {"text": EN2, "narratives": [], "stance": "none", "source": "new1", "split": "dev"}) + "\n", "several splits")
+    test_source = next(p.source for p in load_passages(labels_dir, corpus_dir) if p.split == "test")
+    refused(row(source=test_source) + "\n", "is in the test split")  # no lock file yet: still refused
+    refused([ls_task(1, EN, extra={"annotations": [{"result": [
+        {"type": "choices", "from_name": "narrative", "value": {"choices": ["anti_western"]}}]}]})],
+        "choices named 'narrative'", name="e.json")
+    refused(json.dumps({"id": 1, "text": EN, "label": [[[0], 5, "anti_western"]]}) + "\n", "integer offsets")
+    refused(json.dumps({"id": 1, "text": None, "label": [[0, 5, "anti_western"]]}) + "\n", "'text' must be a string")
+    # A span-only task whose annotator also picked a stance: the spans are imported, not the article.
+    article = f"{NEG} {EN}"
+    span = {"id": 9, "data": {"text": article}, "annotations": [{"result": [
+        {"type": "choices", "from_name": "stance", "value": {"choices": ["promotes"]}},
+        {"type": "labels", "value": {"start": article.index(EN), "end": len(article), "labels": ["anti_western", "promotes"]}}]}]}
+    res = import_labels(write(tmp_path / "s.json", [span]), labels_dir, corpus_dir, name="spans")
+    assert [r["text"] for r in res.records] == [EN]
+    # A dry run reports an existing target too.
+    with pytest.raises(LabelError, match="exists already"):
+        import_labels(write(tmp_path / "d.jsonl", row() + "\n"), labels_dir, corpus_dir, name="spans", dry_run=True)
