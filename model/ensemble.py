@@ -11,6 +11,7 @@ probabilities. Weights are chosen on the dev split (``narratives ensemble --weig
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -42,7 +43,8 @@ class EnsembleNarrativeClassifier:
         """Load the members (nothing is trained) and check they share one label set."""
         from .members import load_member
 
-        if not self.members or any(not isinstance(w, (int, float)) or w <= 0 for w in self.members.values()):
+        if not self.members or any(not isinstance(w, (int, float)) or not math.isfinite(w) or w <= 0
+                                   for w in self.members.values()):
             raise ValueError(f"an ensemble needs members with positive weights, got {self.members}")
 
         self.members_ = {ref: load_member(ref, base_dir) for ref in self.members}

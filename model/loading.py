@@ -58,10 +58,10 @@ def shipped_names() -> list[str]:
 def resolve_model(ref: str | Path | None) -> Path:
     """``None`` or ``"default"`` is the default model (see ``narratives promote``); otherwise a model name
     or version in the models directory, a shipped name (``"baseline"``), or a model directory path."""
-    from .registry import default_ref, find_model, models_dir
+    from .registry import default_model, find_model, models_dir
 
     if ref is None or ref == "default":
-        ref = default_ref()
+        return default_model()  # never a folder of the working directory
     if isinstance(ref, str):
         found = find_model(ref)
         if found is not None:

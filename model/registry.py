@@ -70,13 +70,19 @@ def _entry(path: Path, shipped: bool) -> ModelEntry | None:
         return None
     metrics: dict = {}
     with contextlib.suppress(OSError, ValueError, RecursionError):
-        metrics = _read_json(path / "metrics.json")
-    splits = metrics.get("splits", {}) if isinstance(metrics, dict) else {}
-    return ModelEntry(name=path.name, path=path, version=version, kind=str(config.get("kind")),
-                      labels=list(config.get("labels", [])), created=metrics.get("created"),
-                      data_sha256=(config.get("data") or {}).get("labels_sha256"),
-                      dev_macro_f1=(splits.get("dev") or {}).get("macro_f1"),
-                      test_macro_f1=(splits.get("test") or {}).get("macro_f1"), shipped=shipped)
+        metrics = _read_json(path / "metrics.json")  # derived and unhashed: every field is checked below
+
+    def get(obj, *keys, kind=(str,)):
+        for k in keys:
+            obj = obj.get(k) if isinstance(obj, dict) else None
+        return obj if isinstance(obj, kind) and not isinstance(obj, bool) else None
+
+    labels = config.get("labels") if isinstance(config, dict) else None
+    return ModelEntry(name=path.name, path=path, version=version, kind=str(get(config, "kind")),
+                      labels=[str(x) for x in labels] if isinstance(labels, list) else [],
+                      created=get(metrics, "created"), data_sha256=get(config, "data", "labels_sha256"),
+                      dev_macro_f1=get(metrics, "splits", "dev", "macro_f1", kind=(int, float)),
+                      test_macro_f1=get(metrics, "splits", "test", "macro_f1", kind=(int, float)), shipped=shipped)
 
 
 def list_models() -> list[ModelEntry]:
@@ -105,7 +111,7 @@ def find_model(ref: str) -> Path | None:
         if len(hits) > 1:
             raise ModelLoadError(f"version {ref!r} is ambiguous: {', '.join(sorted(e.name for e in hits.values()))}")
         if hits:
-            return next(iter(hits))
+            return next(iter(hits.values())).path
     return None
 
 
@@ -136,6 +142,38 @@ def default_ref() -> str:
     return DEFAULT_MODEL_NAME
 
 
+def default_model() -> Path:
+    """The default model's folder. A pointer is checked against the version it recorded, so a folder
+    retrained in place (a model that never passed ``promote``) is refused rather than served.
+
+    >>> default_model().is_dir()
+    True
+    """
+    for d in _search_dirs():
+        record = read_default(d)
+        if record is None:
+            continue
+        where = d / DEFAULT_FILE
+        path = find_model(record["model"])
+        if path is None:
+            raise ModelLoadError(f"{where}: the default model {record['model']!r} is not in {d}; "
+                                 "`narratives rollback` or `narratives promote VERSION --force` sets another")
+        version = record.get("version")
+        if version:
+            try:
+                found = str(_read_json(model_dir(path) / MANIFEST)["model_hash"])
+            except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
+                raise ModelLoadError(f"{where}: the default model {path} is unreadable ({exc})") from None
+            if not found.startswith(str(version)):
+                raise ModelLoadError(f"{where}: the default {record['model']!r} was promoted as version {version}, "
+                                     f"but that folder now holds {found[:12]}; promote it again (or roll back)")
+        return path
+    path = find_model(DEFAULT_MODEL_NAME)
+    if path is None:
+        raise ModelLoadError(f"the shipped default model {DEFAULT_MODEL_NAME!r} is missing from {SHIPPED_MODELS}")
+    return path
+
+
 @contextlib.contextmanager
 def _locked(directory: Path):
     """Serialise read-modify-write of the pointer between processes."""
@@ -151,9 +189,8 @@ def _locked(directory: Path):
 
 
 def _pointer(path: Path, version: str, note: str | None) -> dict:
-    directory = models_dir().resolve()
-    # A model inside the models directory is named relatively; a shipped one by its shipped name.
-    name = path.name if path.resolve().parent in (directory, SHIPPED_MODELS.resolve()) else str(path.resolve())
+    # find_model only returns folders of the models directory or shipped ones: both are named by folder name.
+    name = path.name
     return {"model": name, "version": version, "promoted_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "note": note}
 
@@ -175,7 +212,7 @@ def set_default(ref: str, note: str | None = None) -> dict:
     with _locked(directory):
         current = read_default(directory)
         history = list(current.pop("history", [])) + [current] if current else \
-            [{"model": DEFAULT_MODEL_NAME, "version": None, "promoted_at": None, "note": "shipped default"}]
+            [{"model": default_ref(), "version": None, "promoted_at": None, "note": "the default before"}]
         record = {**_pointer(path, clf.model_hash_[:12], note), "history": history[-50:]}
         atomic_write_text(directory / DEFAULT_FILE, json.dumps(record, indent=2) + "\n")
     return record
@@ -207,12 +244,28 @@ def publish_version(staged: Path) -> tuple[Path, bool]:
     A version that already exists is the same model byte for byte (its name is its content hash), so
     the staged copy is dropped and the existing one kept: nothing is ever overwritten.
     """
-    manifest = _read_json(staged / MANIFEST)
-    target = staged.parent / str(manifest["model_hash"])[:12]
-    if model_dir(target).exists():
+    model_hash = str(_read_json(staged / MANIFEST)["model_hash"])
+    target = staged.parent / model_hash[:12]
+
+    def same() -> bool:
+        try:
+            return str(_read_json(target / MANIFEST)["model_hash"]) == model_hash
+        except (OSError, ValueError, KeyError, TypeError, RecursionError):
+            return False
+
+    if same():
         shutil.rmtree(staged, ignore_errors=True)
         return target, False
-    os.rename(staged, target)  # atomic; fails rather than replacing if target appeared meanwhile
+    if target.exists() or model_dir(target) != target:  # an empty or broken folder, or a stranded save
+        raise ModelLoadError(f"{target} exists but is not this model (an interrupted or damaged copy); move it "
+                             f"aside and train again; the new model is kept in {staged}")
+    try:
+        os.rename(staged, target)  # atomic; fails rather than replacing if target appeared meanwhile
+    except OSError:
+        if not same():
+            raise
+        shutil.rmtree(staged, ignore_errors=True)  # a concurrent run published the same model first
+        return target, False
     return target, True
 
 

@@ -130,7 +130,7 @@ def add_narrative(path: str | Path, narrative_id: str, name: str, description: s
         raise TaxonomyError(f"{p}: narrative {narrative_id!r} exists already")
     if not name.strip() or not description.strip():
         raise TaxonomyError("a new narrative needs a non-empty name and description")
-    q = json.dumps  # JSON strings are valid YAML scalars, whatever the text holds
+    q = lambda v: json.dumps(v, ensure_ascii=False)  # noqa: E731  (a JSON string is a valid YAML scalar)
     block = [f"  - id: {narrative_id}", f"    name: {q(name.strip())}",
              f"    description: {q(' '.join(description.split()))}"]
     if cues:

@@ -165,13 +165,23 @@ def promote(version, force, max_drop, note, labels_path, corpus):
     `score` and the server use. It is first compared with the current default on the frozen test split
     and refused if any narrative's F1 drops by more than --max-drop (unless --force). The switch is
     one atomic file replace; `narratives rollback` undoes it."""
+    from narratives.model import TaxonomyError
     from narratives.model.artifact import ModelLoadError
     from narratives.model.registry import set_default
+    from narratives.train.compare import compare_models, format_comparison
+    from narratives.train.data import LabelError
 
-    report = _compare("default", version, labels_path, corpus, "test", max_drop)
-    from narratives.train.compare import format_comparison
-
-    click.echo(format_comparison(report))
+    try:
+        report = compare_models("default", version, labels_path, corpus, split="test", max_drop=max_drop)
+    except ModelLoadError as exc:
+        if not force:
+            raise _fail(ModelLoadError(f"{exc} (pass --force to promote without the comparison)")) from None
+        click.echo(f"warning: not compared ({exc})", err=True)
+        report = {"regressions": []}
+    except (LabelError, TaxonomyError, ValueError) as exc:
+        raise _fail(exc) from None
+    else:
+        click.echo(format_comparison(report))
     if report["regressions"] and not force:
         raise click.ClickException(f"not promoted: F1 drops by more than {max_drop} on "
                                    f"{', '.join(report['regressions'])} (use --force to promote anyway)")
@@ -223,7 +233,7 @@ def suggest(files, n, output, model, against, per_article, min_words, id_field, 
         tasks = _suggest(files, n=n, model=model, against=None if against == "none" else against,
                          per_article=per_article, min_words=min_words, labels=labels_path, corpus=corpus,
                          id_field=id_field, text_field=text_field)
-    except ModelLoadError as exc:
+    except (ModelLoadError, ValueError) as exc:
         raise _fail(exc) from None
     write_tasks(tasks, output)
     click.echo(f"wrote {len(tasks)} task(s) to {output}")

@@ -17,6 +17,7 @@ described in the OpenAPI schema, and ``tests/serve/test_http_fuzz.py`` fuzzes th
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -196,9 +197,14 @@ def create_app(model: str | Path | None = None, limits: Limits = Limits()) -> Fa
     def current(request: Request):
         if model is not None:
             return request.app.state.model
-        from narratives.model import load_model
+        from narratives.model import ModelLoadError, load_model
 
-        return load_model(None)  # cached per model; follows the default pointer
+        try:
+            request.app.state.model = load_model(None)  # cached per model; follows the default pointer
+        except ModelLoadError as exc:  # a broken pointer: keep serving the last good model, and say so
+            logging.getLogger("narratives.serve").error("default model not loadable, serving %s: %s",
+                                                        request.app.state.model.model_hash_[:12], exc)
+        return request.app.state.model
 
     app = FastAPI(title="narratives", version="1", lifespan=lifespan,
                   description="Pro-Kremlin narratives about the Western Balkans in news text.")

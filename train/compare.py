@@ -26,8 +26,9 @@ def compare_models(a: str | Path | None, b: str | Path | None, labels: str | Pat
     """Evaluate model ``a`` (the reference, e.g. the current default) and ``b`` (the candidate) on one
     split of the labels and return per-narrative F1 with deltas ``b - a``.
 
-    ``regressions`` lists the narratives that both models know, that have passages in the split, and
-    whose F1 drops by more than ``max_drop``; a narrative only ``b`` knows is marked ``new``.
+    ``regressions`` lists the narratives that have passages in the split and whose F1 drops by more than
+    ``max_drop``, including any that ``b`` no longer knows; a narrative only ``b`` knows is marked ``new``.
+    The summary figures are each model's own (over its own narratives).
     """
     from narratives.model import load_model
 
@@ -48,6 +49,8 @@ def compare_models(a: str | Path | None, b: str | Path | None, labels: str | Pat
         delta = _delta(f1a, f1b) if support else None
         if delta is not None and delta < -max_drop:
             status = f"DROP > {max_drop}"
+        elif pb is None and support:
+            status, delta = "REMOVED (a drop to 0)", _delta(f1a, 0.0)
         rows.append({"narrative": lab, "support": support, "f1_a": f1a, "f1_b": f1b, "delta": delta,
                      "status": status})
     summary = {k: {"a": ra.get(k), "b": rb.get(k), "delta": _delta(ra.get(k), rb.get(k))} for k in SUMMARY}
@@ -55,7 +58,7 @@ def compare_models(a: str | Path | None, b: str | Path | None, labels: str | Pat
             "a": {"ref": str(a), "model_version": ma.model_hash_[:12], "kind": ma.config_.get("kind")},
             "b": {"ref": str(b), "model_version": mb.model_hash_[:12], "kind": mb.config_.get("kind")},
             "narratives": rows, "summary": summary,
-            "regressions": [r["narrative"] for r in rows if r["status"].startswith("DROP")]}
+            "regressions": [r["narrative"] for r in rows if r["status"].startswith(("DROP", "REMOVED"))]}
 
 
 def format_comparison(report: dict) -> str:

@@ -39,12 +39,18 @@ def _norm(text: str) -> str:
 
 
 def _labelled(labels: str | Path | None, corpus: str | Path | None) -> set[str]:
+    """Texts of the label folder. A folder named explicitly must load; the default one may be absent
+    (an installed package scoring articles elsewhere), and then nothing is excluded."""
+    from narratives.model.paths import labels_dir
+
     from .data import LabelError, load_passages
 
+    if labels is None and not (labels_dir() / "taxonomy.yaml").exists():
+        return set()
     try:
         return {_norm(p.text) for p in load_passages(labels, corpus, require_split=False)}
-    except (LabelError, FileNotFoundError, ValueError):
-        return set()  # no usable label folder: nothing to exclude
+    except (LabelError, FileNotFoundError, ValueError) as exc:
+        raise ValueError(f"the label folder could not be read, so labelled passages cannot be excluded: {exc}") from None
 
 
 def suggest(files: Iterable[str], n: int = 50, model: str | Path | None = None, against: str | Path | None = "auto",
@@ -70,9 +76,13 @@ def suggest(files: Iterable[str], n: int = 50, model: str | Path | None = None, 
         other = load_model(against)
     seen = _labelled(labels, corpus)
     cands: list[dict] = []
+    read, errors = 0, []
     for art in read_articles(list(files), id_field, text_field):
         if art.get("error") or not isinstance(art.get("text"), str):
+            errors.append(str(art.get("error") or f"{art.get('source')}: no text"))
             continue
+        read += 1
+        key = f"{art.get('source')}#{art.get('id')}"  # one article: ids repeat across files
         texts = []
         for k, (a, b) in enumerate(split_passages(art["text"])):
             t = art["text"][a:b]
@@ -92,15 +102,19 @@ def suggest(files: Iterable[str], n: int = 50, model: str | Path | None = None, 
                 shared = [lab for lab in clf.labels_ if lab in o["scores"]]
                 dis = sum((lab in d["narratives"]) != (lab in o["narratives"]) for lab in shared) / max(len(shared), 1)
                 dis += 0.5 * (d["stance"] != o["stance"])
-            cands.append({"article": str(art.get("id")), "source": art.get("source"), "k": k, "start": a, "end": b,
+            cands.append({"article": str(art.get("id")), "key": key, "source": art.get("source"), "k": k,
+                          "start": a, "end": b,
                           "text": t, "decision": d, "uncertainty": u, "disagreement": round(dis, 4),
                           "priority": round(u + dis, 4)})
-    cands.sort(key=lambda c: (-c["priority"], c["article"], c["k"]))
+    if not read:
+        raise ValueError("no article could be read" + (f": {errors[0]}" if errors else " (no input)")
+                         + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""))
+    cands.sort(key=lambda c: (-c["priority"], c["key"], c["k"]))
     picked, per = [], {}  # type: ignore[var-annotated]
     for c in cands:
-        if per.get(c["article"], 0) >= per_article:
+        if per.get(c["key"], 0) >= per_article:
             continue
-        per[c["article"]] = per.get(c["article"], 0) + 1
+        per[c["key"]] = per.get(c["key"], 0) + 1
         picked.append(c)
         if len(picked) >= n:
             break
@@ -116,7 +130,7 @@ def _task(c: dict, version: str, lang: str) -> dict:
     result = [{"from_name": "narratives", "to_name": "text", "type": "choices",
                "value": {"choices": list(d["narratives"])}},
               {"from_name": "stance", "to_name": "text", "type": "choices", "value": {"choices": [d["stance"]]}}]
-    data = {"text": c["text"], "source": c["article"], "article_id": c["article"], "passage": c["k"],
+    data = {"text": c["text"], "source": c["key"], "article_id": c["article"], "passage": c["k"],
             "start": c["start"], "end": c["end"], "file": c["source"]}
     if lang in LS_LANGS:
         data["lang"] = lang

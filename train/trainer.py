@@ -159,8 +159,12 @@ def ensemble(out: str | Path, members: dict[str, float], labels: str | Path | No
     {'path': 'model/weights/ensemble', 'model_hash': '...', 'metrics': {...}}
     """
     from narratives.model.ensemble import EnsembleNarrativeClassifier
+    from narratives.model.members import load_member
 
     tax, passages, ref = _prepare(labels, corpus, reference)
+    if Path(out).exists() and any(Path(load_member(m, Path(out).parent).path_).resolve() == Path(out).resolve()
+                                  for m in members):
+        raise ValueError(f"{out} cannot be a member of the ensemble written over it")
     t0 = time.time()
     clf = EnsembleNarrativeClassifier(members).fit(base_dir=Path(out).parent)
     if clf.labels_ != list(tax.ids):

@@ -65,3 +65,15 @@ def test_a_changed_member_or_bad_weights_are_refused(members):
         EnsembleNarrativeClassifier.from_pretrained(members / "ens")
     with pytest.raises(ValueError, match="positive weights"):
         EnsembleNarrativeClassifier({"one": 0}).fit(base_dir=members)
+    with pytest.raises(ValueError, match="positive weights"):
+        EnsembleNarrativeClassifier({"one": float("nan")}).fit(base_dir=members)
+
+
+def test_an_ensemble_cannot_be_its_own_member(members, labels_dir, corpus_dir):
+    from narratives.train.trainer import ensemble
+
+    ensemble(members / "ens", {"one": 1, "two": 1}, labels=labels_dir, corpus=corpus_dir, log=open(os.devnull, "w"))
+    before = (members / "ens" / "manifest.json").read_text()
+    with pytest.raises(ValueError, match="cannot be a member of the ensemble written over it"):
+        ensemble(members / "ens", {"ens": 1}, labels=labels_dir, corpus=corpus_dir, log=open(os.devnull, "w"))
+    assert (members / "ens" / "manifest.json").read_text() == before

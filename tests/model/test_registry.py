@@ -115,3 +115,51 @@ def test_add_narrative_appends_and_validates(tmp_path):
     other.write_text("version: 1\nnarratives: [{id: a_b, name: x, description: y}]\n")
     with pytest.raises(TaxonomyError, match="could not be appended|not the last block"):
         add_narrative(other, "c_d", "x", "y")
+
+
+def test_review_findings(models, tiny_model, tmp_path, monkeypatch):
+    """Defects a review found in the models directory, each now refused or handled."""
+    path, _ = _copy_as_version(tiny_model, models)
+    # A malformed metrics.json (derived, unhashed) does not break listing or version lookup.
+    broken = models / "broken"
+    shutil.copytree(tiny_model, broken)
+    (broken / "metrics.json").write_text('{"created": 5, "splits": {"dev": {"macro_f1": "0.9"}}}')
+    assert {e.name for e in list_models()} >= {"broken", path.name}
+    with pytest.raises(ModelLoadError, match="ambiguous"):  # "broken" is a copy: the same version, a clear error
+        find_model(path.name[:7])
+    shutil.rmtree(broken)
+    # publish_version never drops a new model because of an empty or stranded folder of its name.
+    staged = staging_dir(models)
+    shutil.copytree(tiny_model, staged)
+    shutil.rmtree(path)
+    path.mkdir()
+    with pytest.raises(ModelLoadError, match="exists but is not this model"):
+        publish_version(staged)
+    assert (staged / "manifest.json").exists()
+    path.rmdir()
+    assert publish_version(staged) == (path, True)
+    # The pointer is checked against its recorded version: a folder retrained in place is refused.
+    set_default(path.name)
+    (path / "vocab.json").write_text((path / "vocab.json").read_text() + " ")
+    man = json.loads((path / "manifest.json").read_text())
+    from narratives.model.artifact import file_sha256, model_hash_of
+    man["files"]["vocab.json"] = file_sha256(path / "vocab.json")
+    man["model_hash"] = model_hash_of(man["files"])
+    (path / "manifest.json").write_text(json.dumps(man))
+    with pytest.raises(ModelLoadError, match="promoted as version .* now holds"):
+        resolve_model(None)
+    # A pointer to a missing model names the pointer file and never falls back to the working directory.
+    shutil.rmtree(path)
+    monkeypatch.chdir(tmp_path)
+    shutil.copytree(tiny_model, tmp_path / path.name)
+    with pytest.raises(ModelLoadError, match=r"default.json: the default model .* is not in"):
+        resolve_model(None)
+    rollback()
+    assert resolve_model(None).name == DEFAULT_MODEL_NAME
+
+
+def test_add_narrative_keeps_characters_outside_the_bmp(tmp_path):
+    tax_file = tmp_path / "taxonomy.yaml"
+    shutil.copy(load_taxonomy().path, tax_file)
+    tax = add_narrative(tax_file, "church_law", "Church law 𝔄", "Prayers 🙏 for the monasteries of Montenegro.")
+    assert tax.get("church_law").name == "Church law 𝔄" and "🙏" in tax.get("church_law").description

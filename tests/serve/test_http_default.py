@@ -54,6 +54,12 @@ def test_server_follows_promote_and_rollback(tmp_path, monkeypatch, tiny_model):
         assert httpx.get(fixed_base + "/healthz").json()["model_version"] == shipped
         rollback()
         assert httpx.get(base + "/healthz").json()["model_version"] == shipped
+        # A broken pointer (its model gone): the server keeps serving the last good model, no 5xx.
+        set_default(version)
+        assert httpx.get(base + "/healthz").json()["model_version"] == version
+        shutil.rmtree(models / version)
+        r = httpx.post(base + "/v1/predict", json={"texts": ["Kosovo set the precedent for Crimea."]})
+        assert r.status_code == 200 and r.json()["results"][0]["model_version"] == version
     finally:
         for p in (following, fixed):
             p.terminate()

@@ -61,4 +61,22 @@ def test_round_trip_through_label_studio(tmp_path, tiny_model, labels_dir, corpu
     write_tasks(exported, tmp_path / "export.json")
     res = import_labels(tmp_path / "export.json", labels_dir, corpus_dir, name="round")
     assert [r["text"] for r in res.records] == [t["data"]["text"] for t in tasks]
-    assert {r["source"] for r in res.records} == {"a"}
+    assert {r["source"] for r in res.records} == {f"{tmp_path / 'a.txt'}#a"}  # one source per article
+
+
+def test_nothing_readable_or_a_bad_label_folder_is_an_error(tmp_path, tiny_model, labels_dir, corpus_dir):
+    import pytest
+
+    with pytest.raises(ValueError, match="no article could be read: .*file not found"):
+        suggest([str(tmp_path / "missing.txt")], model=tiny_model, labels=labels_dir, corpus=corpus_dir)
+    (tmp_path / "a.txt").write_text(ARTICLE, encoding="utf-8")
+    with pytest.raises(ValueError, match="label folder could not be read"):
+        suggest([str(tmp_path / "a.txt")], model=tiny_model, labels=tmp_path / "labelz", corpus=corpus_dir)
+
+
+def test_same_id_in_two_files_is_two_articles(tmp_path, tiny_model, labels_dir, corpus_dir):
+    for name in ("a", "b"):
+        (tmp_path / f"{name}.jsonl").write_text(json.dumps({"id": 1, "text": ARTICLE.replace("week", name)}) + "\n")
+    tasks = suggest([str(tmp_path / "a.jsonl"), str(tmp_path / "b.jsonl")], n=10, model=tiny_model, per_article=1,
+                    labels=labels_dir, corpus=corpus_dir)
+    assert len(tasks) == 2 and len({t["data"]["source"] for t in tasks}) == 2
