@@ -107,11 +107,11 @@ def find_model(ref: str) -> Path | None:
         if "/" not in ref and ref not in (".", "..") and (d / ref / "config.json").exists():
             return d / ref
     if VERSION_RE.match(ref):
-        hits = {e.path.resolve(): e for e in list_models() if e.version.startswith(ref[:12])}
-        if len(hits) > 1:
-            raise ModelLoadError(f"version {ref!r} is ambiguous: {', '.join(sorted(e.name for e in hits.values()))}")
-        if hits:
-            return next(iter(hits.values())).path
+        hits = [e for e in list_models() if e.version.startswith(ref[:12])]
+        if len({e.version for e in hits}) > 1:
+            raise ModelLoadError(f"version {ref!r} is ambiguous: {', '.join(sorted(e.name for e in hits))}")
+        if hits:  # copies of one version (e.g. a shipped model retrained into the models directory): the first
+            return hits[0].path
     return None
 
 
@@ -195,9 +195,11 @@ def _pointer(path: Path, version: str, note: str | None) -> dict:
             "note": note}
 
 
-def set_default(ref: str, note: str | None = None) -> dict:
+def set_default(ref: str, note: str | None = None, expect: dict | None = None) -> dict:
     """Make ``ref`` (a name or version found by :func:`find_model`) the default, keeping the previous
     default in the pointer's history. The pointer file is replaced atomically. Returns the new pointer.
+    ``expect`` is the pointer as read before a comparison (``read_default()``, ``{}`` for none): if another
+    promote changed it meanwhile, this one is refused rather than skipping the gate.
 
     >>> set_default("baseline")  # doctest: +SKIP
     {'model': 'baseline', 'version': '8848000a9060', ...}
@@ -211,6 +213,9 @@ def set_default(ref: str, note: str | None = None) -> dict:
     directory = models_dir()
     with _locked(directory):
         current = read_default(directory)
+        if expect is not None and (current or {}).get("promoted_at") != expect.get("promoted_at"):
+            raise ModelLoadError(f"the default changed while this promotion was being checked (now "
+                                 f"{(current or {}).get('model')!r}); run the promotion again")
         history = list(current.pop("history", [])) + [current] if current else \
             [{"model": default_ref(), "version": None, "promoted_at": None, "note": "the default before"}]
         record = {**_pointer(path, clf.model_hash_[:12], note), "history": history[-50:]}
@@ -258,7 +263,7 @@ def publish_version(staged: Path) -> tuple[Path, bool]:
         return target, False
     if target.exists() or model_dir(target) != target:  # an empty or broken folder, or a stranded save
         raise ModelLoadError(f"{target} exists but is not this model (an interrupted or damaged copy); move it "
-                             f"aside and train again; the new model is kept in {staged}")
+                             f"aside and train again (the new model waits in {staged} until the next run)")
     try:
         os.rename(staged, target)  # atomic; fails rather than replacing if target appeared meanwhile
     except OSError:

@@ -167,10 +167,14 @@ def promote(version, force, max_drop, note, labels_path, corpus):
     one atomic file replace; `narratives rollback` undoes it."""
     from narratives.model import TaxonomyError
     from narratives.model.artifact import ModelLoadError
-    from narratives.model.registry import set_default
+    from narratives.model.registry import read_default, set_default
     from narratives.train.compare import compare_models, format_comparison
     from narratives.train.data import LabelError
 
+    try:
+        before: dict | None = read_default() or {}
+    except ModelLoadError:
+        before = None  # an unreadable pointer: nothing to compare with or to guard
     try:
         report = compare_models("default", version, labels_path, corpus, split="test", max_drop=max_drop)
     except ModelLoadError as exc:
@@ -186,7 +190,7 @@ def promote(version, force, max_drop, note, labels_path, corpus):
         raise click.ClickException(f"not promoted: F1 drops by more than {max_drop} on "
                                    f"{', '.join(report['regressions'])} (use --force to promote anyway)")
     try:
-        record = set_default(version, note=note)
+        record = set_default(version, note=note, expect=before)
     except ModelLoadError as exc:
         raise _fail(exc) from None
     click.echo(f"default is now {record['model']} (version {record['version']})")
