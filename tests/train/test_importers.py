@@ -208,3 +208,14 @@ def test_review_findings_are_refused_or_handled(labels_dir, corpus_dir, tmp_path
     # A dry run reports an existing target too.
     with pytest.raises(LabelError, match="exists already"):
         import_labels(write(tmp_path / "d.jsonl", row() + "\n"), labels_dir, corpus_dir, name="spans", dry_run=True)
+
+
+def test_label_studio_export_with_bom_crlf_or_truncation(labels_dir, corpus_dir, tmp_path):
+    raw = json.dumps([ls_task(1, EN, ["anti_western"], "promotes")], indent=1).encode()
+    ok = tmp_path / "bom.json"
+    ok.write_bytes(b"\xef\xbb\xbf" + raw.replace(b"\n", b"\r\n"))
+    assert len(import_labels(ok, labels_dir, corpus_dir, dry_run=True).records) == 1
+    cut = tmp_path / "cut.json"
+    cut.write_bytes(raw[:-20])
+    raws, problems, _ = read_label_file(cut)
+    assert raws == [] and problems[0][0] == str(cut) and "malformed JSON" in problems[0][1]
