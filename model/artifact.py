@@ -156,8 +156,12 @@ def model_dir(path: str | Path) -> Path:
     return old if old is not None else path
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Replace a text file atomically (temp file beside it, fsync, rename), keeping its permissions."""
+def atomic_write_text(path: Path, text: str, exclusive: bool = False) -> None:
+    """Replace a text file atomically (temp file beside it, fsync, rename), keeping its permissions.
+
+    With ``exclusive`` the file must not exist yet: the complete temp file is linked into place, so of two
+    writers racing for one name the second gets :class:`FileExistsError` instead of replacing the first.
+    """
     path = Path(path)
     mask = os.umask(0)
     os.umask(mask)
@@ -169,7 +173,11 @@ def atomic_write_text(path: Path, text: str) -> None:
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, mode)
-        os.replace(tmp, path)
+        if exclusive:
+            os.link(tmp, path)
+            os.unlink(tmp)
+        else:
+            os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)

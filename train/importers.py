@@ -351,6 +351,7 @@ def import_labels(path: str | Path, labels: str | Path | None = None, corpus: st
     >>> import_labels("new.csv", name="week48")  # doctest: +SKIP
     ImportResult(records=[{'id': 'week48-1', ...}], problems=[], warnings=[])
     """
+    from narratives.model.artifact import atomic_write_text
     from narratives.model.paths import labels_dir
     from narratives.model.taxonomy import load_taxonomy
 
@@ -414,30 +415,9 @@ def import_labels(path: str | Path, labels: str | Path | None = None, corpus: st
     if problems:
         raise LabelError(problems)
     if not dry_run and kept:
-        _create_exclusive(target, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in kept))
-    return ImportResult(kept, problems, warnings)
-
-
-def _create_exclusive(target: Path, text: str) -> None:
-    """Write a new file completely, then link it into place: readers never see half of it, and of two
-    imports racing for one name the second fails instead of replacing the first."""
-    import os
-    import tempfile
-
-    from .data import LabelError
-
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)
         try:
-            os.link(tmp, target)
+            atomic_write_text(target, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in kept), exclusive=True)
         except FileExistsError:
             raise LabelError([(str(target), "exists already; choose another --name")]) from None
-    finally:
-        os.unlink(tmp)
+    return ImportResult(kept, problems, warnings)
+

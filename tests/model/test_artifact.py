@@ -92,3 +92,15 @@ def test_tampered_model_directories_are_refused(tmp_path, tamper):
         match = "unknown model format"
     with pytest.raises(ModelLoadError, match=match):
         verify_model_dir(d)
+
+
+def test_exclusive_write_never_replaces_an_existing_file(tmp_path):
+    import pytest
+
+    from narratives.model.artifact import atomic_write_text
+
+    f = tmp_path / "labels.jsonl"
+    atomic_write_text(f, "first\n", exclusive=True)
+    with pytest.raises(FileExistsError):
+        atomic_write_text(f, "second\n", exclusive=True)
+    assert f.read_text() == "first\n" and [p.name for p in tmp_path.iterdir()] == ["labels.jsonl"]
