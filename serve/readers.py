@@ -233,30 +233,33 @@ def _read_article_bytes(path: Path) -> bytes | dict:
     return raw
 
 
-def read_html_file(path: Path) -> dict:
-    """One article from an HTML file: its text without boilerplate, its title as an extra field."""
-    from .html import html_to_text
-
+def _read_article_text(path: Path) -> str | dict:
+    """The UTF-8 text of a one-article file (byte-order mark dropped), or an error item (too big, not UTF-8)."""
     raw = _read_article_bytes(path)
     if isinstance(raw, dict):
         return raw
     try:
-        html = raw.decode("utf-8-sig")
+        return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         return {"id": path.stem, "source": str(path), "error": f"{path}: not valid UTF-8 ({exc.reason} at byte {exc.start})"}
+
+
+def read_html_file(path: Path) -> dict:
+    """One article from an HTML file: its text without boilerplate, its title as an extra field."""
+    from .html import html_to_text
+
+    html = _read_article_text(path)
+    if isinstance(html, dict):
+        return html
     text, title = html_to_text(html)
     return {"id": path.stem, "text": text, "source": str(path), "extra": {"title": title} if title else {}}
 
 
 def read_text_file(path: Path) -> dict:
     """One article from a UTF-8 text file (byte-order mark dropped, line endings kept)."""
-    raw = _read_article_bytes(path)
-    if isinstance(raw, dict):
-        return raw
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        return {"id": path.stem, "source": str(path), "error": f"{path}: not valid UTF-8 ({exc.reason} at byte {exc.start})"}
+    text = _read_article_text(path)
+    if isinstance(text, dict):
+        return text
     return {"id": path.stem, "text": text, "source": str(path), "extra": {}}
 
 

@@ -370,9 +370,10 @@ def import_labels(path: str | Path, labels: str | Path | None = None, corpus: st
     existing = load_passages(folder, corpus, tax, require_split=False)
     by_id = {p.id: p for p in existing}
     by_text = {" ".join(p.text.split()).casefold(): p for p in existing}
+    where_of = {r.text: r.where for r in reversed(raws) if isinstance(r.text, str)}  # the first occurrence wins
     kept = []
     for rec in records:
-        where = next(r.where for r in raws if r.text == rec["text"])
+        where = where_of[rec["text"]]
         old = by_text.get(" ".join(rec["text"].split()).casefold())
         if old is not None:
             if (list(old.narratives), old.stance) == (rec["narratives"], rec["stance"]):
