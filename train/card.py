@@ -25,8 +25,11 @@ def _kind_lines(config: dict) -> list[str]:
                 f"(files sha256 `{enc['sha256'][:16]}…`), mean pooling, {p.get('mode')} "
                 f"(r={p.get('lora_r')}, alpha={p.get('lora_alpha')}), {p.get('epochs')} epochs, seed {p.get('seed')}"]
     if config.get("kind") == "ensemble":
-        members = ", ".join(f"`{r['model']}` ({r['model_hash'][:12]}, weight {r['weight']:g})" for r in config["members"])
-        return [f"- members (every passage scored by each; threshold-rescaled scores averaged): {members}"]
+        members = ", ".join(f"`{r['model']}` ({r['model_hash'][:12]}, weight {r['weight']:g}"
+                            + (f", languages {', '.join(r['languages'])} only" if r.get("languages") else "") + ")"
+                            for r in config["members"])
+        return [f"- members (each passage scored by every member for its language; threshold-rescaled scores "
+                f"averaged, weights renormalised per passage): {members}"]
     if config.get("routes"):
         routes = ", ".join(f"{lang} -> `{r['model']}` ({r['model_hash'][:12]})" for lang, r in config["routes"].items())
         fb = config["fallback"]

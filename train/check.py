@@ -79,6 +79,13 @@ def _load_targets(labels: Path, errors: list[tuple[str, str]]) -> dict:
            if k not in ("promotes", "reports") or not _is_int(v)]
     bad += [f"words.{k}" for k, v in t.get("words", {}).items() if k not in ("min", "max") or not _is_int(v)]
     bad += [f"narratives[{i}]" for i, n in enumerate(t.get("narratives", [])) if not isinstance(n, str)]
+    hl = t.get("headlines", {})
+    if not (isinstance(hl, dict) and set(hl) <= {"files", "words"} and isinstance(hl.get("files", []), list)
+            and all(isinstance(x, str) and x for x in hl.get("files", []))
+            and isinstance(hl.get("words", {}), dict)
+            and all(k in ("min", "max") and _is_int(v) for k, v in hl.get("words", {}).items())):
+        errors.append((str(f), "headlines takes files (a list of label file names) and words (min/max integers)"))
+        return {}
     if bad:
         errors.append((str(f), f"field(s) {', '.join(bad)}: per_narrative takes promotes/reports and words takes "
                                "min/max, each an integer; narratives is a list of ids"))
@@ -134,9 +141,15 @@ def check_labels(labels: str | Path | None = None, corpus: str | Path | None = N
     res.errors.extend(source_conflicts(passages))
     goals = _load_targets(labels, res.errors) if targets else {}
     lo, hi = goals.get("words", {}).get("min", 0), goals.get("words", {}).get("max", 10**9)
+    hl = goals.get("headlines", {})
+    hl_files = set(hl.get("files", []))
+    hl_lo, hl_hi = hl.get("words", {}).get("min", 1), hl.get("words", {}).get("max", 10**9)
     for p in team:
         n = len(p.text.split())
-        if not lo <= n <= hi:
+        is_hl = p.where.rpartition(":")[0].rpartition("/")[2] in hl_files
+        if is_hl and not hl_lo <= n <= hl_hi:
+            res.errors.append((p.where, f"headline has {n} words (allowed {hl_lo}-{hl_hi})"))
+        elif not is_hl and not lo <= n <= hi:
             res.errors.append((p.where, f"passage has {n} words (allowed {lo}-{hi})"))
     seen: dict[str, Passage] = {}
     seed_ids = {p.id for p in seeds}

@@ -96,8 +96,8 @@ def train(labels: str | Path | None = None, corpus: str | Path | None = None, ou
     ``kind`` is ``baseline`` (TF-IDF; thresholds from cross-validation on the fitting splits),
     ``transformer`` (temperatures and thresholds from the dev split, which it therefore never fits on),
     ``e5`` (heads on frozen multilingual embeddings; thresholds from cross-validation, like the baseline) or
-    ``ensemble`` (a baseline and an e5 model trained here, then averaged with weights 0.5 and 0.5: the
-    shipped default's recipe).
+    ``ensemble`` (the shipped default's recipe, :data:`ENSEMBLE_MEMBERS`: a baseline, an e5 model and a
+    transformer for English passages, trained here, then averaged).
     ``params`` go to the model's constructor. ``reference`` (a model name or directory) is evaluated on
     the same held-out splits, and the card and plots show it next to the new model.
 
@@ -152,7 +152,13 @@ def route(out: str | Path, routes: dict[str, str], fallback: str, labels: str | 
                            command or f"narratives route --out {out} {default} --fallback {fallback}", log)
 
 
-ENSEMBLE_MEMBERS = {"baseline": 0.5, "e5": 0.5}  # the shipped default's recipe (weights chosen on dev)
+# The shipped default's recipe: (kind, weight, languages or None for all, constructor params). Weights and
+# the transformer's English-only role were chosen on the dev split (see the README's model section).
+ENSEMBLE_MEMBERS: tuple[tuple[str, float, tuple[str, ...] | None, dict], ...] = (
+    ("baseline", 1.0, None, {}),
+    ("e5", 2.0, None, {}),
+    ("transformer", 1.0, ("en", "und"), {"epochs": 4}),
+)
 
 
 def _train_ensemble(labels, corpus, out, fit_splits, reference, command, log, params) -> dict:
@@ -162,13 +168,20 @@ def _train_ensemble(labels, corpus, out, fit_splits, reference, command, log, pa
 
     if params:
         raise ValueError(f"--kind ensemble trains its members with their defaults; {sorted(params)} do not apply")
-    members = {}
-    for kind, weight in ENSEMBLE_MEMBERS.items():
+    if "dev" in fit_splits and any(kind == "transformer" for kind, *_ in ENSEMBLE_MEMBERS):
+        raise ValueError("the ensemble's transformer member calibrates on the dev split, so --kind ensemble "
+                         "cannot fit on it")
+    members, languages = {}, {}
+    for kind, weight, langs, member_params in ENSEMBLE_MEMBERS:
         sub = None if out is None else Path(out).parent / f"{Path(out).name}-{kind}"
-        result = train(labels, corpus, sub, fit_splits, kind=kind, log=log)
-        members[Path(result["path"]).name] = weight
+        result = train(labels, corpus, sub, fit_splits, kind=kind, log=log, **member_params)
+        name = Path(result["path"]).name
+        members[name] = weight
+        if langs:
+            languages[name] = list(langs)
     target = Path(out) if out is not None else staging_dir()
-    result = ensemble(target, members, labels, corpus, reference, command or "narratives train --kind ensemble", log)
+    result = ensemble(target, members, labels, corpus, reference, command or "narratives train --kind ensemble", log,
+                      languages=languages or None)
     if out is None:
         path, new = publish_version(target)
         result["path"], result["new_version"] = str(path), new
@@ -177,10 +190,10 @@ def _train_ensemble(labels, corpus, out, fit_splits, reference, command, log, pa
 
 def ensemble(out: str | Path, members: dict[str, float], labels: str | Path | None = None,
              corpus: str | Path | None = None, reference: str | Path | None = None, command: str | None = None,
-             log=sys.stderr) -> dict:
+             log=sys.stderr, languages: dict[str, list[str]] | None = None) -> dict:
     """Build an ensemble (every passage scored by each member, threshold-rescaled scores averaged with
     ``members``' weights), evaluate it like a trained model, and save it with its card. Members are model
-    names, versions, or folders beside ``out``.
+    names, versions, or folders beside ``out``; ``languages`` limits some members to some languages.
 
     >>> ensemble("model/weights/ensemble", {"baseline": 0.5, "e5-head": 0.5})  # doctest: +SKIP
     {'path': 'model/weights/ensemble', 'model_hash': '...', 'metrics': {...}}
@@ -193,11 +206,12 @@ def ensemble(out: str | Path, members: dict[str, float], labels: str | Path | No
                                   for m in members):
         raise ValueError(f"{out} cannot be a member of the ensemble written over it")
     t0 = time.time()
-    clf = EnsembleNarrativeClassifier(members).fit(base_dir=Path(out).parent)
+    clf = EnsembleNarrativeClassifier(members, languages).fit(base_dir=Path(out).parent)
     if clf.labels_ != list(tax.ids):
         raise ValueError(f"the members' labels {clf.labels_} differ from the taxonomy's {list(tax.ids)}")
     fit_splits = tuple(sorted({s for m in clf.members_.values() for s in m.config_.get("data", {}).get("fit_splits", [])}))
-    default = " ".join(f"--member {k}={v}" for k, v in members.items())
+    default = " ".join(f"--member {k}={v}" + (f"@{','.join(languages[k])}" if k in (languages or {}) else "")
+                       for k, v in members.items())
     return _save_with_card(clf, out, tax, passages, fit_splits, ref, time.time() - t0,
                            "its members' own splits; weights chosen on dev",
                            command or f"narratives ensemble --out {out} {default}", log)

@@ -77,3 +77,46 @@ def test_an_ensemble_cannot_be_its_own_member(members, labels_dir, corpus_dir):
     with pytest.raises(ValueError, match="cannot be a member of the ensemble written over it"):
         ensemble(members / "ens", {"ens": 1}, labels=labels_dir, corpus=corpus_dir, log=open(os.devnull, "w"))
     assert (members / "ens" / "manifest.json").read_text() == before
+
+
+MIXED = ["Kosovo set the precedent for Crimea and the West knows it.",
+         "Косово је био преседан за Крим, и Запад то зна.",
+         "Rain is expected in Sarajevo on Monday."]
+
+
+def test_a_member_limited_to_a_language_scores_only_those_passages(members, labels_dir, corpus_dir):
+    r = CliRunner().invoke(main, ["ensemble", "--out", str(members / "ens"), "--member", "one=1",
+                                  "--member", "two=3@en,und", "--labels", str(labels_dir), "--corpus", str(corpus_dir)])
+    assert r.exit_code == 0, r.output
+    cfg = json.loads((members / "ens" / "config.json").read_text())
+    assert [m.get("languages") for m in cfg["members"]] == [None, ["en", "und"]]
+    card = (members / "ens" / "README.md").read_text()
+    assert "--member two=3.0@en,und" in card and "languages en, und only" in card
+    clf = load_model(members / "ens")
+    assert clf.languages_ == {"two": ("en", "und")}
+    calls = []
+    two = clf.members_["two"]
+    real = two.scores
+    two.scores = lambda texts: calls.append(list(texts)) or real(texts)
+    p, s = clf.scores(MIXED)
+    assert calls == [[MIXED[0], MIXED[2]]]  # the Serbian passage never reaches the English-only member
+    one, two = load_model(members / "one"), load_model(members / "two")
+    th = {m: np.array([m.thresholds_[lab] for lab in clf.labels_]) for m in (one, two)}
+    p1, s1 = one.scores(MIXED)
+    p2, s2 = two.scores(MIXED)
+    for i in (0, 2):  # English: 1:3 weights
+        np.testing.assert_allclose(p[i], 0.25 * rescale(p1[i], th[one]) + 0.75 * rescale(p2[i], th[two]))
+        np.testing.assert_allclose(s[i], 0.25 * s1[i] + 0.75 * s2[i])
+    np.testing.assert_allclose(p[1], rescale(p1[1], th[one]))  # Serbian: the unrestricted member alone
+    np.testing.assert_allclose(s[1], s1[1])
+
+
+def test_language_limits_are_checked(members):
+    with pytest.raises(ValueError, match="at least one member must score every language"):
+        EnsembleNarrativeClassifier({"one": 1}, {"one": ["en"]}).fit(base_dir=members)
+    with pytest.raises(ValueError, match="not members"):
+        EnsembleNarrativeClassifier({"one": 1}, {"three": ["en"]}).fit(base_dir=members)
+    with pytest.raises(ValueError, match="non-empty list"):
+        EnsembleNarrativeClassifier({"one": 1, "two": 1}, {"two": "en"}).fit(base_dir=members)
+    with pytest.raises(ValueError, match="non-empty list"):
+        EnsembleNarrativeClassifier({"one": 1, "two": 1}, {"two": []}).fit(base_dir=members)

@@ -52,3 +52,26 @@ def test_the_repository_labels_pass_the_check():
     assert res.errors == [], res.errors[:5]
     c = res.counts
     assert c["total"] >= 700 and c["hard_negatives"] >= 150 and c["non_english"] >= 150
+
+
+def test_headline_files_have_their_own_word_bounds(labels_dir, corpus_dir):
+    """Short headings are labelled in their own file (article scoring makes each heading a passage); only
+    that file gets the short bounds, and a headline over its maximum is still an error."""
+    import json
+
+    rows = [{"id": "HX-1", "text": "Relations with Russia", "lang": "en", "narratives": [], "stance": "none",
+             "source": "HX-s1", "split": "train"},
+            {"id": "HX-2", "text": " ".join(["word"] * 25), "lang": "en", "narratives": [], "stance": "none",
+             "source": "HX-s1", "split": "train"}]
+    (labels_dir / "heads.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (labels_dir / "other.jsonl").write_text(json.dumps({**rows[0], "id": "HX-3", "text": "Sanctions policy",
+                                                        "source": "HX-s2"}) + "\n")
+    base = "words: {min: 15, max: 150}\n"
+    (labels_dir / "targets.yaml").write_text(base + "headlines: {files: [heads.jsonl], words: {min: 2, max: 20}}\n")
+    msgs = [f"{w}: {m}" for w, m in check_labels(labels_dir, corpus_dir).errors]
+    assert any("heads.jsonl:2: headline has 25 words (allowed 2-20)" in m for m in msgs)
+    assert not any("heads.jsonl:1:" in m for m in msgs)
+    assert any("other.jsonl:1: passage has 2 words (allowed 15-150)" in m for m in msgs)
+    (labels_dir / "targets.yaml").write_text(base + "headlines: {files: heads.jsonl}\n")
+    msgs = [m for _, m in check_labels(labels_dir, corpus_dir).errors]
+    assert any("headlines takes files" in m for m in msgs)

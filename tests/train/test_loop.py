@@ -43,7 +43,8 @@ def run(*args: str, ok: bool = True):
 
 
 def new_version(output: str) -> str:
-    return next(line.split()[2] for line in output.splitlines() if line.startswith("new version"))
+    """The version the command published last (the CLI's own line; a member's may come before it)."""
+    return [line.split()[2] for line in output.splitlines() if line.startswith("new version")][-1]
 
 
 def test_the_whole_loop(loop_env, tmp_path):
@@ -131,9 +132,14 @@ def test_train_kind_ensemble_makes_members_and_the_ensemble_as_versions(labels_d
     monkeypatch.setenv("NARRATIVES_MODELS", str(tmp_path / "models"))
     out = run("train", "--kind", "ensemble", "--labels", str(labels_dir), "--corpus", str(corpus_dir)).output
     clf = load_model(new_version(out))
-    assert clf.config_["kind"] == "ensemble" and clf.weights_ == {m: 0.5 for m in clf.members_}
-    kinds = sorted(m.config_["kind"] for m in clf.members_.values())
-    assert kinds == ["frozen-embedding", "tfidf-logreg"]
+    assert clf.config_["kind"] == "ensemble"
+    by_kind = {m.config_["kind"]: ref for ref, m in clf.members_.items()}
+    assert sorted(by_kind) == ["frozen-embedding", "tfidf-logreg", "transformer"]
+    assert clf.weights_ == {by_kind["tfidf-logreg"]: 0.25, by_kind["frozen-embedding"]: 0.5, by_kind["transformer"]: 0.25}
+    assert clf.languages_ == {by_kind["transformer"]: ("en", "und")}  # the English encoder scores English only
+    assert clf.members_[by_kind["transformer"]].config_["params"]["epochs"] == 4
     assert all((tmp_path / "models" / name).is_dir() for name in clf.members_)
+    res = run("train", "--kind", "ensemble", "--fit-on", "train,dev", "--labels", str(labels_dir), ok=False)
+    assert res.exit_code == 1 and "cannot fit on it" in res.output
     res = run("train", "--kind", "ensemble", "--seed", "1", "--labels", str(labels_dir), ok=False)
     assert res.exit_code == 2 and "--seed does not apply to --kind ensemble" in res.output
