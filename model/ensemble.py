@@ -81,7 +81,7 @@ class EnsembleNarrativeClassifier:
         """Narrative scores (threshold 0.5 each) and the probability that a passage promotes."""
         texts = list(texts)
         n, k = len(texts), len(self.labels_)
-        langs = None
+        langs: list[str] = []
         if self.languages_:
             from .langid import detect_language
 
@@ -89,8 +89,8 @@ class EnsembleNarrativeClassifier:
         ps, ths, ss, ws = [], [], [], []
         for ref, m in self.members_.items():
             th = np.array([m.thresholds_[lab] for lab in self.labels_])
-            use = np.ones(n, dtype=bool) if ref not in self.languages_ else \
-                np.array([lang in self.languages_[ref] for lang in langs], dtype=bool)  # type: ignore[union-attr]
+            allowed = self.languages_.get(ref)
+            use = np.ones(n, dtype=bool) if allowed is None else np.isin(np.array(langs, dtype=object), allowed)
             p, s = np.tile(th, (n, 1)), np.full(n, 0.5)  # placeholders; their weight is 0
             if use.all():
                 p, s = m.scores(texts)

@@ -202,7 +202,7 @@ def set_default(ref: str, note: str | None = None, expect: dict | None = None) -
     promote changed it meanwhile, this one is refused rather than skipping the gate.
 
     >>> set_default("baseline")  # doctest: +SKIP
-    {'model': 'baseline', 'version': '8848000a9060', ...}
+    {'model': 'baseline', 'version': '3fa1020adc89', ...}
     """
     from .loading import load_model
 

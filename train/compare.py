@@ -65,7 +65,7 @@ def format_comparison(report: dict) -> str:
     """The comparison as a plain-text table (what ``narratives compare`` prints).
 
     >>> print(format_comparison(compare_models("baseline", "baseline")).splitlines()[0])  # doctest: +ELLIPSIS
-    test split, ... passages: A = tfidf-logreg 8848000a9060, B = tfidf-logreg 8848000a9060
+    test split, ... passages: A = tfidf-logreg ..., B = tfidf-logreg ...
     """
     f = lambda v: "   n/a" if v is None else f"{v:6.3f}"  # noqa: E731
     d = lambda v: "     " if v is None else f"{v:+.3f}"  # noqa: E731

@@ -60,7 +60,7 @@ def suggest(files: Iterable[str], n: int = 50, model: str | Path | None = None, 
 
     >>> tasks = suggest(["tests/fixtures/articles"], n=2)  # doctest: +SKIP
     >>> tasks[0]["predictions"][0]["model_version"]        # doctest: +SKIP
-    '8848000a9060'
+    '3fa1020adc89'
     """
     from narratives.model import load_model
     from narratives.model.langid import detect_language

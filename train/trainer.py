@@ -210,8 +210,8 @@ def ensemble(out: str | Path, members: dict[str, float], labels: str | Path | No
     if clf.labels_ != list(tax.ids):
         raise ValueError(f"the members' labels {clf.labels_} differ from the taxonomy's {list(tax.ids)}")
     fit_splits = tuple(sorted({s for m in clf.members_.values() for s in m.config_.get("data", {}).get("fit_splits", [])}))
-    default = " ".join(f"--member {k}={v}" + (f"@{','.join(languages[k])}" if k in (languages or {}) else "")
-                       for k, v in members.items())
+    langs = languages or {}
+    default = " ".join(f"--member {k}={v}" + (f"@{','.join(langs[k])}" if k in langs else "") for k, v in members.items())
     return _save_with_card(clf, out, tax, passages, fit_splits, ref, time.time() - t0,
                            "its members' own splits; weights chosen on dev",
                            command or f"narratives ensemble --out {out} {default}", log)
@@ -281,7 +281,7 @@ def rewrite_card(path: str | Path, labels: str | Path | None = None, corpus: str
     not in the models directory (it must have the recorded hash).
 
     >>> rewrite_card("model/weights/baseline", reevaluate=True)  # doctest: +SKIP
-    '8848000a906080b0...'
+    '3fa1020adc89...'
     """
     import shutil
 

@@ -13,3 +13,13 @@ def test_every_labelled_passage_is_detected_as_its_language_group():
 def test_short_or_empty_text_is_undetermined():
     assert detect_language("") == "und" and detect_language("123 !!") == "und"
     assert detect_language("Dodik") == "und"
+
+
+def test_headlines_without_function_words():
+    """Headings have few function words: letters the other language lacks decide."""
+    assert detect_language("Montenegro hosts NATO civil emergency exercise near Nikšić") == "en"
+    assert detect_language("Odnosi Srbije i Rusije") == "hbs-Latn"
+    assert detect_language("Позадина спора") == "sr-Cyrl"
+    assert detect_language("Позиция Кремля") == "ru"  # я: not a Serbian letter
+    assert detect_language("Санкции и их последствия") == "ru"
+    assert detect_language("Вашингтон и Москва: новый раунд") == "ru"  # ы
