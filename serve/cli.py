@@ -307,15 +307,23 @@ def evaluate(model, split, compare, labels, corpus, out, as_json):
         click.echo(f"{key.replace('_', ' '):<22}{vals}")
     click.echo("per language (macro-F1 over the narratives present / micro-F1 / stance accuracy / "
                "negatives flagged):")
-    for lang in results["model"].get("per_language", {}):
-        vals = "   ".join(f"{results[c]['per_language'][lang]['macro_f1']:.3f} / "
-                          f"{results[c]['per_language'][lang]['micro_f1']:.3f} / "
-                          f"{results[c]['per_language'][lang]['stance_accuracy']:.3f} / "
-                          f"{_fmt_opt(results[c]['per_language'][lang]['negatives_flagged'])}" for c in cols)
-        click.echo(f"  {lang:<8} n={results['model']['per_language'][lang]['n']:<4} {vals}")
+    for lang, r in results["model"].get("per_language", {}).items():
+        click.echo(f"  {lang:<8} n={r['n']:<4} {_slice_cells(results, cols, 'per_language', lang)}")
+    for group, r in results["model"].get("language_groups", {}).items():
+        click.echo(f"  {group} (pooled) n={r['n']}: {_slice_cells(results, cols, 'language_groups', group)}")
     _echo_language_narratives(results["model"].get("per_language", {}), list(results["model"]["per_narrative"]))
     if out is not None:
         click.echo(f"wrote {out}/metrics.json and plots")
+
+
+def _slice_cells(results: dict, cols: list[str], section: str, key: str) -> str:
+    """macro-F1 / micro-F1 / stance accuracy / negatives flagged of one language (or group), per model."""
+    cells = []
+    for c in cols:
+        r = results[c].get(section, {}).get(key)
+        cells.append("n/a" if r is None else f"{r['macro_f1']:.3f} / {r['micro_f1']:.3f} / "
+                     f"{r['stance_accuracy']:.3f} / {_fmt_opt(r['negatives_flagged'])}")
+    return "   ".join(cells)
 
 
 def _echo_language_narratives(per_language: dict, labels: list[str]) -> None:

@@ -143,6 +143,7 @@ def test_evaluate_prints_the_per_language_tables(e5_model, labels_dir, corpus_di
     assert "per language (macro-F1 over the narratives present" in r.output
     assert "per language and narrative, this model (P/R/F1 [support]):" in r.output
     assert any(line.strip().startswith("en ") and "[" in line for line in r.output.splitlines())
+    assert "(pooled)" not in r.output  # the fixture's test split is English only: no non-English group
 
 
 def test_per_language_metrics_carry_per_narrative_figures():
@@ -157,6 +158,9 @@ def test_per_language_metrics_carry_per_narrative_figures():
     m = evaluate_predictions(gold, recs, ["a", "b"])["per_language"]
     assert m["sr-Cyrl"]["per_narrative"]["a"]["f1"] == 1.0 and m["sr-Cyrl"]["macro_f1"] == 1.0
     assert m["en"]["macro_f1"] == 0.0 and m["en"]["negatives_flagged"] == 1.0  # "b" predicted, absent: F1 0
+    groups = evaluate_predictions(gold + gold[:1], recs + [{**recs[0], "narratives": []}], ["a", "b"])["language_groups"]
+    assert groups["non-English"]["n"] == 2 and groups["non-English"]["micro_f1"] == pytest.approx(2 / 3, abs=1e-4)
+    assert groups["Serbian, Bosnian, Croatian"]["n"] == 2 and "en" not in groups
 
 
 def test_other_encoder_files_or_packages_are_refused():
