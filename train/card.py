@@ -40,7 +40,8 @@ def _kind_lines(config: dict) -> list[str]:
 
 def _weak_spots(config: dict) -> str:
     if config.get("kind") == "ensemble":
-        return ("- An average of its members: each passage pays for every member (the slowest sets the speed), and "
+        return ("- An average of its members: each passage pays for every member that scores its language (the "
+                "slowest sets the speed), and "
                 "its scores are averages of rescaled member scores, so they rank passages well but are not "
                 "calibrated probabilities (see the ECE above). Each member's own weak spots are in its card.")
     if config.get("kind") == "frozen-embedding":
