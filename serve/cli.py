@@ -35,6 +35,7 @@ def main() -> None:
     Evaluate a model:    narratives evaluate VERSION --split test
     What to label next:  narratives suggest articles/ -n 50 -o tasks.json
     Validate labels:     narratives labels check
+    Real-page benchmark: narratives real evaluate MODEL ... --split test
     Report on scores:    narratives report scores.jsonl
     Serve over HTTP:     narratives serve --port 8000
     """
@@ -401,6 +402,7 @@ def labels_check(labels_path, corpus, no_targets):
     from narratives.train.check import check_labels
 
     res = check_labels(labels_path, corpus, targets=not no_targets)
+    res.errors.extend(_real_reference_errors(labels_path))
     for where, msg in res.warnings:
         click.echo(f"warning: {where}: {msg}", err=True)
     for where, msg in res.errors:
@@ -414,6 +416,23 @@ def labels_check(labels_path, corpus, no_targets):
                        f"keyword-free promotes (en) {c['keyword_free_promotes'][n]}")
     click.echo(f"{len(res.errors)} error(s), {len(res.warnings)} warning(s)")
     sys.exit(1 if res.errors else 0)
+
+
+def _real_reference_errors(labels_path: Path | None) -> list[tuple[str, str]]:
+    """Problems of the real-page references (data/real beside the label folder); the cache is not needed."""
+    from narratives.model.paths import labels_dir
+    from narratives.model.taxonomy import TaxonomyError, load_taxonomy
+    from narratives.train.realpages import check_references
+
+    folder = labels_path or labels_dir()
+    try:
+        tax = load_taxonomy(folder / "taxonomy.yaml")
+    except TaxonomyError:
+        return []  # check_labels reports it
+    refs, problems = check_references(folder.parent / "real", tax)
+    if refs:
+        click.echo(f"{len(refs)} real-page references in {folder.parent / 'real'}")
+    return problems
 
 
 @labels.command("split")
@@ -459,8 +478,9 @@ def labels_card(labels_path, corpus):
 
 
 def _register() -> None:
-    from . import cli_loop
+    from . import cli_loop, cli_real
 
+    main.add_command(cli_real.real)
     labels.add_command(cli_loop.labels_import)
     labels.add_command(cli_loop.add_narrative)
     for cmd in (cli_loop.models, cli_loop.compare, cli_loop.promote, cli_loop.rollback, cli_loop.suggest):

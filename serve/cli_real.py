@@ -1,0 +1,168 @@
+"""``narratives real``: the real-page benchmark (references in data/real, texts in a git-ignored cache).
+
+A thin click layer over :mod:`narratives.train.realpages`, :mod:`~narratives.train.realcache` and
+:mod:`~narratives.train.realeval`.
+
+>>> from click.testing import CliRunner
+>>> CliRunner().invoke(real, ["--help"]).exit_code
+0
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+REAL_HELP = "Reference file or folder of *.jsonl references [default: data/real]."
+
+
+def _refs(path):
+    from narratives.train.realpages import ReferenceError, load_references
+
+    try:
+        return load_references(path)
+    except ReferenceError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.group()
+def real() -> None:
+    """The real-page benchmark: real web pages labelled at article level (data/real/*.jsonl); their text
+    lives only in a git-ignored cache ($NARRATIVES_REAL_CACHE, else the user cache folder)."""
+
+
+@real.command("check")
+@click.option("--real", "path", type=click.Path(path_type=Path), default=None, help=REAL_HELP)
+@click.option("--cache/--no-cache", "with_cache", default=False, show_default=True,
+              help="Also check that every page is cached with the labelled text.")
+def real_check(path, with_cache):
+    """Validate the reference files (schema, narratives, id and split rules, unique ids and urls) and print
+    their counts; with --cache, also list every page missing from the cache."""
+    from narratives.train.realcache import cache_dir, missing_pages
+    from narratives.train.realpages import reference_counts
+
+    refs = _refs(path)
+    c = reference_counts(refs)
+    click.echo(json.dumps(c, indent=1, ensure_ascii=False))
+    if with_cache:
+        missing = missing_pages(refs)
+        for r, why in missing:
+            click.echo(f"missing: {r.page.id}  {r.page.url}  ({why})", err=True)
+        click.echo(f"{len(refs) - len(missing)} of {len(refs)} page(s) cached in {cache_dir()}")
+        sys.exit(1 if missing else 0)
+
+
+@real.command("fill")
+@click.option("--real", "path", type=click.Path(path_type=Path), default=None, help=REAL_HELP)
+@click.option("--timeout", default=10.0, show_default=True, type=click.FloatRange(min=0.1), help="Seconds per page.")
+def real_fill(path, timeout):
+    """Fetch every page missing from the cache with an HTTP GET (HTML through the project's reader) and
+    store it when its text is the one labelled (same sha256). Reports every page it could not get; exit
+    status 1 when any is still missing."""
+    from functools import partial
+
+    from narratives.train.realcache import cache_dir, fill, http_text
+
+    refs = _refs(path)
+    res = fill(refs, fetch=partial(http_text, timeout=timeout))
+    for pid, url, why in res.failed:
+        click.echo(f"not cached: {pid}  {url}  ({why})", err=True)
+    click.echo(f"{len(res.stored)} stored, {len(res.already)} already cached, {len(res.failed)} not cached "
+               f"({cache_dir()})")
+    sys.exit(1 if res.failed else 0)
+
+
+@real.command("put")
+@click.argument("page_id")
+@click.argument("source", type=click.File("rb"), default="-")
+@click.option("--real", "path", type=click.Path(path_type=Path), default=None, help=REAL_HELP)
+def real_put(page_id, source, path):
+    """Store the text of page PAGE_ID from SOURCE (a file, or - for standard input; UTF-8) in the cache,
+    after checking its sha256 and length against the reference."""
+    from narratives.train.realcache import put
+
+    refs = {r.page.id: r for r in _refs(path)}
+    if page_id not in refs:
+        raise click.ClickException(f"no reference with id {page_id!r} in {path or 'data/real'}")
+    raw = source.read()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise click.ClickException(f"{source.name}: not valid UTF-8 ({exc.reason} at byte {exc.start})") from None
+    try:
+        click.echo(f"stored {put(refs[page_id], text)}")
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@real.command("evaluate")
+@click.argument("models", nargs=-1)
+@click.option("--real", "path", type=click.Path(path_type=Path), default=None, help=REAL_HELP)
+@click.option("--split", default="test", show_default=True, type=click.Choice(["dev", "test", "all"]),
+              help="dev: for choosing and tuning; test: the held-out half to report.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write every figure and error to this JSON file.")
+@click.option("--errors/--no-errors", default=True, show_default=True, help="Print every error with its id and url.")
+def real_evaluate(models, path, split, json_path, errors):
+    """Score the cached real pages of a half with MODELS (names, versions or directories; default: the
+    default model), side by side, as articles through the same path as `narratives score`: per-narrative
+    P/R/F1, macro-F1, negatives and hard negatives flagged, stance accuracy, per language and pooled
+    non-English, and every error. Refuses to run on a partial cache, naming each missing page."""
+    from narratives.model import ModelLoadError, TaxonomyError
+    from narratives.model.artifact import atomic_write_text
+    from narratives.train.realcache import CacheError
+    from narratives.train.realeval import evaluate_real
+    from narratives.train.realpages import ReferenceError
+
+    try:
+        report = evaluate_real(list(models) or [None], path=path, split=split)
+    except (ReferenceError, CacheError, ModelLoadError, TaxonomyError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    if json_path is not None:
+        atomic_write_text(json_path, json.dumps(report, indent=1, ensure_ascii=False) + "\n")
+    echo_report(report, errors)
+
+
+def _f(v) -> str:
+    return "n/a" if v is None else f"{v:.3f}"
+
+
+def echo_report(report: dict, errors: bool = True) -> None:
+    """The side-by-side table of :func:`narratives.train.realeval.evaluate_real`'s report."""
+    res = report["models"]
+    names = list(res)
+    c = report["counts"]
+    click.echo(f"real pages, {report['split']} half: {report['n_pages']} pages ({c['negatives']} negatives, "
+               f"{c['hard_negatives']} hard; languages {c['languages']})")
+    click.echo(f"{'':<24}" + "".join(f"{n[:22]:>24}" for n in names))
+    if not names:
+        return
+    first = res[names[0]]
+    for lab in first["per_narrative"]:
+        cells = "".join(f"{_f(res[n]['per_narrative'][lab]['precision'])}/{_f(res[n]['per_narrative'][lab]['recall'])}/"
+                        f"{_f(res[n]['per_narrative'][lab]['f1'])}".rjust(24) for n in names)
+        click.echo(f"{lab + ' P/R/F1':<24}{cells}  n={first['per_narrative'][lab]['support']}")
+    rows = [("macro-F1", "macro_f1"), ("negatives flagged", "negatives_flagged"),
+            ("hard negatives flagged", "hard_negatives_flagged"), ("stance accuracy", "stance_accuracy"),
+            ("stance acc. (found)", "stance_accuracy_found"), ("narrative stance (found)", "narrative_stance_accuracy")]
+    for title, key in rows:
+        click.echo(f"{title:<24}" + "".join(f"{_f(res[n][key]):>24}" for n in names))
+    click.echo("per language: macro-F1 / stance accuracy / negatives flagged")
+    slices = [("per_language", k) for k in first["per_language"]] + [("language_groups", k) for k in first["language_groups"]]
+    for section, key in slices:
+        label = f"{key} (n={first[section][key]['n']})"
+        cells = "".join(f"{_f(res[n][section][key]['macro_f1'])} / {_f(res[n][section][key]['stance_accuracy'])} / "
+                        f"{_f(res[n][section][key]['negatives_flagged'])}".rjust(24) for n in names)
+        click.echo(f"  {label:<22}{cells}")
+    for n in names:
+        for fp in res[n]["failed_pages"]:
+            click.echo(f"[{n}] page could not be scored: {fp['id']} {fp['url']}: {fp['errors']}")
+    if errors:
+        for n in names:
+            errs = res[n]["errors"]
+            click.echo(f"errors of {n} ({len(errs)}):")
+            for e in errs:
+                click.echo(f"  {e['kind']:<12} {e['narrative']:<19} gold={e['gold'] or '-':<8} "
+                           f"pred={e['predicted'] or '-':<8} score={_f(e['score'])} {e['lang']:<7} {e['id']}  {e['url']}")

@@ -1,0 +1,155 @@
+"""Real-page references and their cache: validation errors name file and line; a partial cache is refused
+with every missing id and url; put and fill store only the labelled text."""
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from narratives.serve.cli import main
+from narratives.train.realcache import CacheError, cached_texts, fill, missing_pages, put
+from narratives.train.realpages import ReferenceError, check_references, load_references, split_for
+
+TEXT = "Headline about a gas contract\n\nThe ministry said the contract runs for three more years."
+
+
+def test_valid_file_loads(rp):
+    refs = [rp.reference(rp.url_in("dev", "a"), TEXT), rp.reference(rp.url_in("test", "b"), TEXT,
+                                                                     {"anti_western": "reports"}, lang="sr-Latn")]
+    rp.write_refs(rp.real / "pages_x.jsonl", refs)
+    pages = load_references(rp.real)
+    assert [p.page.id for p in pages] == [r["id"] for r in refs]
+    assert pages[1].page.stance == "reports" and pages[0].page.stance == "none"
+    assert pages[1].where.endswith("pages_x.jsonl:2")
+
+
+@pytest.mark.parametrize("change, expected", [
+    ({"labels": {"made_up": "promotes"}}, "unknown narrative 'made_up'"),
+    ({"labels": {"anti_western": "none"}}, "field labels.anti_western"),
+    ({"lang": "de"}, "field lang"),
+    ({"outlet_kind": "blog"}, "field outlet_kind"),
+    ({"date": "2024-13-01"}, "field date"),
+    ({"sha256": "abc"}, "field sha256"),
+    ({"chars": "12"}, "field chars"),
+    ({"hard_negative": "yes"}, "field hard_negative"),
+    ({"extra_field": 1}, "field extra_field"),
+    ({"rationale": "word " * 26}, "at most 25"),
+    ({"hard_negative": True, "labels": {"anti_western": "promotes"}}, "a hard negative carries no narrative"),
+    ({"url": "https://euvsdisinfo.eu/report/x"}, "kept out of the benchmark"),
+])
+def test_schema_errors_name_file_line_and_field(rp, change, expected):
+    good = rp.reference(rp.url_in("dev", "ok"), TEXT)
+    bad = {**rp.reference(rp.url_in("dev", "bad"), TEXT), **change}
+    f = rp.write_refs(rp.real / "pages.jsonl", [good, bad])
+    pages, problems = check_references(rp.real)
+    assert [p.page.id for p in pages] == [good["id"]]
+    assert any(where == f"{f}:2" and expected in msg for where, msg in problems), problems
+    with pytest.raises(ReferenceError, match=expected):
+        load_references(rp.real)
+
+
+def test_split_and_id_rules(rp):
+    url = rp.url_in("dev", "rule")
+    wrong_split = rp.reference(url, TEXT, split="test")
+    wrong_id = rp.reference(rp.url_in("dev", "rule2"), TEXT, id="example-00000000")
+    f = rp.write_refs(rp.real / "p.jsonl", [wrong_split, wrong_id])
+    _, problems = check_references(rp.real)
+    assert (f"{f}:1", "split is 'test', but the split rule gives 'dev' for this url") in problems
+    assert any(w == f"{f}:2" and "must end with -" in m for w, m in problems)
+    assert split_for(url) == "dev"
+
+
+def test_duplicates_across_files_and_bad_lines(rp):
+    a = rp.reference(rp.url_in("dev", "d"), TEXT)
+    same_url = rp.reference(a["url"], TEXT, outlet="Other")
+    f1 = rp.write_refs(rp.real / "a.jsonl", [a])
+    f2 = rp.write_refs(rp.real / "b.jsonl", [a, same_url])
+    with open(f2, "ab") as fh:
+        fh.write(b'{"id": "x", "id": "y"}\n[1, 2]\nnot json\n\xff\xfe\n')
+    _, problems = check_references(rp.real)
+    msgs = {w: m for w, m in problems}
+    assert msgs[f"{f2}:1"] == f"duplicate id {a['id']!r} (first at {f1}:1)"
+    assert msgs[f"{f2}:2"].startswith("duplicate url")
+    assert "duplicate key 'id'" in msgs[f"{f2}:3"]
+    assert "expected a JSON object" in msgs[f"{f2}:4"]
+    assert "not valid JSON" in msgs[f"{f2}:5"]
+    assert "not valid UTF-8" in msgs[f"{f2}:6"]
+
+
+def test_partial_cache_is_refused_naming_every_missing_page(rp):
+    refs = [rp.reference(rp.url_in("dev", f"m{i}"), TEXT + str(i)) for i in range(3)]
+    rp.write_refs(rp.real / "p.jsonl", refs)
+    rp.cache(refs[0], TEXT + "0")
+    rp.cache(refs[2], TEXT + "2 edited")
+    pages = load_references(rp.real)
+    with pytest.raises(CacheError) as exc:
+        cached_texts(pages)
+    msg = str(exc.value)
+    assert f"{refs[1]['id']}  {refs[1]['url']}  (not cached)" in msg
+    assert refs[2]["id"] in msg and "differs from the one labelled" in msg
+    assert refs[0]["id"] not in msg
+    assert [r.page.id for r, _ in missing_pages(pages)] == [refs[1]["id"], refs[2]["id"]]
+
+
+def test_put_checks_the_reference_and_cli_put_reads_stdin(rp, tmp_path):
+    ref = rp.reference(rp.url_in("test", "p"), TEXT)
+    rp.write_refs(rp.real / "p.jsonl", [ref])
+    page = load_references(rp.real)[0]
+    with pytest.raises(ValueError, match="does not match the reference"):
+        put(page, TEXT + " changed")
+    assert not (rp.cache_dir / f"{ref['id']}.txt").exists()
+    r = CliRunner().invoke(main, ["real", "put", ref["id"], "-", "--real", str(rp.real)], input=TEXT.encode())
+    assert r.exit_code == 0, r.output
+    assert cached_texts([page]) == {ref["id"]: TEXT}
+    r = CliRunner().invoke(main, ["real", "put", "nope-12345678", "-", "--real", str(rp.real)], input=b"x")
+    assert r.exit_code == 1 and "no reference with id 'nope-12345678'" in r.output
+
+
+def test_fill_stores_only_the_labelled_text_and_reports_the_rest(rp):
+    texts = {rp.url_in("dev", f"f{i}"): f"{TEXT} {i}" for i in range(3)}
+    refs = [rp.reference(u, t) for u, t in texts.items()]
+    rp.write_refs(rp.real / "p.jsonl", refs)
+    urls = list(texts)
+
+    def fetch(url):
+        if url == urls[0]:
+            return texts[url]
+        if url == urls[1]:
+            return "the page changed since"
+        raise OSError("network unreachable")
+
+    res = fill(load_references(rp.real), fetch=fetch)
+    assert res.stored == [refs[0]["id"]]
+    failed = {pid: why for pid, _, why in res.failed}
+    assert "not the labelled one" in failed[refs[1]["id"]] and "network unreachable" in failed[refs[2]["id"]]
+    assert fill(load_references(rp.real), fetch=fetch).already == [refs[0]["id"]]
+
+
+def test_cli_fill_with_a_closed_network_lists_every_page(rp):
+    refs = [rp.reference("http://127.0.0.1:9/unreachable/" + str(i), TEXT) for i in range(2)]
+    rp.write_refs(rp.real / "p.jsonl", refs)
+    r = CliRunner().invoke(main, ["real", "fill", "--real", str(rp.real), "--timeout", "2"])
+    assert r.exit_code == 1
+    for ref in refs:
+        assert f"not cached: {ref['id']}  {ref['url']}" in r.output
+    r = CliRunner().invoke(main, ["real", "check", "--real", str(rp.real), "--cache"])
+    assert r.exit_code == 1 and "0 of 2 page(s) cached" in r.output
+    assert '"pages": 2' in r.output
+
+
+def test_labels_check_validates_real_references_without_a_cache(rp, labels_dir, corpus_dir, monkeypatch):
+    bad = rp.reference(rp.url_in("dev", "lc"), TEXT, lang="xx")
+    f = rp.write_refs(labels_dir.parent / "real" / "pages.jsonl", [bad])
+    r = CliRunner().invoke(main, ["labels", "check", "--labels", str(labels_dir), "--corpus", str(corpus_dir),
+                                  "--no-targets"])
+    assert r.exit_code == 1 and f"{f}:1: field lang" in r.output
+    rp.write_refs(f, [rp.reference(rp.url_in("dev", "lc"), TEXT)])
+    r = CliRunner().invoke(main, ["labels", "check", "--labels", str(labels_dir), "--corpus", str(corpus_dir),
+                                  "--no-targets"])
+    assert "1 real-page references" in r.output and "field lang" not in r.output
+
+
+def test_shipped_references_are_valid():
+    """The committed data/real files pass the checker (no cache needed)."""
+    pages, problems = check_references()
+    assert problems == []
+    assert len({p.page.url for p in pages}) == len(pages)

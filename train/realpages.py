@@ -1,0 +1,275 @@
+"""The real-page benchmark's reference files: ``data/real/*.jsonl``, one real web page per line.
+
+A reference names a page and its article-level labels; the page text itself is third-party and lives only
+in the git-ignored cache (:mod:`narratives.train.realcache`). Fields (all required, no others):
+
+``id`` (outlet slug, ``-``, first 8 hex of sha256(url)), ``url``, ``query`` (the search that finds it),
+``outlet``, ``outlet_kind`` (state, progov, critical, factcheck, news), ``lang`` (en, ru, sr-Cyrl, sr-Latn,
+bs, hr), ``date`` (YYYY-MM-DD, YYYY-MM or null), ``labels`` (narrative id -> promotes or reports; {} for a
+page without narrative), ``hard_negative`` (same topics, no narrative), ``split`` (dev when the first 8 hex
+of sha256(url) are even, else test), ``sha256`` and ``chars`` of the cached text, ``rationale`` (the
+labeller's own words, at most 25).
+
+Every problem is reported with file and line; ids and urls must be unique across all the files.
+
+>>> split_for("https://example.org/a"), page_id("Example News", "https://example.org/a")
+('dev', 'example-news-b5b10dd0')
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from narratives.model.paths import labels_dir
+from narratives.model.taxonomy import Taxonomy, TaxonomyError, load_taxonomy
+from narratives.model.textfiles import BOM, bounded_lines, load_json
+
+LANGS = ("en", "ru", "sr-Cyrl", "sr-Latn", "bs", "hr")
+OUTLET_KINDS = ("state", "progov", "critical", "factcheck", "news")
+EXCLUDED_HOSTS = ("euvsdisinfo.eu",)  # kept for an independent check
+MAX_LINE_BYTES = 100_000
+MAX_RATIONALE_WORDS = 25
+
+
+def url_hash(url: str) -> str:
+    """sha256 hex of the url (UTF-8).
+
+    >>> url_hash("https://example.org/a")[:8]
+    'b5b10dd0'
+    """
+    return hashlib.sha256(url.encode("utf-8")).hexdigest()
+
+
+def split_for(url: str) -> str:
+    """The page's half of the benchmark: ``dev`` when the first 8 hex digits of sha256(url) are even.
+
+    >>> split_for("https://example.org/b")
+    'test'
+    """
+    return "dev" if int(url_hash(url)[:8], 16) % 2 == 0 else "test"
+
+
+def page_id(outlet: str, url: str) -> str:
+    """The reference id of a page: a slug of the outlet name, ``-``, the first 8 hex of sha256(url).
+
+    >>> page_id("N1 Info!", "https://example.org/a")
+    'n1-info-b5b10dd0'
+    """
+    slug = re.sub(r"[^a-z0-9]+", "-", outlet.lower()).strip("-") or "page"
+    return f"{slug}-{url_hash(url)[:8]}"
+
+
+def text_sha256(text: str) -> str:
+    """sha256 hex of a cached text (UTF-8).
+
+    >>> text_sha256("")[:12]
+    'e3b0c44298fc'
+    """
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class Page(BaseModel):
+    """One reference line. Strict types: a number is not a string, a string is not a boolean."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*-[0-9a-f]{8}$")
+    url: str = Field(pattern=r"^https?://[^\s/]+\S*$", max_length=2000)
+    query: str = Field(min_length=1, max_length=500)
+    outlet: str = Field(min_length=1, max_length=200)
+    outlet_kind: Literal["state", "progov", "critical", "factcheck", "news"]
+    lang: Literal["en", "ru", "sr-Cyrl", "sr-Latn", "bs", "hr"]
+    date: str | None = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?$")
+    labels: dict[str, Literal["promotes", "reports"]]
+    hard_negative: bool
+    split: Literal["dev", "test"]
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    chars: int = Field(ge=1)
+    rationale: str = Field(min_length=1)
+
+    @field_validator("rationale")
+    @classmethod
+    def _short(cls, v: str) -> str:
+        if len(v.split()) > MAX_RATIONALE_WORDS:
+            raise ValueError(f"has {len(v.split())} words; at most {MAX_RATIONALE_WORDS} (the labeller's own words)")
+        return v
+
+    @field_validator("url")
+    @classmethod
+    def _allowed_host(cls, v: str) -> str:
+        host = v.split("/")[2].lower().split(":")[0]
+        if any(host == h or host.endswith("." + h) for h in EXCLUDED_HOSTS):
+            raise ValueError(f"{host} is kept out of the benchmark (an independent check)")
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Page:
+        h = url_hash(self.url)
+        if not self.id.endswith("-" + h[:8]):
+            raise ValueError(f"id {self.id!r} must end with -{h[:8]} (the first 8 hex of sha256(url))")
+        if self.split != split_for(self.url):
+            raise ValueError(f"split is {self.split!r}, but the split rule gives {split_for(self.url)!r} for this url")
+        if self.hard_negative and self.labels:
+            raise ValueError("a hard negative carries no narrative: labels must be {}")
+        return self
+
+    @property
+    def stance(self) -> str:
+        """Page stance: promotes if any narrative is promoted, reports if all are reported, none without any."""
+        if not self.labels:
+            return "none"
+        return "promotes" if "promotes" in self.labels.values() else "reports"
+
+
+@dataclass
+class RealPage:
+    """A validated reference and the ``file:line`` it came from."""
+
+    page: Page
+    where: str
+
+
+class ReferenceError(ValueError):
+    """Invalid reference files; ``problems`` holds ``(where, message)`` pairs, ``where`` being file:line."""
+
+    def __init__(self, problems: list[tuple[str, str]]):
+        self.problems = problems
+        shown = "\n".join(f"{w}: {m}" for w, m in problems[:50])
+        more = f"\n... and {len(problems) - 50} more" if len(problems) > 50 else ""
+        super().__init__(f"{len(problems)} reference problem(s):\n{shown}{more}")
+
+
+def real_dir() -> Path:
+    """The reference folder: ``data/real`` beside the label folder."""
+    return labels_dir().parent / "real"
+
+
+def reference_files(path: str | Path) -> list[Path]:
+    """A file, or every ``*.jsonl`` of a folder, sorted."""
+    p = Path(path)
+    return sorted(p.glob("*.jsonl")) if p.is_dir() else [p]
+
+
+def _pydantic_problems(exc: ValidationError) -> list[str]:
+    out = []
+    for e in exc.errors():
+        field = ".".join(str(x) for x in e["loc"]) or "record"
+        msg = e["msg"].removeprefix("Value error, ")
+        out.append(f"field {field}: {msg}" if e["loc"] else msg)
+    return out
+
+
+def _parse_line(raw: bytes | None, where: str, tax: Taxonomy) -> tuple[Page | None, list[str]]:
+    if raw is None:
+        return None, [f"line is over {MAX_LINE_BYTES:,} bytes"]
+    try:
+        obj = load_json(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        return None, [f"not valid UTF-8 ({exc.reason} at byte {exc.start})"]
+    except (ValueError, RecursionError) as exc:
+        return None, [f"not valid JSON: {exc}"]
+    if not isinstance(obj, dict):
+        return None, [f"expected a JSON object, got {type(obj).__name__}"]
+    try:
+        page = Page.model_validate(obj)
+    except ValidationError as exc:
+        return None, _pydantic_problems(exc)
+    unknown = [n for n in page.labels if n not in tax.ids]
+    if unknown:
+        return None, [f"field labels: unknown narrative {', '.join(map(repr, unknown))} (known: {', '.join(tax.ids)})"]
+    return page, []
+
+
+def check_references(path: str | Path | None = None, tax: Taxonomy | None = None) -> tuple[list[RealPage], list[tuple[str, str]]]:
+    """Load and validate the reference files without raising: ``(valid pages, problems)``.
+
+    Needs no cache: it checks the schema, known narratives, the id and split rules, and unique ids and urls
+    across all the files. A missing folder has no pages and no problems.
+
+    >>> pages, problems = check_references("/nonexistent/real")
+    >>> pages, problems
+    ([], [])
+    """
+    path = Path(path) if path is not None else real_dir()
+    problems: list[tuple[str, str]] = []
+    if not path.exists():
+        return [], []
+    if tax is None:
+        try:
+            tax = load_taxonomy(labels_dir() / "taxonomy.yaml")
+        except TaxonomyError as exc:
+            return [], [(str(labels_dir() / "taxonomy.yaml"), str(exc))]
+    pages: list[RealPage] = []
+    by_id: dict[str, str] = {}
+    by_url: dict[str, str] = {}
+    for f in reference_files(path):
+        try:
+            fh = open(f, "rb")
+        except OSError as exc:
+            problems.append((str(f), f"cannot read: {exc.strerror}"))
+            continue
+        with fh:
+            for no, raw in bounded_lines(fh, MAX_LINE_BYTES):
+                where = f"{f}:{no}"
+                if raw is not None and no == 1 and raw.startswith(BOM):
+                    raw = raw[len(BOM):]
+                if raw is not None and not raw.strip():
+                    continue
+                page, errs = _parse_line(raw, where, tax)
+                problems.extend((where, e) for e in errs)
+                if page is None:
+                    continue
+                if page.id in by_id:
+                    problems.append((where, f"duplicate id {page.id!r} (first at {by_id[page.id]})"))
+                    continue
+                if page.url in by_url:
+                    problems.append((where, f"duplicate url {page.url} (first at {by_url[page.url]})"))
+                    continue
+                by_id[page.id], by_url[page.url] = where, where
+                pages.append(RealPage(page, where))
+    return pages, problems
+
+
+def load_references(path: str | Path | None = None, tax: Taxonomy | None = None) -> list[RealPage]:
+    """The validated pages of ``path`` (a file or folder; default ``data/real``); raises :class:`ReferenceError`
+    listing every problem (file:line and field) when any line is invalid.
+
+    >>> load_references("/nonexistent/real")
+    []
+    """
+    pages, problems = check_references(path, tax)
+    if problems:
+        raise ReferenceError(problems)
+    return pages
+
+
+def reference_counts(pages: Iterable[RealPage]) -> dict:
+    """Counts for the data card and ``labels check``: pages, per language, narrative and stance, outlet kind.
+
+    >>> reference_counts([])["pages"]
+    0
+    """
+    from collections import Counter
+
+    ps = [p.page for p in pages]
+    narr: Counter = Counter()
+    for p in ps:
+        for n, s in p.labels.items():
+            narr[(n, s)] += 1
+    return {
+        "pages": len(ps),
+        "splits": dict(sorted(Counter(p.split for p in ps).items())),
+        "languages": dict(sorted(Counter(p.lang for p in ps).items())),
+        "non_english": sum(p.lang != "en" for p in ps),
+        "hard_negatives": sum(p.hard_negative for p in ps),
+        "negatives": sum(not p.labels for p in ps),
+        "outlet_kinds": dict(sorted(Counter(p.outlet_kind for p in ps).items())),
+        "stances": dict(sorted(Counter(p.stance for p in ps).items())),
+        "per_narrative": {f"{n}/{s}": c for (n, s), c in sorted(narr.items())},
+    }
