@@ -10,6 +10,7 @@ Heavy libraries (scikit-learn, and later torch) are imported inside each command
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -354,9 +355,16 @@ def _fmt_opt(v) -> str:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on (loopback by default).")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--model", default=None, help=MODEL_HELP + " Fixed for the server's lifetime.")
-def serve(host, port, model):
+@click.option("--corrections", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder for the workbench's corrections (a new label file per session) "
+                   "[default: the user data dir's narratives/corrections].")
+@click.option("--token", envvar="NARRATIVES_TOKEN", default=None,
+              help="Require this bearer token on every request, workbench pages included (or set NARRATIVES_TOKEN). "
+                   "Use it whenever --host is not loopback.")
+def serve(host, port, model, corrections, token):
     """Serve predict and article scoring over HTTP (FastAPI under uvicorn): POST /v1/predict,
-    POST /v1/score, GET /v1/model, GET /healthz; OpenAPI at /openapi.json and /docs."""
+    POST /v1/score, GET /v1/model, GET /healthz; OpenAPI at /openapi.json and /docs; the analyst's
+    workbench at / (read, check and correct the model's calls in a browser)."""
     from narratives.model import ModelLoadError, load_model
     from narratives.serve.http import serve as _serve
 
@@ -364,7 +372,13 @@ def serve(host, port, model):
         load_model(model)  # fail here, with a clear message, rather than inside the server's start-up
     except ModelLoadError as exc:
         raise click.ClickException(str(exc)) from None
-    _serve(model, host=host, port=port)
+    if token is not None and not re.fullmatch(r"[A-Za-z0-9._~-]{16,200}", token):
+        raise click.BadParameter("use 16 to 200 letters, digits, '.', '_', '~' or '-'", param_hint="--token")
+    from narratives.serve.workbench.corrections import default_folder
+
+    click.echo(f"Workbench: http://{host}:{port}/" + ("?token=YOUR_TOKEN (once; then a cookie)" if token else "")
+               + f"  (corrections go to {corrections or default_folder()})", err=True)
+    _serve(model, host=host, port=port, corrections=corrections, token=token)
 
 
 @main.command()

@@ -181,10 +181,13 @@ class BodyLimit:
         return await self.app(scope, replay, send)
 
 
-def create_app(model: str | Path | None = None, limits: Limits = Limits()) -> FastAPI:
+def create_app(model: str | Path | None = None, limits: Limits = Limits(), corrections: str | Path | None = None,
+               token: str | None = None) -> FastAPI:
     """The FastAPI application serving ``model`` (a name, version or directory, fixed for the server's
     lifetime), or, when ``model`` is None, the default model: a ``narratives promote`` or ``rollback``
-    takes effect on the next request (the pointer file is read per request; each model is loaded once)."""
+    takes effect on the next request (the pointer file is read per request; each model is loaded once).
+    The analyst's workbench is served at ``/`` (see :mod:`narratives.serve.workbench`), writing corrections
+    to ``corrections``; with ``token`` every request needs it."""
     lock = threading.Lock()  # one scoring call at a time: the 2 cores are already used inside each call
 
     @asynccontextmanager
@@ -273,11 +276,15 @@ def create_app(model: str | Path | None = None, limits: Limits = Limits()) -> Fa
         with lock:
             return {"results": list(score_articles(items, model=current(request)))}
 
+    from narratives.serve.workbench import mount_workbench
+
+    mount_workbench(app, current, lock, limits, corrections=corrections, token=token)
     return app
 
 
-def serve(model: str | Path | None = None, host: str = "127.0.0.1", port: int = 8000) -> None:
+def serve(model: str | Path | None = None, host: str = "127.0.0.1", port: int = 8000,
+          corrections: str | Path | None = None, token: str | None = None) -> None:
     """Run the service under uvicorn (blocking)."""
     import uvicorn
 
-    uvicorn.run(create_app(model), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(model, corrections=corrections, token=token), host=host, port=port, log_level="info")

@@ -1,0 +1,129 @@
+"""Corrections: the analyst's labels, kept in a new JSONL label file per server session, in the format
+``narratives labels import`` reads unchanged (``id, text, narratives, stance, lang, source`` plus audit
+fields the importer ignores: the model's call, the review of each narrative, article and offsets).
+
+The file lives in the corrections folder (``--corrections DIR``; default ``<user data dir>/narratives/
+corrections``), is named by the server (``workbench-<UTC time>-<random>.jsonl``, never from a request),
+holds one record per passage (labelling a passage again replaces its record: an import refuses a text
+labelled two ways) and is replaced atomically on each save.
+
+>>> import tempfile
+>>> c = Corrections(tempfile.mkdtemp())
+>>> rec = c.save(text="A passage of text.", narratives=["kosovo_precedent"], stance="promotes", lang="en",
+...              source="wb-x", ids=("kosovo_precedent", "anti_western"))
+>>> rec["id"].startswith("wb-"), c.path.exists()
+(True, True)
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import threading
+import time
+from pathlib import Path
+
+LANGS = ("en", "sr-Latn", "sr-Cyrl", "bs", "hr", "ru")  # as narratives.train.data.LANGS (kept light here)
+
+
+class CorrectionError(ValueError):
+    """A correction that the label importer would refuse; the message names the field."""
+
+
+def default_folder() -> Path:
+    """``<user data dir>/narratives/corrections`` (platformdirs).
+
+    >>> default_folder().name
+    'corrections'
+    """
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("narratives", appauthor=False)) / "corrections"
+
+
+def passage_key(text: str) -> str:
+    """The record id of a passage: the same text gets the same id in every session.
+
+    >>> passage_key("a  b") == passage_key("a b")
+    True
+    """
+    norm = " ".join(text.split()).casefold()
+    return "wb-" + hashlib.sha256(norm.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+class Corrections:
+    """The corrections file of one server session in ``folder`` (created on the first save)."""
+
+    def __init__(self, folder: str | Path | None = None):
+        self.folder = Path(folder) if folder is not None else default_folder()
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+        self.name = f"workbench-{stamp}-{secrets.token_hex(3)}.jsonl"
+        self.path = self.folder / self.name
+        self._records: dict[str, dict] = {}
+        self._lock = threading.Lock()
+
+    def records(self) -> list[dict]:
+        """This session's records, in the order first saved.
+
+        >>> Corrections("/nonexistent").records()
+        []
+        """
+        with self._lock:
+            return list(self._records.values())
+
+    def get(self, text: str) -> dict | None:
+        """The saved record for a passage text, if any.
+
+        >>> Corrections("/nonexistent").get("x") is None
+        True
+        """
+        with self._lock:
+            return self._records.get(passage_key(text))
+
+    def save(self, text: str, narratives: list[str], stance: str, lang: str, source: str,
+             ids: tuple[str, ...], extra: dict | None = None) -> dict:
+        """Validate and save one passage's label (replacing an earlier one for the same text); returns the
+        record. Raises :class:`CorrectionError` naming the field for anything the importer would refuse.
+
+        >>> try:
+        ...     Corrections("/nonexistent").save("t", ["x"], "none", "en", "s", ("x",))
+        ... except CorrectionError as exc:
+        ...     print(exc)
+        stance: 'promotes' or 'reports' when a narrative is marked, got 'none'
+        """
+        from narratives.model.artifact import atomic_write_text
+
+        if not text.strip():
+            raise CorrectionError("text: the passage is empty")
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise CorrectionError("text: not valid Unicode (a lone surrogate); the importer would refuse it") from None
+        unknown = [n for n in narratives if n not in ids]
+        if unknown:
+            raise CorrectionError(f"narratives: unknown id(s) {unknown}; valid: {', '.join(ids)}")
+        narr = sorted(set(narratives))
+        if narr and stance not in ("promotes", "reports"):
+            raise CorrectionError(f"stance: 'promotes' or 'reports' when a narrative is marked, got {stance!r}")
+        if not narr:
+            stance = "none"
+        if lang not in LANGS:
+            raise CorrectionError(f"lang: choose the passage's language, one of {', '.join(LANGS)} (got {lang!r})")
+        rec = {"id": passage_key(text), "text": text, "narratives": narr, "stance": stance, "lang": lang,
+               "source": source, **(extra or {}),
+               "labelled_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+        with self._lock:
+            self._records[rec["id"]] = rec  # a dict keeps the first-saved order on replacement
+            body = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in self._records.values())
+            self.folder.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(self.path, body)
+        return rec
+
+    def text(self) -> str:
+        """The file's content (empty before the first save).
+
+        >>> Corrections("/nonexistent").text()
+        ''
+        """
+        with self._lock:
+            return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in self._records.values())

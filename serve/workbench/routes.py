@@ -1,0 +1,430 @@
+"""The workbench's pages and JSON, mounted on the API's FastAPI app by :func:`mount_workbench`.
+
+Pages (server-rendered Jinja2, autoescaped; the little JavaScript is in ``static/``): ``/`` (paste or drop
+files), ``/wb/article/ID``, ``/wb/batch/ID`` (rows at ``/wb/api/batch/ID``), ``/wb/batch/ID/N`` (row N's
+article), ``/wb/queue/ID``, ``/wb/corrections`` (and ``/wb/corrections/download``); ``POST /wb/open``
+takes the form, ``POST /wb/api/label`` saves a correction. None is in the OpenAPI schema (they are not
+the API); every answer is a page or JSON, never a 500.
+
+>>> from narratives.serve.http import create_app
+>>> paths = {r.path for r in create_app("baseline").routes}
+>>> {"/", "/wb/open", "/wb/api/label"} <= paths
+True
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import tempfile
+from functools import partial
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Literal
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+
+from .analysis import analyse_article, text_source
+from .corrections import LANGS, CorrectionError, Corrections
+from .store import Store
+
+HERE = Path(__file__).parent
+log = logging.getLogger("narratives.serve.workbench")
+
+
+class LabelRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    kind: Literal["article", "queue"]
+    id: str = Field(max_length=64)
+    k: int = Field(ge=0)
+    narratives: list[str] = Field(max_length=100)
+    stance: Literal["promotes", "reports", "none"]
+    lang: str = Field(max_length=16)
+    review: dict[str, Literal["confirmed", "rejected", "added"]] = Field(default_factory=dict, max_length=100)
+
+
+def _environment():
+    import jinja2
+
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(HERE / "templates")), autoescape=True)
+    env.filters["pct"] = lambda v: f"{float(v):.2f}"
+    return env
+
+
+def _text(v, limit: int = 300) -> str:
+    """A record field for display: a string, at most ``limit`` characters ('' for None)."""
+    return "" if v is None else (v if isinstance(v, str) else str(v))[:limit]
+
+
+class Workbench:
+    """The workbench of one app: its store, corrections file, templates and routes."""
+
+    def __init__(self, current, lock, limits, corrections: str | Path | None = None):
+        self.current, self.lock, self.limits = current, lock, limits
+        self.store = Store()
+        self.corrections = Corrections(corrections)
+        self.env = _environment()
+
+    # -- helpers ---------------------------------------------------------------------------------------
+    def labels(self, clf) -> list[dict]:
+        """Narratives to show and label: the model's, then any the taxonomy adds, with names and colours."""
+        ids = list(clf.labels_)
+        names: dict[str, str] = {}
+        try:
+            from narratives.model.paths import labels_dir
+            from narratives.model.taxonomy import load_taxonomy
+
+            tax = load_taxonomy(labels_dir() / "taxonomy.yaml")
+            names = {n.id: n.name for n in tax.narratives}
+            ids += [i for i in tax.ids if i not in ids]
+        except Exception as exc:  # noqa: BLE001 - an installed package may have no label folder
+            log.info("no taxonomy for names: %s", exc)
+        return [{"id": i, "name": names.get(i, i.replace("_", " ")), "colour": f"c{n % 8}"} for n, i in enumerate(ids)]
+
+    def page(self, template: str, request: Request, status: int = 200, **ctx) -> HTMLResponse:
+        ctx.setdefault("title", "narratives workbench")
+        ctx["n_corrections"] = len(self.corrections.records())
+        try:
+            ctx["model_version"] = self.current(request).model_hash_[:12]
+        except Exception:  # noqa: BLE001
+            ctx["model_version"] = "?"
+        return HTMLResponse(self.env.get_template(template).render(**ctx), status_code=status)
+
+    def missing(self, request: Request, what: str) -> HTMLResponse:
+        return self.page("message.html", request, 404, heading=f"No such {what}",
+                         message=f"This {what} is not (or no longer) held by the server: the workbench keeps "
+                                 "recent ones in memory only. Open it again from the start page.")
+
+    def analyse(self, clf, items: list[dict]) -> list[dict]:
+        """Score items under the app's scoring lock; each analysis gets the model's thresholds."""
+        with self.lock:
+            out = [analyse_article(clf, it) for it in items]
+        for a, it in zip(out, items):
+            a["thresholds"] = dict(clf.thresholds_)
+            a["source"] = text_source(it["text"])
+            a["title"] = _text((it.get("extra") or {}).get("title")) or _text(it.get("id"))
+            a["evidence_only"] = False
+        return out
+
+    def keep_article(self, a: dict) -> str:
+        return self.store.put("article", a, len(a["text"]))
+
+    # -- opening files ---------------------------------------------------------------------------------
+    def open_sync(self, clf, text: str, title: str, files: list[tuple[str, bytes]]) -> tuple[str, object]:
+        """``("redirect", url)`` or ``("error", [messages])`` for one submission of the start page."""
+        from narratives.serve.readers import SUPPORTED
+
+        from .uploads import kind_of, read_queue, read_scores, read_uploaded_articles
+
+        lim = self.limits
+        if not files:
+            if not text.strip():
+                return "error", ["Paste an article's text or choose files to open."]
+            if len(text) > lim.max_article_chars:
+                return "error", [f"The pasted text has {len(text):,} characters; the limit is {lim.max_article_chars:,}."]
+            item = {"id": title.strip() or "Pasted article", "text": text, "source": "pasted",
+                    "extra": {"title": title.strip()} if title.strip() else {}}
+            return "redirect", f"/wb/article/{self.keep_article(self.analyse(clf, [item])[0])}"
+        problems: list[str] = []
+        kinds = {name: kind_of(name, data[:65536]) for name, data in files}
+        if "queue" in kinds.values() and len(files) > 1:
+            return "error", ["Open a suggest queue (.json) on its own, not with other files."]
+        with tempfile.TemporaryDirectory(prefix="narratives-wb-") as tmp:
+            items: list[dict] = []
+            scores: list[dict] = []
+            for i, (name, data) in enumerate(files):
+                suffix = Path(name).suffix.lower()
+                if suffix not in SUPPORTED | {".json"}:
+                    problems.append(f"{name}: unsupported file type {suffix or '(none)'} "
+                                    f"(use {', '.join(sorted(SUPPORTED | {'.json'}))})")
+                    continue
+                path = Path(tmp) / f"{i:03d}{suffix}"
+                path.write_bytes(data)
+                if kinds[name] == "queue":
+                    tasks, bad = read_queue(path, name)
+                    if not tasks:
+                        return "error", bad or [f"{name}: no tasks"]
+                    qid = self.store.put("queue", {"name": name, "tasks": tasks, "problems": bad},
+                                         sum(len(t["text"]) for t in tasks))
+                    return "redirect", f"/wb/queue/{qid}"
+                if kinds[name] == "scores":
+                    scores += read_scores(path, name)
+                else:
+                    items += read_uploaded_articles(path, name)
+        names = ", ".join(n for n, _ in files)
+        if scores:
+            texts = {hashlib.sha256(it["text"].encode("utf-8", "surrogatepass")).hexdigest(): it
+                     for it in items if "error" not in it}
+            size = sum(len(t["text"]) for t in texts.values())
+            bid = self.store.put("batch", {"name": names, "records": scores, "texts": texts, "links": {},
+                                           "problems": problems}, size)
+            return "redirect", f"/wb/batch/{bid}"
+        if not items:
+            return "error", problems or ["No article found in the files."]
+        if len(items) > lim.max_articles:
+            return "error", problems + [
+                f"{len(items)} articles in these files; the workbench scores at most {lim.max_articles} per "
+                "upload (as /v1/score). Score a larger set with `narratives score FILES -o scores.jsonl` and "
+                "open scores.jsonl here, with the article files beside it to read them in full."]
+        good: list[tuple[int, dict]] = []
+        records: list[dict] = []
+        links: dict[int, str] = {}
+        for it in items:
+            if "error" not in it and len(it["text"]) > lim.max_article_chars:
+                it = {"id": it.get("id"), "source": it.get("source"),
+                      "error": f"{it.get('source')}: text over {lim.max_article_chars:,} characters; skipped"}
+            if "error" in it:
+                records.append({"id": it.get("id"), "source": it.get("source"), "narratives": [], "scores": {},
+                                "stances": {}, "evidence": {}, "stance": None, "errors": [it["error"]]})
+            else:
+                good.append((len(records), it))
+                records.append({})
+        for (row, _), a in zip(good, self.analyse(clf, [it for _, it in good])):
+            records[row] = a["record"]
+            links[row] = self.keep_article(a)
+        if len(records) == 1 and links and not problems:
+            return "redirect", f"/wb/article/{links[0]}"
+        bid = self.store.put("batch", {"name": names, "records": records, "texts": {}, "links": links,
+                                       "problems": problems})
+        return "redirect", f"/wb/batch/{bid}"
+
+    def evidence_article(self, rec: dict) -> dict:
+        """An article view of a scores record without text: its evidence passages, one per paragraph."""
+        from .analysis import analyse_text_layout
+
+        seen: dict[tuple, dict] = {}
+        for lab, evs in (rec.get("evidence") or {}).items():
+            for ev in evs if isinstance(evs, list) else []:
+                if not isinstance(ev, dict) or not isinstance(ev.get("text"), str):
+                    continue
+                key = (ev.get("start"), ev["text"])
+                p = seen.setdefault(key, {"text": ev["text"], "orig": ev.get("start"), "scores": {}, "hits": [],
+                                          "stance": _text(ev.get("stance")), "stance_score": ev.get("stance_score")})
+                if isinstance(ev.get("score"), (int, float)):
+                    p["scores"][str(lab)] = ev["score"]
+                p["hits"].append(str(lab))
+        ordered = sorted(seen.values(), key=lambda p: p["orig"] if isinstance(p["orig"], int) else 0)
+        text, spans, passages = "", [], []
+        for k, p in enumerate(ordered):
+            start = len(text) + (2 if text else 0)
+            text = text + ("\n\n" if text else "") + p["text"]
+            spans.append((start, len(text)))
+            hits = sorted(p["hits"], key=lambda lab: -p["scores"].get(lab, 0))
+            passages.append({"k": k, "start": start, "end": len(text), "words": len(p["text"].split()),
+                             "hits": hits, "scores": p["scores"], "stance": p["stance"],
+                             "stance_score": p["stance_score"], "orig_start": p["orig"]})
+        sha = _text(rec.get("text_sha256"), 64)
+        return {"record": rec, "passages": passages, "layout": analyse_text_layout(text, spans), "text": text,
+                "thresholds": {}, "source": f"wb-{sha[:12]}" if sha else text_source(text),
+                "title": _text(rec.get("title")) or _text(rec.get("id")), "evidence_only": True}
+
+    # -- routes ----------------------------------------------------------------------------------------
+    def add_routes(self, app) -> None:  # noqa: C901 - one closure per route
+        """Register the pages on ``app``, none of them in the OpenAPI schema."""
+        r = SimpleNamespace(get=partial(app.get, include_in_schema=False), post=partial(app.post, include_in_schema=False))
+
+        @r.get("/", response_class=HTMLResponse)
+        def index(request: Request):
+            recent = {k: self.store.recent(k, 8) for k in ("article", "batch", "queue")}
+            return self.page("index.html", request, recent=recent, limits=self.limits.__dict__, error=[])
+
+        @r.post("/wb/open", response_class=HTMLResponse)
+        async def open_files(request: Request):
+            try:
+                form = await request.form(max_files=self.limits.max_articles + 1, max_fields=10)
+            except Exception as exc:  # noqa: BLE001 - multipart errors of every kind
+                return self.page("index.html", request, 422, recent={}, limits=self.limits.__dict__,
+                                 error=[f"The upload could not be read: {exc}"])
+            text = form.get("text")
+            title = form.get("title")
+            files = []
+            for i, f in enumerate(form.getlist("files")):
+                if isinstance(f, UploadFile) and f.filename:
+                    from .uploads import display_name
+
+                    files.append((display_name(f.filename, i), await f.read()))
+            clf = self.current(request)
+            try:
+                what, value = await run_in_threadpool(self.open_sync, clf, text if isinstance(text, str) else "",
+                                                      title if isinstance(title, str) else "", files)
+            except Exception as exc:  # noqa: BLE001 - never a 500: say what failed
+                log.exception("workbench: open failed")
+                what, value = "error", [f"Opening failed: {type(exc).__name__}: {exc}"]
+            if what == "redirect":
+                return RedirectResponse(str(value), status_code=303)
+            return self.page("index.html", request, 422, recent={k: self.store.recent(k, 8)
+                                                                 for k in ("article", "batch", "queue")},
+                             limits=self.limits.__dict__, error=value)
+
+        @r.get("/wb/article/{aid}", response_class=HTMLResponse)
+        def article(request: Request, aid: str):
+            a = self.store.get("article", aid)
+            if a is None:
+                return self.missing(request, "article")
+            return self.article_page(request, a, {"kind": "article", "id": aid})
+
+        @r.get("/wb/batch/{bid}", response_class=HTMLResponse)
+        def batch(request: Request, bid: str):
+            b = self.store.get("batch", bid)
+            if b is None:
+                return self.missing(request, "batch")
+            data = {"id": bid, "labels": self.labels(self.current(request))}
+            return self.page("batch.html", request, batch=b, data=data, title=f"{b['name']} - workbench")
+
+        @r.get("/wb/api/batch/{bid}")
+        def batch_rows(bid: str):
+            b = self.store.get("batch", bid)
+            if b is None:
+                return JSONResponse({"error": {"status": 404, "message": "no such batch"}}, status_code=404)
+            return {"rows": [_row(i, rec, b) for i, rec in enumerate(b["records"])]}
+
+        @r.get("/wb/batch/{bid}/{row}", response_class=HTMLResponse)
+        async def batch_row(request: Request, bid: str, row: int):
+            b = self.store.get("batch", bid)
+            if b is None or not 0 <= row < len(b["records"]):
+                return self.missing(request, "batch row")
+            link = b["links"].get(row)
+            if link and self.store.get("article", link) is not None:
+                return RedirectResponse(f"/wb/article/{link}", status_code=303)
+            rec = b["records"][row]
+            item = b["texts"].get(rec.get("text_sha256"))
+            if item is not None:
+                clf = self.current(request)
+                a = (await run_in_threadpool(self.analyse, clf, [dict(item)]))[0]
+                a["record"] = {**a["record"], **{k: v for k, v in rec.items() if k not in a["record"]}}
+                a["scored_version"] = rec.get("model_version")
+                b["links"][row] = self.keep_article(a)
+                return RedirectResponse(f"/wb/article/{b['links'][row]}", status_code=303)
+            a = self.evidence_article(rec)
+            b["links"][row] = self.keep_article(a)
+            return RedirectResponse(f"/wb/article/{b['links'][row]}", status_code=303)
+
+        @r.get("/wb/queue/{qid}", response_class=HTMLResponse)
+        def queue(request: Request, qid: str):
+            q = self.store.get("queue", qid)
+            if q is None:
+                return self.missing(request, "queue")
+            labels = self.labels(self.current(request))
+            passages = []
+            for k, t in enumerate(q["tasks"]):
+                saved = self.corrections.get(t["text"])
+                passages.append({"k": k, "scores": t["scores"], "hits": t["narratives"], "stance": t["stance"],
+                                 "saved": _saved(saved)})
+            data = {"ref": {"kind": "queue", "id": qid}, "labels": labels, "passages": passages, "langs": LANGS,
+                    "lang": None}
+            return self.page("queue.html", request, queue=q, data=data, labels={lab["id"]: lab for lab in labels},
+                             title=f"{q['name']} - workbench")
+
+        @r.post("/wb/api/label")
+        def label(body: LabelRequest, request: Request):
+            try:
+                rec = self.save_label(body, request)
+            except CorrectionError as exc:
+                return JSONResponse({"error": {"status": 422, "message": str(exc)}}, status_code=422)
+            except LookupError as exc:
+                return JSONResponse({"error": {"status": 404, "message": str(exc)}}, status_code=404)
+            except OSError as exc:
+                log.exception("workbench: cannot write corrections")
+                return JSONResponse({"error": {"status": 507, "message": f"cannot write the corrections file: {exc}"}},
+                                    status_code=507)
+            return {"saved": _saved(rec), "file": self.corrections.name, "count": len(self.corrections.records())}
+
+        @r.get("/wb/corrections", response_class=HTMLResponse)
+        def corrections(request: Request):
+            recs = list(reversed(self.corrections.records()))
+            return self.page("corrections.html", request, records=recs, path=str(self.corrections.path),
+                             name=self.corrections.name, title="Corrections - workbench")
+
+        @r.get("/wb/corrections/download")
+        def download():
+            return Response(self.corrections.text(), media_type="application/x-ndjson",
+                            headers={"content-disposition": f'attachment; filename="{self.corrections.name}"'})
+
+    def article_page(self, request: Request, a: dict, ref: dict) -> HTMLResponse:
+        labels = self.labels(self.current(request))
+        by_id = {lab["id"]: lab for lab in labels}
+        text = a["text"]
+        rec = a["record"]
+        passages = [{"k": p["k"], "scores": p["scores"], "hits": p["hits"], "stance": p["stance"],
+                     "stance_score": p["stance_score"],
+                     "saved": _saved(self.corrections.get(text[p["start"]:p["end"]]))} for p in a["passages"]]
+        lang = rec.get("lang") if rec.get("lang") in LANGS else None
+        data = {"ref": ref, "labels": labels, "passages": passages, "langs": LANGS, "lang": lang}
+        found = []
+        for lab in rec.get("narratives") or []:
+            n = sum(lab in p["hits"] for p in a["passages"])
+            found.append({"id": lab, "label": by_id.get(lab, {"name": lab, "colour": "c7"}),
+                          "score": (rec.get("scores") or {}).get(lab), "stance": (rec.get("stances") or {}).get(lab),
+                          "n": n})
+        meta = [(k, _text(rec.get(k))) for k in ("outlet", "date", "author", "url", "source") if rec.get(k)]
+        return self.page("article.html", request, a=a, rec=rec, data=data, found=found, labels=by_id, meta=meta,
+                         saved={p["k"] for p in passages if p["saved"]}, title=f"{a['title']} - workbench")
+
+    def save_label(self, body: LabelRequest, request: Request) -> dict:
+        ids = tuple(lab["id"] for lab in self.labels(self.current(request)))
+        if body.kind == "article":
+            a = self.store.get("article", body.id)
+            if a is None or body.k >= len(a["passages"]):
+                raise LookupError("no such article or passage (the server may have dropped it; open it again)")
+            p = a["passages"][body.k]
+            text = a["text"][p["start"]:p["end"]]
+            rec = a["record"]
+            start = p.get("orig_start") if a["evidence_only"] else p["start"]
+            extra = {"article": rec.get("id"), "start": start,
+                     "end": start + len(text) if isinstance(start, int) else None,
+                     "model": {"narratives": p["hits"], "stance": p["stance"], "scores": p["scores"]},
+                     "model_version": rec.get("model_version")}
+            source = a["source"]
+        else:
+            q = self.store.get("queue", body.id)
+            if q is None or body.k >= len(q["tasks"]):
+                raise LookupError("no such queue or task (the server may have dropped it; open it again)")
+            t = q["tasks"][body.k]
+            text = t["text"]
+            source = "wb-" + hashlib.sha256((t["source"] or text).encode("utf-8", "surrogatepass")).hexdigest()[:12]
+            extra = {"article": t["article"], "model": {"narratives": t["narratives"], "stance": t["stance"],
+                                                        "scores": t["scores"]}}
+        extra["review"] = body.review
+        return self.corrections.save(text, body.narratives, body.stance, body.lang, source, ids, extra)
+
+
+def _saved(rec: dict | None) -> dict | None:
+    return None if rec is None else {"narratives": rec["narratives"], "stance": rec["stance"], "lang": rec["lang"]}
+
+
+def _row(i: int, rec: dict, batch: dict) -> dict:
+    raw = rec.get("scores")
+    scores = {str(k): v for k, v in (raw if isinstance(raw, dict) else {}).items() if isinstance(v, (int, float))}
+    raw = rec.get("narratives")
+    narr = [n for n in (raw if isinstance(raw, list) else []) if isinstance(n, str)]
+    raw = rec.get("stances")
+    stances: dict = raw if isinstance(raw, dict) else {}
+    top = max((scores.get(n, 0) for n in narr), default=max(scores.values(), default=0))
+    raw = rec.get("errors")
+    errors: list = raw if isinstance(raw, list) else []
+    return {"i": i, "id": _text(rec.get("id"), 200), "title": _text(rec.get("title") or rec.get("headline"), 200),
+            "outlet": _text(rec.get("outlet"), 100), "date": _text(rec.get("date") or rec.get("published"), 40),
+            "lang": _text(rec.get("lang"), 16), "narratives": narr, "stance": _text(rec.get("stance"), 16),
+            "stances": {str(k): _text(v, 16) for k, v in stances.items()}, "scores": scores, "top": top,
+            "errors": [_text(e) for e in errors][:3], "model_version": _text(rec.get("model_version"), 16),
+            "full": i in batch["links"] or rec.get("text_sha256") in batch["texts"]}
+
+
+def mount_workbench(app, current, lock, limits, corrections: str | Path | None = None,
+                    token: str | None = None) -> Workbench:
+    """Add the workbench to ``app`` (the API's FastAPI app): its routes at ``/`` and ``/wb/...``, its
+    static files at ``/wb/static``, and the :class:`~.guard.Guard` (token, origin check, CSP) around the
+    whole app. ``current(request)`` gives the model; ``lock`` serialises scoring with the API's."""
+    from fastapi.staticfiles import StaticFiles
+
+    from .guard import Guard
+
+    wb = Workbench(current, lock, limits, corrections)
+    wb.add_routes(app)
+    app.mount("/wb/static", StaticFiles(directory=str(HERE / "static")), name="wb-static")
+    app.add_middleware(Guard, token=token)
+    app.state.workbench = wb
+    return wb
