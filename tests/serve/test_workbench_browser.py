@@ -92,6 +92,18 @@ def page(browser, server):
     assert events == []
 
 
+def _shot(pg, name: str) -> None:
+    """A README screenshot, written atomically, as a 256-colour PNG (small in the repository)."""
+    from PIL import Image
+
+    DOCS.mkdir(exist_ok=True)
+    raw = DOCS / f".{name}.tmp.png"
+    pg.screenshot(path=str(raw))
+    with Image.open(raw) as im:
+        im.convert("RGB").quantize(colors=256, method=Image.Quantize.FASTOCTREE).save(raw, optimize=True)
+    os.replace(raw, DOCS / name)
+
+
 def _open_text(pg, text: str, title: str = "") -> None:
     pg.fill("#title", title)
     pg.fill("#text", text)
@@ -114,8 +126,7 @@ def test_paste_article_shows_highlights_in_both_scripts(page, server):
     page.uncheck("#show-low")
     hits.first.click()
     page.wait_for_selector("#label-form .lf-row")
-    DOCS.mkdir(exist_ok=True)
-    page.screenshot(path=str(DOCS / "workbench-article.png"))
+    _shot(page, "workbench-article.png")
     page.goto(server[0] + "/")
     cyr = (FIX / "article_sr_cyrl.txt").read_text(encoding="utf-8")
     _open_text(page, cyr)
@@ -137,18 +148,25 @@ def test_long_article_stays_usable(page):
 
 
 def _scores_file(tmp_path: Path) -> Path:
-    paras = (FIX / "article_en.txt").read_text(encoding="utf-8").split("\n\n")
-    outlets = ["Daily Courier", "Evening Wire", "Balkan Ledger", "Morning Post"]
+    """120 scored articles (the team-written samples, cycled) with outlets and dates, one bad line."""
+    samples = sorted((ROOT / "data" / "samples").glob("*.txt"))
+    outlets = ["Daily Courier", "Evening Wire", "Balkan Ledger", "Morning Post", "Radio Centre"]
     items = []
     for i in range(120):
-        body = "\n\n".join(paras[j] for j in range(len(paras)) if (i >> j) & 1 or j == 5) or paras[5]
-        items.append({"id": f"art-{i:03d}", "text": body, "source": f"batch.jsonl:{i + 1}",
-                      "extra": {"outlet": outlets[i % 4], "date": f"2026-{1 + i % 6:02d}-{1 + i % 27:02d}",
+        if i >= 117:  # three neutral ones carry the payloads
+            items.append({"id": f"art-{i:03d}", "text": "Markets were calm in Belgrade on Monday.", "source": f"b:{i}",
+                          "extra": {"outlet": outlets[0], "date": "2026-01-01"}})
+            continue
+        items.append({"id": f"art-{i:03d}", "text": samples[(i * 5) % len(samples)].read_text(encoding="utf-8"),
+                      "source": f"batch.jsonl:{i + 1}",
+                      "extra": {"outlet": outlets[(i * 7 // 3) % len(outlets)], "date": f"2026-{1 + i % 6:02d}-{1 + i % 27:02d}",
                                 "title": f"Report {i}"}})
     recs = list(score_articles(items, model="baseline"))
-    recs[0]["id"] = PAYLOADS[0]  # neutral rows: sorted by score they sink below the screenshot
-    recs[1]["outlet"] = PAYLOADS[1]
-    recs[2]["title"] = PAYLOADS[2]
+    quiet = [117, 118, 119]  # sorted by score, below the screenshot
+    assert not any(recs[i]["narratives"] for i in quiet)
+    recs[quiet[0]]["id"] = PAYLOADS[0]
+    recs[quiet[1]]["outlet"] = PAYLOADS[1]
+    recs[quiet[2]]["title"] = PAYLOADS[2]
     path = tmp_path / "scores.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in recs) + "not a record\n", encoding="utf-8")
     return path
@@ -183,7 +201,7 @@ def test_scores_file_filter_sort_and_open(page, tmp_path):
     tops = [float(x) for x in page.locator("#rows tbody tr td:nth-child(7)").all_inner_texts() if x]
     assert tops == sorted(tops, reverse=True)
     assert page.locator("#chart-time svg rect").count() > 0 and page.locator("#chart-outlet svg rect").count() > 0
-    page.screenshot(path=str(DOCS / "workbench-batch.png"), full_page=False)
+    _shot(page, "workbench-batch.png")
     page.locator("#rows tbody tr a").first.click()
     page.wait_for_selector(".reader")
     assert "Evidence passages only" in page.inner_text(".reader")
@@ -195,7 +213,7 @@ def test_corrections_round_trip_through_labels_import(page, server, tmp_path):
     kosovo = page.locator("#text .psg.hit", has_text="Pristina")
     kosovo.click()
     row = page.locator("#label-form .lf-row[data-lab=kosovo_precedent]")
-    assert "confirmed" in row.inner_text()
+    assert "confirmed" in row.inner_text().lower()
     page.locator("#label-form .lf-row[data-lab=anti_western] button.yes").click()  # add a narrative
     page.select_option("#label-form .lf-stance", "promotes")
     page.click("#label-form .lf-save")
@@ -207,7 +225,7 @@ def test_corrections_round_trip_through_labels_import(page, server, tmp_path):
     nato = page.locator("#text .psg.hit", has_text="ring of bases")
     nato.click()
     page.locator("#label-form .lf-row[data-lab=nato_encirclement] button.no").click()  # reject the model's call
-    assert "rejected" in page.locator("#label-form .lf-row[data-lab=nato_encirclement]").inner_text()
+    assert "rejected" in page.locator("#label-form .lf-row[data-lab=nato_encirclement]").inner_text().lower()
     page.click("#label-form .lf-save")
     page.wait_for_selector("#label-form .lf-msg.ok")
     assert page.inner_text("#n-corrections") == "3"
