@@ -100,12 +100,13 @@ def real_put(page_id, source, path):
 @real.command("evaluate")
 @click.argument("models", nargs=-1)
 @click.option("--real", "path", type=click.Path(path_type=Path), default=None, help=REAL_HELP)
-@click.option("--split", default="test", show_default=True, type=click.Choice(["dev", "test", "all"]),
-              help="dev: for choosing and tuning; test: the held-out half to report.")
+@click.option("--split", "splits", multiple=True, type=click.Choice(["dev", "test", "all"]),
+              help="dev: for choosing and tuning; test: the held-out half to report; repeat for several halves "
+                   "in one run (each page scored once) [default: test].")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write every figure and error to this JSON file.")
 @click.option("--errors/--no-errors", default=True, show_default=True, help="Print every error with its id and url.")
-def real_evaluate(models, path, split, json_path, errors):
+def real_evaluate(models, path, splits, json_path, errors):
     """Score the cached real pages of a half with MODELS (names, versions or directories; default: the
     default model), side by side, as articles through the same path as `narratives score`: per-narrative
     P/R/F1, macro-F1, negatives and hard negatives flagged, stance accuracy, per language and pooled
@@ -113,16 +114,19 @@ def real_evaluate(models, path, split, json_path, errors):
     from narratives.model import ModelLoadError, TaxonomyError
     from narratives.model.artifact import atomic_write_text
     from narratives.train.realcache import CacheError
-    from narratives.train.realeval import evaluate_real
+    from narratives.train.realeval import evaluate_real_splits
     from narratives.train.realpages import ReferenceError
 
+    splits = list(dict.fromkeys(splits or ["test"]))
     try:
-        report = evaluate_real(list(models) or [None], path=path, split=split)
+        reports = evaluate_real_splits(list(models) or [None], path=path, splits=splits)
     except (ReferenceError, CacheError, ModelLoadError, TaxonomyError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
-    if json_path is not None:
-        atomic_write_text(json_path, json.dumps(report, indent=1, ensure_ascii=False) + "\n")
-    echo_report(report, errors)
+    if json_path is not None:  # one split: its report; several: {split: report}
+        out = reports[splits[0]] if len(splits) == 1 else reports
+        atomic_write_text(json_path, json.dumps(out, indent=1, ensure_ascii=False) + "\n")
+    for s in splits:
+        echo_report(reports[s], errors)
 
 
 def _f(v) -> str:
@@ -135,7 +139,7 @@ def echo_report(report: dict, errors: bool = True) -> None:
     names = list(res)
     c = report["counts"]
     click.echo(f"real pages, {report['split']} half: {report['n_pages']} pages ({c['negatives']} negatives, "
-               f"{c['hard_negatives']} hard; languages {c['languages']})")
+               f"{c['hard_negatives']} hard; languages {c['languages']}; references {report['references_sha256'][:12]})")
     click.echo(f"{'':<24}" + "".join(f"{n[:22]:>24}" for n in names))
     if not names:
         return

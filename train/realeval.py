@@ -152,22 +152,50 @@ def score_pages(refs: list[RealPage], texts: dict[str, str], model=None, batch_p
     return list(score_articles(items, model=model, batch_passages=batch_passages))
 
 
+def reference_digest(refs: list[RealPage]) -> str:
+    """sha256 over the pages' ids, labels and text hashes, in id order: two reports with the same digest were
+    computed on the same labelled texts.
+
+    >>> reference_digest([])[:12]
+    'e3b0c44298fc'
+    """
+    import hashlib
+    import json
+
+    rows = sorted(json.dumps([r.page.id, r.page.labels, r.page.sha256], sort_keys=True) for r in refs)
+    return hashlib.sha256("\n".join(rows).encode("utf-8")).hexdigest()
+
+
 def evaluate_real(models: Sequence[str | None] = (None,), path: str | Path | None = None, split: str = "test",
                   batch_passages: int = 256) -> dict:
     """Score the cached pages of ``split`` (dev, test or all) with each model (a name, version, directory or
     ``None`` for the default) and return every figure. Raises ``ReferenceError`` for invalid references and
     ``CacheError`` (listing every missing id and url) when the cache lacks a page of the split."""
+    return evaluate_real_splits(models, path, (split,), batch_passages)[split]
+
+
+def evaluate_real_splits(models: Sequence[str | None] = (None,), path: str | Path | None = None,
+                         splits: Sequence[str] = ("dev", "test"), batch_passages: int = 256) -> dict[str, dict]:
+    """:func:`evaluate_real` for several halves at once (``{split: report}``): each page is scored once per
+    model, however many of the requested halves hold it."""
     from narratives.model import load_model
 
     from .realpages import reference_counts
 
-    refs = select(load_references(path), split)
-    texts = cached_texts(refs)
-    report: dict = {"split": split, "n_pages": len(refs), "counts": reference_counts(refs), "models": {}}
+    refs_all = load_references(path)
+    chosen = {s: select(refs_all, s) for s in dict.fromkeys(splits)}
+    union = [r for r in refs_all if any(r in refs for refs in chosen.values())]
+    texts = cached_texts(union)
+    reports: dict[str, dict] = {
+        s: {"split": s, "n_pages": len(refs), "references_sha256": reference_digest(refs),
+            "counts": reference_counts(refs), "models": {}} for s, refs in chosen.items()}
     for ref in models:
         clf = load_model(ref)
-        records = score_pages(refs, texts, model=clf, batch_passages=batch_passages)
+        records = dict(zip((r.page.id for r in union),
+                           score_pages(union, texts, model=clf, batch_passages=batch_passages)))
         name = ref or "default"
-        report["models"][name] = {"kind": clf.config_["kind"], "model_hash": clf.model_hash_,
-                                  **figures_with_slices(refs, records, list(clf.labels_))}
-    return report
+        for s, refs in chosen.items():
+            reports[s]["models"][name] = {"kind": clf.config_["kind"], "model_hash": clf.model_hash_,
+                                          **figures_with_slices(refs, [records[r.page.id] for r in refs],
+                                                                list(clf.labels_))}
+    return reports

@@ -120,7 +120,16 @@ def test_evaluate_selects_the_half_and_refuses_a_partial_cache(rp, real_pages, t
     r = CliRunner().invoke(main, ["real", "evaluate", str(tiny_model), "--real", str(rp.real), "--split", "dev",
                                   "--json", str(out), "--no-errors"])
     assert r.exit_code == 0, r.output
-    assert json.loads(out.read_text(encoding="utf-8"))["n_pages"] == sum(ref["split"] == "dev" for ref in real_pages)
+    dev = json.loads(out.read_text(encoding="utf-8"))
+    assert dev["n_pages"] == sum(ref["split"] == "dev" for ref in real_pages)
+    both = tmp_path / "both.json"
+    r = CliRunner().invoke(main, ["real", "evaluate", str(tiny_model), "--real", str(rp.real), "--split", "dev",
+                                  "--split", "test", "--json", str(both), "--no-errors"])
+    assert r.exit_code == 0, r.output
+    both_report = json.loads(both.read_text(encoding="utf-8"))
+    assert both_report["dev"] == dev  # one run over both halves gives each half's own figures
+    assert both_report["test"]["n_pages"] == len(real_pages) - dev["n_pages"]
+    assert both_report["test"]["references_sha256"] != dev["references_sha256"]
     gone = [ref for ref in real_pages if ref["split"] == "test"][:2]
     for ref in gone:
         (rp.cache_dir / f"{ref['id']}.txt").unlink()
