@@ -8,7 +8,11 @@ Every loader in ``narratives`` goes through these helpers:
 * :func:`read_small_text` reads a whole configuration file (YAML, JSON) after checking its size, drops a
   UTF-8 byte-order mark and names the line of any invalid UTF-8;
 * :func:`load_yaml` and :func:`load_json` parse such text, refusing duplicate keys (which YAML and JSON
-  parsers otherwise resolve silently to the last one).
+  parsers otherwise resolve silently to the last one); :func:`check_json_value` refuses what JSON parsed
+  from untrusted input must not carry further (nesting past ``MAX_JSON_DEPTH``, ``NaN`` and infinities,
+  lone surrogates), iteratively, so a deep value cannot exhaust the stack;
+* :func:`open_regular` opens a path for reading only if it is a regular file (a FIFO or device would
+  block or never end).
 
 CRLF line endings need no special care: JSON and YAML treat ``\\r`` as whitespace.
 
@@ -19,6 +23,8 @@ CRLF line endings need no special care: JSON and YAML treat ``\\r`` as whitespac
 from __future__ import annotations
 
 import json
+import os
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -26,6 +32,63 @@ from typing import IO, Any
 BOM = b"\xef\xbb\xbf"
 BLOCK = 1 << 20  # bytes read at a time while skipping an over-long line
 MAX_CONFIG_BYTES = 1_000_000  # taxonomy.yaml, targets.yaml, a model's config.json and manifest.json
+MAX_JSON_DEPTH = 64  # nesting of a JSON value from untrusted input (articles, request bodies, model files)
+
+
+def open_regular(path: str | Path) -> IO[bytes]:
+    """Open ``path`` for binary reading if it is a regular file; ``OSError`` otherwise (a FIFO, device or
+    folder is refused without blocking: it is opened non-blocking and checked with ``fstat``).
+
+    >>> open_regular("/dev/null")
+    Traceback (most recent call last):
+    ...
+    OSError: not a regular file
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError("not a regular file")
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def check_json_value(value: Any, max_depth: int = MAX_JSON_DEPTH, strict: bool = True) -> str | None:
+    """Why a parsed JSON value may not be passed on, or ``None``: nested more than ``max_depth`` levels,
+    a ``NaN`` or infinite number (Python's parser reads ``NaN``, ``Infinity`` and ``1e999``; strict JSON
+    has none of them), or a string or key with a lone surrogate (it cannot be written as UTF-8); with
+    ``strict=False`` only the nesting is checked. Iterative, so a value nested 100,000 levels costs no stack.
+
+    >>> check_json_value({"a": [1.5, "ok"]}) is None
+    True
+    >>> check_json_value({"a": float("nan")})
+    'a number that is NaN or infinite'
+    >>> check_json_value([[[1]]], max_depth=2)
+    'JSON nested more than 2 levels'
+    """
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        v, depth = stack.pop()
+        if isinstance(v, (dict, list)):
+            if depth > max_depth:
+                return f"JSON nested more than {max_depth} levels"
+            if isinstance(v, dict):
+                stack.extend((k, depth) for k in v)
+                stack.extend((x, depth + 1) for x in v.values())
+            else:
+                stack.extend((x, depth + 1) for x in v)
+        elif not strict:
+            continue
+        elif isinstance(v, float) and (v != v or v in (float("inf"), float("-inf"))):
+            return "a number that is NaN or infinite"
+        elif isinstance(v, str):
+            try:
+                v.encode("utf-8")
+            except UnicodeEncodeError:
+                return "a lone surrogate in a string (not valid Unicode)"
+    return None
 
 
 def bounded_lines(fh: IO[bytes], limit: int) -> Iterator[tuple[int, bytes | None]]:

@@ -10,6 +10,7 @@ Heavy libraries (scikit-learn, and later torch) are imported inside each command
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -73,8 +74,8 @@ def score(files, output, fmt, resume, model, id_field, text_field, max_evidence,
     from narratives.serve.readers import expand_paths, read_articles
 
     if output is not None:
-        inputs = {Path(f).resolve() for f in expand_paths(files) if f != "-"}
-        if output.resolve() in inputs:
+        inputs = {os.path.realpath(f) for f in expand_paths(files) if f != "-"}  # Path.resolve raises on a loop
+        if os.path.realpath(output) in inputs:
             raise click.UsageError(f"the output {output} is also an input; choose another file")
     fmt = output_format(output, fmt)
     if resume and (output is None or fmt != "jsonl"):

@@ -5,6 +5,11 @@ as cookie banners, sharing widgets, newsletters, comments, related links or ads 
 page has ``<article>`` or ``<main>``, only their text is kept. Block elements become paragraphs
 separated by blank lines, so passages and evidence offsets work as for plain text.
 
+Extraction takes time linear in the size of the page, however its tags nest or fail to close: the parser
+keeps counts of the open elements instead of scanning them for every tag and text, a ``<p>`` is closed by
+the next block element or ``<p>`` (as HTML parsers do), and a page that keeps more than ``MAX_OPEN_TAGS``
+elements open at once raises :class:`HTMLTooDeep` (the reader turns it into an error record).
+
 >>> html_to_text('<html><nav>Home</nav><article><h1>Title</h1><p>First  para.</p>'
 ...              '<div class="share">Share!</div><p>Second<br>line.</p></article></html>')
 ('Title\\n\\nFirst para.\\n\\nSecond\\n\\nline.', '')
@@ -20,13 +25,22 @@ BLOCK = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "div", "se
          "tr", "figcaption", "pre", "dd", "dt", "td", "th", "hr", "ul", "ol", "table"}
 BOILERPLATE = re.compile(r"cookie|consent|newsletter|share|social|related|comment|advert|\bads?\b|promo|subscribe|"
                          r"breadcrumb|menu|sidebar|popup|banner", re.I)
+MAX_OPEN_TAGS = 5_000  # elements open at once; real pages nest a few dozen deep
+CLOSES_P = BLOCK - {"br", "hr"} | {"p"}  # start tags that close an open <p>
 VOID = {"br", "hr", "img", "input", "meta", "link", "area", "base", "col", "embed", "source", "track", "wbr"}
+
+
+class HTMLTooDeep(ValueError):
+    """A page keeps more than ``MAX_OPEN_TAGS`` elements open at once."""
 
 
 class _Extractor(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.stack: list[tuple[str, bool, bool]] = []  # (tag, skipped, inside article/main)
+        self.open: dict[str, int] = {}  # tag -> how many are on the stack
+        self.n_skipped = 0  # entries of the stack that are skipped
+        self.n_main = 0  # entries of the stack that are article/main
         self.paragraphs: list[tuple[str, bool]] = []
         self.current: list[str] = []
         self.title: list[str] = []
@@ -34,10 +48,31 @@ class _Extractor(HTMLParser):
         self.has_main = False
 
     def _skipping(self) -> bool:
-        return any(s for _, s, _ in self.stack)
+        return self.n_skipped > 0
 
     def _inside_main(self) -> bool:
-        return any(m for _, _, m in self.stack)
+        return self.n_main > 0
+
+    def _push(self, tag: str, skipped: bool, is_main: bool) -> None:
+        if len(self.stack) >= MAX_OPEN_TAGS:
+            raise HTMLTooDeep(f"HTML nests more than {MAX_OPEN_TAGS:,} open elements")
+        self.stack.append((tag, skipped, is_main))
+        self.open[tag] = self.open.get(tag, 0) + 1
+        self.n_skipped += skipped
+        self.n_main += is_main
+
+    def _close(self, tag: str) -> None:
+        """Pop the stack down to the innermost open ``tag`` (tolerating unclosed tags); each element is
+        popped once, so closing costs linear time overall. A tag that is not open is ignored in O(1)."""
+        if not self.open.get(tag):
+            return
+        while True:
+            t, skipped, is_main = self.stack.pop()
+            self.open[t] -= 1
+            self.n_skipped -= skipped
+            self.n_main -= is_main
+            if t == tag:
+                return
 
     def _break(self) -> None:
         text = " ".join("".join(self.current).split())
@@ -50,6 +85,8 @@ class _Extractor(HTMLParser):
             self.in_title = True
         if tag in BLOCK:
             self._break()
+        if tag in CLOSES_P:
+            self._close("p")
         if tag in VOID:
             return
         marker = " ".join(v or "" for k, v in attrs if k in ("class", "id", "role"))
@@ -58,17 +95,14 @@ class _Extractor(HTMLParser):
             marker and BOILERPLATE.search(marker))
         is_main = tag in ("article", "main") or "main" in marker.split()
         self.has_main |= is_main and not self._skipping() and not skipped
-        self.stack.append((tag, skipped, is_main))
+        self._push(tag, skipped, is_main)
 
     def handle_endtag(self, tag):
         if tag == "title":
             self.in_title = False
         if tag in BLOCK:
             self._break()
-        for i in range(len(self.stack) - 1, -1, -1):  # tolerate unclosed tags
-            if self.stack[i][0] == tag:
-                del self.stack[i:]
-                break
+        self._close(tag)
 
     def handle_data(self, data):
         if self.in_title:
@@ -78,7 +112,12 @@ class _Extractor(HTMLParser):
 
 
 def html_to_text(html: str) -> tuple[str, str]:
-    """``(text, title)`` of an HTML document; ``text`` has one paragraph per block, blank-line separated."""
+    """``(text, title)`` of an HTML document; ``text`` has one paragraph per block, blank-line separated.
+    Raises :class:`HTMLTooDeep` for a page that keeps more than ``MAX_OPEN_TAGS`` elements open.
+
+    >>> html_to_text("<p>one<p>two")
+    ('one\\n\\ntwo', '')
+    """
     p = _Extractor()
     p.feed(html)
     p.close()

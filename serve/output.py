@@ -3,6 +3,8 @@
 CSV and Parquet hold one row per article with flat columns: ``id``, ``source``, ``narratives`` and
 ``stances`` (``;``-separated), ``stance``, one ``score_<narrative>`` column each, ``evidence``, ``errors``
 and ``warnings`` as JSON text, the model version and hash, and any passed-through fields as JSON text.
+A CSV cell that begins with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a leading ``'`` so
+that a spreadsheet shows it as text instead of running it as a formula (OWASP, "CSV injection").
 
 >>> flat_row({"id": "a", "narratives": ["x"], "stances": {"x": "promotes"}, "scores": {"x": 0.9},
 ...           "evidence": {}, "errors": [], "warnings": [], "stance": "promotes"})["score_x"]
@@ -40,6 +42,22 @@ def json_line(rec: dict) -> str:
     return line + "\n"
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+MAX_RECORD_LINE = 64_000_000  # a record line that --resume reads (records hold evidence, not the text)
+
+
+def csv_safe(value: Any) -> Any:
+    """A CSV cell that a spreadsheet will not run as a formula: text starting with ``= + - @``, a tab or a
+    carriage return gets a leading ``'`` (OWASP); other values are unchanged.
+
+    >>> csv_safe("=1+1"), csv_safe("-2"), csv_safe("plain"), csv_safe(-2.5)
+    ("'=1+1", "'-2", 'plain', -2.5)
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
 def flat_row(rec: dict) -> dict:
     row = {"id": rec.get("id"), "source": rec.get("source"), "narratives": ";".join(rec.get("narratives", [])),
            "stance": rec.get("stance"),
@@ -57,23 +75,45 @@ def flat_row(rec: dict) -> dict:
 
 def done_sources(path: Path) -> set[str]:
     """For ``--resume``: the sources already in a JSONL output. A last line cut off by a kill is removed
-    first (its article is scored again), so the file never holds a broken or duplicated record."""
+    first (its article is scored again), so the file never holds a broken or duplicated record. The file
+    is read line by line: memory holds the sources, not the records.
+
+    >>> done_sources(Path("/nonexistent.jsonl"))
+    set()
+    """
+    from narratives.model.textfiles import bounded_lines
+
     if not path.exists():
         return set()
     with open(path, "rb+") as fh:
-        data = fh.read()
-        end = data.rfind(b"\n") + 1
-        if end < len(data):
+        end = _complete_end(fh)
+        if end < fh.seek(0, os.SEEK_END):
             fh.truncate(end)
-            data = data[:end]
-    done = set()
-    for no, line in enumerate(data.decode("utf-8", "replace").splitlines(), 1):
-        try:
-            rec = json.loads(line)
-            done.add(str(rec["source"]))
-        except (ValueError, KeyError, TypeError):
-            raise ValueError(f"{path}:{no}: not a record written by narratives score; cannot resume") from None
+        fh.seek(0)
+        done = set()
+        for no, line in bounded_lines(fh, MAX_RECORD_LINE):
+            try:
+                if line is None:
+                    raise ValueError
+                rec = json.loads(line)
+                done.add(str(rec["source"]))
+            except (ValueError, KeyError, TypeError, RecursionError):
+                raise ValueError(f"{path}:{no}: not a record written by narratives score; cannot resume") from None
     return done
+
+
+def _complete_end(fh: IO[bytes], block: int = 1 << 16) -> int:
+    """The offset just past the last newline of ``fh`` (0 if none), found by reading back from the end."""
+    pos = fh.seek(0, os.SEEK_END)
+    while pos > 0:
+        start = max(0, pos - block)
+        fh.seek(start)
+        chunk = fh.read(pos - start)
+        nl = chunk.rfind(b"\n")
+        if nl >= 0:
+            return start + nl + 1
+        pos = start
+    return 0
 
 
 class Writer:
@@ -107,7 +147,8 @@ class Writer:
             self.fh.write(json_line(rec))
             self.fh.flush()  # a kill loses at most the line being written
         elif self.fmt == "csv":
-            self.csv.writerow({c: flat_row(rec).get(c) for c in self.columns})
+            row = flat_row(rec)
+            self.csv.writerow({c: csv_safe(row.get(c)) for c in self.columns})
         else:
             self._rows.append(flat_row(rec))
             if len(self._rows) >= 1000:

@@ -9,6 +9,11 @@ hold); a bigger one is an error record, refused by size before it is read into m
 checked once pyarrow has read their row batch). A byte-order mark and CRLF line endings are accepted. An
 id seen earlier in the same run gets a warning naming the first one; the article is still scored.
 
+Hostile input (issue 17): a path that is not a regular file (a FIFO, a device, a folder link) or that
+cannot be read (permission denied, an I/O error, a symlink loop) is an error record, as is a JSONL record
+with a key given twice or a value nested more than ``MAX_JSON_DEPTH`` levels, and a Parquet text value
+of binary type; the batch goes on.
+
 >>> import io
 >>> [a["id"] for a in read_jsonl_stream(io.StringIO('{"id": "a1", "text": "x"}\\n'), "<stdin>")]
 ['a1']
@@ -38,6 +43,11 @@ def _too_big(where: str, what: str) -> str:
 
 
 def _record(rec: dict, where: str, id_field: str, text_field: str, fallback_id: str) -> dict:
+    from narratives.model.textfiles import check_json_value
+
+    deep = check_json_value(rec, strict=False)  # before anything recurses into it (writing it did)
+    if deep is not None:
+        return {"id": where, "source": where, "error": f"{where}: {deep}"}
     if text_field not in rec:
         return {"id": str(rec.get(id_field, fallback_id)), "source": where,
                 "error": f"{where}: missing field {text_field!r} (fields: {', '.join(map(str, rec)) or 'none'})"}
@@ -80,7 +90,10 @@ def _numbered_lines(fh: Iterable[str] | Iterable[bytes]) -> Iterator[tuple[int, 
 def read_jsonl_stream(fh: Iterable[str] | Iterable[bytes], name: str, id_field: str = "id",
                       text_field: str = "text") -> Iterator[dict]:
     """One item per non-blank line of a JSONL stream (a binary file, standard input, or lines of text);
-    a line that cannot be read becomes an error item naming ``name`` and the line."""
+    a line that cannot be read (also one with a key given twice) becomes an error item naming ``name``
+    and the line."""
+    from narratives.model.textfiles import load_json
+
     for no, line in _numbered_lines(fh):
         where = f"{name}:{no}"
         raw: str
@@ -100,9 +113,12 @@ def read_jsonl_stream(fh: Iterable[str] | Iterable[bytes], name: str, id_field: 
         if not raw.strip():
             continue
         try:
-            rec = json.loads(raw)
+            rec = load_json(raw)
         except json.JSONDecodeError as exc:
             yield {"id": where, "source": where, "error": f"{where}: malformed JSON: {exc.msg} (column {exc.colno})"}
+            continue
+        except ValueError as exc:  # a key given twice
+            yield {"id": where, "source": where, "error": f"{where}: malformed JSON: {exc}"}
             continue
         except RecursionError:
             yield {"id": where, "source": where, "error": f"{where}: malformed JSON: nested too deeply"}
@@ -133,8 +149,10 @@ def _csv_lines(fh: IO[bytes], bad: dict[int, str]) -> Iterator[str]:
             yield line.decode("utf-8", "surrogateescape")
 
 
-def read_csv_file(path: Path, id_field: str = "id", text_field: str = "text") -> Iterator[dict]:
-    """Rows of a CSV file, streamed (memory stays flat however long the file or any line is)."""
+def read_csv_file(path: Path, id_field: str = "id", text_field: str = "text", fh: IO[bytes] | None = None
+                  ) -> Iterator[dict]:
+    """Rows of a CSV file (or of ``fh``, already open), streamed (memory stays flat however long the file
+    or any line is)."""
     csv.field_size_limit(MAX_ARTICLE_BYTES)
     where = str(path)
     bad: dict[int, str] = {}
@@ -145,7 +163,7 @@ def read_csv_file(path: Path, id_field: str = "id", text_field: str = "text") ->
         return {"id": at, "source": at, "error": msg}
 
     try:
-        with open(path, "rb") as fh:
+        with fh or open(path, "rb") as fh:
             reader = csv.DictReader(_csv_lines(fh, bad), strict=True)
             fields = reader.fieldnames or []
             if 1 in bad:
@@ -176,12 +194,14 @@ def read_csv_file(path: Path, id_field: str = "id", text_field: str = "text") ->
                "error": f"{where}: CSV error: {exc} (an unterminated quote? the rest of the file was not read)"}
 
 
-def read_parquet_file(path: Path, id_field: str = "id", text_field: str = "text") -> Iterator[dict]:
-    """Rows of a Parquet file, read in record batches (memory stays flat)."""
+def read_parquet_file(path: Path, id_field: str = "id", text_field: str = "text", fh: IO[bytes] | None = None
+                      ) -> Iterator[dict]:
+    """Rows of a Parquet file (or of ``fh``, already open), read in record batches (memory stays flat). A
+    binary text value is an error, never its Python repr."""
     import pyarrow.parquet as pq
 
     try:
-        pf = pq.ParquetFile(str(path))
+        pf = pq.ParquetFile(fh if fh is not None else str(path))
     except Exception as exc:  # pyarrow raises several types for a file that is not Parquet
         yield {"id": str(path), "source": str(path), "error": f"{path}: not a readable Parquet file ({exc})"}
         return
@@ -199,7 +219,8 @@ def read_parquet_file(path: Path, id_field: str = "id", text_field: str = "text"
                 why = f"not valid UTF-8 ({row.reason})" if isinstance(row, UnicodeDecodeError) else f"unreadable row ({row})"
                 yield {"id": where, "source": where, "error": f"{where}: {why}"}
                 continue
-            yield _record({k: _json_safe(_plain(v)) for k, v in row.items()}, where, id_field, text_field, where)
+            yield _record({k: v if k == text_field and isinstance(v, bytes) else _json_safe(_plain(v))
+                           for k, v in row.items()}, where, id_field, text_field, where)
 
 
 def _rows(batch) -> Iterator[dict | Exception]:
@@ -224,18 +245,18 @@ def _plain(v):
     return str(v)
 
 
-def _read_article_bytes(path: Path) -> bytes | dict:
+def _read_article_bytes(path: Path, fh: IO[bytes] | None = None) -> bytes | dict:
     """The bytes of a one-article file, or an error item when it is over the size limit (checked first)."""
-    with open(path, "rb") as fh:
+    with fh or open(path, "rb") as fh:
         raw = fh.read(MAX_ARTICLE_BYTES + 1)
     if len(raw) > MAX_ARTICLE_BYTES:
         return {"id": path.stem, "source": str(path), "error": _too_big(str(path), "file")}
     return raw
 
 
-def _read_article_text(path: Path) -> str | dict:
+def _read_article_text(path: Path, fh: IO[bytes] | None = None) -> str | dict:
     """The UTF-8 text of a one-article file (byte-order mark dropped), or an error item (too big, not UTF-8)."""
-    raw = _read_article_bytes(path)
+    raw = _read_article_bytes(path, fh)
     if isinstance(raw, dict):
         return raw
     try:
@@ -244,20 +265,24 @@ def _read_article_text(path: Path) -> str | dict:
         return {"id": path.stem, "source": str(path), "error": f"{path}: not valid UTF-8 ({exc.reason} at byte {exc.start})"}
 
 
-def read_html_file(path: Path) -> dict:
-    """One article from an HTML file: its text without boilerplate, its title as an extra field."""
-    from .html import html_to_text
+def read_html_file(path: Path, fh: IO[bytes] | None = None) -> dict:
+    """One article from an HTML file: its text without boilerplate, its title as an extra field (an
+    error item for HTML nested too deeply to extract in linear time)."""
+    from .html import HTMLTooDeep, html_to_text
 
-    html = _read_article_text(path)
+    html = _read_article_text(path, fh)
     if isinstance(html, dict):
         return html
-    text, title = html_to_text(html)
+    try:
+        text, title = html_to_text(html)
+    except HTMLTooDeep as exc:
+        return {"id": path.stem, "source": str(path), "error": f"{path}: {exc}; skipped"}
     return {"id": path.stem, "text": text, "source": str(path), "extra": {"title": title} if title else {}}
 
 
-def read_text_file(path: Path) -> dict:
+def read_text_file(path: Path, fh: IO[bytes] | None = None) -> dict:
     """One article from a UTF-8 text file (byte-order mark dropped, line endings kept)."""
-    text = _read_article_text(path)
+    text = _read_article_text(path, fh)
     if isinstance(text, dict):
         return text
     return {"id": path.stem, "text": text, "source": str(path), "extra": {}}
@@ -296,22 +321,52 @@ def _read_all(paths: Iterable[str], id_field: str, text_field: str, stdin: IO[by
     for p in expand_paths(paths):
         if p == "-":
             yield from read_jsonl_stream(stdin or sys.stdin.buffer, "<stdin>", id_field, text_field)
-            continue
-        path = Path(p)
-        suffix = path.suffix.lower()
-        if not path.exists():
-            yield {"id": p, "source": p, "error": f"{p}: file not found"}
-        elif suffix not in SUPPORTED:
-            yield {"id": p, "source": p,
-                   "error": f"{p}: unsupported file type {suffix or '(none)'} (use {', '.join(sorted(SUPPORTED))})"}
-        elif suffix in TEXT_SUFFIXES:
-            yield read_text_file(path)
-        elif suffix in HTML_SUFFIXES:
-            yield read_html_file(path)
-        elif suffix in PARQUET_SUFFIXES:
-            yield from read_parquet_file(path, id_field, text_field)
-        elif suffix in CSV_SUFFIXES:
-            yield from read_csv_file(path, id_field, text_field)
         else:
-            with open(path, "rb") as fh:
-                yield from read_jsonl_stream(fh, p, id_field, text_field)
+            yield from _read_path(p, id_field, text_field)
+
+
+def _cannot_read(p: str, exc: OSError, rest: str = "") -> dict:
+    why = exc.strerror or str(exc)
+    if str(exc) == "not a regular file":
+        return {"id": p, "source": p, "error": f"{p}: not a regular file; skipped"}
+    return {"id": p, "source": p, "error": f"{p}: cannot read: {why}{rest}"}
+
+
+def _read_path(p: str, id_field: str, text_field: str) -> Iterator[dict]:
+    """The items of one file. It is opened only if it is a regular file (a FIFO would block); an error
+    opening or reading it (also midway: the rest of the file is then skipped) becomes an error item."""
+    from narratives.model.textfiles import open_regular
+
+    path = Path(p)
+    suffix = path.suffix.lower()
+    try:
+        fh = open_regular(path)
+    except FileNotFoundError:
+        yield {"id": p, "source": p, "error": f"{p}: file not found"}
+        return
+    except OSError as exc:  # permission denied, a symlink loop, a FIFO or device
+        yield _cannot_read(p, exc)
+        return
+    if suffix not in SUPPORTED:
+        fh.close()
+        yield {"id": p, "source": p,
+               "error": f"{p}: unsupported file type {suffix or '(none)'} (use {', '.join(sorted(SUPPORTED))})"}
+        return
+    n = 0
+    try:
+        with fh:
+            if suffix in TEXT_SUFFIXES:
+                items: Iterable[dict] = [read_text_file(path, fh)]
+            elif suffix in HTML_SUFFIXES:
+                items = [read_html_file(path, fh)]
+            elif suffix in PARQUET_SUFFIXES:
+                items = read_parquet_file(path, id_field, text_field, fh)
+            elif suffix in CSV_SUFFIXES:
+                items = read_csv_file(path, id_field, text_field, fh)
+            else:
+                items = read_jsonl_stream(fh, p, id_field, text_field)
+            for item in items:
+                n += 1
+                yield item
+    except OSError as exc:  # an I/O error while reading (e.g. a link to /proc/self/mem)
+        yield _cannot_read(p, exc, f" (after {n} record(s); the rest of the file was not read)" if n else "")
