@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .textfiles import MAX_CONFIG_BYTES, load_json, read_small_text
+from .textfiles import atomic_write_text as atomic_write_text  # moved to the core layer; importable here too
 
 MANIFEST = "manifest.json"
 FORMAT = "narratives-model"
@@ -154,34 +155,6 @@ def model_dir(path: str | Path) -> Path:
         return path
     old = _stranded(path) if path.parent.is_dir() else None
     return old if old is not None else path
-
-
-def atomic_write_text(path: Path, text: str, exclusive: bool = False) -> None:
-    """Replace a text file atomically (temp file beside it, fsync, rename), keeping its permissions.
-
-    With ``exclusive`` the file must not exist yet: the complete temp file is linked into place, so of two
-    writers racing for one name the second gets :class:`FileExistsError` instead of replacing the first.
-    """
-    path = Path(path)
-    mask = os.umask(0)
-    os.umask(mask)
-    mode = path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~mask
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
-        if exclusive:
-            os.link(tmp, path)
-            os.unlink(tmp)
-        else:
-            os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def _fsync_dir(path: Path) -> None:

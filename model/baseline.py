@@ -13,12 +13,14 @@ so a document never scores itself). Saved without pickle: vocabularies in JSON, 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 
 import numpy as np
 
-from .artifact import FORMAT, FORMAT_VERSION, ModelLoadError, save_model_dir, verify_model_dir
+from .artifact import ModelLoadError
+from .base import NarrativeModelBase, SavedModel
+from .contract import Scores
+from .kinds import register_kind
 
 KIND = "tfidf-logreg"
 
@@ -104,13 +106,10 @@ def best_threshold(y: np.ndarray, scores: np.ndarray, lo: float = 0.05, hi: floa
     return float(np.clip(round(cut, 4), lo, hi))
 
 
-class TfidfNarrativeClassifier:
+@register_kind(KIND, aliases=("baseline", "tfidf"),
+               options={"C": "C", "seed": "random_state", "few_shot_below": "few_shot_below"})
+class TfidfNarrativeClassifier(NarrativeModelBase):
     """Multi-label narrative classifier plus stance, on TF-IDF features (scikit-learn estimator style)."""
-
-    # Set by from_pretrained (a fitted, unsaved model has none of them).
-    config_: dict
-    model_hash_: str
-    path_: str
 
     def __init__(self, labels: Sequence[str] | None = None, C: float = 8.0, min_df: int = 2,
                  word_max_features: int = 40000, char_max_features: int = 60000, cv_folds: int = 5,
@@ -140,7 +139,7 @@ class TfidfNarrativeClassifier:
         return blocks, np.array(ws).reshape(Y.shape[1], x.shape[1]), np.array(bs), sw, sb
 
     def fit(self, texts: Sequence[str], narratives: Sequence[Sequence[str]], stances: Sequence[str],
-            groups: Sequence[str] | None = None, priors: dict[str, Sequence[str]] | None = None
+            groups: Sequence[str] | None = None, priors: dict[str, Sequence[str]] | None = None, **_unused
             ) -> TfidfNarrativeClassifier:
         """Fit on passages with their narrative lists and stances; ``groups`` (source documents) keep
         threshold-tuning folds honest.
@@ -190,38 +189,21 @@ class TfidfNarrativeClassifier:
     def _features(self, texts: Sequence[str]):
         return _hstack([b.transform(texts) for b in self.blocks_])
 
-    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        """Per-narrative scores in [0, 1], shape ``(len(texts), len(labels_))``."""
-        return _sigmoid(self._features(list(texts)) @ self.coef_.T + self.intercept_)
-
-    def scores(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    def score(self, passages: Sequence[str]) -> Scores:
         """Narrative scores and the probability that each passage *promotes* (vs reports)."""
-        x = self._features(list(texts))
-        return _sigmoid(x @ self.coef_.T + self.intercept_), _sigmoid(x @ self.stance_coef_ + self.stance_intercept_)
-
-    def predict(self, texts: Sequence[str]) -> list[dict]:
-        """Per text: ``narratives`` above threshold and a ``stance`` (``none`` when there are none)."""
-        p, s = self.scores(texts)
-        th = np.array([self.thresholds_[lab] for lab in self.labels_])
-        out = []
-        for row, ps in zip(p, s):
-            narr = [lab for lab, v, t in zip(self.labels_, row, th) if v >= t]
-            out.append({"narratives": narr, "stance": ("promotes" if ps >= 0.5 else "reports") if narr else "none"})
-        return out
+        x = self._features(list(passages))
+        return Scores(_sigmoid(x @ self.coef_.T + self.intercept_), _sigmoid(x @ self.stance_coef_ + self.stance_intercept_))
 
     # ---- persistence ----------------------------------------------------------------------------
-    def config(self) -> dict:
-        return {
-            "format": FORMAT, "format_version": FORMAT_VERSION, "kind": KIND,
-            "labels": list(self.labels_), "stances": ["promotes", "reports", "none"],
-            "thresholds": {k: float(v) for k, v in self.thresholds_.items()},
-            "params": {"C": self.C, "min_df": self.min_df, "word_max_features": self.word_max_features,
-                       "char_max_features": self.char_max_features, "cv_folds": self.cv_folds,
-                       "random_state": self.random_state, **self._few_shot_params()},
-            "blocks": [{"analyzer": b.counter.analyzer, "ngram_range": list(b.counter.ngram_range)}
-                       for b in self.blocks_],
-            "versions": _versions(),
-        }
+    def _versions(self) -> dict[str, str]:
+        return _versions()
+
+    def _kind_config(self) -> dict:
+        return {"params": {"C": self.C, "min_df": self.min_df, "word_max_features": self.word_max_features,
+                           "char_max_features": self.char_max_features, "cv_folds": self.cv_folds,
+                           "random_state": self.random_state, **self._few_shot_params()},
+                "blocks": [{"analyzer": b.counter.analyzer, "ngram_range": list(b.counter.ngram_range)}
+                           for b in self.blocks_]}
 
     def _few_shot_params(self) -> dict:
         """Few-shot settings, recorded only when a narrative used its prior (otherwise they had no effect on
@@ -229,61 +211,35 @@ class TfidfNarrativeClassifier:
         used = list(getattr(self, "few_shot_", []))
         return {"few_shot_below": self.few_shot_below, "few_shot": used} if used else {}
 
-    def save_pretrained(self, path: str | Path, extra_config: dict | None = None,
-                        extra_files: Callable[[str], dict[str, str | bytes]] | None = None) -> str:
-        """Write the model directory atomically; returns the model hash (its version).
-
-        ``extra_config`` merges into ``config.json`` (e.g. data hashes); ``extra_files(model_hash)``
-        returns file names mapped to text content (``metrics.json``, ``README.md``), so a card can name
-        the version it describes.
-        """
-        from safetensors.numpy import save_file
-
-        def write_weights(tmp: Path) -> None:
-            (tmp / "vocab.json").write_text(
-                json.dumps({f"block{i}": b.terms for i, b in enumerate(self.blocks_)}, ensure_ascii=False),
-                encoding="utf-8")
-            tensors = {f"block{i}.idf": b.idf.astype(np.float32) for i, b in enumerate(self.blocks_)}
-            tensors.update({
-                "narratives.weight": self.coef_.astype(np.float32),
-                "narratives.bias": np.asarray(self.intercept_, dtype=np.float32).reshape(-1),
-                "stance.weight": np.asarray(self.stance_coef_, dtype=np.float32).reshape(-1),
-                "stance.bias": np.asarray([self.stance_intercept_], dtype=np.float32),
-            })
-            # No metadata: safetensors writes a metadata map in random key order, which would break the
-            # byte-for-byte reproducibility the model hash relies on (format and kind are in config.json).
-            save_file(tensors, str(tmp / "weights.safetensors"))
-
-        return save_model_dir(path, self.config(), write_weights, extra_config, extra_files)
+    def _weights(self):
+        vocab = json.dumps({f"block{i}": b.terms for i, b in enumerate(self.blocks_)}, ensure_ascii=False)
+        tensors = {f"block{i}.idf": b.idf.astype(np.float32) for i, b in enumerate(self.blocks_)}
+        tensors.update({
+            "narratives.weight": self.coef_.astype(np.float32),
+            "narratives.bias": np.asarray(self.intercept_, dtype=np.float32).reshape(-1),
+            "stance.weight": np.asarray(self.stance_coef_, dtype=np.float32).reshape(-1),
+            "stance.bias": np.asarray([self.stance_intercept_], dtype=np.float32),
+        })
+        return tensors, {"vocab.json": vocab}
 
     @classmethod
-    def from_pretrained(cls, path: str | Path) -> TfidfNarrativeClassifier:
-        """Load a model directory after verifying its manifest; sets ``model_hash_`` and ``path_``."""
-        from safetensors.numpy import load_file
-
-        manifest = verify_model_dir(path, kind=KIND)
-        path, cfg = Path(manifest["path"]), manifest["config"]
-        try:
-            vocab = json.loads((path / "vocab.json").read_text(encoding="utf-8"))
-            t = load_file(str(path / "weights.safetensors"))
-            params = dict(cfg["params"])
-            self = cls(labels=cfg["labels"], **{k: v for k, v in params.items() if k != "few_shot"})
-            self.few_shot_ = list(params.get("few_shot", []))
-            self.labels_ = list(cfg["labels"])
-            self.thresholds_ = {k: float(v) for k, v in cfg["thresholds"].items()}
-            self.blocks_ = [_Block(b["analyzer"], tuple(b["ngram_range"]), vocab[f"block{i}"],
-                                   t[f"block{i}.idf"]) for i, b in enumerate(cfg["blocks"])]
-            self.coef_ = t["narratives.weight"].astype(np.float64)
-            self.intercept_ = t["narratives.bias"].astype(np.float64)
-            self.stance_coef_ = t["stance.weight"].astype(np.float64)
-            self.stance_intercept_ = float(t["stance.bias"][0])
-        except (KeyError, TypeError, ValueError, OSError) as exc:
-            raise ModelLoadError(f"{path}: model files are inconsistent ({exc!r})") from None
+    def _from_saved(cls, saved: SavedModel, **_unused) -> TfidfNarrativeClassifier:
+        cfg = saved.config
+        vocab = saved.json("vocab.json")
+        t = saved.tensors()
+        params = dict(cfg["params"])
+        self = cls(labels=cfg["labels"], **{k: v for k, v in params.items() if k != "few_shot"})
+        self.few_shot_ = list(params.get("few_shot", []))
+        self.labels_ = list(cfg["labels"])
+        self.thresholds_ = {k: float(v) for k, v in cfg["thresholds"].items()}
+        self.blocks_ = [_Block(b["analyzer"], tuple(b["ngram_range"]), vocab[f"block{i}"],
+                               t[f"block{i}.idf"]) for i, b in enumerate(cfg["blocks"])]
+        self.coef_ = t["narratives.weight"].astype(np.float64)
+        self.intercept_ = t["narratives.bias"].astype(np.float64)
+        self.stance_coef_ = t["stance.weight"].astype(np.float64)
+        self.stance_intercept_ = float(t["stance.bias"][0])
         if self.coef_.shape != (len(self.labels_), sum(len(b.terms) for b in self.blocks_)):
-            raise ModelLoadError(f"{path}: weight shape {self.coef_.shape} does not match labels and vocabulary")
-        self.config_ = cfg
-        self.model_hash_ = manifest["model_hash"]
-        self.path_ = str(path)
+            raise ModelLoadError(f"{saved.path}: weight shape {self.coef_.shape} does not match labels and vocabulary")
         self.oof_scores_ = None
         return self
 

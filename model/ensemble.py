@@ -17,13 +17,15 @@ its judgement to English passages without adding noise to the others (or their c
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
-from pathlib import Path
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from .artifact import FORMAT, FORMAT_VERSION, ModelLoadError, save_model_dir, verify_model_dir
-from .members import pinned_problem
+from .artifact import ModelLoadError
+from .base import NarrativeModelBase, SavedModel
+from .contract import Scores
+from .kinds import MemberLoader, register_kind
+from .members import check_labels, load_members, pinned_problem
 from .routed import rescale
 
 KIND = "ensemble"
@@ -35,26 +37,36 @@ def combine(scores: Sequence[np.ndarray], thresholds: Sequence[np.ndarray], weig
     return sum(w * rescale(p, t) for p, t, w in zip(scores, thresholds, weights))  # type: ignore[return-value]
 
 
-class EnsembleNarrativeClassifier:
-    """``members`` maps a model reference to its weight (normalised to sum to 1); ``languages`` maps
-    some of them to the languages they alone score (the others score every passage)."""
+# The shipped default's recipe, what ``narratives train --kind ensemble`` trains and combines: (kind,
+# weight, languages or None for all, constructor params). Weights and the transformer's English-only role
+# were chosen on the dev split (see the README's model section).
+RECIPE: tuple[tuple[str, float, tuple[str, ...] | None, dict], ...] = (
+    ("baseline", 1.0, None, {}),
+    ("e5", 1.0, None, {}),
+    ("transformer", 1.0, ("en", "und"), {"epochs": 4}),
+)
 
-    config_: dict
-    model_hash_: str
-    path_: str
+
+@register_kind(KIND, aliases=("ensemble",), combined=True, recipe=RECIPE,
+               tuned_on="its members' own splits; weights chosen on dev")
+class EnsembleNarrativeClassifier(NarrativeModelBase):
+    """``members`` maps a model reference to its weight (normalised to sum to 1); ``languages`` maps
+    some of them to the languages they alone score (the others score every passage). Built from members
+    (:meth:`build`), never fitted."""
+
+    weak_spots = ("- An average of its members: each passage pays for every member that scores its language (the "
+                  "slowest sets the speed), and "
+                  "its scores are averages of rescaled member scores, so they rank passages well but are not "
+                  "calibrated probabilities (see the ECE above). Each member's own weak spots are in its card.")
 
     def __init__(self, members: dict[str, float], languages: dict[str, Sequence[str]] | None = None):
         self.members = members
         self.languages = languages
 
-    def fit(self, base_dir: str | Path | None = None) -> EnsembleNarrativeClassifier:
-        """Load the members (nothing is trained) and check they share one label set."""
-        from .members import load_member
-
+    def _check_settings(self) -> None:
         if not self.members or any(not isinstance(w, (int, float)) or not math.isfinite(w) or w <= 0
                                    for w in self.members.values()):
             raise ValueError(f"an ensemble needs members with positive weights, got {self.members}")
-
         langs = dict(self.languages or {})
         unknown = sorted(set(langs) - set(self.members))
         if unknown:
@@ -65,21 +77,22 @@ class EnsembleNarrativeClassifier:
             raise ValueError(f"a member's languages are a non-empty list of language codes, got {bad}")
         if all(ref in langs for ref in self.members):
             raise ValueError("at least one member must score every language (give it no languages)")
-        self.languages_ = {ref: tuple(sorted(set(v))) for ref, v in langs.items()}
-        self.members_ = {ref: load_member(ref, base_dir) for ref in self.members}
+
+    def build(self, members: Mapping[str, NarrativeModelBase]) -> EnsembleNarrativeClassifier:
+        """Take the loaded (or just fitted and saved) member models by reference, check the settings and
+        that the members share one label set; nothing is trained."""
+        self._check_settings()
+        self.languages_ = {ref: tuple(sorted(set(v))) for ref, v in (self.languages or {}).items()}
+        self.members_ = {ref: members[ref] for ref in self.members}
         total = float(sum(self.members.values()))
         self.weights_ = {ref: w / total for ref, w in self.members.items()}
-        labels = next(iter(self.members_.values())).labels_
-        for ref, m in self.members_.items():
-            if m.labels_ != labels:
-                raise ValueError(f"member {ref!r} has labels {m.labels_}, another has {labels}")
-        self.labels_ = list(labels)
+        self.labels_ = check_labels({repr(ref): m for ref, m in self.members_.items()})
         self.thresholds_ = {lab: 0.5 for lab in self.labels_}
         return self
 
-    def scores(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    def score(self, passages: Sequence[str]) -> Scores:
         """Narrative scores (threshold 0.5 each) and the probability that a passage promotes."""
-        texts = list(texts)
+        texts = list(passages)
         n, k = len(texts), len(self.labels_)
         langs: list[str] = []
         if self.languages_:
@@ -93,44 +106,45 @@ class EnsembleNarrativeClassifier:
             use = np.ones(n, dtype=bool) if allowed is None else np.isin(np.array(langs, dtype=object), allowed)
             p, s = np.tile(th, (n, 1)), np.full(n, 0.5)  # placeholders; their weight is 0
             if use.all():
-                p, s = m.scores(texts)
+                p, s = m.score(texts)
             elif use.any():
                 sub = [t for t, u in zip(texts, use) if u]
-                p[use], s[use] = m.scores(sub)
+                p[use], s[use] = m.score(sub)
             ps.append(np.asarray(p, dtype=np.float64).reshape(n, k))
             ss.append(np.asarray(s, dtype=np.float64).reshape(n))
             ths.append(th)
             ws.append(np.where(use, self.weights_[ref], 0.0))
         total = sum(ws)  # > 0: at least one member scores every passage
         ws = [w / total for w in ws]
-        return combine(ps, ths, [w[:, None] for w in ws]), sum(w * s for w, s in zip(ws, ss))  # type: ignore
+        return Scores(combine(ps, ths, [w[:, None] for w in ws]), sum(w * s for w, s in zip(ws, ss)))  # type: ignore
 
-    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        return self.scores(texts)[0]
-
-    def config(self) -> dict:
-        return {"format": FORMAT, "format_version": FORMAT_VERSION, "kind": KIND, "labels": list(self.labels_),
-                "stances": ["promotes", "reports", "none"], "thresholds": dict(self.thresholds_),
-                "members": [{"model": ref, "model_hash": m.model_hash_, "kind": m.config_.get("kind"),
+    def _kind_config(self) -> dict:
+        return {"members": [{"model": ref, "model_hash": m.model_hash_, "kind": m.config_.get("kind"),
                              "weight": round(self.weights_[ref], 6),
                              **({"languages": list(self.languages_[ref])} if ref in self.languages_ else {})}
-                            for ref, m in self.members_.items()],
-                "versions": {}}
-
-    def save_pretrained(self, path: str | Path, extra_config: dict | None = None,
-                        extra_files: Callable[[str], dict[str, str | bytes]] | None = None) -> str:
-        return save_model_dir(path, self.config(), None, extra_config, extra_files)
+                            for ref, m in self.members_.items()]}
 
     @classmethod
-    def from_pretrained(cls, path: str | Path) -> EnsembleNarrativeClassifier:
+    def describe(cls, config: dict) -> list[str]:
+        members = ", ".join(f"`{r['model']}` ({r['model_hash'][:12]}, weight {r['weight']:g}"
+                            + (f", languages {', '.join(r['languages'])} only" if r.get("languages") else "") + ")"
+                            for r in config["members"])
+        return [f"- members (each passage scored by every member for its language; threshold-rescaled scores "
+                f"averaged, weights renormalised per passage): {members}"]
+
+    @classmethod
+    def _from_saved(cls, saved: SavedModel, member_loader: MemberLoader | None = None, **_unused
+                    ) -> EnsembleNarrativeClassifier:
         """Load the members named in the config (beside this directory, or in the models directory) and
         check their hashes."""
-        manifest = verify_model_dir(path, kind=KIND)
-        path, cfg = Path(manifest["path"]), manifest["config"]
+        path, cfg = saved.path, saved.config
         try:
             self = cls({r["model"]: float(r["weight"]) for r in cfg["members"]},
                        {r["model"]: list(r["languages"]) for r in cfg["members"] if "languages" in r})
-            self.fit(base_dir=path.parent)
+            self._check_settings()
+            self.build(load_members(self.members, path.parent, member_loader))
+        except ModelLoadError:
+            raise
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelLoadError(f"{path}/config.json: bad ensemble ({exc!r})") from None
         for r in cfg["members"]:
@@ -138,7 +152,4 @@ class EnsembleNarrativeClassifier:
                                      "narratives ensemble")
             if problem:
                 raise ModelLoadError(f"{path}: {problem}")
-        self.config_ = cfg
-        self.model_hash_ = manifest["model_hash"]
-        self.path_ = str(path)
         return self

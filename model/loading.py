@@ -1,4 +1,9 @@
-"""Resolve a model reference (a shipped name or a directory) and load it, once per process.
+"""Resolve a model reference (a shipped name, a version or a directory) and load it, once per process.
+
+This is the one place that turns a reference into a loaded model: it asks the models directory
+(:mod:`narratives.model.registry`) where a name or version lives, and the kind registry
+(:mod:`narratives.model.kinds`) how to load it. Members of combined models come back through
+:func:`load_member`, so each member is loaded (and cached) once.
 
 >>> resolve_model(None).name
 'ensemble'
@@ -9,45 +14,22 @@ import threading
 from pathlib import Path
 
 from .artifact import ModelLoadError, model_dir
+from .kinds import kind_spec, load_model_dir
 from .paths import SHIPPED_MODELS
+from .registry import default_model, find_model, models_dir
 
 _CACHE: dict[tuple[str, str], object] = {}
-_LOCK = threading.RLock()  # re-entrant: a routed model loads its members inside load_model
-
-
-# Model kinds and the class that loads each, imported only when needed (the TF-IDF path never imports torch).
-KINDS = {
-    "tfidf-logreg": ("narratives.model.baseline", "TfidfNarrativeClassifier"),
-    "transformer": ("narratives.model.transformer", "TransformerNarrativeClassifier"),
-    "routed": ("narratives.model.routed", "RoutedNarrativeClassifier"),
-    "ensemble": ("narratives.model.ensemble", "EnsembleNarrativeClassifier"),
-    "frozen-embedding": ("narratives.model.e5head", "FrozenEmbeddingClassifier"),
-}
+_LOCK = threading.Lock()  # guards the two dicts; each model is loaded under its own key's lock
+_KEY_LOCKS: dict[tuple[str, str], threading.Lock] = {}
 
 
 def model_class(kind: str):
-    """The class for a model kind (see ``KINDS``).
+    """The class for a model kind or alias (see :mod:`narratives.model.kinds`).
 
     >>> model_class("tfidf-logreg").__name__
     'TfidfNarrativeClassifier'
     """
-    import importlib
-
-    if kind not in KINDS:
-        raise ModelLoadError(f"unknown model kind {kind!r}; known: {', '.join(KINDS)}")
-    module, name = KINDS[kind]
-    return getattr(importlib.import_module(module), name)
-
-
-def _kind(path: Path) -> str:
-    """The kind named in a model's config.json, read with the same limits as the verified load."""
-    from .artifact import _read_json, _reason
-
-    try:
-        kind = _read_json(path / "config.json").get("kind")
-    except (OSError, ValueError, AttributeError) as exc:
-        raise ModelLoadError(f"{path}/config.json: unreadable ({_reason(exc)})") from None
-    return str(kind)
+    return kind_spec(kind).cls
 
 
 def shipped_names() -> list[str]:
@@ -58,8 +40,6 @@ def shipped_names() -> list[str]:
 def resolve_model(ref: str | Path | None) -> Path:
     """``None`` or ``"default"`` is the default model (see ``narratives promote``); otherwise a model name
     or version in the models directory, a shipped name (``"baseline"``), or a model directory path."""
-    from .registry import default_model, find_model, models_dir
-
     if ref is None or ref == "default":
         return default_model()  # never a folder of the working directory
     if isinstance(ref, str):
@@ -73,6 +53,13 @@ def resolve_model(ref: str | Path | None) -> Path:
                          f"(shipped: {', '.join(shipped_names()) or 'none'}; see `narratives models list`)")
 
 
+def load_member(ref: str, base_dir: str | Path | None = None):
+    """A combined model's member by reference: a folder beside the combined model first, else a model
+    name, version or path."""
+    local = Path(base_dir) / ref if base_dir is not None else None
+    return load_model(local if local is not None and local.is_dir() else ref)
+
+
 def load_model(ref: str | Path | None = None):
     """Load a model once per process (cached by path and model hash; a re-saved model is reloaded).
 
@@ -84,8 +71,17 @@ def load_model(ref: str | Path | None = None):
     st = manifest.stat() if manifest.exists() else None  # a re-saved model is a new file: reloaded
     key = (str(path), f"{st.st_ino}:{st.st_size}:{st.st_mtime_ns}" if st else "")
     with _LOCK:
-        if key not in _CACHE:
+        if key in _CACHE:
+            return _CACHE[key]
+        key_lock = _KEY_LOCKS.setdefault(key, threading.Lock())
+    with key_lock:  # members take their own keys' locks: no lock is ever taken twice
+        with _LOCK:
+            if key in _CACHE:
+                return _CACHE[key]
+        model = load_model_dir(path, member_loader=load_member)  # verifies the manifest first
+        with _LOCK:
             if len(_CACHE) >= 8:
                 _CACHE.clear()
-            _CACHE[key] = model_class(_kind(path)).from_pretrained(path)  # verifies the manifest first
-        return _CACHE[key]
+                _KEY_LOCKS.clear()
+            _CACHE[key] = model
+        return model

@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .artifact import MANIFEST, ModelLoadError, _read_json, atomic_write_text, model_dir
+from .artifact import MANIFEST, ModelLoadError, _read_json, atomic_write_text, model_dir, verify_model_dir
 from .paths import DEFAULT_MODEL_NAME, SHIPPED_MODELS
 
 DEFAULT_FILE = "default.json"
@@ -204,12 +204,10 @@ def set_default(ref: str, note: str | None = None, expect: dict | None = None) -
     >>> set_default("baseline")  # doctest: +SKIP
     {'model': 'baseline', 'version': '3fa1020adc89', ...}
     """
-    from .loading import load_model
-
     path = find_model(ref)
     if path is None:
         raise ModelLoadError(f"no model {ref!r} in {models_dir()}; see `narratives models list`")
-    clf = load_model(path)  # verified and loadable before it becomes the default
+    model_hash = verify_model_dir(path)["model_hash"]  # the caller loads it first (see `narratives promote`)
     directory = models_dir()
     with _locked(directory):
         current = read_default(directory)
@@ -218,7 +216,7 @@ def set_default(ref: str, note: str | None = None, expect: dict | None = None) -
                                  f"{(current or {}).get('model')!r}); run the promotion again")
         history = list(current.pop("history", [])) + [current] if current else \
             [{"model": default_ref(), "version": None, "promoted_at": None, "note": "the default before"}]
-        record = {**_pointer(path, clf.model_hash_[:12], note), "history": history[-50:]}
+        record = {**_pointer(path, model_hash[:12], note), "history": history[-50:]}
         atomic_write_text(directory / DEFAULT_FILE, json.dumps(record, indent=2) + "\n")
     return record
 

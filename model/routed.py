@@ -11,14 +11,16 @@ model's thresholds are all 0.5.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from pathlib import Path
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from .artifact import FORMAT, FORMAT_VERSION, ModelLoadError, save_model_dir, verify_model_dir
+from .artifact import ModelLoadError
+from .base import NarrativeModelBase, SavedModel
+from .contract import Scores
+from .kinds import MemberLoader, register_kind
 from .langid import detect_language
-from .members import pinned_problem
+from .members import check_labels, load_members, pinned_problem
 
 KIND = "routed"
 
@@ -29,42 +31,39 @@ def rescale(p: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
     return np.where(p < t, 0.5 * p / t, 0.5 + 0.5 * (p - t) / (1 - t))
 
 
-class RoutedNarrativeClassifier:
+@register_kind(KIND, combined=True, tuned_on="its members' own splits")
+class RoutedNarrativeClassifier(NarrativeModelBase):
     """``routes`` maps a detected language (see :func:`narratives.model.langid.detect_language`) to a
-    model reference; every other passage goes to ``fallback``."""
-
-    # Set by from_pretrained (a fitted, unsaved model has none of them).
-    config_: dict
-    model_hash_: str
-    path_: str
+    model reference; every other passage goes to ``fallback``. Built from members (:meth:`build`), never
+    fitted."""
 
     def __init__(self, routes: dict[str, str], fallback: str):
         self.routes = routes
         self.fallback = fallback
 
-    def fit(self, base_dir: str | Path | None = None) -> RoutedNarrativeClassifier:
-        """Load the members (nothing is trained) and check they share one label set."""
-        from .members import load_member
-
-        self.members_ = {lang: load_member(ref, base_dir) for lang, ref in self.routes.items()}
-        self.fallback_ = load_member(self.fallback, base_dir)
-        labels = self.fallback_.labels_
-        for lang, m in self.members_.items():
-            if m.labels_ != labels:
-                raise ValueError(f"member for {lang!r} has labels {m.labels_}, the fallback has {labels}")
-        self.labels_ = list(labels)
+    def build(self, members: Mapping[str, NarrativeModelBase]) -> RoutedNarrativeClassifier:
+        """Take the loaded member models (by reference: every route's and the fallback's) and check
+        they share one label set; nothing is trained."""
+        self.members_ = {lang: members[ref] for lang, ref in self.routes.items()}
+        self.fallback_ = members[self.fallback]
+        self.labels_ = check_labels({**{f"for {lang!r}": m for lang, m in self.members_.items()},
+                                     "the fallback": self.fallback_})
         self.thresholds_ = {lab: 0.5 for lab in self.labels_}
         return self
 
+    def refs(self) -> list[str]:
+        """Every member reference, fallback first."""
+        return list(dict.fromkeys([self.fallback, *self.routes.values()]))
+
     def _member_scores(self, m, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        p, s = m.scores(texts)
+        p, s = m.score(texts)
         return rescale(p, np.array([m.thresholds_[lab] for lab in self.labels_])), s
 
     def languages(self, texts: Sequence[str]) -> list[str]:
         return [detect_language(t) for t in texts]
 
-    def scores(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        texts = list(texts)
+    def score(self, passages: Sequence[str]) -> Scores:
+        texts = list(passages)
         langs = self.languages(texts)
         p = np.zeros((len(texts), len(self.labels_)))
         s = np.zeros(len(texts))
@@ -75,33 +74,32 @@ class RoutedNarrativeClassifier:
             groups.setdefault(members.index(m), []).append(i)
         for k, idx in groups.items():
             p[idx], s[idx] = self._member_scores(members[k], [texts[i] for i in idx])
-        return p, s
+        return Scores(p, s)
 
-    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        return self.scores(texts)[0]
-
-    def config(self) -> dict:
+    def _kind_config(self) -> dict:
         def ref(name: str, m) -> dict:
             return {"model": name, "model_hash": m.model_hash_, "kind": m.config_.get("kind")}
 
-        return {"format": FORMAT, "format_version": FORMAT_VERSION, "kind": KIND, "labels": list(self.labels_),
-                "stances": ["promotes", "reports", "none"], "thresholds": dict(self.thresholds_),
-                "routes": {lang: ref(self.routes[lang], m) for lang, m in self.members_.items()},
-                "fallback": ref(self.fallback, self.fallback_), "language_detector": "narratives.model.langid",
-                "versions": {}}
-
-    def save_pretrained(self, path: str | Path, extra_config: dict | None = None,
-                        extra_files: Callable[[str], dict[str, str | bytes]] | None = None) -> str:
-        return save_model_dir(path, self.config(), None, extra_config, extra_files)
+        return {"routes": {lang: ref(self.routes[lang], m) for lang, m in self.members_.items()},
+                "fallback": ref(self.fallback, self.fallback_), "language_detector": "narratives.model.langid"}
 
     @classmethod
-    def from_pretrained(cls, path: str | Path) -> RoutedNarrativeClassifier:
+    def describe(cls, config: dict) -> list[str]:
+        routes = ", ".join(f"{lang} -> `{r['model']}` ({r['model_hash'][:12]})" for lang, r in config["routes"].items())
+        fb = config["fallback"]
+        return [f"- routes: {routes}; every other language -> `{fb['model']}` ({fb['model_hash'][:12]}); "
+                f"language detector `{config.get('language_detector')}`"]
+
+    @classmethod
+    def _from_saved(cls, saved: SavedModel, member_loader: MemberLoader | None = None, **_unused
+                    ) -> RoutedNarrativeClassifier:
         """Load the members named in the config (beside this directory, or shipped) and check their hashes."""
-        manifest = verify_model_dir(path, kind=KIND)
-        path, cfg = Path(manifest["path"]), manifest["config"]
+        path, cfg = saved.path, saved.config
         try:
             self = cls({lang: r["model"] for lang, r in cfg["routes"].items()}, cfg["fallback"]["model"])
-            self.fit(base_dir=path.parent)
+            self.build(load_members(self.refs(), path.parent, member_loader))
+        except ModelLoadError:
+            raise
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelLoadError(f"{path}/config.json: bad routed model ({exc!r})") from None
         for lang, r in [*cfg["routes"].items(), ("fallback", cfg["fallback"])]:
@@ -109,13 +107,4 @@ class RoutedNarrativeClassifier:
             problem = pinned_problem(r["model"], m.model_hash_, r["model_hash"], "narratives route")
             if problem:
                 raise ModelLoadError(f"{path}: {problem} ({lang})")
-        self.config_ = cfg
-        self.model_hash_ = manifest["model_hash"]
-        self.path_ = str(path)
         return self
-
-
-def describe(cfg: dict) -> str:
-    routes = ", ".join(f"{lang} -> {r['model']}" for lang, r in cfg["routes"].items())
-    return f"{routes}; everything else -> {cfg['fallback']['model']}"
-

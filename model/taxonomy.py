@@ -120,7 +120,7 @@ def add_narrative(path: str | Path, narrative_id: str, name: str, description: s
 
     import yaml
 
-    from .artifact import atomic_write_text
+    from .textfiles import atomic_write_text
 
     p = Path(path)
     tax = load_taxonomy(p)

@@ -11,14 +11,17 @@ The saved directory holds only what was learned (adapters, heads, thresholds, te
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from .artifact import FORMAT, FORMAT_VERSION, ModelLoadError, save_model_dir, verify_model_dir
+from .artifact import ModelLoadError
+from .base import NarrativeModelBase, SavedModel
 from .baseline import best_threshold
+from .contract import Scores
 from .encoder import DEFAULT_ENCODER, check_encoder, encoder_path, encoder_ref
+from .kinds import register_kind
 
 KIND = "transformer"
 LORA_TARGETS = ("attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense",
@@ -54,14 +57,11 @@ def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
     return float(np.exp(res.x))
 
 
-class TransformerNarrativeClassifier:
-    """Encoder + narrative head + stance head, with the same ``scores``/``predict`` interface as the
+@register_kind(KIND, aliases=("transformer",), needs_dev=True, tuned_on="dev",
+               options={"encoder": "encoder", "mode": "mode", "epochs": "epochs", "seed": "seed"})
+class TransformerNarrativeClassifier(NarrativeModelBase):
+    """Encoder + narrative head + stance head, with the same ``score``/``predict`` interface as the
     TF-IDF baseline. ``mode`` is ``"lora"`` (adapters trained with the heads) or ``"frozen"`` (heads only)."""
-
-    # Set by from_pretrained (a fitted, unsaved model has none of them).
-    config_: dict
-    model_hash_: str
-    path_: str
 
     def __init__(self, labels: Sequence[str] | None = None, encoder: str = DEFAULT_ENCODER, mode: str = "lora",
                  lora_r: int = 8, lora_alpha: float = 16.0, epochs: int = 6, lr: float = 2e-3, head_lr: float = 5e-3,
@@ -131,9 +131,11 @@ class TransformerNarrativeClassifier:
 
     # ---- training ---------------------------------------------------------------------------------
     def fit(self, texts: Sequence[str], narratives: Sequence[Sequence[str]], stances: Sequence[str],
+            groups: Sequence[str] | None = None, *,
             dev: tuple[Sequence[str], Sequence[Sequence[str]], Sequence[str]] | None = None,
-            log=sys.stderr) -> TransformerNarrativeClassifier:
-        """Train adapters and heads on ``texts``; calibrate temperatures and tune thresholds on ``dev``."""
+            log=sys.stderr, **_unused) -> TransformerNarrativeClassifier:
+        """Train adapters and heads on ``texts``; calibrate temperatures and tune thresholds on ``dev``
+        (``groups`` is accepted for a uniform signature and not used)."""
         import torch
         from transformers import set_seed
 
@@ -155,8 +157,8 @@ class TransformerNarrativeClassifier:
         pos_weight = ((len(texts) - pos) / pos.clamp(min=1)).clamp(max=10.0)
         adapters = [p for p in self.encoder_.parameters() if p.requires_grad]
         heads = list(self.head_.parameters()) + list(self.stance_head_.parameters())
-        groups = [{"params": heads, "lr": self.head_lr}] + ([{"params": adapters, "lr": self.lr}] if adapters else [])
-        opt = torch.optim.AdamW(groups, weight_decay=self.weight_decay)
+        param_groups = [{"params": heads, "lr": self.head_lr}] + ([{"params": adapters, "lr": self.lr}] if adapters else [])
+        opt = torch.optim.AdamW(param_groups, weight_decay=self.weight_decay)
         rng = np.random.default_rng(self.seed)
         cache = tokens = None
         if not adapters:  # frozen encoder: embed once
@@ -240,61 +242,54 @@ class TransformerNarrativeClassifier:
         self.dev_scores_ = p
 
     # ---- inference --------------------------------------------------------------------------------
-    def scores(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    def score(self, passages: Sequence[str]) -> Scores:
         """Calibrated narrative probabilities and the probability that each passage *promotes*."""
-        z, zs = self._logits(texts)
+        z, zs = self._logits(passages)
         p = 1 / (1 + np.exp(-np.clip(z / np.array(self.temperatures_), -50, 50)))
         s = 1 / (1 + np.exp(-np.clip(zs / self.stance_temperature_, -50, 50)))
-        return p, s
-
-    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        return self.scores(texts)[0]
+        return Scores(p, s)
 
     # ---- persistence ------------------------------------------------------------------------------
-    def config(self) -> dict:
+    def _versions(self) -> dict[str, str]:
+        return _versions()
+
+    def _kind_config(self) -> dict:
         return {
-            "format": FORMAT, "format_version": FORMAT_VERSION, "kind": KIND,
-            "labels": list(self.labels_), "stances": ["promotes", "reports", "none"],
-            "thresholds": {k: float(v) for k, v in self.thresholds_.items()},
             "temperatures": {lab: float(t) for lab, t in zip(self.labels_, self.temperatures_)},
             "stance_temperature": float(self.stance_temperature_),
             "encoder": self.encoder_ref_, "pooling": "mean", "lora_layers": list(self.lora_layers_),
             "params": {"mode": self.mode, "lora_r": self.lora_r, "lora_alpha": self.lora_alpha, "epochs": self.epochs,
                        "lr": self.lr, "head_lr": self.head_lr, "batch_size": self.batch_size,
                        "max_length": self.max_length, "weight_decay": self.weight_decay, "seed": self.seed},
-            "versions": _versions(),
         }
 
-    def save_pretrained(self, path: str | Path, extra_config: dict | None = None,
-                        extra_files: Callable[[str], dict[str, str | bytes]] | None = None) -> str:
-        """Write adapters, heads and config atomically; returns the model hash."""
-        from safetensors.torch import save_file
-
+    def _weights(self):
         from .lora import lora_state
 
-        def write_weights(tmp: Path) -> None:
-            tensors = {f"encoder.{k}": v for k, v in lora_state(self.encoder_).items()}
-            tensors.update({"narratives.weight": self.head_.weight.detach().contiguous(),
-                            "narratives.bias": self.head_.bias.detach().contiguous(),
-                            "stance.weight": self.stance_head_.weight.detach().contiguous(),
-                            "stance.bias": self.stance_head_.bias.detach().contiguous()})
-            save_file(tensors, str(tmp / "weights.safetensors"))  # no metadata: keeps bytes reproducible
-
-        return save_model_dir(path, self.config(), write_weights, extra_config, extra_files)
+        tensors = {f"encoder.{k}": v for k, v in lora_state(self.encoder_).items()}
+        tensors.update({"narratives.weight": self.head_.weight.detach().contiguous(),
+                        "narratives.bias": self.head_.bias.detach().contiguous(),
+                        "stance.weight": self.stance_head_.weight.detach().contiguous(),
+                        "stance.bias": self.stance_head_.bias.detach().contiguous()})
+        return tensors, {}
 
     @classmethod
-    def from_pretrained(cls, path: str | Path) -> TransformerNarrativeClassifier:
-        """Verify the manifest and the encoder, then rebuild the model (no pickle anywhere)."""
-        from safetensors.torch import load_file
+    def describe(cls, config: dict) -> list[str]:
+        enc, p = config["encoder"], config.get("params", {})
+        return [f"- encoder: `{enc.get('package') or enc['spec']}` {enc.get('version') or ''} "
+                f"(files sha256 `{enc['sha256'][:16]}…`), mean pooling, {p.get('mode')} "
+                f"(r={p.get('lora_r')}, alpha={p.get('lora_alpha')}), {p.get('epochs')} epochs, seed {p.get('seed')}"]
 
-        manifest = verify_model_dir(path, kind=KIND)
-        path, cfg = Path(manifest["path"]), manifest["config"]
+    @classmethod
+    def _from_saved(cls, saved: SavedModel, **_unused) -> TransformerNarrativeClassifier:
+        """Verify the encoder, then rebuild the model (no pickle anywhere)."""
+        path, cfg = saved.path, saved.config
         enc_path = check_encoder(cfg["encoder"])
         self = cls(labels=cfg["labels"], encoder=cfg["encoder"]["spec"], **cfg["params"])
         self.labels_ = list(cfg["labels"])
         self.encoder_ref_ = cfg["encoder"]
         self._build(enc_path, len(self.labels_))
-        t = load_file(str(path / "weights.safetensors"))
+        t = saved.tensors("pt")
         try:
             adapters = {k[len("encoder."):]: v for k, v in t.items() if k.startswith("encoder.")}
             expected = {k for k in self.encoder_.state_dict() if k.endswith(("lora_A", "lora_B"))}
@@ -315,7 +310,4 @@ class TransformerNarrativeClassifier:
         self.temperatures_ = [float(cfg["temperatures"][lab]) for lab in self.labels_]
         self.stance_temperature_ = float(cfg["stance_temperature"])
         self.lora_layers_ = list(cfg.get("lora_layers", []))
-        self.config_ = cfg
-        self.model_hash_ = manifest["model_hash"]
-        self.path_ = str(path)
         return self

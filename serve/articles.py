@@ -40,6 +40,8 @@ def aggregate(passages: list[dict], spans: list[tuple[int, int]], text: str, lab
     >>> a["narratives"], a["stance"], a["evidence"]["x"][0]["text"]
     (['x'], 'promotes', 'abc')
     """
+    from narratives.model.contract import stance_of
+
     eligible = [i for i, (s, e) in enumerate(spans) if len(text[s:e].split()) >= min_words]
     scores = {lab: max((passages[i]["scores"][lab] for i in eligible), default=0.0) for lab in labels}
     predicted = [lab for lab in labels if eligible and scores[lab] >= thresholds[lab]]
@@ -49,7 +51,7 @@ def aggregate(passages: list[dict], spans: list[tuple[int, int]], text: str, lab
                       key=lambda i: -passages[i]["scores"][lab])[:max_evidence]
         weight = sum(passages[i]["scores"][lab] for i in hits)
         promo = sum(passages[i]["scores"][lab] * passages[i]["stance_score"] for i in hits) / weight if weight else 0.0
-        stances[lab] = "promotes" if promo >= 0.5 else "reports"
+        stances[lab] = stance_of(promo)
         evidence[lab] = [{"start": spans[i][0], "end": spans[i][1], "score": round(passages[i]["scores"][lab], 4),
                           "stance": passages[i]["stance"], "stance_score": round(passages[i]["stance_score"], 4),
                           "text": text[spans[i][0]:spans[i][1]]} for i in hits]
@@ -73,10 +75,11 @@ def score_articles(items: Iterable[dict], model=None, batch_passages: int = 256,
     Passages of several articles are scored together in batches of about ``batch_passages``.
     """
     from narratives.model import load_model
+    from narratives.model.contract import NarrativeModel
 
     if max_evidence < 1:
         raise ValueError(f"max_evidence must be at least 1, got {max_evidence}")
-    clf = model if hasattr(model, "scores") else load_model(model)  # a loaded model, or a reference
+    clf = model if isinstance(model, NarrativeModel) else load_model(model)  # a loaded model, or a reference
     info = model_info(clf)
     pending: list[tuple[dict, list[tuple[int, int]], list[str]]] = []
     n_pending = 0

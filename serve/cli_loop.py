@@ -190,6 +190,9 @@ def promote(version, force, max_drop, note, labels_path, corpus):
         raise click.ClickException(f"not promoted: F1 drops by more than {max_drop} on "
                                    f"{', '.join(report['regressions'])} (use --force to promote anyway)")
     try:
+        from narratives.model import load_model
+
+        load_model(version)  # loadable (members and encoders too) before it becomes the default
         record = set_default(version, note=note, expect=before)
     except ModelLoadError as exc:
         raise _fail(exc) from None

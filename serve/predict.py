@@ -75,20 +75,21 @@ def decide(clf, texts: list[str]) -> list[dict]:
             t = t[:MAX_CHARS]
         work.append(t)
         idx.append(i)
-    scores = [[0.0] * len(labels) for _ in texts]
-    promo = [0.0 for _ in texts]
+    import numpy as np
+
+    from narratives.model.contract import Scores
+    from narratives.model.contract import decide as decide_scores
+
+    p = np.zeros((len(texts), len(labels)))
+    s = np.zeros(len(texts))
     if work:
-        p, s = clf.scores(work)
-        for k, i in enumerate(idx):
-            scores[i] = [float(v) for v in p[k]]
-            promo[i] = float(s[k])
-    scored = set(idx)
+        p[idx], s[idx] = clf.score(work)
+    scored = np.zeros(len(texts), dtype=bool)
+    scored[idx] = True
     out = []
-    for i in range(len(texts)):
-        narr = [lab for lab, v in zip(labels, scores[i]) if i in scored and v >= clf.thresholds_[lab]]
-        out.append({"scores": dict(zip(labels, scores[i])), "narratives": narr,
-                    "stance": ("promotes" if promo[i] >= 0.5 else "reports") if narr else "none",
-                    "stance_score": promo[i], "warnings": warnings[i]})
+    for i, (narr, stance) in enumerate(decide_scores(Scores(p, s), labels, clf.thresholds_, scored)):
+        out.append({"scores": {lab: float(v) for lab, v in zip(labels, p[i])}, "narratives": narr, "stance": stance,
+                    "stance_score": float(s[i]), "warnings": warnings[i]})
     return out
 
 

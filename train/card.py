@@ -12,43 +12,19 @@ def _fmt(v) -> str:
     return "n/a" if v is None else (f"{v:.3f}" if isinstance(v, float) else str(v))
 
 
+def _kind_spec(config: dict):
+    from narratives.model.kinds import kind_spec
+
+    return kind_spec(str(config.get("kind")))
+
+
 def _kind_lines(config: dict) -> list[str]:
-    enc = config.get("encoder")
-    if enc and config.get("kind") == "frozen-embedding":
-        p = config.get("params", {})
-        return [f"- encoder (frozen): `{enc['package']}` {enc['version']} (files sha256 `{enc['sha256'][:16]}…`), "
-                f"`{p.get('prefix')}: ` prefix, Serbian Cyrillic transliterated to Latin first: "
-                f"{'yes' if p.get('transliterate') else 'no'}; logistic-regression heads, C={p.get('C')}"]
-    if enc:
-        p = config.get("params", {})
-        return [f"- encoder: `{enc.get('package') or enc['spec']}` {enc.get('version') or ''} "
-                f"(files sha256 `{enc['sha256'][:16]}…`), mean pooling, {p.get('mode')} "
-                f"(r={p.get('lora_r')}, alpha={p.get('lora_alpha')}), {p.get('epochs')} epochs, seed {p.get('seed')}"]
-    if config.get("kind") == "ensemble":
-        members = ", ".join(f"`{r['model']}` ({r['model_hash'][:12]}, weight {r['weight']:g}"
-                            + (f", languages {', '.join(r['languages'])} only" if r.get("languages") else "") + ")"
-                            for r in config["members"])
-        return [f"- members (each passage scored by every member for its language; threshold-rescaled scores "
-                f"averaged, weights renormalised per passage): {members}"]
-    if config.get("routes"):
-        routes = ", ".join(f"{lang} -> `{r['model']}` ({r['model_hash'][:12]})" for lang, r in config["routes"].items())
-        fb = config["fallback"]
-        return [f"- routes: {routes}; every other language -> `{fb['model']}` ({fb['model_hash'][:12]}); "
-                f"language detector `{config.get('language_detector')}`"]
-    return []
+    """What only the model's kind knows how to say about it (its encoder, members, routes)."""
+    return _kind_spec(config).cls.describe(config)
 
 
 def _weak_spots(config: dict) -> str:
-    if config.get("kind") == "ensemble":
-        return ("- An average of its members: each passage pays for every member that scores its language (the "
-                "slowest sets the speed), and "
-                "its scores are averages of rescaled member scores, so they rank passages well but are not "
-                "calibrated probabilities (see the ECE above). Each member's own weak spots are in its card.")
-    if config.get("kind") == "frozen-embedding":
-        return ("- One sentence embedding per passage, from an encoder that was never tuned on this task: fine "
-                "distinctions (promotes vs reports, a narrative quoted to refute it) rest on linear heads alone.")
-    return ("- Bag-of-n-grams: it sees words, not meaning. Paraphrases far from the training wording, irony, and "
-            "quotes that are refuted only several sentences later are its weak spots.")
+    return _kind_spec(config).cls.weak_spots
 
 
 def _delta(a, b) -> str:

@@ -98,7 +98,9 @@ def evaluate_predictions(passages, records, labels: Sequence[str], by_lang: bool
     from ``predict`` (same order)."""
     gold = [p.narratives for p in passages]
     pred = [r["narratives"] for r in records]
-    head = ["promotes" if r["stance_score"] >= 0.5 else "reports" for r in records]
+    from narratives.model.contract import stance_of
+
+    head = [stance_of(r["stance_score"]) for r in records]
     out = narrative_metrics(gold, pred, labels)
     cal = calibration(binarize(gold, labels), np.array([[r["scores"][lab] for lab in labels] for r in records]))
     out["ece"], out["reliability"] = cal["ece"], cal["bins"]

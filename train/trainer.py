@@ -49,26 +49,19 @@ def _cv_metrics(clf, passages: list[Passage]) -> dict | None:
     return narrative_metrics([p.narratives for p in passages], pred, clf.labels_)
 
 
-KIND_ALIASES = {"baseline": "tfidf-logreg", "tfidf": "tfidf-logreg", "tfidf-logreg": "tfidf-logreg",
-                "transformer": "transformer", "e5": "frozen-embedding", "frozen-embedding": "frozen-embedding"}
-
-
 def priors(tax) -> dict[str, list[str]]:
     """The taxonomy's own words for each narrative (name with description, and each cue): the prior a
     few-shot narrative learns from besides its handful of labelled passages."""
     return {n.id: [f"{n.name}. {n.description}", *n.cues] for n in tax.narratives}
 
 
-def _fit(kind: str, tax, params: dict, fit: list[Passage], dev: list[Passage], log):
-    from narratives.model.loading import model_class
-
-    clf = model_class(kind)(labels=list(tax.ids), **params)
-    args = ([p.text for p in fit], [p.narratives for p in fit], [p.stance for p in fit])
-    if kind == "transformer":
-        return clf.fit(*args, dev=([p.text for p in dev], [p.narratives for p in dev], [p.stance for p in dev]), log=log)
-    if kind == "tfidf-logreg":  # the only kind with a few-shot prior so far
-        return clf.fit(*args, [p.source for p in fit], priors=priors(tax))
-    return clf.fit(*args, [p.source for p in fit])
+def _fit(spec, tax, params: dict, fit: list[Passage], dev: list[Passage], log):
+    """Fit a model of a registered kind: every kind takes the same arguments and uses what it needs
+    (source groups for threshold folds, the taxonomy's priors, the dev split for calibration)."""
+    clf = spec.cls(labels=list(tax.ids), **params)
+    return clf.fit([p.text for p in fit], [p.narratives for p in fit], [p.stance for p in fit],
+                   [p.source for p in fit], priors=priors(tax),
+                   dev=([p.text for p in dev], [p.narratives for p in dev], [p.stance for p in dev]), log=log)
 
 
 def _prepare(labels, corpus, reference):
@@ -96,7 +89,7 @@ def train(labels: str | Path | None = None, corpus: str | Path | None = None, ou
     ``kind`` is ``baseline`` (TF-IDF; thresholds from cross-validation on the fitting splits),
     ``transformer`` (temperatures and thresholds from the dev split, which it therefore never fits on),
     ``e5`` (heads on frozen multilingual embeddings; thresholds from cross-validation, like the baseline) or
-    ``ensemble`` (the shipped default's recipe, :data:`ENSEMBLE_MEMBERS`: a baseline, an e5 model and a
+    ``ensemble`` (the shipped default's recipe, :data:`RECIPE` in :mod:`narratives.model.ensemble`: a baseline, an e5 model and a
     transformer for English passages, trained here, then averaged).
     ``params`` go to the model's constructor. ``reference`` (a model name or directory) is evaluated on
     the same held-out splits, and the card and plots show it next to the new model.
@@ -106,24 +99,26 @@ def train(labels: str | Path | None = None, corpus: str | Path | None = None, ou
     already there is kept rather than written twice. Either way the directory is written atomically: a
     failure at any point leaves every existing model intact.
     """
+    from narratives.model.kinds import kind_spec
     from narratives.model.registry import publish_version, staging_dir
 
-    if kind == "ensemble":
-        return _train_ensemble(labels, corpus, out, fit_splits, reference, command, log, params)
-    kind = KIND_ALIASES.get(kind, kind)
-    if kind == "transformer" and "dev" in fit_splits:
-        raise ValueError("transformer models calibrate on the dev split and cannot also fit on it")
+    spec = kind_spec(kind)
+    if spec.combined:
+        if not spec.recipe:
+            raise ValueError(f"{spec.name} models are built from members, not trained: see `narratives --help`")
+        return _train_recipe(spec, labels, corpus, out, fit_splits, reference, command, log, params)
+    if spec.needs_dev and "dev" in fit_splits:
+        raise ValueError(f"{spec.name} models calibrate on the dev split and cannot also fit on it")
     tax, passages, ref = _prepare(labels, corpus, reference)
     fit = [p for p in passages if p.split in fit_splits]
     if not fit:
         raise LabelError([(str(labels or labels_dir()), f"no passages in split(s) {', '.join(fit_splits)}")])
     t0 = time.time()
-    print(f"training a {kind} model on {len(fit)} passages ({', '.join(fit_splits)}) ...", file=log)
-    clf = _fit(kind, tax, params, fit, [p for p in passages if p.split == "dev"], log)
-    tuned_on = "dev" if kind == "transformer" else "cross-validation on the fitting splits"
+    print(f"training a {spec.name} model on {len(fit)} passages ({', '.join(fit_splits)}) ...", file=log)
+    clf = _fit(spec, tax, params, fit, [p for p in passages if p.split == "dev"], log)
     target = Path(out) if out is not None else staging_dir()
-    result = _save_with_card(clf, target, tax, passages, fit_splits, ref, time.time() - t0, tuned_on,
-                             command or f"narratives train --kind {kind}" + (f" --out {out}" if out else ""),
+    result = _save_with_card(clf, target, tax, passages, fit_splits, ref, time.time() - t0, spec.tuned_on,
+                             command or f"narratives train --kind {spec.name}" + (f" --out {out}" if out else ""),
                              log, cv=_cv_metrics(clf, fit))
     if out is None:
         path, new = publish_version(target)
@@ -138,11 +133,13 @@ def route(out: str | Path, routes: dict[str, str], fallback: str, labels: str | 
           log=sys.stderr) -> dict:
     """Build a routed model (each passage to the member for its language), evaluate it like a trained
     one, and save it with its card. Members are shipped names or folders beside ``out``."""
+    from narratives.model.loading import load_member
     from narratives.model.routed import RoutedNarrativeClassifier
 
     tax, passages, ref = _prepare(labels, corpus, reference)
     t0 = time.time()
-    clf = RoutedNarrativeClassifier(routes, fallback).fit(base_dir=Path(out).parent)
+    clf = RoutedNarrativeClassifier(routes, fallback)
+    clf.build({m: load_member(m, Path(out).parent) for m in clf.refs()})
     if clf.labels_ != list(tax.ids):
         raise ValueError(f"the members' labels {clf.labels_} differ from the taxonomy's {list(tax.ids)}")
     fit_splits = tuple(sorted({s for m in [clf.fallback_, *clf.members_.values()]
@@ -152,27 +149,19 @@ def route(out: str | Path, routes: dict[str, str], fallback: str, labels: str | 
                            command or f"narratives route --out {out} {default} --fallback {fallback}", log)
 
 
-# The shipped default's recipe: (kind, weight, languages or None for all, constructor params). Weights and
-# the transformer's English-only role were chosen on the dev split (see the README's model section).
-ENSEMBLE_MEMBERS: tuple[tuple[str, float, tuple[str, ...] | None, dict], ...] = (
-    ("baseline", 1.0, None, {}),
-    ("e5", 1.0, None, {}),
-    ("transformer", 1.0, ("en", "und"), {"epochs": 4}),
-)
-
-
-def _train_ensemble(labels, corpus, out, fit_splits, reference, command, log, params) -> dict:
-    """Train each member (as versions in the models directory, or beside ``out`` as ``<out>-<kind>``),
-    then combine them into an ensemble the same way."""
+def _train_recipe(spec, labels, corpus, out, fit_splits, reference, command, log, params) -> dict:
+    """Train each member of a combined kind's recipe (as versions in the models directory, or beside
+    ``out`` as ``<out>-<kind>``), then combine them the same way."""
+    from narratives.model.kinds import kind_spec
     from narratives.model.registry import publish_version, staging_dir
 
     if params:
-        raise ValueError(f"--kind ensemble trains its members with their defaults; {sorted(params)} do not apply")
-    if "dev" in fit_splits and any(kind == "transformer" for kind, *_ in ENSEMBLE_MEMBERS):
-        raise ValueError("the ensemble's transformer member calibrates on the dev split, so --kind ensemble "
+        raise ValueError(f"--kind {spec.aliases[0]} trains its members with their defaults; {sorted(params)} do not apply")
+    if "dev" in fit_splits and any(kind_spec(kind).needs_dev for kind, *_ in spec.recipe):
+        raise ValueError(f"a member of --kind {spec.aliases[0]} calibrates on the dev split, so it "
                          "cannot fit on it")
     members, languages = {}, {}
-    for kind, weight, langs, member_params in ENSEMBLE_MEMBERS:
+    for kind, weight, langs, member_params in spec.recipe:
         sub = None if out is None else Path(out).parent / f"{Path(out).name}-{kind}"
         result = train(labels, corpus, sub, fit_splits, kind=kind, log=log, **member_params)
         name = Path(result["path"]).name
@@ -199,14 +188,16 @@ def ensemble(out: str | Path, members: dict[str, float], labels: str | Path | No
     {'path': 'model/weights/ensemble', 'model_hash': '...', 'metrics': {...}}
     """
     from narratives.model.ensemble import EnsembleNarrativeClassifier
-    from narratives.model.members import load_member
+    from narratives.model.loading import load_member
 
     tax, passages, ref = _prepare(labels, corpus, reference)
-    if Path(out).exists() and any(Path(load_member(m, Path(out).parent).path_).resolve() == Path(out).resolve()
-                                  for m in members):
+    clf = EnsembleNarrativeClassifier(members, languages)
+    clf._check_settings()
+    loaded = {m: load_member(m, Path(out).parent) for m in members}
+    if Path(out).exists() and any(Path(m.path_).resolve() == Path(out).resolve() for m in loaded.values()):
         raise ValueError(f"{out} cannot be a member of the ensemble written over it")
     t0 = time.time()
-    clf = EnsembleNarrativeClassifier(members, languages).fit(base_dir=Path(out).parent)
+    clf.build(loaded)
     if clf.labels_ != list(tax.ids):
         raise ValueError(f"the members' labels {clf.labels_} differ from the taxonomy's {list(tax.ids)}")
     fit_splits = tuple(sorted({s for m in clf.members_.values() for s in m.config_.get("data", {}).get("fit_splits", [])}))

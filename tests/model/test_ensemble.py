@@ -9,9 +9,15 @@ from click.testing import CliRunner
 
 from narratives.model import ModelLoadError, load_model
 from narratives.model.ensemble import EnsembleNarrativeClassifier
+from narratives.model.loading import load_member
 from narratives.model.routed import rescale
 from narratives.serve.cli import main
 from narratives.train import train
+
+
+def _built(clf, base):
+    """An ensemble built from the members saved in ``base`` (a combined model is built, never fitted)."""
+    return clf.build({ref: load_member(ref, base) for ref in clf.members})
 
 TEXTS = ["Kosovo set the precedent for Crimea and the West knows it.", "Rain is expected in Sarajevo on Monday.",
          "It was never genocide; the numbers were inflated by foreign courts."]
@@ -44,7 +50,7 @@ def test_scores_are_the_weighted_mean_of_rescaled_members(members, labels_dir, c
 
 
 def test_one_member_keeps_its_decisions(members):
-    clf = EnsembleNarrativeClassifier({"one": 1.0}).fit(base_dir=members)
+    clf = _built(EnsembleNarrativeClassifier({"one": 1.0}), members)
     one = load_model(members / "one")
     assert [r["narratives"] for r in clf_predict(clf)] == [r["narratives"] for r in one.predict(TEXTS)]
 
@@ -55,18 +61,18 @@ def clf_predict(clf):
 
 
 def test_a_changed_member_or_bad_weights_are_refused(members):
-    EnsembleNarrativeClassifier({"one": 1, "two": 1}).fit(base_dir=members).save_pretrained(members / "ens")
+    _built(EnsembleNarrativeClassifier({"one": 1, "two": 1}), members).save_pretrained(members / "ens")
     assert load_model(members / "ens").labels_
     shutil.rmtree(members / "two")
     shutil.copytree(members / "one", members / "two")  # another model under the member's name
     cfg = json.loads((members / "ens" / "config.json").read_text())
     assert cfg["members"][1]["model"] == "two"
     with pytest.raises(ModelLoadError, match="member 'two' is version .* rebuild it"):
-        EnsembleNarrativeClassifier.from_pretrained(members / "ens")
+        EnsembleNarrativeClassifier.from_pretrained(members / "ens", member_loader=load_member)
     with pytest.raises(ValueError, match="positive weights"):
-        EnsembleNarrativeClassifier({"one": 0}).fit(base_dir=members)
+        _built(EnsembleNarrativeClassifier({"one": 0}), members)
     with pytest.raises(ValueError, match="positive weights"):
-        EnsembleNarrativeClassifier({"one": float("nan")}).fit(base_dir=members)
+        _built(EnsembleNarrativeClassifier({"one": float("nan")}), members)
 
 
 def test_an_ensemble_cannot_be_its_own_member(members, labels_dir, corpus_dir):
@@ -96,8 +102,8 @@ def test_a_member_limited_to_a_language_scores_only_those_passages(members, labe
     assert clf.languages_ == {"two": ("en", "und")}
     calls = []
     two = clf.members_["two"]
-    real = two.scores
-    two.scores = lambda texts: calls.append(list(texts)) or real(texts)
+    real = two.score
+    two.score = lambda texts: calls.append(list(texts)) or real(texts)
     p, s = clf.scores(MIXED)
     assert calls == [[MIXED[0], MIXED[2]]]  # the Serbian passage never reaches the English-only member
     one, two = load_model(members / "one"), load_model(members / "two")
@@ -113,10 +119,10 @@ def test_a_member_limited_to_a_language_scores_only_those_passages(members, labe
 
 def test_language_limits_are_checked(members):
     with pytest.raises(ValueError, match="at least one member must score every language"):
-        EnsembleNarrativeClassifier({"one": 1}, {"one": ["en"]}).fit(base_dir=members)
+        _built(EnsembleNarrativeClassifier({"one": 1}, {"one": ["en"]}), members)
     with pytest.raises(ValueError, match="not members"):
-        EnsembleNarrativeClassifier({"one": 1}, {"three": ["en"]}).fit(base_dir=members)
+        _built(EnsembleNarrativeClassifier({"one": 1}, {"three": ["en"]}), members)
     with pytest.raises(ValueError, match="non-empty list"):
-        EnsembleNarrativeClassifier({"one": 1, "two": 1}, {"two": "en"}).fit(base_dir=members)
+        _built(EnsembleNarrativeClassifier({"one": 1, "two": 1}, {"two": "en"}), members)
     with pytest.raises(ValueError, match="non-empty list"):
-        EnsembleNarrativeClassifier({"one": 1, "two": 1}, {"two": []}).fit(base_dir=members)
+        _built(EnsembleNarrativeClassifier({"one": 1, "two": 1}, {"two": []}), members)

@@ -6,6 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from narratives.model import ModelLoadError, load_model
+from narratives.model.loading import load_member
 from narratives.model.routed import RoutedNarrativeClassifier, rescale
 from narratives.serve import predict
 from narratives.serve.cli import main
@@ -46,4 +47,4 @@ def test_passages_go_to_the_member_for_their_language(routed):
 def test_a_changed_member_is_refused(routed, labels_dir, corpus_dir):
     train(labels=labels_dir, corpus=corpus_dir, out=routed / "english", cv_folds=3, C=2.0, log=open(os.devnull, "w"))
     with pytest.raises(ModelLoadError, match="member 'english' .* rebuild it"):
-        RoutedNarrativeClassifier.from_pretrained(routed / "routed")
+        RoutedNarrativeClassifier.from_pretrained(routed / "routed", member_loader=load_member)
