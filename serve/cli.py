@@ -82,7 +82,12 @@ def main() -> None:
 @click.option("--batch-size", default=256, show_default=True, type=click.IntRange(min=1),
               help="Passages scored per batch, across articles.")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Progress bar on standard error.")
-def score(files, output, fmt, resume, model, id_field, text_field, max_evidence, min_words, batch_size, progress):
+@click.option("--engine", type=click.Choice(["local", "ray", "spark"]), default="local", show_default=True,
+              help="Score in this process, or on Ray or Spark (the `scale` extra; same records, see the README).")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="[ray, spark] Scoring workers [default: Ray: the cluster's CPUs but one; Spark: its parallelism].")
+def score(files, output, fmt, resume, model, id_field, text_field, max_evidence, min_words, batch_size, progress,
+          engine, workers):
     """Score articles: FILES are .txt or .html files, folders, JSONL, CSV or Parquet files (id and text
     fields), or - for JSONL on standard input. Writes one record per article, with narrative scores,
     predicted narratives, stance and evidence passages (character offsets). A bad record becomes an error
@@ -101,6 +106,8 @@ def score(files, output, fmt, resume, model, id_field, text_field, max_evidence,
     fmt = output_format(output, fmt)
     if resume and (output is None or fmt != "jsonl"):
         raise click.UsageError("--resume needs a JSONL output file (-o scores.jsonl)")
+    if engine != "local" and (resume or "-" in files):
+        raise click.UsageError(f"--engine {engine} reads files: no --resume, no - for standard input")
     try:
         clf = load_model(model)  # fail before the output file is created
         done = done_sources(output) if resume and output is not None else set()
@@ -109,11 +116,17 @@ def score(files, output, fmt, resume, model, id_field, text_field, max_evidence,
         raise click.ClickException(str(exc)) from None
     items = (it for it in read_articles(files, id_field=id_field, text_field=text_field)
              if str(it.get("source")) not in done)
+    options = {"batch_passages": batch_size, "max_evidence": max_evidence, "min_words": min_words}
+    if engine == "local":
+        records = score_articles(items, model=clf, **options)
+    else:
+        from narratives.serve.engines import engine_records
+
+        records = engine_records(engine, files, model, id_field=id_field, text_field=text_field, workers=workers,
+                                 **options)
     n = errors = 0
     try:
-        bar = tqdm(score_articles(items, model=clf, batch_passages=batch_size, max_evidence=max_evidence,
-                                  min_words=min_words),
-                   unit="article", disable=not progress, file=sys.stderr)
+        bar = tqdm(records, unit="article", disable=not progress, file=sys.stderr)
         for rec in bar:
             writer.write(rec)
             n += 1

@@ -15,11 +15,22 @@ from typing import overload
 MAX_CHARS = 20_000  # a passage longer than this is truncated, with a warning in its record
 
 
-def _as_list(texts: str | Sequence[str]) -> list[str]:
+def _as_list(texts) -> list[str]:
+    """A string, or any sequence of strings: a list or tuple, a pandas Series, a NumPy or Arrow array.
+
+    >>> import pandas as pd
+    >>> _as_list(pd.Series(["a", "b"], index=[5, 6]))
+    ['a', 'b']
+    """
     if isinstance(texts, str):
         return [texts]
-    if not isinstance(texts, (list, tuple)):
-        raise TypeError(f"texts must be a string or a list of strings, got {type(texts).__name__}")
+    if hasattr(texts, "to_pylist"):  # pyarrow Array or ChunkedArray
+        texts = texts.to_pylist()
+    elif hasattr(texts, "tolist") and not isinstance(texts, (list, tuple)):  # pandas Series/Index, NumPy array
+        texts = texts.tolist()
+    if not isinstance(texts, Sequence) or isinstance(texts, (bytes, bytearray)):
+        raise TypeError(f"texts must be a string or a sequence of strings (a list, a pandas Series, an array), "
+                        f"got {type(texts).__name__}")
     for i, t in enumerate(texts):
         if not isinstance(t, str):
             raise TypeError(f"texts[{i}] is {type(t).__name__}, expected str")
@@ -36,9 +47,10 @@ def model_info(model) -> dict:
 @overload
 def predict(texts: str, model: str | Path | None = None) -> dict: ...
 @overload
-def predict(texts: list[str] | tuple[str, ...], model: str | Path | None = None) -> list[dict]: ...
+def predict(texts: Sequence[str], model: str | Path | None = None) -> list[dict]: ...
 def predict(texts, model=None):
-    """Score passages. A string gives one record, a list gives a list of records in the same order.
+    """Score passages. A string gives one record; a sequence of strings (a list, a tuple, a pandas Series,
+    a NumPy or Arrow array) gives a list of records in the same order.
 
     Each record: ``scores`` (every narrative, 0-1), ``narratives`` (those at or above the model's
     threshold), ``stance`` (``promotes``/``reports``, or ``none`` when no narrative is predicted),

@@ -306,15 +306,34 @@ def read_articles(paths: Iterable[str], id_field: str = "id", text_field: str = 
     >>> next(read_articles(["/nonexistent.txt"]))["error"]
     '/nonexistent.txt: file not found'
     """
-    seen: dict[str, str] = {}
+    seen = DuplicateIds()
     for item in _read_all(paths, id_field, text_field, stdin):
         if "error" not in item:
-            first = seen.get(item["id"])
-            if first is not None:
-                item.setdefault("warnings", []).append(f"duplicate id {item['id']!r} (first at {first})")
-            elif len(seen) < MAX_TRACKED_IDS:
-                seen[item["id"]] = item["source"]
+            warning = seen.check(item["id"], item["source"])
+            if warning:
+                item.setdefault("warnings", []).append(warning)
         yield item
+
+
+class DuplicateIds:
+    """Remembers ids (at most ``MAX_TRACKED_IDS``) and where each was first seen.
+
+    >>> d = DuplicateIds()
+    >>> d.check("a", "f:1"), d.check("a", "f:2")
+    (None, "duplicate id 'a' (first at f:1)")
+    """
+
+    def __init__(self) -> None:
+        self.seen: dict[str, str] = {}
+
+    def check(self, rid: str, source: str) -> str | None:
+        """The warning for an id seen before, else ``None`` (and the id is remembered)."""
+        first = self.seen.get(rid)
+        if first is not None:
+            return f"duplicate id {rid!r} (first at {first})"
+        if len(self.seen) < MAX_TRACKED_IDS:
+            self.seen[rid] = source
+        return None
 
 
 def _read_all(paths: Iterable[str], id_field: str, text_field: str, stdin: IO[bytes] | None) -> Iterator[dict]:
