@@ -14,7 +14,7 @@ records ``narratives score`` writes.
 >>> import pandas as pd
 >>> df = pd.DataFrame({"id": ["a"], "text": ["Sunny in Belgrade.\\n\\nMarkets were calm."], "outlet": ["X"]})
 >>> out = score_frame(df, model="baseline")
->>> list(out.columns[:4]), out.loc[0, "narratives"], out.loc[0, "stance"], out.loc[0, "n_passages"]
+>>> list(out.columns[:4]), out.loc[0, "narratives"], out.loc[0, "stance"], int(out.loc[0, "n_passages"])
 (['id', 'source', 'outlet', 'narratives'], [], 'none', 2)
 """
 from __future__ import annotations
@@ -105,8 +105,10 @@ def row_record(row: dict, extra: Iterable[str] = ()) -> dict:
 
 def _plain(v):
     """A value as JSON would hold it: numpy and Arrow scalars become Python ones, NaN becomes null."""
-    if hasattr(v, "as_py"):
+    if hasattr(v, "as_py"):  # an Arrow scalar
         v = v.as_py()
+    if hasattr(v, "asDict"):  # a Spark Row (a struct collected without Arrow)
+        v = v.asDict(recursive=True)
     if hasattr(v, "tolist") and not isinstance(v, (str, bytes)):
         v = v.tolist()  # numpy scalars and arrays
     if isinstance(v, float) and not math.isfinite(v):

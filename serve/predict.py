@@ -29,8 +29,8 @@ def _as_list(texts) -> list[str]:
     elif hasattr(texts, "tolist") and not isinstance(texts, (list, tuple)):  # pandas Series/Index, NumPy array
         texts = texts.tolist()
     if not isinstance(texts, Sequence) or isinstance(texts, (bytes, bytearray)):
-        raise TypeError(f"texts must be a string or a sequence of strings (a list, a pandas Series, an array), "
-                        f"got {type(texts).__name__}")
+        raise TypeError(f"texts must be a string or a list of strings (or another sequence of strings: a tuple, "
+                        f"a pandas Series, an array), got {type(texts).__name__}")
     for i, t in enumerate(texts):
         if not isinstance(t, str):
             raise TypeError(f"texts[{i}] is {type(t).__name__}, expected str")
@@ -45,7 +45,7 @@ def model_info(model) -> dict:
 
 
 @overload
-def predict(texts: str, model: str | Path | None = None) -> dict: ...
+def predict(texts: str, model: str | Path | None = None) -> dict: ...  # type: ignore[overload-overlap]
 @overload
 def predict(texts: Sequence[str], model: str | Path | None = None) -> list[dict]: ...
 def predict(texts, model=None):

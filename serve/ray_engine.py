@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 
 def default_workers(cpus: float) -> int:
@@ -42,11 +43,16 @@ def _init() -> bool:
     return True
 
 
-def _read(row: dict, id_field: str, text_field: str, cwd: str) -> Iterator[dict]:
+class _Reader:
     """A read task: the items of one input file (streamed; Ray splits the output into blocks)."""
-    from .engines import file_rows
 
-    yield from file_rows(row["path"], row["file"], id_field, text_field, cwd)
+    def __init__(self, id_field: str, text_field: str, cwd: str):
+        self.id_field, self.text_field, self.cwd = id_field, text_field, cwd
+
+    def __call__(self, row: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        from .engines import file_rows
+
+        yield from file_rows(row["path"], row["file"], self.id_field, self.text_field, self.cwd)
 
 
 def _pool(workers: int | None):
@@ -91,7 +97,7 @@ def ray_records(paths: list[str], model: str | Path | None, *, id_field: str = "
 
     from narratives.model import load_model
 
-    from .engines import ItemScorer, model_path
+    from .engines import ItemScorer, _column, model_path
 
     started = _init()
     try:
@@ -101,15 +107,14 @@ def ray_records(paths: list[str], model: str | Path | None, *, id_field: str = "
         path = model_path(model)
         files = ray.data.from_items([{"path": p, "file": i} for i, p in enumerate(paths)],
                                     override_num_blocks=max(1, min(len(paths), 200)))
-        rows = files.flat_map(_read, fn_kwargs={"id_field": id_field, "text_field": text_field,
-                                                       "cwd": os.getcwd()})
+        rows = files.flat_map(_Reader(id_field, text_field, os.getcwd()).__call__)
         scored = rows.map_batches(ItemScorer, batch_format="pyarrow", batch_size=batch_size, num_cpus=1,
                                   compute=_pool(workers),
                                   fn_constructor_kwargs={"model": path, "model_hash": load_model(path).model_hash_,
                                                          "batch_passages": batch_passages,
                                                          "max_evidence": max_evidence, "min_words": min_words})
         for batch in scored.iter_batches(batch_format="pyarrow", batch_size=None):
-            yield from batch.column("record").to_pylist()
+            yield from _column(batch, "record")
     finally:
         if started:
             ray.shutdown()

@@ -42,3 +42,27 @@ def running_server(model: str):
 def start_server():
     """``with start_server(model) as base_url: ...`` (see :func:`running_server`)."""
     return running_server
+
+
+@pytest.fixture(scope="session")
+def engine_inputs(tmp_path_factory):
+    """Inputs for the engine tests (Ray, Spark, and the engine-free check of their steps): 1,000 JSONL
+    articles built from the sample articles, a Parquet file whose first id repeats one of them, and the
+    fixture folder of articles (.txt, CSV, JSONL with malformed lines). Returns the list of paths."""
+    import json
+    from pathlib import Path
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    root = Path(__file__).resolve().parents[2]
+    tmp = tmp_path_factory.mktemp("engine_inputs")
+    texts = [p.read_text(encoding="utf-8") for p in sorted((root / "data" / "samples").glob("*.txt"))]
+    big = tmp / "articles.jsonl"
+    with open(big, "w", encoding="utf-8") as fh:
+        for i in range(1000):
+            fh.write(json.dumps({"id": f"a{i}", "text": f"Article {i}\n\n" + texts[i % len(texts)],
+                                 "outlet": f"outlet {i % 3}", "tags": ["x", str(i % 2)]}) + "\n")
+    pq.write_table(pa.table({"id": ["a7", "p2", None], "text": [texts[0], "Kosovo set the precedent.", "Rain."],
+                             "year": [2025, 2026, 2027]}), tmp / "more.parquet")
+    return [str(big), str(tmp / "more.parquet"), str(root / "tests" / "fixtures" / "articles")]
