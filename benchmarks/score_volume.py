@@ -10,6 +10,13 @@
    two passage rates is the pipeline's overhead (reading, splitting, aggregating, writing).
 4. Starts `narratives serve` on loopback and sends a bounded load from this process (--requests requests
    of --batch passages, --concurrency at a time): requests/s, passages/s, p50 and p99 latency, errors.
+
+With --engines N it measures instead the engines on the same N articles, each in a child process, in one
+run: `narratives score` (in-process scoring), a pandas frame through `score_frame` (reading the JSONL
+with pandas included), and `narratives score --engine ray` / `--engine spark` (Ray's local cluster and
+Spark local[*], start-up included). Each also runs on --engine-small articles (default 20), which is
+mostly the engine's start-up. Ratios are against `narratives score` in the same run; every engine's
+records are checked to equal its records byte for byte.
 """
 from __future__ import annotations
 
@@ -116,6 +123,57 @@ def http_load(model: str, requests: int, batch: int, concurrency: int) -> dict:
             "errors": errors}
 
 
+PANDAS_CHILD = r"""
+import json, resource, sys, time
+t0 = time.perf_counter()
+import pandas as pd
+from narratives.serve.frames import frame_records, score_frame
+from narratives.serve.output import json_line
+frame = pd.read_json(sys.argv[1], lines=True, dtype=False)
+frame["source"] = [f"{sys.argv[1]}:{i}" for i in range(1, len(frame) + 1)]
+out = score_frame(frame, sys.argv[3], source_column="source")
+secs = time.perf_counter() - t0
+with open(sys.argv[2], "w", encoding="utf-8") as fh:
+    fh.writelines(json_line(r) for r in frame_records(out))
+print("BENCH", secs, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, 0, file=sys.stderr)
+"""
+
+
+def run_engine(engine: str, src: Path, out: Path, model: str) -> float:
+    """Seconds for one engine to score ``src`` into ``out`` (child process, start-up included)."""
+    if engine == "pandas":
+        cmd = [sys.executable, "-c", PANDAS_CHILD, str(src), str(out), model]
+    else:
+        cmd = [sys.executable, "-c", CHILD, "score", str(src), "-o", str(out), "--model", model, "--no-progress",
+               "--engine", engine]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    line = next((x for x in r.stderr.splitlines() if x.startswith("BENCH")), None)
+    if line is None or line.split()[3] not in ("0", "None"):
+        raise RuntimeError(f"{engine} failed:\n{r.stderr[-3000:]}")
+    return float(line.split()[1])
+
+
+def engines(n: int, small: int, model: str) -> dict:
+    """Articles/s of each engine on the same ``n`` articles, its start-up (from a run on ``small``), and the
+    ratios to `narratives score` (see the module docstring)."""
+    res: dict = {"articles": n, "small": small, "engines": {}}
+    with tempfile.TemporaryDirectory() as tmp:
+        for size in (small, n):
+            make_articles(Path(tmp) / f"a{size}.jsonl", size)
+        for engine in ("local", "pandas", "ray", "spark"):
+            secs = {size: run_engine(engine, Path(tmp) / f"a{size}.jsonl", Path(tmp) / f"{engine}{size}.jsonl", model)
+                    for size in (small, n)}
+            same = (Path(tmp) / f"{engine}{n}.jsonl").read_bytes() == (Path(tmp) / f"local{n}.jsonl").read_bytes()
+            res["engines"][engine] = {"seconds": round(secs[n], 2), "articles_per_second": round(n / secs[n], 1),
+                                      "seconds_small": round(secs[small], 2),
+                                      "records_identical_to_narratives_score": same}
+    local = res["engines"]["local"]
+    for r in res["engines"].values():
+        r["time_ratio_to_narratives_score"] = round(r["seconds"] / local["seconds"], 2)
+        r["time_ratio_small"] = round(r["seconds_small"] / local["seconds_small"], 2)
+    return res
+
+
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default="baseline")
@@ -124,7 +182,16 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--concurrency", type=int, default=8)
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--engines", type=int, default=None, metavar="N",
+                    help="Compare narratives score, pandas, Ray and Spark on N articles (only that).")
+    ap.add_argument("--engine-small", type=int, default=20, help="Articles of the start-up run for --engines.")
     args = ap.parse_args(argv)
+    if args.engines:
+        out = engines(args.engines, args.engine_small, args.model)
+        print(json.dumps(out, indent=2))
+        if args.out:
+            args.out.write_text(json.dumps(out, indent=2) + "\n")
+        return out
     res: dict = {"model": args.model, "score": {}}
     with tempfile.TemporaryDirectory() as tmp:
         for n in args.sizes:

@@ -1,8 +1,11 @@
-"""``Predictor``: a picklable batch scorer for engines beyond one machine (Ray Data, Spark).
+"""``Predictor``: a picklable batch scorer of *passages* (each row's text is one passage) for Ray or Spark.
+
+For whole articles (split into passages, with evidence, the records of ``narratives score``) use
+:mod:`narratives.serve.frames` and :mod:`narratives.serve.engines` instead.
 
 It holds only the model reference and loads the model lazily, once per worker process, so it can be
 shipped to workers. A batch is a list of texts, a dict of columns, or a pandas DataFrame; the result has
-the same shape with columns added: ``narratives`` (``;``-separated), ``stance``, ``stance_score``,
+the same shape with columns added: ``narratives`` (a list), ``stance``, ``stance_score``,
 ``score_<narrative>`` for each narrative, ``model_version`` and ``model_hash``.
 
 >>> import pickle
@@ -42,7 +45,7 @@ class Predictor:
         from narratives.serve.predict import score_passages
 
         recs = score_passages(self._model(), texts)
-        cols: dict[str, list] = {"narratives": [";".join(r["narratives"]) for r in recs],
+        cols: dict[str, list] = {"narratives": [list(r["narratives"]) for r in recs],
                                  "stance": [r["stance"] for r in recs],
                                  "stance_score": [r["stance_score"] for r in recs]}
         for lab in self._clf.labels_:

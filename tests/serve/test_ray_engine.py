@@ -54,21 +54,31 @@ def test_engine_ray_parquet_output_equals(ray_local, engine_inputs, tmp_path):
     assert pq.read_table(tmp_path / "ray.parquet").equals(pq.read_table(tmp_path / "ref.parquet"))
 
 
-def test_score_dataset_gives_the_record_columns(ray_local, engine_inputs):
+def test_score_dataset_reads_and_writes_parquet_with_the_records(ray_local, engine_inputs, tmp_path):
+    """The README's Ray recipe: the records equal `narratives score`'s (here with a source column)."""
     import json
 
-    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
 
-    from narratives.serve.frames import frame_records, record_schema, score_frame
+    from narratives.serve.frames import frame_records, record_schema
     from narratives.serve.output import json_line
+
+    lines = open(engine_inputs[0], encoding="utf-8").read().splitlines()[:300]
+    rows = [dict(json.loads(line), source=f"{engine_inputs[0]}:{no}") for no, line in enumerate(lines, 1)]
+    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "articles.parquet")
+    # -- recipe (README, "On Ray or Spark") --
+    import ray
+
     from narratives.serve.ray_engine import score_dataset
 
-    rows = [json.loads(line) for line in open(engine_inputs[0], encoding="utf-8")][:200]
-    df = pd.DataFrame({"id": [r["id"] for r in rows], "text": [r["text"] for r in rows],
-                       "outlet": [r["outlet"] for r in rows]})
-    ds = score_dataset(ray_local.data.from_pandas(df), "baseline", batch_size=32)
-    out = ds.to_pandas()
-    schema = ds.schema().base_schema
-    assert schema.field("evidence").type == record_schema(schema.field("scores").type.names).field("evidence").type
-    expected = [json_line(r) for r in frame_records(score_frame(df, "baseline"))]
-    assert [json_line(r) for r in frame_records(out)] == expected
+    ds = ray.data.read_parquet(str(tmp_path / "articles.parquet"))     # id and text columns, others pass through
+    scored = score_dataset(ds, "baseline", source_column="source")   # actors: CPUs but one, one model each
+    scored.write_parquet(str(tmp_path / "scored"))
+    # -- end of recipe --
+    table = pq.read_table(tmp_path / "scored")
+    labels = table.schema.field("scores").type.names
+    assert table.schema.field("evidence").type == record_schema(labels).field("evidence").type
+    got = sorted(json_line(r) for r in frame_records(table.to_pandas()))
+    ref = CliRunner().invoke(main, ["score", engine_inputs[0], "--model", "baseline", "--no-progress"])
+    assert got == sorted(line + "\n" for line in ref.stdout.splitlines()[:300])
