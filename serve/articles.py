@@ -19,14 +19,11 @@ bylines, datelines and outlet names are too short to be evidence, and the models
 """
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Iterator
 
 from .passages import split_passages
 from .predict import decide, model_info
 
-RESERVED = ("id", "source", "narratives", "stance", "stances", "scores", "evidence", "n_passages",
-            "model_version", "model_hash", "text_sha256", "lang", "errors", "warnings")
 MAX_PASSAGES = 2000  # per article; beyond this the article is truncated with a warning
 
 
@@ -42,6 +39,8 @@ def aggregate(passages: list[dict], spans: list[tuple[int, int]], text: str, lab
     """
     from narratives.model.contract import stance_of
 
+    from .records import rounded
+
     eligible = [i for i, (s, e) in enumerate(spans) if len(text[s:e].split()) >= min_words]
     scores = {lab: max((passages[i]["scores"][lab] for i in eligible), default=0.0) for lab in labels}
     predicted = [lab for lab in labels if eligible and scores[lab] >= thresholds[lab]]
@@ -52,20 +51,14 @@ def aggregate(passages: list[dict], spans: list[tuple[int, int]], text: str, lab
         weight = sum(passages[i]["scores"][lab] for i in hits)
         promo = sum(passages[i]["scores"][lab] * passages[i]["stance_score"] for i in hits) / weight if weight else 0.0
         stances[lab] = stance_of(promo)
-        evidence[lab] = [{"start": spans[i][0], "end": spans[i][1], "score": round(passages[i]["scores"][lab], 4),
-                          "stance": passages[i]["stance"], "stance_score": round(passages[i]["stance_score"], 4),
+        evidence[lab] = [{"start": spans[i][0], "end": spans[i][1], "score": rounded(passages[i]["scores"][lab]),
+                          "stance": passages[i]["stance"], "stance_score": rounded(passages[i]["stance_score"]),
                           "text": text[spans[i][0]:spans[i][1]]} for i in hits]
     stance = "none"
     if predicted:
         stance = "promotes" if "promotes" in stances.values() else "reports"
     return {"narratives": predicted, "stance": stance, "stances": stances,
-            "scores": {k: round(v, 4) for k, v in scores.items()}, "evidence": evidence}
-
-
-def _error_record(item: dict, info: dict) -> dict:
-    return {"id": item.get("id"), "source": item.get("source"), "narratives": [], "stance": None,
-            "stances": {}, "scores": {}, "evidence": {}, "n_passages": 0, **info, "text_sha256": None, "lang": None,
-            "errors": [item["error"]], "warnings": []}
+            "scores": {k: rounded(v) for k, v in scores.items()}, "evidence": evidence}
 
 
 def score_articles(items: Iterable[dict], model=None, batch_passages: int = 256,
@@ -76,6 +69,8 @@ def score_articles(items: Iterable[dict], model=None, batch_passages: int = 256,
     """
     from narratives.model import load_model
     from narratives.model.contract import NarrativeModel
+
+    from .records import error_record
 
     if max_evidence < 1:
         raise ValueError(f"max_evidence must be at least 1, got {max_evidence}")
@@ -91,7 +86,7 @@ def score_articles(items: Iterable[dict], model=None, batch_passages: int = 256,
         pos = 0
         for item, spans, texts in pending:
             if "error" in item:
-                yield _error_record(item, info)
+                yield error_record(item, info)
                 continue
             recs = results[pos:pos + len(texts)]
             pos += len(texts)
@@ -122,17 +117,20 @@ def score_articles(items: Iterable[dict], model=None, batch_passages: int = 256,
 def _article_record(item: dict, spans, recs, clf, info, max_evidence, min_words) -> dict:
     from narratives.model.langid import detect_language
 
+    from .records import article_fields, text_sha256
+
     text = item["text"]
     agg = aggregate(recs, spans, text, clf.labels_, clf.thresholds_, max_evidence, min_words)
     warnings = list(item.get("warnings", []))
     if not spans:
         warnings.append("article has no text")
     out = {"id": item.get("id"), "source": item.get("source")}
+    reserved = article_fields()
     for k, v in item.get("extra", {}).items():
-        out[f"input_{k}" if k in RESERVED else k] = v
+        out[f"input_{k}" if k in reserved else k] = v
     out.update(agg)
     out.update({"n_passages": len(spans), **info,
-                "text_sha256": hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest(),
+                "text_sha256": text_sha256(text),
                 "lang": detect_language(text),
                 "errors": [], "warnings": warnings})
     return out

@@ -28,6 +28,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from .records import ArticleResult, PassageResult
+
 
 @dataclass(frozen=True)
 class Limits:
@@ -55,9 +57,6 @@ class ScoreRequest(BaseModel):
     articles: list[Article]
 
 
-Stance = Literal["promotes", "reports", "none"]
-
-
 class Problem(BaseModel):
     where: str
     message: str | None
@@ -74,47 +73,8 @@ class ErrorResponse(BaseModel):
     error: ErrorDetail
 
 
-class PassageResult(BaseModel):
-    scores: dict[str, float]
-    narratives: list[str]
-    stance: Stance
-    stance_score: float
-    model_version: str | None
-    model_hash: str | None
-    text_sha256: str
-    lang: str
-    warnings: list[str]
-
-
 class PredictResponse(BaseModel):
     results: list[PassageResult]
-
-
-class Evidence(BaseModel):
-    start: int
-    end: int
-    score: float
-    stance: Stance
-    stance_score: float
-    text: str
-
-
-class ArticleResult(BaseModel):
-    model_config = ConfigDict(extra="allow")  # the article's own extra fields come back
-    id: str | None
-    source: str | None
-    narratives: list[str]
-    stance: Stance | None
-    stances: dict[str, Literal["promotes", "reports"]]
-    scores: dict[str, float]
-    evidence: dict[str, list[Evidence]]
-    n_passages: int
-    model_version: str | None
-    model_hash: str | None
-    text_sha256: str | None
-    lang: str | None
-    errors: list[str]
-    warnings: list[str]
 
 
 class ScoreResponse(BaseModel):

@@ -19,8 +19,6 @@ from pathlib import Path
 from typing import IO, Any
 
 FORMATS = ("jsonl", "csv", "parquet")
-FIXED = ("id", "source", "narratives", "stance", "stances", "scores", "evidence", "n_passages", "model_version",
-         "model_hash", "text_sha256", "lang", "errors", "warnings")
 
 
 def output_format(path: Path | None, explicit: str | None) -> str:
@@ -68,7 +66,10 @@ def flat_row(rec: dict) -> dict:
         row[key] = rec.get(key)
     for key in ("evidence", "errors", "warnings"):
         row[key] = json.dumps(rec.get(key, []), ensure_ascii=True)
-    extra = {k: v for k, v in rec.items() if k not in FIXED}
+    from .records import article_fields
+
+    fixed = article_fields()
+    extra = {k: v for k, v in rec.items() if k not in fixed}
     row["fields"] = json.dumps(extra, ensure_ascii=True, default=str) if extra else ""
     return row
 
@@ -83,6 +84,8 @@ def done_sources(path: Path) -> set[str]:
     """
     from narratives.model.textfiles import bounded_lines
 
+    from .records import check_article_record
+
     if not path.exists():
         return set()
     with open(path, "rb+") as fh:
@@ -95,10 +98,13 @@ def done_sources(path: Path) -> set[str]:
             try:
                 if line is None:
                     raise ValueError
-                rec = json.loads(line)
-                done.add(str(rec["source"]))
-            except (ValueError, KeyError, TypeError, RecursionError):
+                obj = json.loads(line)
+            except (ValueError, RecursionError):
                 raise ValueError(f"{path}:{no}: not a record written by narratives score; cannot resume") from None
+            try:
+                done.add(str(check_article_record(obj, f"{path}:{no}")["source"]))
+            except ValueError as exc:
+                raise ValueError(f"{exc}; cannot resume") from None
     return done
 
 

@@ -7,7 +7,6 @@
 """
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import overload
@@ -107,21 +106,11 @@ def decide(clf, texts: list[str]) -> list[dict]:
 
 def score_passages(clf, texts: list[str]) -> list[dict]:
     """``predict`` records for already-validated texts with a loaded model: the decisions (made on exact
-    scores, rounded to 4 digits for output) plus the model's version and hash, the text's sha256 and its
-    detected language."""
+    scores; rounded only in the record, see :mod:`narratives.serve.records`) plus the model's version and
+    hash, the text's sha256 and its detected language."""
     from narratives.model.langid import detect_language  # here: importing narratives.model loads numpy
 
+    from .records import passage_record
+
     info = model_info(clf)
-    out = []
-    for t, d in zip(texts, decide(clf, texts)):
-        out.append({
-            "scores": {lab: round(v, 4) for lab, v in d["scores"].items()},
-            "narratives": d["narratives"],
-            "stance": d["stance"],
-            "stance_score": round(d["stance_score"], 4),
-            **info,
-            "text_sha256": hashlib.sha256(t.encode("utf-8", "surrogatepass")).hexdigest(),
-            "lang": detect_language(t),
-            "warnings": d["warnings"],
-        })
-    return out
+    return [passage_record(d, info, t, detect_language(t)) for t, d in zip(texts, decide(clf, texts))]

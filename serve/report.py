@@ -21,6 +21,8 @@ from pathlib import Path
 
 def load_records(path: Path) -> list[dict]:
     """Records of a JSONL scoring output; a line that is not a record is an error naming the line."""
+    from .records import check_article_record
+
     out = []
     with open(path, encoding="utf-8") as fh:
         for no, line in enumerate(fh, 1):
@@ -30,9 +32,7 @@ def load_records(path: Path) -> list[dict]:
                 rec = json.loads(line)
             except ValueError:
                 raise ValueError(f"{path}:{no}: not a JSON record") from None
-            if not isinstance(rec, dict) or "narratives" not in rec:
-                raise ValueError(f"{path}:{no}: not a record written by narratives score")
-            out.append(rec)
+            out.append(check_article_record(rec, f"{path}:{no}"))
     return out
 
 

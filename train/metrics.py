@@ -95,7 +95,8 @@ def calibration(y: np.ndarray, p: np.ndarray, bins: int = 10) -> dict:
 
 def evaluate_predictions(passages, records, labels: Sequence[str], by_lang: bool = True) -> dict:
     """All figures for ``passages`` (gold, with ``.narratives``, ``.stance``, ``.lang``) against ``records``
-    from ``predict`` (same order)."""
+    (same order): per passage ``narratives``, ``stance``, ``stance_score`` and ``scores``, best the exact
+    decisions of :func:`narratives.serve.predict.decide` (the trainer's), not rounded records."""
     gold = [p.narratives for p in passages]
     pred = [r["narratives"] for r in records]
     from narratives.model.contract import stance_of

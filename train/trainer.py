@@ -31,12 +31,12 @@ def data_hash(passages: list[Passage]) -> str:
 
 def evaluate_model(clf, passages: list[Passage]) -> dict:
     """All metrics of a (saved or in-memory) model on labelled passages."""
-    from narratives.serve.predict import score_passages
+    from narratives.serve.predict import decide
 
     if not passages:
         return {"n": 0}
-    records = score_passages(clf, [p.text for p in passages])
-    return evaluate_predictions(passages, records, clf.labels_)
+    decisions = decide(clf, [p.text for p in passages])  # exact scores: metrics never see rounded records
+    return evaluate_predictions(passages, decisions, clf.labels_)
 
 
 def _cv_metrics(clf, passages: list[Passage]) -> dict | None:

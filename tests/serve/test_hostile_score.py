@@ -155,12 +155,14 @@ def test_csv_output_neutralises_formulas(tiny_model, tmp_path):
 # 8. --resume keeps only the sources of the existing output in memory
 def test_resume_reads_the_output_with_bounded_memory(tmp_path, peak_memory):
     from narratives.serve.output import done_sources
+    from narratives.serve.records import error_record
 
     out = tmp_path / "s.jsonl"
     pad = "x" * 20_000
+    info = {"model_version": None, "model_hash": None}
     with open(out, "w") as fh:
         for i in range(2_000):  # 40 MB of records
-            fh.write(json.dumps({"id": i, "source": f"f:{i}", "evidence": pad}) + "\n")
+            fh.write(json.dumps(error_record({"id": str(i), "source": f"f:{i}", "error": pad}, info)) + "\n")
         fh.write('{"id": "cut", "sou')
     with peak_memory() as mem:
         done = done_sources(out)
