@@ -20,11 +20,22 @@ bylines, datelines and outlet names are too short to be evidence, and the models
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 from .passages import split_passages
 from .predict import decide, model_info
 
 MAX_PASSAGES = 2000  # per article; beyond this the article is truncated with a warning
+
+
+def __getattr__(name: str) -> Any:
+    """``RESERVED``: the article record's fields, from :mod:`narratives.serve.records` (read on first use, so
+    importing this module does not import pydantic)."""
+    if name == "RESERVED":
+        from .records import article_fields
+
+        return article_fields()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def aggregate(passages: list[dict], spans: list[tuple[int, int]], text: str, labels: list[str],
