@@ -312,7 +312,7 @@ class Workbench:
             for k, t in enumerate(q["tasks"]):
                 saved = self.corrections.get(t["text"])
                 passages.append({"k": k, "scores": t["scores"], "hits": t["narratives"], "stance": t["stance"],
-                                 "saved": _saved(saved)})
+                                 "lang": t["lang"] if t["lang"] in LANGS else None, "saved": _saved(saved)})
             data = {"ref": {"kind": "queue", "id": qid}, "labels": labels, "passages": passages, "langs": LANGS,
                     "lang": None}
             return self.page("queue.html", request, queue=q, data=data, labels={lab["id"]: lab for lab in labels},

@@ -22,6 +22,7 @@ CHROMIUM = os.environ.get("NARRATIVES_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run"]
 TOKEN = "wb-test-token-0123456789"
+OUTLETS = ["Daily Courier", "Evening Wire", "Balkan Ledger", "Morning Post", "Radio Centre"]
 ROOT = Path(__file__).resolve().parents[2]
 FIX = ROOT / "tests" / "fixtures" / "workbench"
 DOCS = ROOT / "docs"
@@ -147,26 +148,23 @@ def test_long_article_stays_usable(page):
     assert page.locator("#label-form .lf-row").count() >= 6
 
 
-def _scores_file(tmp_path: Path) -> Path:
-    """120 scored articles (the team-written samples, cycled) with outlets and dates, one bad line."""
+def _scores_file(tmp_path: Path, n: int = 3000) -> Path:
+    """``n`` score records (117 team-written samples, cycled, and 3 neutral ones, scored once and copied)
+    with outlets and dates, and one bad line at the end."""
     samples = sorted((ROOT / "data" / "samples").glob("*.txt"))
-    outlets = ["Daily Courier", "Evening Wire", "Balkan Ledger", "Morning Post", "Radio Centre"]
-    items = []
-    for i in range(120):
-        if i >= 117:  # three neutral ones carry the payloads
-            items.append({"id": f"art-{i:03d}", "text": "Markets were calm in Belgrade on Monday.", "source": f"b:{i}",
-                          "extra": {"outlet": outlets[0], "date": "2026-01-01"}})
-            continue
-        items.append({"id": f"art-{i:03d}", "text": samples[(i * 5) % len(samples)].read_text(encoding="utf-8"),
-                      "source": f"batch.jsonl:{i + 1}",
-                      "extra": {"outlet": outlets[(i * 7 // 3) % len(outlets)], "date": f"2026-{1 + i % 6:02d}-{1 + i % 27:02d}",
-                                "title": f"Report {i}"}})
-    recs = list(score_articles(items, model="baseline"))
-    quiet = [117, 118, 119]  # sorted by score, below the screenshot
-    assert not any(recs[i]["narratives"] for i in quiet)
-    recs[quiet[0]]["id"] = PAYLOADS[0]
-    recs[quiet[1]]["outlet"] = PAYLOADS[1]
-    recs[quiet[2]]["title"] = PAYLOADS[2]
+    items = [{"id": str(i), "text": samples[(i * 5) % len(samples)].read_text(encoding="utf-8"), "source": str(i)}
+             for i in range(117)]
+    items += [{"id": str(i), "text": "Markets were calm in Belgrade on Monday.", "source": str(i)} for i in range(117, 120)]
+    scored = list(score_articles(items, model="baseline"))
+    assert not any(scored[i]["narratives"] for i in (117, 118, 119))
+    recs = []
+    for i in range(n):
+        rec = {**scored[i % 120], "id": f"art-{i:04d}", "source": f"batch.jsonl:{i + 1}", "title": f"Report {i}",
+               "outlet": OUTLETS[(i * 7 // 3) % len(OUTLETS)], "date": f"2026-{1 + i % 6:02d}-{1 + i % 27:02d}"}
+        recs.append(rec)
+    recs[117]["id"] = PAYLOADS[0]  # neutral rows: sorted by score they sink below the screenshot
+    recs[118]["outlet"] = PAYLOADS[1]
+    recs[119]["title"] = PAYLOADS[2]
     path = tmp_path / "scores.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in recs) + "not a record\n", encoding="utf-8")
     return path
@@ -176,15 +174,17 @@ def test_scores_file_filter_sort_and_open(page, tmp_path):
     page.set_input_files("#files", str(_scores_file(tmp_path)))
     page.click("#analyse")
     page.wait_for_selector("#rows tbody tr")
-    assert page.inner_text("#count") == "121 of 121 articles"
-    assert page.locator("#rows tbody tr").count() == 50  # paged
-    page.fill("#f-q", "scores.jsonl:121")  # the bad line is a row naming it
+    assert page.inner_text("#count") == "3001 of 3001 articles"
+    assert page.locator("#rows tbody tr").count() == 50  # paged: thousands of rows, 50 in the page
+    page.click("#next")
+    assert page.inner_text("#page") == "page 2 of 61"
+    page.fill("#f-q", "scores.jsonl:3001")  # the bad line is a row naming it
     page.wait_for_function("document.querySelector('#count').textContent.startsWith('1 of')")
     assert "not a JSON record" in page.inner_text("#rows")
     page.click("#f-reset")
     page.select_option("#f-narrative", "kosovo_precedent")
     shown = int(page.inner_text("#count").split()[0])
-    assert 0 < shown < 121
+    assert 0 < shown < 3001
     for chips in page.locator("#rows tbody tr td:nth-child(5)").all_inner_texts():
         assert "Kosovo precedent" in chips
     page.select_option("#f-outlet", "Evening Wire")
@@ -194,8 +194,9 @@ def test_scores_file_filter_sort_and_open(page, tmp_path):
         cells = row.locator("td").all_inner_texts()
         assert cells[1] == "Evening Wire" and "2026-02-01" <= cells[2] <= "2026-04-30"
     page.click("#f-reset")
-    page.fill("#f-q", "report 7")
-    page.wait_for_function("document.querySelector('#count').textContent.startsWith('11 of')")  # 7, 70-79
+    page.fill("#f-q", "report 2345")
+    page.wait_for_function("document.querySelector('#count').textContent.startsWith('1 of')")
+    assert page.locator("#rows tbody tr td:nth-child(1)").inner_text().startswith("Report 2345")
     page.click("#f-reset")
     page.click("th[data-sort=top]")
     tops = [float(x) for x in page.locator("#rows tbody tr td:nth-child(7)").all_inner_texts() if x]
@@ -296,3 +297,24 @@ def test_token_required_for_pages_and_api(browser, server):
     assert httpx.post(base + "/v1/predict", json={"texts": ["x"]}).status_code == 401
     ok = httpx.post(base + "/v1/predict", json={"texts": ["x"]}, headers={"authorization": f"Bearer {TOKEN}"})
     assert ok.status_code == 200
+
+
+def test_suggest_output_opens_as_a_queue(page, server, tmp_path):
+    from narratives.train.suggest import suggest, write_tasks
+
+    labels = tmp_path / "labels"
+    shutil.copytree(ROOT / "tests" / "fixtures" / "labels", labels)
+    tasks = suggest([str(ROOT / "data" / "samples")], n=4, model="baseline", against=None, labels=labels,
+                    corpus=ROOT / "tests" / "fixtures" / "corpus")
+    write_tasks(tasks, tmp_path / "tasks.json")
+    page.goto(server[0] + "/")
+    page.set_input_files("#files", str(tmp_path / "tasks.json"))
+    page.click("#analyse")
+    page.wait_for_selector(".task .lf-row")
+    assert page.locator(".task").count() == 4
+    first = page.locator(".task >> nth=0")
+    assert first.locator(".lf-lang").input_value() == "en"  # preset from the task
+    first.locator(".lf-save").click()  # the model's call, confirmed as it stands
+    first.locator(".lf-msg.ok").wait_for()
+    assert page.inner_text("#q-done") == "1"
+    assert "done" in (first.get_attribute("class") or "")

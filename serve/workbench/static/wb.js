@@ -49,7 +49,7 @@
     const yes = new Set(saved ? saved.narratives : p.hits);
     const model = new Set(p.hits);
     let stance = saved ? saved.stance : (p.stance === "promotes" || p.stance === "reports" ? p.stance : "");
-    const lang = saved ? saved.lang : (data.lang || "");
+    const lang = saved ? saved.lang : (p.lang || data.lang || "");
     container.replaceChildren();
     if (text) container.append(h("p", { class: "lf-text" }, text.length > 260 ? text.slice(0, 260) + "…" : text));
     const rows = [];
@@ -116,9 +116,14 @@
   /* ---- start page: file picker feedback, busy state ---- */
   function initIndex() {
     const input = document.getElementById("files"), chosen = document.getElementById("chosen"), drop = document.getElementById("drop");
+    const folder = document.getElementById("folder");
     if (!input) return;
-    const show = () => { chosen.textContent = Array.from(input.files).map((f) => f.name).join(", "); };
+    const show = () => {
+      const names = Array.from(input.files).concat(Array.from(folder.files)).map((f) => f.webkitRelativePath || f.name);
+      chosen.textContent = names.length > 12 ? names.length + " files: " + names.slice(0, 12).join(", ") + ", …" : names.join(", ");
+    };
     input.addEventListener("change", show);
+    folder.addEventListener("change", show);
     drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
     drop.addEventListener("dragleave", () => drop.classList.remove("over"));
     drop.addEventListener("drop", (e) => { e.preventDefault(); drop.classList.remove("over"); input.files = e.dataTransfer.files; show(); });
@@ -240,7 +245,7 @@
         const narr = h("td", {});
         for (const n of r.narratives) narr.append(h("span", { class: "chip " + colourOf(n), title: (r.stances[n] || "") + " " + fmt(r.scores[n]) }, nameOf(n)), " ");
         for (const e of r.errors) narr.append(h("div", { class: "err" }, e));
-        const tr = h("tr", { "data-i": String(r.i) }, idcell, h("td", {}, r.outlet), h("td", { class: "num" }, r.date.slice(0, 10)), h("td", {}, r.lang), narr,
+        const tr = h("tr", { "data-i": String(r.i) }, idcell, h("td", {}, r.outlet), h("td", {}, r.date.slice(0, 10)), h("td", {}, r.lang), narr,
           h("td", {}, r.stance ? h("span", { class: "stance s-" + r.stance }, r.stance) : ""), h("td", { class: "num" }, fmt(r.top)));
         frag.append(tr);
       }
