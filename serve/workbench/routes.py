@@ -91,7 +91,15 @@ class Workbench:
             ctx["model_version"] = self.current(request).model_hash_[:12]
         except Exception:  # noqa: BLE001
             ctx["model_version"] = "?"
-        return HTMLResponse(self.env.get_template(template).render(**ctx), status_code=status)
+        try:
+            html = self.env.get_template(template).render(**ctx)
+        except Exception as exc:  # noqa: BLE001 - a record of an unexpected shape: say so, never a 500
+            log.exception("workbench: cannot render %s", template)
+            html = self.env.get_template("message.html").render(
+                **{**ctx, "heading": "This cannot be shown",
+                   "message": f"A field of this record has an unexpected shape ({type(exc).__name__}: {exc})."})
+            status = 422
+        return HTMLResponse(html, status_code=status)
 
     def missing(self, request: Request, what: str) -> HTMLResponse:
         return self.page("message.html", request, 404, heading=f"No such {what}",
@@ -200,8 +208,8 @@ class Workbench:
             for ev in evs if isinstance(evs, list) else []:
                 if not isinstance(ev, dict) or not isinstance(ev.get("text"), str):
                     continue
-                key = (ev.get("start"), ev["text"])
-                p = seen.setdefault(key, {"text": ev["text"], "orig": ev.get("start"), "scores": {}, "hits": [],
+                start = ev.get("start") if isinstance(ev.get("start"), int) else None
+                p = seen.setdefault((start, ev["text"]), {"text": ev["text"], "orig": start, "scores": {}, "hits": [],
                                           "stance": _text(ev.get("stance")), "stance_score": ev.get("stance_score")})
                 if isinstance(ev.get("score"), (int, float)):
                     p["scores"][str(lab)] = ev["score"]
@@ -290,7 +298,7 @@ class Workbench:
             if link and self.store.get("article", link) is not None:
                 return RedirectResponse(f"/wb/article/{link}", status_code=303)
             rec = b["records"][row]
-            item = b["texts"].get(rec.get("text_sha256"))
+            item = b["texts"].get(_text(rec.get("text_sha256"), 64))
             if item is not None:
                 clf = self.current(request)
                 a = (await run_in_threadpool(self.analyse, clf, [dict(item)]))[0]
@@ -356,9 +364,10 @@ class Workbench:
         found = []
         for lab in rec.get("narratives") or []:
             n = sum(lab in p["hits"] for p in a["passages"])
+            score = (rec.get("scores") or {}).get(lab)
             found.append({"id": lab, "label": by_id.get(lab, {"name": lab, "colour": "c7"}),
-                          "score": (rec.get("scores") or {}).get(lab), "stance": (rec.get("stances") or {}).get(lab),
-                          "n": n})
+                          "score": score if isinstance(score, (int, float)) else None,
+                          "stance": _text((rec.get("stances") or {}).get(lab), 16), "n": n})
         meta = [(k, _text(rec.get(k))) for k in ("outlet", "date", "author", "url", "source") if rec.get(k)]
         return self.page("article.html", request, a=a, rec=rec, data=data, found=found, labels=by_id, meta=meta,
                          saved={p["k"] for p in passages if p["saved"]}, title=f"{a['title']} - workbench")
@@ -410,7 +419,7 @@ def _row(i: int, rec: dict, batch: dict) -> dict:
             "lang": _text(rec.get("lang"), 16), "narratives": narr, "stance": _text(rec.get("stance"), 16),
             "stances": {str(k): _text(v, 16) for k, v in stances.items()}, "scores": scores, "top": top,
             "errors": [_text(e) for e in errors][:3], "model_version": _text(rec.get("model_version"), 16),
-            "full": i in batch["links"] or rec.get("text_sha256") in batch["texts"]}
+            "full": i in batch["links"] or _text(rec.get("text_sha256"), 64) in batch["texts"]}
 
 
 def mount_workbench(app, current, lock, limits, corrections: str | Path | None = None,

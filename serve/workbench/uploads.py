@@ -75,7 +75,7 @@ def read_scores(path: Path, shown: str) -> list[dict]:
     >>> import tempfile; p = Path(tempfile.mkdtemp()) / "s.jsonl"
     >>> _ = p.write_text('{"id": "a", "narratives": [], "scores": {}}\\nnot json\\n')
     >>> [r.get("errors") for r in read_scores(p, "s.jsonl")]
-    [None, ['s.jsonl:2: not a JSON record']]
+    [[], ['s.jsonl:2: not a JSON record']]
     """
     out = []
     with open(path, "rb") as fh:
@@ -92,8 +92,26 @@ def read_scores(path: Path, shown: str) -> list[dict]:
                     rec.get("scores"), dict):
                 out.append(_bad(where, "not a record written by narratives score (needs narratives and scores)"))
                 continue
-            out.append(rec)
+            out.append(_clean(rec))
     return out
+
+
+def _clean(rec: dict) -> dict:
+    """A scores record with the fields the pages read in their expected shapes (anything else dropped):
+    narratives and errors as lists of strings, scores as numbers, stances and evidence as mappings.
+
+    >>> _clean({"narratives": ["a", 1], "scores": {"a": "x", "b": 0.5}, "stances": [], "errors": "e"})["scores"]
+    {'b': 0.5}
+    """
+    rec = dict(rec)
+    rec["narratives"] = [n for n in rec["narratives"] if isinstance(n, str)]
+    rec["scores"] = {str(k): v for k, v in rec["scores"].items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    for key, kind in (("stances", dict), ("evidence", dict), ("errors", list), ("warnings", list)):
+        if not isinstance(rec.get(key), kind):
+            rec[key] = kind()
+    rec["errors"] = [str(e) for e in rec["errors"]]
+    rec["warnings"] = [str(w) for w in rec["warnings"]]
+    return rec
 
 
 def _bad(where: str, message: str) -> dict:

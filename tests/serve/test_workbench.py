@@ -219,3 +219,36 @@ def test_corrections_folder_defaults_to_user_data_dir():
     c = Corrections()
     assert c.folder.name == "corrections" and c.folder.parent.name == "narratives"
     assert re.fullmatch(r"workbench-\d{8}-\d{6}-[0-9a-f]{6}\.jsonl", c.name)
+
+
+def test_odd_scores_records_never_give_a_500(tmp_path):
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    app = create_app("baseline", corrections=tmp_path)
+    json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+                               lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner,
+                                                                                            max_size=3), max_leaves=8)
+    evidence = st.dictionaries(st.sampled_from(["kosovo_precedent", "x<y>", ""]), st.lists(
+        st.fixed_dictionaries({"text": st.text(max_size=40)}, optional={"start": json_values, "score": json_values,
+                                                                        "stance": json_values}), max_size=3) | json_values)
+    record = st.fixed_dictionaries(
+        {"narratives": st.lists(st.sampled_from(["kosovo_precedent", "anti_western", "unknown<b>", ""]), max_size=3),
+         "scores": st.dictionaries(st.sampled_from(["kosovo_precedent", "anti_western", "zz"]), json_values, max_size=3)},
+        optional={k: json_values for k in ("id", "title", "outlet", "date", "lang", "stance", "stances", "errors",
+                                           "warnings", "text_sha256", "model_version", "n_passages")} | {"evidence": evidence})
+
+    with TestClient(app, base_url="http://127.0.0.1:8000") as c:
+        @settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+        @given(record)
+        def check(rec):
+            body = (json.dumps(rec) + "\n").encode()
+            r = c.post("/wb/open", files=[("files", ("s.jsonl", body, "application/json"))], follow_redirects=False)
+            assert r.status_code in (303, 422), r.text[:300]
+            if r.status_code == 303:
+                bid = r.headers["location"].rsplit("/", 1)[1]
+                assert c.get(f"/wb/batch/{bid}").status_code == 200
+                assert c.get(f"/wb/api/batch/{bid}").status_code == 200
+                assert c.get(f"/wb/batch/{bid}/0", follow_redirects=True).status_code < 500
+
+        check()
