@@ -125,7 +125,7 @@ class Workbench:
         """``("redirect", url)`` or ``("error", [messages])`` for one submission of the start page."""
         from narratives.serve.readers import SUPPORTED
 
-        from .uploads import kind_of, read_queue, read_scores, read_uploaded_articles
+        from .uploads import kind_of, read_flat_scores, read_queue, read_scores, read_uploaded_articles
 
         lim = self.limits
         if not files:
@@ -151,6 +151,8 @@ class Workbench:
                     continue
                 path = Path(tmp) / f"{i:03d}{suffix}"
                 path.write_bytes(data)
+                if suffix == ".parquet":
+                    kinds[name] = kind_of(name, b"", path)
                 if kinds[name] == "queue":
                     tasks, bad = read_queue(path, name)
                     if not tasks:
@@ -159,7 +161,7 @@ class Workbench:
                                          sum(len(t["text"]) for t in tasks))
                     return "redirect", f"/wb/queue/{qid}"
                 if kinds[name] == "scores":
-                    scores += read_scores(path, name)
+                    scores += read_scores(path, name) if suffix in (".jsonl", ".ndjson") else read_flat_scores(path, name)
                 else:
                     items += read_uploaded_articles(path, name)
         names = ", ".join(n for n, _ in files)

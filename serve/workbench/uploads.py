@@ -10,6 +10,7 @@ shown. A line or task that cannot be read becomes an error row naming the file a
 """
 from __future__ import annotations
 
+import csv
 import json
 import re
 from pathlib import Path
@@ -28,21 +29,68 @@ def display_name(name: str | None, i: int) -> str:
     return base if base.strip(" .") else f"upload-{i}"
 
 
-def kind_of(name: str, head: bytes) -> str:
-    """``queue`` (a .json suggest file), ``scores`` (JSONL whose first record has ``narratives`` and
-    ``scores`` and no ``text``) or ``articles``."""
+def kind_of(name: str, head: bytes, path: Path | None = None) -> str:
+    """``queue`` (a .json suggest file), ``scores`` (``narratives score`` output: JSONL whose first record
+    has ``narratives`` and ``scores`` and no ``text``; CSV or Parquet with ``narratives`` and ``score_*``
+    columns and no ``text``) or ``articles``. ``path`` is needed for Parquet (its schema is at the end)."""
     suffix = Path(name).suffix.lower()
     if suffix == ".json":
         return "queue"
+    first = head.lstrip(b"\xef\xbb\xbf").split(b"\n", 1)[0]
     if suffix in (".jsonl", ".ndjson"):
-        first = head.lstrip(b"\xef\xbb\xbf").split(b"\n", 1)[0]
         try:
             rec = json.loads(first)
         except ValueError:
             return "articles"
         if isinstance(rec, dict) and "narratives" in rec and "scores" in rec and "text" not in rec:
             return "scores"
+    columns: list[str] = []
+    if suffix == ".csv":
+        columns = next(csv.reader([first.decode("utf-8", "replace")]), [])
+    elif suffix == ".parquet" and path is not None:
+        try:
+            import pyarrow.parquet as pq
+
+            columns = list(pq.ParquetFile(str(path)).schema_arrow.names)
+        except Exception:  # noqa: BLE001 - not Parquet: the article reader reports it
+            columns = []
+    if "narratives" in columns and "text" not in columns and any(c.startswith("score_") for c in columns):
+        return "scores"
     return "articles"
+
+
+def unflatten(row: dict) -> dict:
+    """A ``narratives score`` CSV or Parquet row back into a record (``;``-joined lists, ``score_*``
+    columns, JSON-text fields).
+
+    >>> unflatten({"id": "a", "narratives": "x;y", "stances": "x=promotes;y=reports", "score_x": "0.9",
+    ...            "score_y": 0.7, "evidence": "{}", "errors": "[]", "fields": '{"outlet": "O"}'})["scores"]
+    {'x': 0.9, 'y': 0.7}
+    """
+    rec: dict = {k: row.get(k) for k in ("id", "source", "stance", "model_version", "model_hash", "text_sha256", "lang")}
+    rec["narratives"] = [n for n in str(row.get("narratives") or "").split(";") if n]
+    rec["stances"] = dict(p.split("=", 1) for p in str(row.get("stances") or "").split(";") if "=" in p)
+    scores: dict[str, float] = {}
+    rec["scores"] = scores
+    for k, v in row.items():
+        if k.startswith("score_") and v not in (None, ""):
+            try:
+                scores[k[6:]] = float(v)
+            except (TypeError, ValueError):
+                pass
+    for key, default in (("evidence", {}), ("errors", []), ("warnings", []), ("fields", {})):
+        try:
+            rec[key] = json.loads(row[key]) if isinstance(row.get(key), str) and row[key] else default
+        except ValueError:
+            rec[key] = default
+    fields = rec.pop("fields")
+    if isinstance(fields, dict):
+        rec.update({k: v for k, v in fields.items() if k not in rec})
+    try:
+        rec["n_passages"] = int(row.get("n_passages") or 0)
+    except (TypeError, ValueError):
+        rec["n_passages"] = 0
+    return rec
 
 
 def read_uploaded_articles(path: Path, shown: str) -> list[dict]:
@@ -67,6 +115,30 @@ def read_uploaded_articles(path: Path, shown: str) -> list[dict]:
                 item[key] = item[key].replace(str(path), shown)
         items.append(item)
     return items
+
+
+def read_flat_scores(path: Path, shown: str) -> list[dict]:
+    """Records of a ``narratives score`` CSV or Parquet file; a row that cannot be read becomes an error
+    record naming the file and row."""
+    from narratives.serve.readers import MAX_ARTICLE_BYTES
+
+    out = []
+    try:
+        if path.suffix.lower() == ".csv":
+            csv.field_size_limit(MAX_ARTICLE_BYTES)
+            with open(path, encoding="utf-8-sig", newline="") as fh:
+                reader = csv.DictReader(fh)
+                for row in reader:
+                    out.append(_clean(unflatten(row)) if None not in row else
+                               _bad(f"{shown}:{reader.line_num}", "more cells than the header"))
+        else:
+            import pyarrow.parquet as pq
+
+            for batch in pq.ParquetFile(str(path)).iter_batches(batch_size=1000):
+                out += [_clean(unflatten(row)) for row in batch.to_pylist()]
+    except (UnicodeDecodeError, csv.Error, OSError, ValueError) as exc:
+        out.append(_bad(shown, f"the rest of the file could not be read ({exc})"))
+    return out
 
 
 def read_scores(path: Path, shown: str) -> list[dict]:

@@ -252,3 +252,28 @@ def test_odd_scores_records_never_give_a_500(tmp_path):
                 assert c.get(f"/wb/batch/{bid}/0", follow_redirects=True).status_code < 500
 
         check()
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_csv_and_parquet_scores_files_open_as_batches(client, tmp_path, fmt):
+    from narratives.serve.output import Writer
+
+    recs = list(score_articles([{"id": "forum", "text": ARTICLE, "source": "forum.txt", "extra": {"outlet": PAYLOADS[0]}},
+                                {"id": "calm", "text": "Markets were calm.", "source": "calm.txt", "extra": {}}],
+                               model="baseline"))
+    path = tmp_path / f"scores.{fmt}"
+    w = Writer(path, fmt, list(recs[0]["scores"]))
+    for r in recs:
+        w.write(r)
+    w.close()
+    r = client.post("/wb/open", files=[("files", (path.name, path.read_bytes(), "application/octet-stream"))],
+                    follow_redirects=False)
+    assert r.status_code == 303 and "/wb/batch/" in r.headers["location"]
+    bid = r.headers["location"].rsplit("/", 1)[1]
+    rows = client.get(f"/wb/api/batch/{bid}").json()["rows"]
+    assert [(x["id"], x["narratives"], x["outlet"]) for x in rows] == [(r["id"], r["narratives"], r.get("outlet", ""))
+                                                                      for r in recs]
+    assert rows[0]["scores"] == recs[0]["scores"]
+    html = client.get(f"/wb/batch/{bid}/0", follow_redirects=True).text
+    assert "Evidence passages only" in html and "kosovo_precedent" in html
+    _no_raw_payload(html)
