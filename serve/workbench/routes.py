@@ -137,8 +137,8 @@ class Workbench:
                     "extra": {"title": title.strip()} if title.strip() else {}}
             return "redirect", f"/wb/article/{self.keep_article(self.analyse(clf, [item])[0])}"
         problems: list[str] = []
-        kinds = {name: kind_of(name, data[:65536]) for name, data in files}
-        if "queue" in kinds.values() and len(files) > 1:
+        kinds = [kind_of(name, data[:65536]) for name, data in files]
+        if "queue" in kinds and len(files) > 1:
             return "error", ["Open a suggest queue (.json) on its own, not with other files."]
         with tempfile.TemporaryDirectory(prefix="narratives-wb-") as tmp:
             items: list[dict] = []
@@ -152,19 +152,19 @@ class Workbench:
                 path = Path(tmp) / f"{i:03d}{suffix}"
                 path.write_bytes(data)
                 if suffix == ".parquet":
-                    kinds[name] = kind_of(name, b"", path)
-                if kinds[name] == "queue":
+                    kinds[i] = kind_of(name, b"", path)
+                if kinds[i] == "queue":
                     tasks, bad = read_queue(path, name)
                     if not tasks:
                         return "error", bad or [f"{name}: no tasks"]
                     qid = self.store.put("queue", {"name": name, "tasks": tasks, "problems": bad},
                                          sum(len(t["text"]) for t in tasks))
                     return "redirect", f"/wb/queue/{qid}"
-                if kinds[name] == "scores":
+                if kinds[i] == "scores":
                     scores += read_scores(path, name) if suffix in (".jsonl", ".ndjson") else read_flat_scores(path, name)
                 else:
                     items += read_uploaded_articles(path, name)
-        names = ", ".join(n for n, _ in files)
+        names = ", ".join(n for n, _ in files[:3]) + (f" and {len(files) - 3} more files" if len(files) > 3 else "")
         if scores:
             texts = {hashlib.sha256(it["text"].encode("utf-8", "surrogatepass")).hexdigest(): it
                      for it in items if "error" not in it}

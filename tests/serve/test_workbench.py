@@ -277,3 +277,15 @@ def test_csv_and_parquet_scores_files_open_as_batches(client, tmp_path, fmt):
     html = client.get(f"/wb/batch/{bid}/0", follow_redirects=True).text
     assert "Evidence passages only" in html and "kosovo_precedent" in html
     _no_raw_payload(html)
+
+
+def test_a_folder_upload_keeps_going_past_stray_files(client):
+    files = [("files", ("desk/a.txt", ARTICLE.encode(), "text/plain")),
+             ("files", ("desk/sub/a.txt", b"Markets were calm in Sarajevo on Monday.", "text/plain")),
+             ("files", ("desk/.DS_Store", b"\x00\x01", "application/octet-stream"))]
+    r = client.post("/wb/open", files=files, follow_redirects=False)
+    bid = r.headers["location"].rsplit("/", 1)[1]
+    page = client.get(f"/wb/batch/{bid}").text
+    assert ".DS_Store: unsupported file type (none)" in page and "desk/" not in page
+    rows = client.get(f"/wb/api/batch/{bid}").json()["rows"]
+    assert [(x["id"], x["full"]) for x in rows] == [("a", True), ("a", True)]
