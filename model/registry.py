@@ -6,7 +6,8 @@ first 12 hex digits of its content hash) under the models directory, and never o
 HTTP server use when none is named; ``promote`` replaces that file atomically and keeps the previous
 defaults in its history, so ``rollback`` can go back one step at a time.
 
-The models directory is ``$NARRATIVES_MODELS`` when set, else the shipped ``model/weights``. Shipped
+The models directory is ``$NARRATIVES_MODELS`` when set, else ``models`` in the user's data directory
+(see :func:`narratives.model.paths.user_models_dir`); the shipped ``model/weights`` is only read. Shipped
 models stay reachable by name (``baseline``) from any models directory.
 
 >>> default_ref() in {m.name for m in list_models()}
@@ -24,20 +25,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .artifact import MANIFEST, ModelLoadError, _read_json, atomic_write_text, model_dir, verify_model_dir
-from .paths import DEFAULT_MODEL_NAME, SHIPPED_MODELS
+from .paths import DEFAULT_MODEL_NAME, SHIPPED_MODELS, user_models_dir
 
 DEFAULT_FILE = "default.json"
 VERSION_RE = re.compile(r"^[0-9a-f]{6,64}$")
 
 
 def models_dir() -> Path:
-    """Where trained versions and the default pointer live (``$NARRATIVES_MODELS`` or ``model/weights``).
+    """Where trained versions and the default pointer live (``$NARRATIVES_MODELS``, else the user's data
+    directory; never the shipped ``model/weights``, unless pointed there).
 
-    >>> models_dir().name in {"weights", os.path.basename(os.environ.get("NARRATIVES_MODELS", ""))}
+    >>> models_dir() == user_models_dir()
     True
     """
-    env = os.environ.get("NARRATIVES_MODELS")
-    return Path(env) if env else SHIPPED_MODELS
+    return user_models_dir()
 
 
 def _search_dirs() -> list[Path]:

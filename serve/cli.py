@@ -19,7 +19,10 @@ import click
 
 CORPUS_HELP = "Folder with the seed articles that data/labels/seed_spans.jsonl points into [default: ../shared/seeds]."
 LABELS_HELP = "Label folder (taxonomy.yaml and *.jsonl label files) [default: data/labels]."
-MODEL_HELP = ("A model name or version (see `narratives models list`; shipped: baseline, minilm-lora, routed) "
+# The shipped names are listed here rather than read from model/weights, so --help imports nothing;
+# tests/serve/test_cli_help.py keeps the list equal to the shipped models.
+SHIPPED_HELP = "baseline, minilm-lora, routed, e5-head, multilingual, ensemble"
+MODEL_HELP = (f"A model name or version (see `narratives models list`; shipped: {SHIPPED_HELP}) "
               "or a model directory [default: the default model, see `narratives promote`].")
 
 
@@ -165,7 +168,7 @@ def predict(texts, model):
 @main.command()
 @click.option("--out", "out", default=None, type=click.Path(file_okay=False, path_type=Path),
               help="Model directory to write (replaced atomically if it exists) [default: a new version in the "
-                   "models directory, $NARRATIVES_MODELS or model/weights; see `narratives models list`].")
+                   "models directory, $NARRATIVES_MODELS or the user data directory; see `narratives models list`].")
 @click.option("--kind", type=_TrainKind(), default="baseline",
               show_default=True,
               help="baseline: TF-IDF + logistic regression (seconds). transformer: encoder + LoRA adapters (minutes). "
@@ -218,6 +221,24 @@ def train(out, kind, labels, corpus, fit_on, reference, C, encoder, mode, epochs
         name = Path(result["path"]).name
         click.echo(f"new version {name} in {Path(result['path']).parent}" if result["new_version"] else
                    f"identical to the existing version {name} (nothing written)")
+        _hint_default_kind(kind)
+
+
+def _hint_default_kind(kind: str) -> None:
+    """A trained kind other than the default's cannot be compared like with like: say so, and what to train."""
+    from narratives.model import ModelLoadError, resolve_model
+    from narratives.model.loading import _kind
+    from narratives.train.compare import TRAIN_KIND
+
+    try:
+        default_kind = _kind(resolve_model(None))  # its config only: no need to load the model
+    except ModelLoadError:
+        return
+    wanted = TRAIN_KIND.get(default_kind)
+    if wanted is not None and wanted != kind:
+        click.echo(f"note: the default model is {default_kind!r} (train it with --kind {wanted}); `narratives compare "
+                   f"default VERSION` compares this {kind} with it, and `promote` refuses it if any narrative "
+                   "loses more than 0.02 F1", err=True)
 
 
 @main.command()
@@ -492,6 +513,7 @@ def labels_split(labels_path, corpus):
     from narratives.model import TaxonomyError
     from narratives.model.paths import labels_dir
     from narratives.train.data import LabelError, load_passages
+    from narratives.train.importers import refresh_card
     from narratives.train.splits import LockError, assign_splits, freeze_test, read_lock, write_splits
 
     path = labels_path or labels_dir()
@@ -504,6 +526,8 @@ def labels_split(labels_path, corpus):
         if not frozen:
             lock = freeze_test(path, load_passages(path, corpus))
             click.echo(f"froze the test split: {lock['n']} passages, sha256 {lock['sha256'][:16]}…")
+        if changed and refresh_card(path, corpus):
+            click.echo(f"updated the data card's counts ({path / 'README.md'})")
     except (LabelError, LockError, TaxonomyError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
 

@@ -75,23 +75,33 @@ def _labels() -> Path:
 @click.option("--keyword", "keywords", multiple=True, help="A word stem that makes a passage obvious (repeatable).")
 @click.option("--labels", "labels_path", type=click.Path(file_okay=False, path_type=Path), default=None, help=LABELS_HELP)
 def add_narrative(narrative_id, name, description, cues, keywords, labels_path):
-    """Add a narrative to the taxonomy (data/labels/taxonomy.yaml). Label a handful of passages for it
+    """Add a narrative to the taxonomy (data/labels/taxonomy.yaml) and to the Label Studio interface
+    (data/labels/label_studio.xml). Label a handful of passages for it
     (8 or more), import them, and train: a baseline model uses the description and cues as a prior
     for any narrative with fewer than 30 labelled passages."""
     from narratives.model.taxonomy import TaxonomyError
     from narratives.model.taxonomy import add_narrative as _add
+    from narratives.train.ls_interface import add_to_interface
 
-    path = (labels_path or _labels()) / "taxonomy.yaml"
+    folder = labels_path or _labels()
+    path = folder / "taxonomy.yaml"
     try:
         tax = _add(path, narrative_id, name, description, tuple(cues), tuple(keywords))
     except TaxonomyError as exc:
         raise _fail(exc) from None
     click.echo(f"{path}: added {narrative_id!r}; {len(tax.ids)} narratives")
+    try:
+        if add_to_interface(folder, narrative_id):
+            click.echo(f"{folder / 'label_studio.xml'}: added {narrative_id!r} (paste it into Label Studio's "
+                       "labelling interface again)")
+    except ValueError as exc:
+        raise _fail(ValueError(f"{folder / 'label_studio.xml'}: {exc}; add the narrative there by hand")) from None
 
 
 @click.group("models")
 def models() -> None:
-    """The models directory ($NARRATIVES_MODELS, else model/weights): versions and the default."""
+    """The models directory ($NARRATIVES_MODELS, else the user data directory, e.g.
+    ~/.local/share/narratives/models): your versions and the default; shipped models are listed too."""
 
 
 @models.command("list")
@@ -112,13 +122,35 @@ def models_list(as_json):
                                 "default": default is not None and e.path.resolve() == default.resolve()}
                                for e in entries], indent=2))
         return
-    f = lambda v: "   n/a" if v is None else f"{v:6.3f}"  # noqa: E731
-    click.echo(f"  {'name':<14}{'version':<14}{'kind':<14}{'created':<22}{'labels':>6}  {'data':<14}{'dev F1':>7}{'test F1':>8}")
-    for e in entries:
+    click.echo(format_models_table(entries, default))
+
+
+def format_models_table(entries: list, default: Path | None) -> str:
+    """The ``models list`` table: columns as wide as their longest cell, '*' on the default, '(shipped)'
+    only on the models that come with the package.
+
+    >>> from narratives.model.registry import ModelEntry
+    >>> e = ModelEntry("3fa1020adc89", Path("/m/3fa1020adc89"), "3fa1020adc89", "frozen-embedding", ["a"])
+    >>> print(format_models_table([e], None))  # doctest: +NORMALIZE_WHITESPACE
+      name          version       kind              created  labels  data  dev F1  test F1
+      3fa1020adc89  3fa1020adc89  frozen-embedding  -             1  -        n/a      n/a
+    """
+    f = lambda v: "n/a" if v is None else f"{v:.3f}"  # noqa: E731
+    head = ["name", "version", "kind", "created", "labels", "data", "dev F1", "test F1"]
+    rows = [[e.name, e.version, e.kind, e.created or "-", str(len(e.labels)), (e.data_sha256 or "-")[:12],
+             f(e.dev_macro_f1), f(e.test_macro_f1)] for e in entries]
+    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
+    right = {4, 6, 7}
+
+    def line(mark: str, cells: list[str], tail: str = "") -> str:
+        return (f"{mark} " + "  ".join(c.rjust(w) if i in right else c.ljust(w)
+                                      for i, (c, w) in enumerate(zip(cells, widths))) + tail).rstrip()
+
+    out = [line(" ", head)]
+    for e, r in zip(entries, rows):
         mark = "*" if default is not None and e.path.resolve() == default.resolve() else " "
-        click.echo(f"{mark} {e.name:<14}{e.version:<14}{e.kind:<14}{(e.created or '-'):<22}{len(e.labels):>6}  "
-                   f"{(e.data_sha256 or '-')[:12]:<14}{f(e.dev_macro_f1):>7}{f(e.test_macro_f1):>8}"
-                   + ("  (shipped)" if e.shipped else ""))
+        out.append(line(mark, r, "  (shipped)" if e.shipped else ""))
+    return "\n".join(out)
 
 
 @click.command("compare")
@@ -187,8 +219,12 @@ def promote(version, force, max_drop, note, labels_path, corpus):
     else:
         click.echo(format_comparison(report))
     if report["regressions"] and not force:
+        from narratives.train.compare import kind_note
+
+        other = kind_note(report["a"]["kind"], report["b"]["kind"]) if "a" in report else None
         raise click.ClickException(f"not promoted: F1 drops by more than {max_drop} on "
-                                   f"{', '.join(report['regressions'])} (use --force to promote anyway)")
+                                   f"{', '.join(report['regressions'])} (use --force to promote anyway)"
+                                   + (f"\n{other}" if other else ""))
     try:
         from narratives.model import load_model
 
@@ -209,22 +245,27 @@ def rollback():
         record = _rollback()
     except ModelLoadError as exc:
         raise _fail(exc) from None
-    click.echo(f"default is now {record['model']} (version {record['version'] or 'shipped'})")
+    version = f"version {record['version']}" if record.get("version") else "the shipped default, not pinned to a version"
+    click.echo(f"default is now {record['model']} ({version})")
 
 
 @click.command("suggest")
 @click.argument("files", nargs=-1, required=True)
-@click.option("-n", "n", default=50, show_default=True, type=click.IntRange(min=1), help="How many passages.")
+@click.option("-n", "n", default=50, show_default=True, type=click.IntRange(min=1),
+              help="How many passages to suggest (tasks in the output file).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("suggested_tasks.json"),
               show_default=True, help="Label Studio import file to write.")
-@click.option("--model", default=None, help="The model whose uncertainty ranks passages [default: the default model].")
+@click.option("--model", default=None, help="The model whose uncertainty ranks passages (a name, version or directory) "
+                                            "[default: the default model].")
 @click.option("--against", default="auto", show_default=True,
               help="A second model for disagreement; 'auto' = the baseline when --model is another kind; 'none'.")
 @click.option("--per-article", default=3, show_default=True, type=click.IntRange(min=1),
               help="At most this many passages from one article.")
-@click.option("--min-words", default=8, show_default=True, type=click.IntRange(min=0))
-@click.option("--id-field", default="id", show_default=True)
-@click.option("--text-field", default="text", show_default=True)
+@click.option("--min-words", default=8, show_default=True, type=click.IntRange(min=0),
+              help="Skip passages shorter than this; raised to the label folder's passage minimum (targets.yaml: "
+                   "15 words), so every suggestion can be imported and passes `labels check`.")
+@click.option("--id-field", default="id", show_default=True, help="JSONL/CSV/Parquet field holding the article id.")
+@click.option("--text-field", default="text", show_default=True, help="JSONL/CSV/Parquet field holding the article text.")
 @click.option("--labels", "labels_path", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Label folder whose passages are never suggested again [default: data/labels].")
 @click.option("--corpus", type=click.Path(file_okay=False, path_type=Path), default=None, help=CORPUS_HELP)

@@ -20,6 +20,8 @@ from narratives.model.textfiles import MAX_CONFIG_BYTES, load_yaml, read_small_t
 
 from .data import SEED_FILE, Passage, duplicate_ids, load_passage_file, load_seed_spans, passage_files
 from .datacard import START, card_is_current
+from .ls_interface import interface_problems
+from .passage_rule import bounds, word_problem
 from .splits import lock_problems, source_conflicts
 
 NEAR_DUP = 0.85  # cosine of character 3-5-gram TF-IDF vectors
@@ -141,14 +143,14 @@ def check_labels(labels: str | Path | None = None, corpus: str | Path | None = N
     goals = _load_targets(labels, res.errors) if targets else {}
     hl = goals.get("headlines", {})
     for name, file_passages in by_file.items():
-        # Headline files (targets.yaml `headlines.files`) have their own word bounds.
-        what, words, lo = ("headline", hl.get("words", {}), 1) if name in hl.get("files", []) else \
-            ("passage", goals.get("words", {}), 0)
-        lo, hi = words.get("min", lo), words.get("max", 10**9)
+        # Headline files (targets.yaml `headlines.files`) have their own word bounds; the rule is the one
+        # `suggest` and `labels import` apply (passage_rule).
+        headline = name in hl.get("files", [])
+        limits = bounds(goals, headline=headline)
         for p in file_passages:
-            n = len(p.text.split())
-            if not lo <= n <= hi:
-                res.errors.append((p.where, f"{what} has {n} words (allowed {lo}-{hi})"))
+            problem = word_problem(p.text, limits, "headline" if headline else "passage")
+            if problem:
+                res.errors.append((p.where, problem))
     seen: dict[str, Passage] = {}
     seed_ids = {p.id for p in seeds}
     for p in passages:
@@ -172,6 +174,7 @@ def check_labels(labels: str | Path | None = None, corpus: str | Path | None = N
         else:
             res.warnings.append((b.where, msg))
     res.errors.extend(lock_problems(labels, passages))
+    res.errors.extend(interface_problems(labels, list(tax.ids)))
     card = labels / "README.md"
     if card.exists() and START in card.read_text(encoding="utf-8") and not card_is_current(card, passages):
         res.errors.append((str(card), "the data card's counts are out of date; run `narratives labels card`"))

@@ -82,4 +82,28 @@ def format_comparison(report: dict) -> str:
         lines.append(f"regressions (F1 drop > {report['max_drop']}): {', '.join(report['regressions'])}")
     else:
         lines.append(f"no narrative drops by more than {report['max_drop']} F1")
+    note = kind_note(a["kind"], b["kind"])
+    if note:
+        lines.append(note)
     return "\n".join(lines)
+
+
+TRAIN_KIND = {"tfidf-logreg": "baseline", "transformer": "transformer", "frozen-embedding": "e5", "ensemble": "ensemble"}
+
+
+def kind_note(a_kind: str | None, b_kind: str | None) -> str | None:
+    """What to say when B (a candidate) is not the same kind of model as A (the default): not like with like.
+
+    >>> print(kind_note("ensemble", "tfidf-logreg"))  # doctest: +NORMALIZE_WHITESPACE
+    note: A is an ensemble model and B a tfidf-logreg one, so this compares two kinds, not two trainings of one;
+    a tfidf-logreg model is rarely as good as an ensemble. To replace A, train its kind: `narratives train --kind ensemble`.
+    >>> kind_note("ensemble", "ensemble") is None
+    True
+    """
+    if a_kind == b_kind or a_kind is None or b_kind is None:
+        return None
+    how = f"`narratives train --kind {TRAIN_KIND[a_kind]}`" if a_kind in TRAIN_KIND else \
+        f"a {a_kind} model (see `narratives route`)"
+    return (f"note: A is {'an' if a_kind[0] in 'aeiou' else 'a'} {a_kind} model and B a {b_kind} one, so this "
+            f"compares two kinds, not two trainings of one; a {b_kind} model is rarely as good as "
+            f"{'an' if a_kind[0] in 'aeiou' else 'a'} {a_kind}. To replace A, train its kind: {how}.")

@@ -356,6 +356,7 @@ def import_labels(path: str | Path, labels: str | Path | None = None, corpus: st
     from narratives.model.taxonomy import load_taxonomy
 
     from .data import LabelError, Passage, load_passages
+    from .passage_rule import folder_bounds, word_problem
     from .splits import assign_splits
 
     path = Path(path)
@@ -371,9 +372,15 @@ def import_labels(path: str | Path, labels: str | Path | None = None, corpus: st
     by_id = {p.id: p for p in existing}
     by_text = {" ".join(p.text.split()).casefold(): p for p in existing}
     where_of = {r.text: r.where for r in reversed(raws) if isinstance(r.text, str)}  # the first occurrence wins
+    limits = folder_bounds(folder)
     kept = []
     for rec in records:
         where = where_of[rec["text"]]
+        problem = word_problem(rec["text"], limits)
+        if problem:  # the rule `labels check` applies; `suggest` proposes nothing outside it
+            problems.append((where, f"{problem} under {folder / 'targets.yaml'}: shorten, extend or leave it out "
+                                    "(standalone headings go in a headline file, see targets.yaml)"))
+            continue
         old = by_text.get(" ".join(rec["text"].split()).casefold())
         if old is not None:
             if (list(old.narratives), old.stance) == (rec["narratives"], rec["stance"]):
@@ -420,5 +427,19 @@ def import_labels(path: str | Path, labels: str | Path | None = None, corpus: st
             atomic_write_text(target, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in kept), exclusive=True)
         except FileExistsError:
             raise LabelError([(str(target), "exists already; choose another --name")]) from None
+        refresh_card(folder, corpus)
     return ImportResult(kept, problems, warnings)
+
+
+def refresh_card(folder: Path, corpus: str | Path | None = None) -> bool:
+    """Regenerate the counts section of the label folder's data card (``README.md``) after the labels
+    changed, so ``narratives labels check`` passes without a separate ``narratives labels card``; a folder
+    without a card (or without its markers) is left alone. Returns whether the card changed."""
+    from .data import load_passages
+    from .datacard import START, update_card
+
+    card = folder / "README.md"
+    if not card.exists() or START not in card.read_text(encoding="utf-8"):
+        return False
+    return update_card(card, load_passages(folder, corpus, require_split=False))
 

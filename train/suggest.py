@@ -7,11 +7,15 @@ Each passage of the given articles is scored by the model and ranked by
 * **disagreement** with a second model (``against``; default: the TF-IDF baseline when the model is
   another one): the share of narrative decisions on which the two differ, plus a differing stance.
 
-Passages already in the label folder, near-repeats of each other, and passages under ``min_words``
-words are skipped; at most ``per_article`` passages come from one article, so one long article cannot
-fill the batch. The result is a Label Studio import file: one task per passage, with the model's
-decisions as pre-annotations carrying ``model_version`` (for the interface in
-``data/labels/label_studio.xml``).
+Passages already in the label folder, near-repeats of each other, and passages the label folder would
+not accept (its word bounds, see ``passage_rule``; ``min_words`` can raise the minimum) are skipped; at
+most ``per_article`` passages come from one article, so one long article cannot fill the batch.
+
+The result is a Label Studio import file: one task per passage, most worth labelling first, with the
+model's decisions as pre-annotations carrying ``model_version`` and ``score`` (the model's confidence,
+``1 - uncertainty``, in [0, 1] as Label Studio defines it), and the labelling priority (uncertainty plus
+disagreement), the rank and the narrative scores in the task's ``meta``; ``ls_tasks`` checks such a file
+against the interface in ``data/labels/label_studio.xml``.
 
 >>> priority({"genocide_denial": 0.5}, {"genocide_denial": 0.5}, 0.9, ["genocide_denial"])
 1.0
@@ -64,9 +68,12 @@ def suggest(files: Iterable[str], n: int = 50, model: str | Path | None = None, 
     """
     from narratives.model import load_model
     from narratives.model.langid import detect_language
+    from narratives.model.paths import labels_dir
     from narratives.serve.passages import split_passages
     from narratives.serve.predict import decide
     from narratives.serve.readers import read_articles
+
+    from .passage_rule import NO_LIMIT, folder_bounds, word_problem
 
     clf = load_model(model)
     other = None
@@ -75,6 +82,10 @@ def suggest(files: Iterable[str], n: int = 50, model: str | Path | None = None, 
     elif against is not None:
         other = load_model(against)
     seen = _labelled(labels, corpus)
+    # Only passages `labels import` will accept and `labels check` will pass (passage_rule): min_words
+    # (8 by default, enough to tell the language) is raised to the folder's minimum, never lowers it.
+    lo, hi = folder_bounds(labels) if labels is not None or (labels_dir() / "taxonomy.yaml").exists() else (0, NO_LIMIT)
+    limits = (max(lo, min_words), hi)
     cands: list[dict] = []
     read, errors = 0, []
     for art in read_articles(list(files), id_field, text_field):
@@ -87,7 +98,7 @@ def suggest(files: Iterable[str], n: int = 50, model: str | Path | None = None, 
         for k, (a, b) in enumerate(split_passages(art["text"])):
             t = art["text"][a:b]
             h = _norm(t)
-            if len(t.split()) < min_words or h in seen:
+            if word_problem(t, limits) or h in seen:
                 continue
             seen.add(h)
             texts.append((k, a, b, t))
@@ -119,6 +130,8 @@ def suggest(files: Iterable[str], n: int = 50, model: str | Path | None = None, 
         if len(picked) >= n:
             break
     version = clf.model_hash_[:12]
+    for rank, c in enumerate(picked, 1):
+        c["rank"] = rank
     return [_task(c, version, detect_language(c["text"])) for c in picked]
 
 
@@ -134,10 +147,12 @@ def _task(c: dict, version: str, lang: str) -> dict:
             "start": c["start"], "end": c["end"], "file": c["source"]}
     if lang in LS_LANGS:
         data["lang"] = lang
+    # Label Studio's prediction score is the model's confidence in [0, 1] (sorted ascending, so the least
+    # sure come first); the labelling priority, which adds the disagreement, goes in meta and the task order.
     return {"data": data,
-            "predictions": [{"model_version": version, "score": c["priority"], "result": result}],
-            "meta": {"uncertainty": c["uncertainty"], "disagreement": c["disagreement"],
-                     "scores": {k: round(v, 4) for k, v in d["scores"].items()}}}
+            "predictions": [{"model_version": version, "score": round(1 - c["uncertainty"], 4), "result": result}],
+            "meta": {"priority": c["priority"], "rank": c["rank"], "uncertainty": c["uncertainty"],
+                     "disagreement": c["disagreement"], "scores": {k: round(v, 4) for k, v in d["scores"].items()}}}
 
 
 def write_tasks(tasks: list[dict], path: str | Path) -> None:

@@ -143,3 +143,29 @@ def test_train_kind_ensemble_makes_members_and_the_ensemble_as_versions(labels_d
     assert res.exit_code == 1 and "cannot fit on it" in res.output
     res = run("train", "--kind", "ensemble", "--seed", "1", "--labels", str(labels_dir), ok=False)
     assert res.exit_code == 2 and "--seed does not apply to --kind ensemble" in res.output
+
+
+def test_loop_keeps_the_checker_green_and_the_interface_current(loop_env, tmp_path):
+    """Without hand edits: add-narrative puts the narrative into the Label Studio interface, import refreshes
+    the data card, and `labels check` passes; a baseline against an ensemble default is explained."""
+    from narratives.train.ls_interface import narrative_values
+
+    labels = str(loop_env)
+    shutil.copy(ROOT / "data" / "labels" / "label_studio.xml", loop_env)
+    card = ROOT / "data" / "labels" / "README.md"
+    shutil.copy(card, loop_env)  # its counts are the full folder's, not this slice's
+    run("labels", "add-narrative", "church_persecution", "--name", "Church law as persecution of Serbs",
+        "--description", CHURCH, "--labels", labels)
+    choices, spans = narrative_values((loop_env / "label_studio.xml").read_text(encoding="utf-8"))
+    assert choices[-1] == spans[-1] == "church_persecution"
+    assert "<!--" in (loop_env / "label_studio.xml").read_text(encoding="utf-8")  # comments kept
+    res = run("labels", "check", "--labels", labels, "--no-targets", ok=False)
+    assert "data card's counts are out of date" in res.output  # the copied card describes other labels
+    run("labels", "import", str(EXPORT), "--labels", labels, "--name", "week48")
+    res = run("labels", "check", "--labels", labels, "--no-targets")
+    assert "0 error(s)" in res.output
+    # A baseline trained while the shipped ensemble is the default: the comparison says it is not like with like.
+    out = CliRunner().invoke(main, ["train", "--labels", labels], catch_exceptions=False)
+    assert "the default model is 'ensemble' (train it with --kind ensemble)" in out.stderr
+    cmp_out = run("compare", "default", new_version(out.output), "--labels", labels).output
+    assert "compares two kinds" in cmp_out and "narratives train --kind ensemble" in cmp_out
