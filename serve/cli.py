@@ -310,7 +310,8 @@ def ensemble(out, members, labels, corpus, reference):
 
 @main.command()
 @click.argument("model", required=False)
-@click.option("--split", default="test", show_default=True, type=click.Choice(["train", "dev", "test"]))
+@click.option("--split", default="test", show_default=True, type=click.Choice(["train", "dev", "test"]),
+              help="The labelled split to evaluate on (test is the frozen one reported in the README).")
 @click.option("--compare", default="baseline", show_default=True,
               help="A model to show side by side (a shipped name or a directory); 'none' for no comparison.")
 @click.option("--labels", type=click.Path(file_okay=False, path_type=Path), default=None, help=LABELS_HELP)
@@ -408,7 +409,7 @@ def _fmt_opt(v) -> str:
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on (loopback by default).")
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="TCP port to listen on.")
 @click.option("--model", default=None, help=MODEL_HELP + " Fixed for the server's lifetime.")
 @click.option("--corrections", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder for the workbench's corrections (a new label file per session) "

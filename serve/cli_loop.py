@@ -156,7 +156,8 @@ def format_models_table(entries: list, default: Path | None) -> str:
 @click.command("compare")
 @click.argument("a")
 @click.argument("b")
-@click.option("--split", default="test", show_default=True, type=click.Choice(["dev", "test"]))
+@click.option("--split", default="test", show_default=True, type=click.Choice(["dev", "test"]),
+              help="The labelled split both models are scored on.")
 @click.option("--max-drop", default=0.02, show_default=True, type=float,
               help="F1 drop per narrative that counts as a regression.")
 @click.option("--fail-on-drop", is_flag=True, help="Exit with status 1 when any narrative regresses (for CI).")
@@ -188,7 +189,8 @@ def _compare(a, b, labels_path, corpus, split, max_drop) -> dict:
 @click.command("promote")
 @click.argument("version")
 @click.option("--force", is_flag=True, help="Promote even if some narrative's F1 drops by more than --max-drop.")
-@click.option("--max-drop", default=0.02, show_default=True, type=float)
+@click.option("--max-drop", default=0.02, show_default=True, type=float,
+              help="F1 drop per narrative that refuses the promotion.")
 @click.option("--note", default=None, help="Why (kept in the default pointer's history).")
 @click.option("--labels", "labels_path", type=click.Path(file_okay=False, path_type=Path), default=None, help=LABELS_HELP)
 @click.option("--corpus", type=click.Path(file_okay=False, path_type=Path), default=None, help=CORPUS_HELP)
