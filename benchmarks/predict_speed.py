@@ -223,6 +223,11 @@ def main(argv: list[str] | None = None) -> dict:
                                   "baseline": round(n / t_base, 1)}
     res["predict_over_encoder_time"] = round(t_pred / t_enc, 3)
     if args.onnx:
+        import importlib.util
+
+        missing = [m for m in ("onnx", "onnxruntime") if importlib.util.find_spec(m) is None]
+        if missing:
+            sys.exit(f"--onnx needs {' and '.join(missing)}: pip install -e \".[ml,onnx]\"")
         dev = [p for p in load_passages() if p.split == "dev"]
         res["macro_f1_dev"] = {"torch": macro_f1(clf.scores, clf, dev)}
         with tempfile.TemporaryDirectory() as tmp:

@@ -442,15 +442,17 @@ def serve(host, port, model, corrections, token):
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="HTML file to write [default: SCORES with .html].")
 def report(scores, output):
-    """Write a self-contained HTML report (plots embedded, opens offline) of a JSONL file written by
-    `narratives score`: narratives per outlet and over time (when those fields exist), score
-    distributions, and the top evidence passages per narrative."""
+    """Write a self-contained HTML report (plots embedded, opens offline) of a JSONL, CSV or Parquet
+    file written by `narratives score`: narratives per outlet and over time (when those fields exist),
+    score distributions, and the top evidence passages per narrative."""
     from narratives.model.artifact import atomic_write_text
     from narratives.serve.report import load_records, render_report
 
     try:
         records = load_records(scores)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        raise click.ClickException(f"{scores}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     output = output or scores.with_suffix(".html")
     atomic_write_text(output, render_report(records, title=f"Narrative report: {scores.name}"))

@@ -169,8 +169,11 @@ def create_app(model: str | Path | None = None, limits: Limits = Limits(), corre
                                                         request.app.state.model.model_hash_[:12], exc)
         return request.app.state.model
 
-    app = FastAPI(title="narratives", version="1", lifespan=lifespan,
+    app = FastAPI(title="narratives", version="1", lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Pro-Kremlin narratives about the Western Balkans in news text.")
+    from .docs import add_docs
+
+    add_docs(app)  # /docs and /redoc from packaged assets: offline, and a Swagger UI that reads OpenAPI 3.1
 
     app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes)
 

@@ -1,14 +1,22 @@
-"""Writers for article records: JSONL (resumable), CSV and Parquet, chosen by extension or flag.
+"""Writers for article records: JSONL (resumable), CSV and Parquet, chosen by extension or flag; and the
+reader that turns any of the three back into records (for ``narratives report``).
 
 CSV and Parquet hold one row per article with flat columns: ``id``, ``source``, ``narratives`` and
-``stances`` (``;``-separated), ``stance``, one ``score_<narrative>`` column each, ``evidence``, ``errors``
-and ``warnings`` as JSON text, the model version and hash, and any passed-through fields as JSON text.
+``stances`` (``;``-separated), ``stance``, one ``score_<narrative>`` column each, ``n_passages``, the model
+version and hash, ``text_sha256``, ``lang``, ``evidence``, ``errors`` and ``warnings`` as JSON text; then
+the article's passed-through fields (outlet, date, url ...) as columns of their own, named as in the
+input (text as is; numbers, lists and objects as JSON text), in the order the first record had them. A
+field the first record did not have (or whose name is taken by a column above) goes into a last
+``fields`` column as JSON text, empty when there is none.
 A CSV cell that begins with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a leading ``'`` so
 that a spreadsheet shows it as text instead of running it as a formula (OWASP, "CSV injection").
 
 >>> flat_row({"id": "a", "narratives": ["x"], "stances": {"x": "promotes"}, "scores": {"x": 0.9},
-...           "evidence": {}, "errors": [], "warnings": [], "stance": "promotes"})["score_x"]
-0.9
+...           "evidence": {}, "errors": [], "warnings": [], "stance": "promotes", "outlet": "Daily"}, ["outlet"])["outlet"]
+'Daily'
+>>> unflat_row({"id": "a", "narratives": "x", "stances": "x=promotes", "score_x": "0.9", "outlet": "Daily",
+...             "evidence": "{}", "errors": "[]", "warnings": "[]", "fields": ""})["outlet"]
+'Daily'
 """
 from __future__ import annotations
 
@@ -56,7 +64,8 @@ def csv_safe(value: Any) -> Any:
     return value
 
 
-def flat_row(rec: dict) -> dict:
+def flat_row(rec: dict, extra_columns: list[str] | tuple[str, ...] = ()) -> dict:
+    """One CSV/Parquet row of a record; its fields in ``extra_columns`` become columns, the rest ``fields``."""
     row = {"id": rec.get("id"), "source": rec.get("source"), "narratives": ";".join(rec.get("narratives", [])),
            "stance": rec.get("stance"),
            "stances": ";".join(f"{k}={v}" for k, v in rec.get("stances", {}).items())}
@@ -70,8 +79,41 @@ def flat_row(rec: dict) -> dict:
 
     fixed = article_fields()
     extra = {k: v for k, v in rec.items() if k not in fixed}
+    for k in extra_columns:
+        v = extra.pop(k, None)
+        row[k] = v if v is None or isinstance(v, str) else json.dumps(v, ensure_ascii=True, default=str)
     row["fields"] = json.dumps(extra, ensure_ascii=True, default=str) if extra else ""
     return row
+
+
+def _extra_names(rec: dict, taken: list[str]) -> list[str]:
+    from .records import article_fields
+
+    fixed = article_fields()
+    return [k for k in rec if k not in fixed and k not in taken and k != "fields"]
+
+
+def unflat_row(row: dict) -> dict:
+    """A record from a CSV or Parquet row written by :class:`Writer` (the inverse of :func:`flat_row`, with
+    passed-through fields as text)."""
+    def js(v, empty):
+        return json.loads(v) if isinstance(v, str) and v else empty
+
+    rec: dict = {"id": row.get("id"), "source": row.get("source"),
+                 "narratives": [n for n in str(row.get("narratives") or "").split(";") if n],
+                 "stance": row.get("stance"),
+                 "stances": dict(x.split("=", 1) for x in str(row.get("stances") or "").split(";") if "=" in x),
+                 "scores": {k[6:]: float(v) for k, v in row.items() if k.startswith("score_") and v not in (None, "")}}
+    for key in ("model_version", "model_hash", "text_sha256", "lang"):
+        rec[key] = row.get(key)
+    n = row.get("n_passages")
+    rec["n_passages"] = int(n) if n not in (None, "") else None
+    for key, empty in (("evidence", {}), ("errors", []), ("warnings", [])):
+        rec[key] = js(row.get(key), empty)
+    known = set(rec) | {"fields"}
+    rec.update({k: v for k, v in row.items() if k not in known and not k.startswith("score_") and v not in (None, "")})
+    rec.update(js(row.get("fields"), {}))
+    return rec
 
 
 def done_sources(path: Path) -> set[str]:
@@ -133,17 +175,25 @@ class Writer:
         if append and fmt != "jsonl":
             raise ValueError("--resume works with JSONL output only")
         self.path, self.fmt, self.labels = path, fmt, labels
-        self.columns = ["id", "source", "narratives", "stance", "stances", *[f"score_{lab}" for lab in labels],
-                        "n_passages", "model_version", "model_hash", "text_sha256", "lang", "evidence", "errors", "warnings",
-                        "fields"]
+        self.base = ["id", "source", "narratives", "stance", "stances", *[f"score_{lab}" for lab in labels],
+                     "n_passages", "model_version", "model_hash", "text_sha256", "lang", "evidence", "errors", "warnings"]
+        self.extra: list[str] | None = None  # the passed-through fields' columns, from the first record
+        self.columns = [*self.base, "fields"]
         self._rows: list[dict] = []
         self._parquet: Any = None
         self.fh: Any = None
+        self.csv: Any = None
         if fmt == "jsonl":
             self.fh = open(path, "a" if append else "w", encoding="utf-8") if path else stdout
         elif fmt == "csv":
             assert path is not None
             self.fh = open(path, "w", encoding="utf-8", newline="")
+
+    def _start(self, extra: list[str]) -> None:
+        """Fix the columns (the header is written once the first record shows its fields)."""
+        self.extra = extra
+        self.columns = [*self.base, *extra, "fields"]
+        if self.fmt == "csv":
             self.csv = csv.DictWriter(self.fh, fieldnames=self.columns)
             self.csv.writeheader()
 
@@ -153,10 +203,12 @@ class Writer:
             self.fh.write(json_line(rec))
             self.fh.flush()  # a kill loses at most the line being written
         elif self.fmt == "csv":
-            row = flat_row(rec)
+            if self.extra is None:
+                self._start(_extra_names(rec, self.base))
+            row = flat_row(rec, self.extra or ())
             self.csv.writerow({c: csv_safe(row.get(c)) for c in self.columns})
         else:
-            self._rows.append(flat_row(rec))
+            self._rows.append(rec)
             if len(self._rows) >= 1000:
                 self._flush_parquet()
 
@@ -172,8 +224,11 @@ class Writer:
 
         if not self._rows and not force:
             return
+        if self.extra is None:
+            self._start(_extra_names(self._rows[0], self.base) if self._rows else [])
         schema = self._schema()
-        table = pa.table({f.name: pa.array([r.get(f.name) for r in self._rows], type=f.type) for f in schema},
+        rows = [flat_row(r, self.extra or ()) for r in self._rows]
+        table = pa.table({f.name: pa.array([r.get(f.name) for r in rows], type=f.type) for f in schema},
                          schema=schema)
         if self._parquet is None:
             self._tmp = Path(f"{self.path}.partial-{os.getpid()}")
@@ -188,4 +243,55 @@ class Writer:
             assert self.path is not None
             os.replace(self._tmp, self.path)  # a Parquet file is only valid once closed: publish it whole
         elif self.path is not None:
+            if self.fmt == "csv" and self.extra is None:
+                self._start([])  # no records: still a CSV file with its header
             self.fh.close()
+
+
+def read_records(path: Path) -> list[dict]:
+    """The records of a ``narratives score`` output in any of its formats (by extension: ``.csv``,
+    ``.parquet``, else JSONL); a line or row that is not a record is an error naming it."""
+    from .records import check_article_record
+
+    fmt = output_format(path, None)
+    if fmt == "jsonl":
+        out = []
+        with open(path, encoding="utf-8") as fh:
+            for no, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                try:
+                    rec = json.loads(line)
+                except ValueError:
+                    raise ValueError(f"{path}:{no}: not a JSON record") from None
+                out.append(check_article_record(rec, f"{path}:{no}"))
+        return out
+    if fmt == "csv":
+        with open(path, encoding="utf-8", newline="") as fh:
+            try:
+                rows = list(csv.DictReader(fh))
+            except csv.Error as exc:
+                raise ValueError(f"{path}: not a CSV file ({exc})") from None
+        first = 2  # line 1 is the header
+        rows = [{k: v[1:] if isinstance(v, str) and v[:1] == "'" and v[1:2] in FORMULA_START else v
+                 for k, v in row.items()} for row in rows]  # undo csv_safe
+    else:
+        import pyarrow.parquet as pq
+
+        try:
+            rows = pq.read_table(path).to_pylist()
+        except Exception as exc:  # pyarrow raises several types for a file that is not Parquet
+            raise ValueError(f"{path}: not a Parquet file ({exc})") from None
+        first = 1
+    out = []
+    for no, row in enumerate(rows, first):
+        if "narratives" not in row or "id" not in row:
+            raise ValueError(f"{path}: {'line' if fmt == 'csv' else 'row'} {no}: not a record written by narratives score "
+                             "(no 'narratives' column)")
+        where = f"{path}: {'line' if fmt == 'csv' else 'row'} {no}"
+        try:
+            rec = unflat_row(row)
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"{where}: unreadable ({exc})") from None
+        out.append(check_article_record(rec, where))
+    return out

@@ -14,26 +14,16 @@ from __future__ import annotations
 
 import base64
 import html
-import json
 from collections import Counter, defaultdict
 from pathlib import Path
 
 
 def load_records(path: Path) -> list[dict]:
-    """Records of a JSONL scoring output; a line that is not a record is an error naming the line."""
-    from .records import check_article_record
+    """Records of a scoring output (JSONL, CSV or Parquet, as ``narratives score`` writes them); a line
+    that is not a record is an error naming the line."""
+    from .output import read_records
 
-    out = []
-    with open(path, encoding="utf-8") as fh:
-        for no, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except ValueError:
-                raise ValueError(f"{path}:{no}: not a JSON record") from None
-            out.append(check_article_record(rec, f"{path}:{no}"))
-    return out
+    return read_records(path)
 
 
 def _png(fig) -> str:

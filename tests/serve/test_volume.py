@@ -58,8 +58,17 @@ def test_parquet_in_csv_and_parquet_out(tiny_model, tmp_path):
         else:
             rows = pq.read_table(out).to_pylist()
         assert [row["id"] for row in rows] == ["p1", "p2"]
-        assert {"score_genocide_denial", "evidence", "model_hash", "fields"} <= set(rows[0])
-        assert json.loads(rows[0]["fields"]) == {"date": "2026-01-05"}
+        assert {"score_genocide_denial", "evidence", "model_hash", "fields", "date"} <= set(rows[0])
+        assert rows[0]["date"] == "2026-01-05" and rows[0]["fields"] == ""  # passed through as its own column
+        assert rows[1]["date"] in (None, "")
+        # and `narratives report` reads what `score` wrote, with the field back in the record
+        from narratives.serve.report import load_records
+
+        recs = load_records(out)
+        assert [r["id"] for r in recs] == ["p1", "p2"] and recs[0]["date"] == "2026-01-05"
+        assert recs[0]["scores"].keys() == set(json.loads((tiny_model / "config.json").read_text())["labels"])
+        r = CliRunner().invoke(main, ["report", str(out)])
+        assert r.exit_code == 0 and out.with_suffix(".html").exists(), r.output
 
 
 def test_resume_after_a_real_kill_never_loses_or_duplicates_a_record(tiny_model, tmp_path):
@@ -124,3 +133,31 @@ def test_report_is_self_contained_and_escapes_text(tiny_model, tmp_path):
     (tmp_path / "junk.jsonl").write_text('{"not": "a record"}\n')
     r = CliRunner().invoke(main, ["report", str(tmp_path / "junk.jsonl")])
     assert r.exit_code == 1 and "junk.jsonl:1: not a record written by narratives score" in r.output
+
+
+def test_csv_output_keeps_every_field_and_reads_back_whole(tmp_path):
+    """Fields of the first record become columns; a later record's new field lands in `fields`; read back,
+    each record has all its fields again."""
+    from narratives.serve.output import Writer, read_records
+
+    recs = [{"id": "a", "source": "in.jsonl:1", "narratives": ["x"], "stance": "promotes", "stances": {"x": "promotes"},
+             "scores": {"x": 0.9}, "evidence": {"x": [{"start": 0, "end": 3, "score": 0.9}]}, "n_passages": 1,
+             "errors": [], "warnings": [], "outlet": "Daily, \"quoted\"", "tags": ["a", "b"]},
+            {"id": "b", "source": "in.jsonl:2", "narratives": [], "stance": "none", "stances": {}, "scores": {"x": 0.1},
+             "evidence": {}, "n_passages": 1, "errors": [], "warnings": [], "outlet": "Weekly", "url": "https://e.org/b"}]
+    for ext in ("csv", "parquet"):
+        out = tmp_path / f"o.{ext}"
+        w = Writer(out, ext, ["x"])
+        for r in recs:
+            w.write(r)
+        w.close()
+        back = read_records(out)
+        assert back[0]["outlet"] == 'Daily, "quoted"' and back[0]["tags"] == '["a", "b"]'  # JSON text
+        assert back[1]["outlet"] == "Weekly" and back[1]["url"] == "https://e.org/b"
+        assert back[0]["evidence"] == recs[0]["evidence"] and back[1]["narratives"] == []
+    empty = tmp_path / "empty.csv"
+    Writer(empty, "csv", ["x"]).close()
+    assert empty.read_text(encoding="utf-8").startswith("id,source,") and read_records(empty) == []
+    (tmp_path / "bad.csv").write_text("a,b\n1,2\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"bad.csv: line 2: not a record"):
+        read_records(tmp_path / "bad.csv")
