@@ -227,14 +227,14 @@ def train(out, kind, labels, corpus, fit_on, reference, C, encoder, mode, epochs
 def _hint_default_kind(kind: str) -> None:
     """A trained kind other than the default's cannot be compared like with like: say so, and what to train."""
     from narratives.model import ModelLoadError, resolve_model
-    from narratives.model.loading import _kind
-    from narratives.train.compare import TRAIN_KIND
+    from narratives.model.kinds import config_kind
+    from narratives.train.compare import train_name
 
     try:
-        default_kind = _kind(resolve_model(None))  # its config only: no need to load the model
+        default_kind = config_kind(resolve_model(None))  # its config only: no need to load the model
     except ModelLoadError:
         return
-    wanted = TRAIN_KIND.get(default_kind)
+    wanted = train_name(default_kind)
     if wanted is not None and wanted != kind:
         click.echo(f"note: the default model is {default_kind!r} (train it with --kind {wanted}); `narratives compare "
                    f"default VERSION` compares this {kind} with it, and `promote` refuses it if any narrative "

@@ -88,7 +88,20 @@ def format_comparison(report: dict) -> str:
     return "\n".join(lines)
 
 
-TRAIN_KIND = {"tfidf-logreg": "baseline", "transformer": "transformer", "frozen-embedding": "e5", "ensemble": "ensemble"}
+def train_name(kind: str | None) -> str | None:
+    """The ``narratives train --kind`` name that makes a model of ``kind`` (None: not trainable).
+
+    >>> train_name("tfidf-logreg"), train_name("routed")
+    ('baseline', None)
+    """
+    from narratives.model import ModelLoadError
+    from narratives.model.kinds import kind_spec
+
+    try:
+        spec = kind_spec(str(kind))
+    except ModelLoadError:
+        return None
+    return (spec.aliases or (spec.name,))[0] if spec.trainable else None
 
 
 def kind_note(a_kind: str | None, b_kind: str | None) -> str | None:
@@ -102,8 +115,8 @@ def kind_note(a_kind: str | None, b_kind: str | None) -> str | None:
     """
     if a_kind == b_kind or a_kind is None or b_kind is None:
         return None
-    how = f"`narratives train --kind {TRAIN_KIND[a_kind]}`" if a_kind in TRAIN_KIND else \
-        f"a {a_kind} model (see `narratives route`)"
+    name = train_name(a_kind)
+    how = f"`narratives train --kind {name}`" if name else f"a {a_kind} model (see `narratives route`)"
     return (f"note: A is {'an' if a_kind[0] in 'aeiou' else 'a'} {a_kind} model and B a {b_kind} one, so this "
             f"compares two kinds, not two trainings of one; a {b_kind} model is rarely as good as "
             f"{'an' if a_kind[0] in 'aeiou' else 'a'} {a_kind}. To replace A, train its kind: {how}.")
