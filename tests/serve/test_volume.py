@@ -140,11 +140,15 @@ def test_csv_output_keeps_every_field_and_reads_back_whole(tmp_path):
     each record has all its fields again."""
     from narratives.serve.output import Writer, read_records
 
+    model = {"model_version": "0123456789ab", "model_hash": "0123456789ab" * 4, "text_sha256": "00" * 32, "lang": "en"}
     recs = [{"id": "a", "source": "in.jsonl:1", "narratives": ["x"], "stance": "promotes", "stances": {"x": "promotes"},
-             "scores": {"x": 0.9}, "evidence": {"x": [{"start": 0, "end": 3, "score": 0.9}]}, "n_passages": 1,
-             "errors": [], "warnings": [], "outlet": "Daily, \"quoted\"", "tags": ["a", "b"]},
+             "scores": {"x": 0.9}, "n_passages": 1, **model, "errors": [], "warnings": [],
+             "evidence": {"x": [{"start": 0, "end": 3, "score": 0.9, "stance": "promotes", "stance_score": 0.8,
+                                 "text": "=cmd"}]},
+             "outlet": "Daily, \"quoted\"", "tags": ["a", "b"]},
             {"id": "b", "source": "in.jsonl:2", "narratives": [], "stance": "none", "stances": {}, "scores": {"x": 0.1},
-             "evidence": {}, "n_passages": 1, "errors": [], "warnings": [], "outlet": "Weekly", "url": "https://e.org/b"}]
+             "evidence": {}, "n_passages": 1, **model, "errors": [], "warnings": [], "outlet": "-Weekly",
+             "url": "https://e.org/b"}]
     for ext in ("csv", "parquet"):
         out = tmp_path / f"o.{ext}"
         w = Writer(out, ext, ["x"])
@@ -153,7 +157,7 @@ def test_csv_output_keeps_every_field_and_reads_back_whole(tmp_path):
         w.close()
         back = read_records(out)
         assert back[0]["outlet"] == 'Daily, "quoted"' and back[0]["tags"] == '["a", "b"]'  # JSON text
-        assert back[1]["outlet"] == "Weekly" and back[1]["url"] == "https://e.org/b"
+        assert back[1]["outlet"] == "-Weekly" and back[1]["url"] == "https://e.org/b"  # CSV-injection guard undone
         assert back[0]["evidence"] == recs[0]["evidence"] and back[1]["narratives"] == []
     empty = tmp_path / "empty.csv"
     Writer(empty, "csv", ["x"]).close()
