@@ -163,6 +163,32 @@ def load_json(text: str) -> Any:
     return json.loads(text, object_pairs_hook=_no_duplicates)
 
 
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def load_json_strict(text: str, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """JSON from untrusted input, refused (``ValueError``) unless it is strict JSON that can be passed
+    on: no key given twice, no ``NaN``/``Infinity`` or number too large for a float (``1e999``), no lone
+    surrogate, at most ``max_depth`` levels of nesting (also no ``RecursionError``, however deep).
+
+    >>> load_json_strict('{"a": [1, "x"]}')
+    {'a': [1, 'x']}
+    >>> load_json_strict('{"a": NaN}')
+    Traceback (most recent call last):
+    ...
+    ValueError: NaN is not a JSON number
+    """
+    try:
+        value = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_refuse_constant)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+    why = check_json_value(value, max_depth)
+    if why is not None:
+        raise ValueError(why)
+    return value
+
+
 def load_yaml(text: str) -> Any:
     """``yaml.safe_load`` that refuses duplicate mapping keys, naming the line (raises ``yaml.YAMLError``).
 

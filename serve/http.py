@@ -10,6 +10,12 @@ long, wrong types, malformed JSON or a body that is not UTF-8), always with a JS
 ``{"error": {"status", "message"}}``, as does every other HTTP error (404, 405). Every response is
 described in the OpenAPI schema, and ``tests/serve/test_http_fuzz.py`` fuzzes the service against it.
 
+A JSON body must be strict JSON in UTF-8: a body in another encoding (UTF-16), a key given twice,
+``NaN``, ``Infinity``, a number too large for a float, a lone surrogate or nesting past 64 levels get a
+422. The work model (see :mod:`narratives.serve.work`): one scoring call at a time, at most
+``max_passages`` passages per request, at most ``max_queue`` scoring requests admitted at once (the next
+gets 503 with ``Retry-After``), and the work of a client that disconnects is dropped or stopped.
+
 >>> app = create_app("baseline")
 >>> sorted(r.path for r in app.routes if r.path.startswith("/v1"))
 ['/v1/model', '/v1/predict', '/v1/score']
@@ -38,6 +44,8 @@ class Limits:
     max_articles: int = 64
     max_text_chars: int = 20_000
     max_article_chars: int = 1_000_000
+    max_passages: int = 1_000  # per request: the work one request may ask for (split as scoring splits)
+    max_queue: int = 16  # scoring requests admitted at once (one scoring, the rest waiting); then 503
 
 
 class PredictRequest(BaseModel):
@@ -99,6 +107,7 @@ class ModelInfo(BaseModel):
 ERRORS: dict[int | str, dict] = {
     413: {"model": ErrorResponse, "description": "Request body over the size limit"},
     422: {"model": ErrorResponse, "description": "Malformed or invalid request, or over a batch or text limit"},
+    503: {"model": ErrorResponse, "description": "Busy: too many requests queued; retry after Retry-After seconds"},
 }
 
 
@@ -130,6 +139,9 @@ class BodyLimit:
         if too_big:
             return await _error(413, f"request body over {self.max_bytes} bytes")(scope, receive, send)
         body, sent = b"".join(chunks), False
+        why = _strict_json_problem(body) if body and scope.get("path", "").startswith("/v1/") else None
+        if why is not None:
+            return await _error(422, f"invalid request: {why}")(scope, receive, send)
 
         async def replay():
             nonlocal sent
@@ -139,6 +151,29 @@ class BodyLimit:
             return {"type": "http.request", "body": body, "more_body": False}
 
         return await self.app(scope, replay, send)
+
+
+def _strict_json_problem(body: bytes) -> str | None:
+    """Why a body that Python's JSON parser takes (it guesses UTF-16 and reads NaN) is not strict UTF-8
+    JSON that can be passed on, or None (also None for a body it cannot parse: FastAPI answers that)."""
+    from narratives.model.textfiles import load_json_strict
+
+    try:
+        json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    encoding = json.detect_encoding(body)
+    if encoding != "utf-8":
+        return f"the body is not UTF-8 (it looks like {encoding}); send UTF-8 JSON"
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return "the body is not UTF-8"
+    try:
+        load_json_strict(text)
+    except ValueError as exc:
+        return str(exc)
+    return None
 
 
 def create_app(model: str | Path | None = None, limits: Limits = Limits(), corrections: str | Path | None = None,
@@ -176,6 +211,9 @@ def create_app(model: str | Path | None = None, limits: Limits = Limits(), corre
     add_docs(app)  # /docs and /redoc from packaged assets: offline, and a Swagger UI that reads OpenAPI 3.1
 
     app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes)
+    from narratives.serve.work import ClientGone, LoadShedder, count_passages, run_work, until_gone
+
+    app.add_middleware(LoadShedder, capacity=limits.max_queue, paths=("/v1/predict", "/v1/score"))  # outermost
 
     from fastapi.exceptions import RequestValidationError
     from starlette.exceptions import HTTPException
@@ -212,7 +250,7 @@ def create_app(model: str | Path | None = None, limits: Limits = Limits(), corre
                 "limits": limits.__dict__}
 
     @app.post("/v1/predict", responses={200: {"model": PredictResponse}, **ERRORS})
-    def predict_endpoint(body: PredictRequest, request: Request):
+    async def predict_endpoint(body: PredictRequest, request: Request):
         if len(body.texts) > limits.max_texts:
             return _error(422, f"{len(body.texts)} texts in one request; the limit is {limits.max_texts}")
         long = [i for i, t in enumerate(body.texts) if len(t) > limits.max_text_chars]
@@ -220,24 +258,38 @@ def create_app(model: str | Path | None = None, limits: Limits = Limits(), corre
             return _error(422, f"texts[{long[0]}] has more than {limits.max_text_chars} characters")
         from narratives.serve.predict import score_passages
 
-        with lock:
-            return {"results": score_passages(current(request), body.texts)}
+        clf = current(request)
+        try:
+            return {"results": await run_work(request.is_disconnected, lock,
+                                              lambda gone: score_passages(clf, body.texts))}
+        except ClientGone:
+            return _error(499, "the client closed the request")
 
     @app.post("/v1/score", responses={200: {"model": ScoreResponse}, **ERRORS})
-    def score_endpoint(body: ScoreRequest, request: Request):
+    async def score_endpoint(body: ScoreRequest, request: Request):
         if len(body.articles) > limits.max_articles:
             return _error(422, f"{len(body.articles)} articles in one request; the limit is {limits.max_articles}")
         long = [i for i, a in enumerate(body.articles) if len(a.text) > limits.max_article_chars]
         if long:
             return _error(422, f"articles[{long[0]}].text has more than {limits.max_article_chars} characters")
+        from starlette.concurrency import run_in_threadpool
+
         from narratives.serve.articles import score_articles
 
+        n = await run_in_threadpool(count_passages, [a.text for a in body.articles])
+        if n > limits.max_passages:
+            return _error(422, f"{n} passages in one request; the limit is {limits.max_passages} "
+                               "(send fewer or shorter articles per request)")
         items = []
         for i, a in enumerate(body.articles):
             extra = {k: v for k, v in (a.model_extra or {}).items()}
             items.append({"id": str(a.id), "text": a.text, "source": f"request:articles[{i}]", "extra": extra})
-        with lock:
-            return {"results": list(score_articles(items, model=current(request)))}
+        clf = current(request)
+        try:
+            return {"results": await run_work(request.is_disconnected, lock,
+                                              lambda gone: list(score_articles(until_gone(items, gone), model=clf)))}
+        except ClientGone:
+            return _error(499, "the client closed the request")
 
     from narratives.serve.workbench import mount_workbench
 
