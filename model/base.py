@@ -22,6 +22,7 @@ import numpy as np
 
 from .artifact import FORMAT, FORMAT_VERSION, ModelLoadError, save_model_dir, verify_model_dir
 from .contract import STANCES, Scores, decide
+from .langid import detector_config, detector_problem
 
 ExtraFiles = Callable[[str], dict[str, str | bytes]]
 
@@ -63,12 +64,18 @@ class NarrativeModelBase:
                                  "weak spots.")
 
     # ---- the contract ---------------------------------------------------------------------------
-    def score(self, passages: Sequence[str]) -> Scores:
+    def score(self, passages: Sequence[str], langs: Sequence[str] | None = None) -> Scores:
         raise NotImplementedError
 
-    def scores(self, texts: Sequence[str]) -> Scores:
+    def scores(self, texts: Sequence[str], langs: Sequence[str] | None = None) -> Scores:
         """The same as :meth:`score` (the name used before the contract)."""
-        return self.score(texts)
+        return self.score(texts, langs=langs)
+
+    @classmethod
+    def uses_language(cls, config: dict) -> bool:
+        """Whether a model with this config routes, limits or transforms passages by detected language
+        (its config then depends on the detector's version)."""
+        return False
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """Per-narrative scores in [0, 1], shape ``(len(texts), len(labels_))``."""
@@ -97,9 +104,10 @@ class NarrativeModelBase:
 
     def config(self) -> dict:
         """The ``config.json`` this model is saved with."""
-        return {"format": FORMAT, "format_version": FORMAT_VERSION, "kind": self.kind, "labels": list(self.labels_),
-                "stances": list(STANCES), "thresholds": {k: float(v) for k, v in self.thresholds_.items()},
-                "versions": self._versions(), **self._kind_config()}
+        config = {"format": FORMAT, "format_version": FORMAT_VERSION, "kind": self.kind, "labels": list(self.labels_),
+                  "stances": list(STANCES), "thresholds": {k: float(v) for k, v in self.thresholds_.items()},
+                  "versions": self._versions(), **self._kind_config()}
+        return {**config, **detector_config()} if self.uses_language(config) else config
 
     def save_pretrained(self, path: str | Path, extra_config: dict | None = None,
                         extra_files: ExtraFiles | None = None) -> str:
@@ -128,6 +136,9 @@ class NarrativeModelBase:
         """Load a model directory after verifying its manifest; sets ``config_``, ``model_hash_``, ``path_``."""
         manifest = verify_model_dir(path, kind=cls.kind)
         saved = SavedModel(Path(manifest["path"]), manifest["config"], manifest["model_hash"])
+        problem = detector_problem(saved.config) if cls.uses_language(saved.config) else None
+        if problem:
+            raise ModelLoadError(f"{saved.path}: {problem}")
         try:
             self = cls._from_saved(saved, **kwargs)
         except ModelLoadError:

@@ -189,8 +189,8 @@ class TfidfNarrativeClassifier(NarrativeModelBase):
     def _features(self, texts: Sequence[str]):
         return _hstack([b.transform(texts) for b in self.blocks_])
 
-    def score(self, passages: Sequence[str]) -> Scores:
-        """Narrative scores and the probability that each passage *promotes* (vs reports)."""
+    def score(self, passages: Sequence[str], langs: Sequence[str] | None = None) -> Scores:
+        """Narrative scores and the probability that each passage *promotes* (vs reports); ``langs`` unused."""
         x = self._features(list(passages))
         return Scores(_sigmoid(x @ self.coef_.T + self.intercept_), _sigmoid(x @ self.stance_coef_ + self.stance_intercept_))
 

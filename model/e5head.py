@@ -152,13 +152,14 @@ class FrozenEmbeddingClassifier(NarrativeModelBase):
         self.threads = threads
 
     # ---- embeddings -----------------------------------------------------------------------------
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        """Embeddings of ``texts`` (Serbian Cyrillic transliterated first when ``transliterate``)."""
+    def embed(self, texts: Sequence[str], langs: Sequence[str] | None = None) -> np.ndarray:
+        """Embeddings of ``texts`` (Serbian Cyrillic transliterated first when ``transliterate``; ``langs``
+        are the texts' detected languages, if known)."""
         from .translit import latinize_serbian
 
         if self.prefix not in ("query", "passage"):
             raise ValueError(f"prefix must be 'query' or 'passage', got {self.prefix!r}")
-        texts = latinize_serbian(texts) if self.transliterate else list(texts)
+        texts = latinize_serbian(texts, langs) if self.transliterate else list(texts)
         fn = embedder(self.encoder, self.threads)
         parts = [fn(texts[i:i + self.batch_size], self.prefix) for i in range(0, len(texts), self.batch_size)]
         return np.concatenate(parts) if parts else np.zeros((0, 1), dtype=np.float32)
@@ -216,9 +217,14 @@ class FrozenEmbeddingClassifier(NarrativeModelBase):
         x = np.asarray(x, dtype=np.float64)
         return Scores(_sigmoid(x @ self.coef_.T + self.intercept_), _sigmoid(x @ self.stance_coef_ + self.stance_intercept_))
 
-    def score(self, passages: Sequence[str]) -> Scores:
-        """Narrative scores and the probability that each passage *promotes* (vs reports)."""
-        return self.scores_from_embeddings(self.embed(list(passages)))
+    def score(self, passages: Sequence[str], langs: Sequence[str] | None = None) -> Scores:
+        """Narrative scores and the probability that each passage *promotes* (vs reports); ``langs``, the
+        passages' detected languages when the caller has them, saves detecting them again."""
+        return self.scores_from_embeddings(self.embed(list(passages), langs))
+
+    @classmethod
+    def uses_language(cls, config: dict) -> bool:
+        return bool(config.get("params", {}).get("transliterate"))
 
     # ---- persistence ----------------------------------------------------------------------------
     def _versions(self) -> dict[str, str]:

@@ -90,15 +90,16 @@ class EnsembleNarrativeClassifier(NarrativeModelBase):
         self.thresholds_ = {lab: 0.5 for lab in self.labels_}
         return self
 
-    def score(self, passages: Sequence[str]) -> Scores:
-        """Narrative scores (threshold 0.5 each) and the probability that a passage promotes."""
+    def score(self, passages: Sequence[str], langs: Sequence[str] | None = None) -> Scores:
+        """Narrative scores (threshold 0.5 each) and the probability that a passage promotes. The passages'
+        languages are detected once (unless given) and handed to every member."""
         texts = list(passages)
         n, k = len(texts), len(self.labels_)
-        langs: list[str] = []
-        if self.languages_:
+        if langs is None:
             from .langid import detect_language
 
             langs = [detect_language(t) for t in texts]
+        langs = list(langs)
         ps, ths, ss, ws = [], [], [], []
         for ref, m in self.members_.items():
             th = np.array([m.thresholds_[lab] for lab in self.labels_])
@@ -106,10 +107,9 @@ class EnsembleNarrativeClassifier(NarrativeModelBase):
             use = np.ones(n, dtype=bool) if allowed is None else np.isin(np.array(langs, dtype=object), allowed)
             p, s = np.tile(th, (n, 1)), np.full(n, 0.5)  # placeholders; their weight is 0
             if use.all():
-                p, s = m.score(texts)
+                p, s = m.score(texts, langs=langs)
             elif use.any():
-                sub = [t for t, u in zip(texts, use) if u]
-                p[use], s[use] = m.score(sub)
+                p[use], s[use] = m.score([t for t, u in zip(texts, use) if u], langs=[g for g, u in zip(langs, use) if u])
             ps.append(np.asarray(p, dtype=np.float64).reshape(n, k))
             ss.append(np.asarray(s, dtype=np.float64).reshape(n))
             ths.append(th)
@@ -117,6 +117,10 @@ class EnsembleNarrativeClassifier(NarrativeModelBase):
         total = sum(ws)  # > 0: at least one member scores every passage
         ws = [w / total for w in ws]
         return Scores(combine(ps, ths, [w[:, None] for w in ws]), sum(w * s for w, s in zip(ws, ss)))  # type: ignore
+
+    @classmethod
+    def uses_language(cls, config: dict) -> bool:
+        return any("languages" in r for r in config.get("members", []))
 
     def _kind_config(self) -> dict:
         return {"members": [{"model": ref, "model_hash": m.model_hash_, "kind": m.config_.get("kind"),

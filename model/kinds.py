@@ -139,7 +139,9 @@ def train_choices() -> list[str]:
     ['baseline', 'transformer']
     """
     _load_all()
-    return [(s.aliases or (s.name,))[0] for s in _KINDS.values() if s.trainable]
+    order = {m: i for i, m in enumerate(KIND_MODULES)}  # the built-in order, whatever was imported first
+    specs = sorted(_KINDS.values(), key=lambda s: order.get(s.cls.__module__, len(order)))
+    return [(s.aliases or (s.name,))[0] for s in specs if s.trainable]
 
 
 def config_kind(path: Path) -> str:

@@ -16,6 +16,38 @@ from __future__ import annotations
 
 import re
 
+# The detector's version. Every shipped model was built with version 1, which configs leave implicit (so
+# their version hashes stay); bump it whenever detect_language can answer differently (tests/model/
+# test_langid.py pins its answers), and models that route, limit members or transliterate by language and
+# were built with another version then refuse to load instead of silently changing their scores.
+DETECTOR_VERSION = 1
+DETECTOR = "narratives.model.langid"
+
+
+def detector_config() -> dict:
+    """What a model config records about the detector (nothing for version 1, see DETECTOR_VERSION).
+
+    >>> detector_config()
+    {}
+    """
+    return {} if DETECTOR_VERSION == 1 else {"language_detector": {"module": DETECTOR, "version": DETECTOR_VERSION}}
+
+
+def detector_problem(config: dict) -> str | None:
+    """Why a model that depends on the detector cannot use this one, or None.
+
+    >>> detector_problem({"language_detector": {"module": DETECTOR, "version": 1}}) is None
+    True
+    >>> detector_problem({"language_detector": {"module": DETECTOR, "version": 7}})[:39]
+    'built with language detector version 7,'
+    """
+    recorded = config.get("language_detector")
+    version = recorded.get("version") if isinstance(recorded, dict) else 1  # absent or a bare name: version 1
+    if version == DETECTOR_VERSION:
+        return None
+    return (f"built with language detector version {version}, but this narratives has version "
+            f"{DETECTOR_VERSION}: its routing or transliteration would differ; rebuild or retrain it")
+
 _WORD = re.compile(r"[^\W\d_]+")
 _SERBIAN_CYRILLIC = set("ђћџљњјЂЋЏЉЊЈ")
 _RUSSIAN_ONLY = set("ыэъёйщяюьЫЭЪЁЙЩЯЮЬ")  # letters the Serbian Cyrillic alphabet does not have

@@ -55,16 +55,18 @@ class RoutedNarrativeClassifier(NarrativeModelBase):
         """Every member reference, fallback first."""
         return list(dict.fromkeys([self.fallback, *self.routes.values()]))
 
-    def _member_scores(self, m, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        p, s = m.score(texts)
+    def _member_scores(self, m, texts: list[str], langs: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        p, s = m.score(texts, langs=langs)
         return rescale(p, np.array([m.thresholds_[lab] for lab in self.labels_])), s
 
     def languages(self, texts: Sequence[str]) -> list[str]:
         return [detect_language(t) for t in texts]
 
-    def score(self, passages: Sequence[str]) -> Scores:
+    def score(self, passages: Sequence[str], langs: Sequence[str] | None = None) -> Scores:
+        """Each passage scored by the member for its language (detected here unless given; the members
+        get the languages too, so no passage is detected twice)."""
         texts = list(passages)
-        langs = self.languages(texts)
+        langs = self.languages(texts) if langs is None else list(langs)
         p = np.zeros((len(texts), len(self.labels_)))
         s = np.zeros(len(texts))
         groups: dict[int, list[int]] = {}
@@ -73,8 +75,12 @@ class RoutedNarrativeClassifier(NarrativeModelBase):
             m = self.members_.get(lang, self.fallback_)
             groups.setdefault(members.index(m), []).append(i)
         for k, idx in groups.items():
-            p[idx], s[idx] = self._member_scores(members[k], [texts[i] for i in idx])
+            p[idx], s[idx] = self._member_scores(members[k], [texts[i] for i in idx], [langs[i] for i in idx])
         return Scores(p, s)
+
+    @classmethod
+    def uses_language(cls, config: dict) -> bool:
+        return True
 
     def _kind_config(self) -> dict:
         def ref(name: str, m) -> dict:

@@ -242,8 +242,8 @@ class TransformerNarrativeClassifier(NarrativeModelBase):
         self.dev_scores_ = p
 
     # ---- inference --------------------------------------------------------------------------------
-    def score(self, passages: Sequence[str]) -> Scores:
-        """Calibrated narrative probabilities and the probability that each passage *promotes*."""
+    def score(self, passages: Sequence[str], langs: Sequence[str] | None = None) -> Scores:
+        """Calibrated narrative probabilities and the probability that each passage *promotes*; ``langs`` unused."""
         z, zs = self._logits(passages)
         p = 1 / (1 + np.exp(-np.clip(z / np.array(self.temperatures_), -50, 50)))
         s = 1 / (1 + np.exp(-np.clip(zs / self.stance_temperature_, -50, 50)))

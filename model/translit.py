@@ -45,13 +45,14 @@ def transliterate(text: str) -> str:
     return "".join(out)
 
 
-def latinize_serbian(texts: Sequence[str]) -> list[str]:
+def latinize_serbian(texts: Sequence[str], langs: Sequence[str] | None = None) -> list[str]:
     """Transliterate the texts the language detector calls Serbian Cyrillic (``sr-Cyrl``); Russian and
-    every other text pass unchanged.
+    every other text pass unchanged. ``langs`` are the texts' languages when already detected.
 
     >>> latinize_serbian(["Суд је рекао да је пресуда коначна.", "Суд заявил, что решение окончательное."])
     ['Sud je rekao da je presuda konačna.', 'Суд заявил, что решение окончательное.']
     """
     from .langid import detect_language
 
-    return [transliterate(t) if detect_language(t) == "sr-Cyrl" else t for t in texts]
+    langs = [detect_language(t) for t in texts] if langs is None else list(langs)
+    return [transliterate(t) if lang == "sr-Cyrl" else t for t, lang in zip(texts, langs)]

@@ -72,9 +72,13 @@ def predict(texts, model=None):
 
 def decide(clf, texts: list[str]) -> list[dict]:
     """The decisions for already-validated texts, on exact scores: ``scores`` (unrounded), ``narratives``,
-    ``stance``, ``stance_score`` and ``warnings``. Article scoring aggregates these directly; ``predict``
-    adds the audit fields with :func:`score_passages`."""
+    ``stance``, ``stance_score``, ``lang`` (detected here, once per passage, and handed to the model) and
+    ``warnings``. Article scoring aggregates these directly; ``predict`` adds the audit fields with
+    :func:`score_passages`."""
+    from narratives.model.langid import detect_language  # here: importing narratives.model loads numpy
+
     labels = clf.labels_
+    langs = [detect_language(t) for t in texts]
     warnings: list[list[str]] = [[] for _ in texts]
     work, idx = [], []
     for i, t in enumerate(texts):
@@ -94,13 +98,13 @@ def decide(clf, texts: list[str]) -> list[dict]:
     p = np.zeros((len(texts), len(labels)))
     s = np.zeros(len(texts))
     if work:
-        p[idx], s[idx] = clf.score(work)
+        p[idx], s[idx] = clf.score(work, langs=[langs[i] for i in idx])
     scored = np.zeros(len(texts), dtype=bool)
     scored[idx] = True
     out = []
     for i, (narr, stance) in enumerate(decide_scores(Scores(p, s), labels, clf.thresholds_, scored)):
         out.append({"scores": {lab: float(v) for lab, v in zip(labels, p[i])}, "narratives": narr, "stance": stance,
-                    "stance_score": float(s[i]), "warnings": warnings[i]})
+                    "stance_score": float(s[i]), "lang": langs[i], "warnings": warnings[i]})
     return out
 
 
@@ -108,9 +112,7 @@ def score_passages(clf, texts: list[str]) -> list[dict]:
     """``predict`` records for already-validated texts with a loaded model: the decisions (made on exact
     scores; rounded only in the record, see :mod:`narratives.serve.records`) plus the model's version and
     hash, the text's sha256 and its detected language."""
-    from narratives.model.langid import detect_language  # here: importing narratives.model loads numpy
-
     from .records import passage_record
 
     info = model_info(clf)
-    return [passage_record(d, info, t, detect_language(t)) for t, d in zip(texts, decide(clf, texts))]
+    return [passage_record(d, info, t) for t, d in zip(texts, decide(clf, texts))]

@@ -84,18 +84,18 @@ def text_sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def passage_record(decision: dict, info: dict, text: str, lang: str) -> dict:
+def passage_record(decision: dict, info: dict, text: str) -> dict:
     """The ``predict`` record of one passage from its exact decision (see :func:`narratives.serve.predict.decide`).
 
     >>> r = passage_record({"scores": {"x": 0.91234}, "narratives": ["x"], "stance": "promotes",
-    ...                     "stance_score": 0.77777, "warnings": []}, {"model_version": None, "model_hash": None},
-    ...                    "text", "und")
+    ...                     "stance_score": 0.77777, "lang": "und", "warnings": []},
+    ...                    {"model_version": None, "model_hash": None}, "text")
     >>> r["scores"], r["stance_score"]
     ({'x': 0.9123}, 0.7778)
     """
     return {"scores": {lab: rounded(v) for lab, v in decision["scores"].items()}, "narratives": decision["narratives"],
             "stance": decision["stance"], "stance_score": rounded(decision["stance_score"]), **info,
-            "text_sha256": text_sha256(text), "lang": lang, "warnings": decision["warnings"]}
+            "text_sha256": text_sha256(text), "lang": decision["lang"], "warnings": decision["warnings"]}
 
 
 def error_record(item: dict, info: dict) -> dict:

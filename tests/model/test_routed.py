@@ -48,3 +48,30 @@ def test_a_changed_member_is_refused(routed, labels_dir, corpus_dir):
     train(labels=labels_dir, corpus=corpus_dir, out=routed / "english", cv_folds=3, C=2.0, log=open(os.devnull, "w"))
     with pytest.raises(ModelLoadError, match="member 'english' .* rebuild it"):
         RoutedNarrativeClassifier.from_pretrained(routed / "routed", member_loader=load_member)
+
+
+def test_language_is_detected_once_per_passage_and_a_changed_detector_refuses(routed, monkeypatch):
+    """predict detects each passage's language once and hands it to the routed model and its members; a
+    model built on another detector version refuses to load instead of routing differently."""
+    import narratives.model.langid as langid
+    import narratives.model.routed as routed_module
+
+    calls: list[str] = []
+    real = langid.detect_language
+
+    def counting(text: str) -> str:
+        calls.append(text)
+        return real(text)
+
+    monkeypatch.setattr(langid, "detect_language", counting)
+    monkeypatch.setattr(routed_module, "detect_language", counting)
+    texts = ["Kosovo set the precedent for Crimea and the West knows it.", "Косово је прецедент за Крим, кажу."]
+    records = predict(texts, model=routed / "routed")
+    assert sorted(calls) == sorted(texts) and [r["lang"] for r in records] == ["en", "sr-Cyrl"]
+
+    from narratives.model.kinds import load_model_dir
+
+    monkeypatch.setattr(langid, "DETECTOR_VERSION", 2)
+    with pytest.raises(ModelLoadError, match="language detector version 1, but this narratives has version 2"):
+        load_model_dir(routed / "routed", member_loader=load_member)
+    assert load_model_dir(routed / "english").labels_  # a model that does not depend on the detector loads
