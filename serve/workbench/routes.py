@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import tempfile
 from functools import partial
 from pathlib import Path
 from types import SimpleNamespace
@@ -29,6 +28,7 @@ from starlette.datastructures import UploadFile
 
 from .analysis import analyse_article, text_source
 from .corrections import LANGS, CorrectionError, Corrections
+from .opening import batch_row, display, evidence_article, open_submission
 from .store import Store
 
 HERE = Path(__file__).parent
@@ -54,11 +54,6 @@ def _environment():
     return env
 
 
-def _text(v, limit: int = 300) -> str:
-    """A record field for display: a string, at most ``limit`` characters ('' for None)."""
-    return "" if v is None else (v if isinstance(v, str) else str(v))[:limit]
-
-
 class Workbench:
     """The workbench of one app: its store, corrections file, templates and routes."""
 
@@ -70,7 +65,12 @@ class Workbench:
 
     # -- helpers ---------------------------------------------------------------------------------------
     def labels(self, clf) -> list[dict]:
-        """Narratives to show and label: the model's, then any the taxonomy adds, with names and colours."""
+        """Narratives to show and label: the model's, then any the taxonomy adds, with names and colours.
+
+        >>> from narratives.model import load_model
+        >>> Workbench(None, None, None).labels(load_model("baseline"))[1]
+        {'id': 'kosovo_precedent', 'name': 'Kosovo precedent', 'colour': 'c1'}
+        """
         ids = list(clf.labels_)
         names: dict[str, str] = {}
         try:
@@ -113,7 +113,7 @@ class Workbench:
         for a, it in zip(out, items):
             a["thresholds"] = dict(clf.thresholds_)
             a["source"] = text_source(it["text"])
-            a["title"] = _text((it.get("extra") or {}).get("title")) or _text(it.get("id"))
+            a["title"] = display((it.get("extra") or {}).get("title")) or display(it.get("id"))
             a["evidence_only"] = False
         return out
 
@@ -122,114 +122,8 @@ class Workbench:
 
     # -- opening files ---------------------------------------------------------------------------------
     def open_sync(self, clf, text: str, title: str, files: list[tuple[str, bytes]]) -> tuple[str, object]:
-        """``("redirect", url)`` or ``("error", [messages])`` for one submission of the start page."""
-        from narratives.serve.readers import SUPPORTED
-
-        from .uploads import kind_of, read_flat_scores, read_queue, read_scores, read_uploaded_articles
-
-        lim = self.limits
-        if not files:
-            if not text.strip():
-                return "error", ["Paste an article's text or choose files to open."]
-            if len(text) > lim.max_article_chars:
-                return "error", [f"The pasted text has {len(text):,} characters; the limit is {lim.max_article_chars:,}."]
-            item = {"id": title.strip() or "Pasted article", "text": text, "source": "pasted",
-                    "extra": {"title": title.strip()} if title.strip() else {}}
-            return "redirect", f"/wb/article/{self.keep_article(self.analyse(clf, [item])[0])}"
-        problems: list[str] = []
-        kinds = [kind_of(name, data[:65536]) for name, data in files]
-        if "queue" in kinds and len(files) > 1:
-            return "error", ["Open a suggest queue (.json) on its own, not with other files."]
-        with tempfile.TemporaryDirectory(prefix="narratives-wb-") as tmp:
-            items: list[dict] = []
-            scores: list[dict] = []
-            for i, (name, data) in enumerate(files):
-                suffix = Path(name).suffix.lower()
-                if suffix not in SUPPORTED | {".json"}:
-                    problems.append(f"{name}: unsupported file type {suffix or '(none)'} "
-                                    f"(use {', '.join(sorted(SUPPORTED | {'.json'}))})")
-                    continue
-                path = Path(tmp) / f"{i:03d}{suffix}"
-                path.write_bytes(data)
-                if suffix == ".parquet":
-                    kinds[i] = kind_of(name, b"", path)
-                if kinds[i] == "queue":
-                    tasks, bad = read_queue(path, name)
-                    if not tasks:
-                        return "error", bad or [f"{name}: no tasks"]
-                    qid = self.store.put("queue", {"name": name, "tasks": tasks, "problems": bad},
-                                         sum(len(t["text"]) for t in tasks))
-                    return "redirect", f"/wb/queue/{qid}"
-                if kinds[i] == "scores":
-                    scores += read_scores(path, name) if suffix in (".jsonl", ".ndjson") else read_flat_scores(path, name)
-                else:
-                    items += read_uploaded_articles(path, name)
-        names = ", ".join(n for n, _ in files[:3]) + (f" and {len(files) - 3} more files" if len(files) > 3 else "")
-        if scores:
-            texts = {hashlib.sha256(it["text"].encode("utf-8", "surrogatepass")).hexdigest(): it
-                     for it in items if "error" not in it}
-            size = sum(len(t["text"]) for t in texts.values())
-            bid = self.store.put("batch", {"name": names, "records": scores, "texts": texts, "links": {},
-                                           "problems": problems}, size)
-            return "redirect", f"/wb/batch/{bid}"
-        if not items:
-            return "error", problems or ["No article found in the files."]
-        if len(items) > lim.max_articles:
-            return "error", problems + [
-                f"{len(items)} articles in these files; the workbench scores at most {lim.max_articles} per "
-                "upload (as /v1/score). Score a larger set with `narratives score FILES -o scores.jsonl` and "
-                "open scores.jsonl here, with the article files beside it to read them in full."]
-        good: list[tuple[int, dict]] = []
-        records: list[dict] = []
-        links: dict[int, str] = {}
-        for it in items:
-            if "error" not in it and len(it["text"]) > lim.max_article_chars:
-                it = {"id": it.get("id"), "source": it.get("source"),
-                      "error": f"{it.get('source')}: text over {lim.max_article_chars:,} characters; skipped"}
-            if "error" in it:
-                records.append({"id": it.get("id"), "source": it.get("source"), "narratives": [], "scores": {},
-                                "stances": {}, "evidence": {}, "stance": None, "errors": [it["error"]]})
-            else:
-                good.append((len(records), it))
-                records.append({})
-        for (row, _), a in zip(good, self.analyse(clf, [it for _, it in good])):
-            records[row] = a["record"]
-            links[row] = self.keep_article(a)
-        if len(records) == 1 and links and not problems:
-            return "redirect", f"/wb/article/{links[0]}"
-        bid = self.store.put("batch", {"name": names, "records": records, "texts": {}, "links": links,
-                                       "problems": problems})
-        return "redirect", f"/wb/batch/{bid}"
-
-    def evidence_article(self, rec: dict) -> dict:
-        """An article view of a scores record without text: its evidence passages, one per paragraph."""
-        from .analysis import analyse_text_layout
-
-        seen: dict[tuple, dict] = {}
-        for lab, evs in (rec.get("evidence") or {}).items():
-            for ev in evs if isinstance(evs, list) else []:
-                if not isinstance(ev, dict) or not isinstance(ev.get("text"), str):
-                    continue
-                start = ev.get("start") if isinstance(ev.get("start"), int) else None
-                p = seen.setdefault((start, ev["text"]), {"text": ev["text"], "orig": start, "scores": {}, "hits": [],
-                                          "stance": _text(ev.get("stance")), "stance_score": ev.get("stance_score")})
-                if isinstance(ev.get("score"), (int, float)):
-                    p["scores"][str(lab)] = ev["score"]
-                p["hits"].append(str(lab))
-        ordered = sorted(seen.values(), key=lambda p: p["orig"] if isinstance(p["orig"], int) else 0)
-        text, spans, passages = "", [], []
-        for k, p in enumerate(ordered):
-            start = len(text) + (2 if text else 0)
-            text = text + ("\n\n" if text else "") + p["text"]
-            spans.append((start, len(text)))
-            hits = sorted(p["hits"], key=lambda lab: -p["scores"].get(lab, 0))
-            passages.append({"k": k, "start": start, "end": len(text), "words": len(p["text"].split()),
-                             "hits": hits, "scores": p["scores"], "stance": p["stance"],
-                             "stance_score": p["stance_score"], "orig_start": p["orig"]})
-        sha = _text(rec.get("text_sha256"), 64)
-        return {"record": rec, "passages": passages, "layout": analyse_text_layout(text, spans), "text": text,
-                "thresholds": {}, "source": f"wb-{sha[:12]}" if sha else text_source(text),
-                "title": _text(rec.get("title")) or _text(rec.get("id")), "evidence_only": True}
+        """See :func:`.opening.open_submission`."""
+        return open_submission(self, clf, text, title, files)
 
     # -- routes ----------------------------------------------------------------------------------------
     def add_routes(self, app) -> None:  # noqa: C901 - one closure per route
@@ -289,10 +183,10 @@ class Workbench:
             b = self.store.get("batch", bid)
             if b is None:
                 return JSONResponse({"error": {"status": 404, "message": "no such batch"}}, status_code=404)
-            return {"rows": [_row(i, rec, b) for i, rec in enumerate(b["records"])]}
+            return {"rows": [batch_row(i, rec, b) for i, rec in enumerate(b["records"])]}
 
         @r.get("/wb/batch/{bid}/{row}", response_class=HTMLResponse)
-        async def batch_row(request: Request, bid: str, row: int):
+        async def open_row(request: Request, bid: str, row: int):
             b = self.store.get("batch", bid)
             if b is None or not 0 <= row < len(b["records"]):
                 return self.missing(request, "batch row")
@@ -300,7 +194,7 @@ class Workbench:
             if link and self.store.get("article", link) is not None:
                 return RedirectResponse(f"/wb/article/{link}", status_code=303)
             rec = b["records"][row]
-            item = b["texts"].get(_text(rec.get("text_sha256"), 64))
+            item = b["texts"].get(display(rec.get("text_sha256"), 64))
             if item is not None:
                 clf = self.current(request)
                 a = (await run_in_threadpool(self.analyse, clf, [dict(item)]))[0]
@@ -308,7 +202,7 @@ class Workbench:
                 a["scored_version"] = rec.get("model_version")
                 b["links"][row] = self.keep_article(a)
                 return RedirectResponse(f"/wb/article/{b['links'][row]}", status_code=303)
-            a = self.evidence_article(rec)
+            a = evidence_article(rec)
             b["links"][row] = self.keep_article(a)
             return RedirectResponse(f"/wb/article/{b['links'][row]}", status_code=303)
 
@@ -369,8 +263,8 @@ class Workbench:
             score = (rec.get("scores") or {}).get(lab)
             found.append({"id": lab, "label": by_id.get(lab, {"name": lab, "colour": "c7"}),
                           "score": score if isinstance(score, (int, float)) else None,
-                          "stance": _text((rec.get("stances") or {}).get(lab), 16), "n": n})
-        meta = [(k, _text(rec.get(k))) for k in ("outlet", "date", "author", "url", "source") if rec.get(k)]
+                          "stance": display((rec.get("stances") or {}).get(lab), 16), "n": n})
+        meta = [(k, display(rec.get(k))) for k in ("outlet", "date", "author", "url", "source") if rec.get(k)]
         return self.page("article.html", request, a=a, rec=rec, data=data, found=found, labels=by_id, meta=meta,
                          saved={p["k"] for p in passages if p["saved"]}, title=f"{a['title']} - workbench")
 
@@ -406,29 +300,18 @@ def _saved(rec: dict | None) -> dict | None:
     return None if rec is None else {"narratives": rec["narratives"], "stance": rec["stance"], "lang": rec["lang"]}
 
 
-def _row(i: int, rec: dict, batch: dict) -> dict:
-    raw = rec.get("scores")
-    scores = {str(k): v for k, v in (raw if isinstance(raw, dict) else {}).items() if isinstance(v, (int, float))}
-    raw = rec.get("narratives")
-    narr = [n for n in (raw if isinstance(raw, list) else []) if isinstance(n, str)]
-    raw = rec.get("stances")
-    stances: dict = raw if isinstance(raw, dict) else {}
-    top = max((scores.get(n, 0) for n in narr), default=max(scores.values(), default=0))
-    raw = rec.get("errors")
-    errors: list = raw if isinstance(raw, list) else []
-    return {"i": i, "id": _text(rec.get("id"), 200), "title": _text(rec.get("title") or rec.get("headline"), 200),
-            "outlet": _text(rec.get("outlet"), 100), "date": _text(rec.get("date") or rec.get("published"), 40),
-            "lang": _text(rec.get("lang"), 16), "narratives": narr, "stance": _text(rec.get("stance"), 16),
-            "stances": {str(k): _text(v, 16) for k, v in stances.items()}, "scores": scores, "top": top,
-            "errors": [_text(e) for e in errors][:3], "model_version": _text(rec.get("model_version"), 16),
-            "full": i in batch["links"] or _text(rec.get("text_sha256"), 64) in batch["texts"]}
-
-
 def mount_workbench(app, current, lock, limits, corrections: str | Path | None = None,
                     token: str | None = None) -> Workbench:
     """Add the workbench to ``app`` (the API's FastAPI app): its routes at ``/`` and ``/wb/...``, its
     static files at ``/wb/static``, and the :class:`~.guard.Guard` (token, origin check, CSP) around the
-    whole app. ``current(request)`` gives the model; ``lock`` serialises scoring with the API's."""
+    whole app. ``current(request)`` gives the model; ``lock`` serialises scoring with the API's.
+
+    >>> from fastapi import FastAPI
+    >>> from narratives.serve.http import Limits
+    >>> wb = mount_workbench(FastAPI(), None, None, Limits())
+    >>> wb.corrections.name.startswith("workbench-")
+    True
+    """
     from fastapi.staticfiles import StaticFiles
 
     from .guard import Guard

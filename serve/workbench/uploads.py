@@ -32,7 +32,11 @@ def display_name(name: str | None, i: int) -> str:
 def kind_of(name: str, head: bytes, path: Path | None = None) -> str:
     """``queue`` (a .json suggest file), ``scores`` (``narratives score`` output: JSONL whose first record
     has ``narratives`` and ``scores`` and no ``text``; CSV or Parquet with ``narratives`` and ``score_*``
-    columns and no ``text``) or ``articles``. ``path`` is needed for Parquet (its schema is at the end)."""
+    columns and no ``text``) or ``articles``. ``path`` is needed for Parquet (its schema is at the end).
+
+    >>> kind_of("s.csv", b"id,source,narratives,stance,stances,score_x\\n"), kind_of("a.csv", b"id,text\\n")
+    ('scores', 'articles')
+    """
     suffix = Path(name).suffix.lower()
     if suffix == ".json":
         return "queue"
@@ -119,7 +123,13 @@ def read_uploaded_articles(path: Path, shown: str) -> list[dict]:
 
 def read_flat_scores(path: Path, shown: str) -> list[dict]:
     """Records of a ``narratives score`` CSV or Parquet file; a row that cannot be read becomes an error
-    record naming the file and row."""
+    record naming the file and row.
+
+    >>> import tempfile; p = Path(tempfile.mkdtemp()) / "s.csv"
+    >>> _ = p.write_text('id,narratives,score_x\\na,x,0.9\\nb,,0.1,extra\\n')
+    >>> [(r["id"], r["scores"], r["errors"]) for r in read_flat_scores(p, "s.csv")]
+    [('a', {'x': 0.9}, []), ('s.csv:3', {}, ['s.csv:3: more cells than the header'])]
+    """
     from narratives.serve.readers import MAX_ARTICLE_BYTES
 
     out = []
