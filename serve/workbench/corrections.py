@@ -26,6 +26,46 @@ from pathlib import Path
 LANGS = ("en", "sr-Latn", "sr-Cyrl", "bs", "hr", "ru")  # as narratives.train.data.LANGS (kept light here)
 
 
+def labelled_index(folder: str | Path | None = None) -> dict[str, tuple[str, list, str]]:
+    """The passages of the label folder's JSONL label files (not the stand-off seed spans, which need the
+    corpus) by :func:`passage_key`: ``(file:line, narratives, stance)``. An unreadable file is skipped.
+
+    >>> where, narratives, stance = next(iter(labelled_index().values()))
+    >>> ".jsonl:" in where and stance in ("promotes", "reports", "none")
+    True
+    """
+    from narratives.model.paths import labels_dir
+    from narratives.train.data import read_jsonl
+
+    out: dict[str, tuple[str, list, str]] = {}
+    root = Path(folder) if folder is not None else labels_dir()
+    for path in sorted(root.glob("*.jsonl")) if root.is_dir() else []:
+        if path.name == "seed_spans.jsonl":
+            continue
+        try:
+            for no, rec, err in read_jsonl(path):
+                if not err and isinstance(rec, dict) and isinstance(rec.get("text"), str):
+                    out.setdefault(passage_key(rec["text"]), (f"{path}:{no}", rec.get("narratives") or [],
+                                                              str(rec.get("stance"))))
+        except (OSError, ValueError):
+            continue
+    return out
+
+
+def conflict(index: dict, rec: dict) -> str | None:
+    """A warning when the label folder holds this text with other labels (``labels import`` would then
+    refuse the corrections file), else None.
+
+    >>> conflict({"wb-1": ("a.jsonl:3", ["x"], "promotes")}, {"id": "wb-1", "narratives": [], "stance": "none"})[:44]
+    'already labelled at a.jsonl:3 as x/promotes:'
+    """
+    old = index.get(rec["id"])
+    if old is None or (sorted(old[1]), old[2]) == (rec["narratives"], rec["stance"]):
+        return None
+    return (f"already labelled at {old[0]} as {'+'.join(old[1]) or 'none'}/{old[2]}: labels import refuses a text "
+            "labelled two ways; fix that label file, or label it the same here")
+
+
 class CorrectionError(ValueError):
     """A correction that the label importer would refuse; the message names the field."""
 

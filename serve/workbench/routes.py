@@ -27,7 +27,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from .analysis import analyse_article, text_source
-from .corrections import LANGS, CorrectionError, Corrections
+from .corrections import LANGS, CorrectionError, Corrections, conflict, labelled_index
 from .opening import batch_row, display, evidence_article, open_submission
 from .store import Store
 
@@ -62,6 +62,7 @@ class Workbench:
         self.store = Store()
         self.corrections = Corrections(corrections)
         self.env = _environment()
+        self._labelled: dict | None = None  # the label folder's passages, read on the first save
 
     # -- helpers ---------------------------------------------------------------------------------------
     def labels(self, clf) -> list[dict]:
@@ -234,7 +235,10 @@ class Workbench:
                 log.exception("workbench: cannot write corrections")
                 return JSONResponse({"error": {"status": 507, "message": f"cannot write the corrections file: {exc}"}},
                                     status_code=507)
-            return {"saved": _saved(rec), "file": self.corrections.name, "count": len(self.corrections.records())}
+            if self._labelled is None:
+                self._labelled = labelled_index()
+            return {"saved": _saved(rec), "file": self.corrections.name, "count": len(self.corrections.records()),
+                    "warning": conflict(self._labelled, rec)}
 
         @r.get("/wb/corrections", response_class=HTMLResponse)
         def corrections(request: Request):

@@ -289,3 +289,16 @@ def test_a_folder_upload_keeps_going_past_stray_files(client):
     assert ".DS_Store: unsupported file type (none)" in page and "desk/" not in page
     rows = client.get(f"/wb/api/batch/{bid}").json()["rows"]
     assert [(x["id"], x["full"]) for x in rows] == [("a", True), ("a", True)]
+
+
+def test_a_passage_labelled_otherwise_in_the_label_folder_is_flagged(client):
+    from narratives.train.data import read_jsonl
+
+    path = ROOT / "data" / "labels" / "team_voices.jsonl"
+    no, rec, _ = next(x for x in read_jsonl(path) if x[1]["narratives"])
+    aid = _article(client, rec["text"])
+    body = {"kind": "article", "id": aid, "k": 0, "narratives": [], "stance": "none", "lang": rec["lang"], "review": {}}
+    out = client.post("/wb/api/label", json=body).json()
+    assert out["warning"].startswith(f"already labelled at {path}:{no} as ")
+    same = {**body, "narratives": rec["narratives"], "stance": rec["stance"]}
+    assert client.post("/wb/api/label", json=same).json()["warning"] is None

@@ -100,8 +100,8 @@
         const out = await postJSON("/wb/api/label", body);
         p.saved = out.saved;
         data.lang = out.saved.lang;
-        msg.className = "lf-msg ok";
-        msg.textContent = "Saved to " + out.file + " (" + out.count + " in this session).";
+        msg.className = out.warning ? "lf-msg err" : "lf-msg ok";
+        msg.textContent = "Saved to " + out.file + " (" + out.count + " in this session)." + (out.warning ? " Note: " + out.warning : "");
         save.textContent = "Save again";
         const n = document.getElementById("n-corrections");
         if (n) n.textContent = String(out.count);
