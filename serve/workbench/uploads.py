@@ -63,40 +63,6 @@ def kind_of(name: str, head: bytes, path: Path | None = None) -> str:
     return "articles"
 
 
-def unflatten(row: dict) -> dict:
-    """A ``narratives score`` CSV or Parquet row back into a record (``;``-joined lists, ``score_*``
-    columns, JSON-text fields).
-
-    >>> unflatten({"id": "a", "narratives": "x;y", "stances": "x=promotes;y=reports", "score_x": "0.9",
-    ...            "score_y": 0.7, "evidence": "{}", "errors": "[]", "fields": '{"outlet": "O"}'})["scores"]
-    {'x': 0.9, 'y': 0.7}
-    """
-    rec: dict = {k: row.get(k) for k in ("id", "source", "stance", "model_version", "model_hash", "text_sha256", "lang")}
-    rec["narratives"] = [n for n in str(row.get("narratives") or "").split(";") if n]
-    rec["stances"] = dict(p.split("=", 1) for p in str(row.get("stances") or "").split(";") if "=" in p)
-    scores: dict[str, float] = {}
-    rec["scores"] = scores
-    for k, v in row.items():
-        if k.startswith("score_") and v not in (None, ""):
-            try:
-                scores[k[6:]] = float(v)
-            except (TypeError, ValueError):
-                pass
-    for key, default in (("evidence", {}), ("errors", []), ("warnings", []), ("fields", {})):
-        try:
-            rec[key] = json.loads(row[key]) if isinstance(row.get(key), str) and row[key] else default
-        except ValueError:
-            rec[key] = default
-    fields = rec.pop("fields")
-    if isinstance(fields, dict):
-        rec.update({k: v for k, v in fields.items() if k not in rec})
-    try:
-        rec["n_passages"] = int(row.get("n_passages") or 0)
-    except (TypeError, ValueError):
-        rec["n_passages"] = 0
-    return rec
-
-
 def read_uploaded_articles(path: Path, shown: str) -> list[dict]:
     """Article items of one uploaded file, with ids and sources naming the uploaded file, not the temp one.
 
@@ -122,15 +88,28 @@ def read_uploaded_articles(path: Path, shown: str) -> list[dict]:
 
 
 def read_flat_scores(path: Path, shown: str) -> list[dict]:
-    """Records of a ``narratives score`` CSV or Parquet file; a row that cannot be read becomes an error
-    record naming the file and row.
+    """Records of a ``narratives score`` CSV or Parquet file (each row through the writer's own inverse,
+    :func:`narratives.serve.output.unflat_row`); a row that cannot be read becomes an error record naming
+    the file and row, and the rest is read.
 
     >>> import tempfile; p = Path(tempfile.mkdtemp()) / "s.csv"
-    >>> _ = p.write_text('id,narratives,score_x\\na,x,0.9\\nb,,0.1,extra\\n')
-    >>> [(r["id"], r["scores"], r["errors"]) for r in read_flat_scores(p, "s.csv")]
-    [('a', {'x': 0.9}, []), ('s.csv:3', {}, ['s.csv:3: more cells than the header'])]
+    >>> _ = p.write_text('id,narratives,score_x\\na,x,0.9\\nb,,0.1,extra\\nc,,high\\n')
+    >>> for r in read_flat_scores(p, "s.csv"):
+    ...     print(r["id"], r["scores"], r["errors"])
+    a {'x': 0.9} []
+    s.csv:3 {} ['s.csv:3: more cells than the header']
+    s.csv:4 {} ["s.csv:4: unreadable row (could not convert string to float: 'high')"]
     """
+    from narratives.serve.output import FORMULA_START, unflat_row
     from narratives.serve.readers import MAX_ARTICLE_BYTES
+
+    def one(row: dict, where: str) -> dict:
+        if None in row:
+            return _bad(where, "more cells than the header")
+        try:
+            return _clean(unflat_row(row))
+        except (ValueError, TypeError, AttributeError) as exc:
+            return _bad(where, f"unreadable row ({exc})")
 
     out = []
     try:
@@ -138,14 +117,18 @@ def read_flat_scores(path: Path, shown: str) -> list[dict]:
             csv.field_size_limit(MAX_ARTICLE_BYTES)
             with open(path, encoding="utf-8-sig", newline="") as fh:
                 reader = csv.DictReader(fh)
-                for row in reader:
-                    out.append(_clean(unflatten(row)) if None not in row else
-                               _bad(f"{shown}:{reader.line_num}", "more cells than the header"))
+                for row in reader:  # a formula-looking cell was written with a leading quote: undo it
+                    row = {k: v[1:] if isinstance(v, str) and v[:1] == "'" and v[1:2] in FORMULA_START else v
+                           for k, v in row.items()}
+                    out.append(one(row, f"{shown}:{reader.line_num}"))
         else:
             import pyarrow.parquet as pq
 
+            no = 0
             for batch in pq.ParquetFile(str(path)).iter_batches(batch_size=1000):
-                out += [_clean(unflatten(row)) for row in batch.to_pylist()]
+                for row in batch.to_pylist():
+                    no += 1
+                    out.append(one(row, f"{shown}: row {no}"))
     except (UnicodeDecodeError, csv.Error, OSError, ValueError) as exc:
         out.append(_bad(shown, f"the rest of the file could not be read ({exc})"))
     return out
