@@ -11,6 +11,8 @@ import hashlib
 import tempfile
 from pathlib import Path
 
+from narratives.serve.work import count_passages
+
 from .analysis import analyse_text_layout, text_source
 from .uploads import kind_of, read_flat_scores, read_queue, read_scores, read_uploaded_articles
 
@@ -41,6 +43,9 @@ def open_submission(wb, clf, text: str, title: str, files: list[tuple[str, bytes
             return "error", ["Paste an article's text or choose files to open."]
         if len(text) > lim.max_article_chars:
             return "error", [f"The pasted text has {len(text):,} characters; the limit is {lim.max_article_chars:,}."]
+        if count_passages([text]) > lim.max_passages:
+            return "error", [f"The pasted text has {count_passages([text]):,} passages; the limit is "
+                             f"{lim.max_passages:,} (as /v1/score)."]
         item = {"id": title.strip() or "Pasted article", "text": text, "source": "pasted",
                 "extra": {"title": title.strip()} if title.strip() else {}}
         return "redirect", f"/wb/article/{wb.keep_article(wb.analyse(clf, [item])[0])}"
@@ -74,8 +79,11 @@ def open_submission(wb, clf, text: str, title: str, files: list[tuple[str, bytes
                 items += read_uploaded_articles(path, name)
     names = ", ".join(n for n, _ in files[:3]) + (f" and {len(files) - 3} more files" if len(files) > 3 else "")
     if scores:
+        too_long = [it for it in items if "error" not in it and count_passages([it["text"]]) > lim.max_passages]
+        problems += [f"{it['source']}: over {lim.max_passages:,} passages (the limit per request); its rows show "
+                     "the evidence only" for it in too_long]
         texts = {hashlib.sha256(it["text"].encode("utf-8", "surrogatepass")).hexdigest(): it
-                 for it in items if "error" not in it}
+                 for it in items if "error" not in it and it not in too_long}
         size = sum(len(t["text"]) for t in texts.values())
         bid = wb.store.put("batch", {"name": names, "records": scores, "texts": texts, "links": {},
                                        "problems": problems}, size)
@@ -87,6 +95,11 @@ def open_submission(wb, clf, text: str, title: str, files: list[tuple[str, bytes
             f"{len(items)} articles in these files; the workbench scores at most {lim.max_articles} per "
             "upload (as /v1/score). Score a larger set with `narratives score FILES -o scores.jsonl` and "
             "open scores.jsonl here, with the article files beside it to read them in full."]
+    n = count_passages([it["text"] for it in items if "error" not in it])
+    if n > lim.max_passages:
+        return "error", problems + [
+            f"{n:,} passages in these articles; the workbench scores at most {lim.max_passages:,} per upload "
+            "(as /v1/score). Open fewer or shorter articles at a time, or score them with `narratives score`."]
     good: list[tuple[int, dict]] = []
     records: list[dict] = []
     links: dict[int, str] = {}

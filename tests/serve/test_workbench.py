@@ -120,6 +120,12 @@ def test_limits_match_the_api(client):
     assert r.status_code == 413
     r = _open(client, text="  ")
     assert r.status_code == 422 and "Paste an article" in r.text
+    many = "\n\n".join(f"Paragraph {i}." for i in range(1001))  # 1,001 passages, over the API's 1,000
+    r = _open(client, text=many)
+    assert r.status_code == 422 and "1,001 passages; the limit is 1,000" in r.text
+    files = [("files", (f"a{i}.txt", many[: len(many) // 3].encode(), "text/plain")) for i in range(4)]
+    r = client.post("/wb/open", files=files, follow_redirects=False)
+    assert r.status_code == 422 and "the workbench scores at most 1,000 per upload" in r.text
 
 
 def test_bad_files_never_stop_the_batch(client):
