@@ -93,6 +93,8 @@ class EnsembleNarrativeClassifier(NarrativeModelBase):
     def score(self, passages: Sequence[str], langs: Sequence[str] | None = None) -> Scores:
         """Narrative scores (threshold 0.5 each) and the probability that a passage promotes. The passages'
         languages are detected once (unless given) and handed to every member."""
+        from .langid import route_language
+
         texts = list(passages)
         n, k = len(texts), len(self.labels_)
         if langs is None:
@@ -104,7 +106,9 @@ class EnsembleNarrativeClassifier(NarrativeModelBase):
         for ref, m in self.members_.items():
             th = np.array([m.thresholds_[lab] for lab in self.labels_])
             allowed = self.languages_.get(ref)
-            use = np.ones(n, dtype=bool) if allowed is None else np.isin(np.array(langs, dtype=object), allowed)
+            # sq, mk, bg, uk count as the language they are routed as (langid.ROUTE_AS): never as English
+            use = np.ones(n, dtype=bool) if allowed is None else \
+                np.isin(np.array([route_language(g) for g in langs], dtype=object), allowed)
             p, s = np.tile(th, (n, 1)), np.full(n, 0.5)  # placeholders; their weight is 0
             if use.all():
                 p, s = m.score(texts, langs=langs)

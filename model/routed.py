@@ -19,7 +19,7 @@ from .artifact import ModelLoadError
 from .base import NarrativeModelBase, SavedModel
 from .contract import Scores
 from .kinds import MemberLoader, register_kind
-from .langid import detect_language
+from .langid import detect_language, route_language
 from .members import check_labels, load_members, pinned_problem
 
 KIND = "routed"
@@ -72,7 +72,7 @@ class RoutedNarrativeClassifier(NarrativeModelBase):
         groups: dict[int, list[int]] = {}
         members = [self.fallback_, *self.members_.values()]
         for i, lang in enumerate(langs):
-            m = self.members_.get(lang, self.fallback_)
+            m = self.members_.get(route_language(lang), self.fallback_)  # sq, mk, bg, uk: langid.ROUTE_AS
             groups.setdefault(members.index(m), []).append(i)
         for k, idx in groups.items():
             p[idx], s[idx] = self._member_scores(members[k], [texts[i] for i in idx], [langs[i] for i in idx])

@@ -52,7 +52,7 @@ def latinize_serbian(texts: Sequence[str], langs: Sequence[str] | None = None) -
     >>> latinize_serbian(["Суд је рекао да је пресуда коначна.", "Суд заявил, что решение окончательное."])
     ['Sud je rekao da je presuda konačna.', 'Суд заявил, что решение окончательное.']
     """
-    from .langid import detect_language
+    from .langid import detect_language, route_language
 
     langs = [detect_language(t) for t in texts] if langs is None else list(langs)
-    return [transliterate(t) if lang == "sr-Cyrl" else t for t, lang in zip(texts, langs)]
+    return [transliterate(t) if route_language(lang) == "sr-Cyrl" else t for t, lang in zip(texts, langs)]

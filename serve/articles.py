@@ -140,8 +140,13 @@ def _article_record(item: dict, spans, recs, clf, info, max_evidence, min_words)
     for k, v in item.get("extra", {}).items():
         out[f"input_{k}" if k in reserved else k] = v
     out.update(agg)
+    lang = detect_language(text)
+    from narratives.model.langid import unlabelled_warning
+
+    if unlabelled_warning(lang):
+        warnings.append(str(unlabelled_warning(lang)))
     out.update({"n_passages": len(spans), **info,
                 "text_sha256": text_sha256(text),
-                "lang": detect_language(text),
+                "lang": lang,
                 "errors": [], "warnings": warnings})
     return out

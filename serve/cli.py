@@ -245,7 +245,7 @@ def _hint_default_kind(kind: str) -> None:
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Routed model directory to write (replaced atomically if it exists).")
 @click.option("--lang", "langs", multiple=True, required=True, metavar="LANG=MODEL",
-              help="Send passages detected as LANG (en, ru, sr-Cyrl, hbs-Latn) to MODEL; repeatable.")
+              help="Send passages detected as LANG (en, ru, sr-Cyrl, hbs-Latn; also sq, mk, bg, uk, und) to MODEL; repeatable.")
 @click.option("--fallback", required=True, help="The model for every other passage.")
 @click.option("--labels", type=click.Path(file_okay=False, path_type=Path), default=None, help=LABELS_HELP)
 @click.option("--corpus", type=click.Path(file_okay=False, path_type=Path), default=None, help=CORPUS_HELP)
@@ -277,7 +277,8 @@ def route(out, langs, fallback, labels, corpus, reference):
               help="Model directory to write (replaced atomically if it exists).")
 @click.option("--member", "members", multiple=True, required=True, metavar="MODEL=WEIGHT[@LANGS]",
               help="A member model and its weight (repeatable; weights are normalised to sum to 1). "
-                   "'@en,und' limits the member to those detected languages (en, ru, sr-Cyrl, hbs-Latn, und).")
+                   "'@en,und' limits the member to those detected languages (en, ru, sr-Cyrl, hbs-Latn, sq, mk, "
+                   "bg, uk, und).")
 @click.option("--labels", type=click.Path(file_okay=False, path_type=Path), default=None, help=LABELS_HELP)
 @click.option("--corpus", type=click.Path(file_okay=False, path_type=Path), default=None, help=CORPUS_HELP)
 @click.option("--reference", default=None, help="A model to show side by side in the card and plots.")

@@ -54,8 +54,9 @@ def predict(texts, model=None):
     Each record: ``scores`` (every narrative, 0-1), ``narratives`` (those at or above the model's
     threshold), ``stance`` (``promotes``/``reports``, or ``none`` when no narrative is predicted),
     ``stance_score`` (probability of *promotes*), ``model_version``, ``model_hash``, ``text_sha256``
-    (of the input text, for audits), ``lang`` (detected: en, ru, sr-Cyrl, hbs-Latn or und) and
-    ``warnings``. ``model`` is a shipped name (``"baseline"``), a model directory, or ``None`` for the
+    (of the input text, for audits), ``lang`` (detected: en, ru, sr-Cyrl, hbs-Latn or und; sq, mk, bg or
+    uk with a warning, as the labels do not cover them) and ``warnings``. ``model`` is a shipped name
+    (``"baseline"``), a model directory, or ``None`` for the
     shipped default, loaded once per process.
 
     >>> [(r["narratives"], r["stance"], r["warnings"]) for r in predict(["", "  "])]
@@ -115,4 +116,13 @@ def score_passages(clf, texts: list[str]) -> list[dict]:
     from .records import passage_record
 
     info = model_info(clf)
-    return [passage_record(d, info, t) for t, d in zip(texts, decide(clf, texts))]
+    return [passage_record(_warn_unlabelled(d, d["lang"]), info, t) for t, d in zip(texts, decide(clf, texts))]
+
+
+def _warn_unlabelled(decision: dict, lang: str) -> dict:
+    """The decision with a warning added when the passage's language is not among the labelled ones
+    (Albanian, Macedonian, Bulgarian, Ukrainian: detected, never taken for English, Serbian or Russian)."""
+    from narratives.model.langid import unlabelled_warning
+
+    w = unlabelled_warning(lang)
+    return {**decision, "warnings": [*decision["warnings"], w]} if w else decision

@@ -280,6 +280,12 @@ def _language(text: str, given, default_lang: str | None, where: str, problems: 
     found = detect_language(text)
     if found in LANGS:
         return found
+    from narratives.model.langid import UNLABELLED
+
+    if found in UNLABELLED:
+        problems.append((where, f"the text looks {UNLABELLED[found]} ({found}), not a language of the labels "
+                                f"({', '.join(LANGS)}); give a 'lang' field or --lang if it is one of them"))
+        return None
     problems.append((where, f"cannot tell the language (detected {found!r}: Serbian, Bosnian and Croatian in "
                             "Latin script look alike); give a 'lang' field or --lang"))
     return None
