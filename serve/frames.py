@@ -9,7 +9,9 @@ string per narrative (null where the narrative is not predicted), and ``evidence
 record's order, best first). Columns other than the id and text pass through unchanged, after ``source``
 as in the record (named ``input_<name>`` when they clash with a record field), and the frame's index is
 kept, so the result joins back onto the input. :func:`frame_records` turns rows back into the exact
-records ``narratives score`` writes.
+records ``narratives score`` writes. One difference: a frame's rows are not checked for duplicate ids
+(``narratives score``, with or without ``--engine``, warns about an id seen earlier in the run; a frame
+has its own index, and a batch of a Ray or Spark job cannot see the others).
 
 >>> import pandas as pd
 >>> df = pd.DataFrame({"id": ["a"], "text": ["Sunny in Belgrade.\\n\\nMarkets were calm."], "outlet": ["X"]})
@@ -161,7 +163,7 @@ def _items(frame, id_column: str, text_column: str, source_column: str | None) -
             yield {"id": rid, "text": text, "source": source, "extra": {}}
 
 
-def _check_columns(columns, id_column: str, text_column: str, source_column: str | None) -> None:
+def _check_columns(columns, text_column: str, source_column: str | None) -> None:
     needed = [c for c in (text_column, source_column) if c is not None]
     missing = [c for c in needed if c not in columns]
     if missing:
@@ -193,7 +195,7 @@ def score_frame(frame, model=None, *, id_column: str = "id", text_column: str = 
     """
     import pandas as pd
 
-    _check_columns(frame.columns, id_column, text_column, source_column)
+    _check_columns(frame.columns, text_column, source_column)
     clf, labels = _labels(model)
     keep = passthrough(frame.columns, id_column, text_column, source_column)
     recs = score_articles(_items(frame, id_column, text_column, source_column), model=clf,
@@ -223,7 +225,7 @@ def score_table(table, model=None, *, id_column: str = "id", text_column: str = 
     """
     import pyarrow as pa
 
-    _check_columns(table.column_names, id_column, text_column, source_column)
+    _check_columns(table.column_names, text_column, source_column)
     clf, labels = _labels(model)
     scored = score_frame(table.select([c for c in (id_column, text_column, source_column)
                                        if c is not None and c in table.column_names]).to_pandas(),
