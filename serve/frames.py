@@ -26,9 +26,11 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from .articles import RESERVED, score_articles
+from .articles import score_articles
+from .records import Evidence, article_fields
 
-EVIDENCE_FIELDS = ("narrative", "start", "end", "score", "stance", "stance_score", "text")
+RESERVED = article_fields()  # the article record's fields, in order: one list, in narratives.serve.records
+EVIDENCE_FIELDS = ("narrative", *Evidence.model_fields)
 
 
 def _labels(model) -> tuple[Any, list[str]]:
@@ -48,9 +50,11 @@ def record_schema(labels: Iterable[str]):
     import pyarrow as pa
 
     labels = list(labels)
-    evidence = pa.struct([("narrative", pa.string()), ("start", pa.int64()), ("end", pa.int64()),
-                          ("score", pa.float64()), ("stance", pa.string()), ("stance_score", pa.float64()),
-                          ("text", pa.string())])
+    passage = {"narrative": pa.string(), "start": pa.int64(), "end": pa.int64(), "score": pa.float64(),
+               "stance": pa.string(), "stance_score": pa.float64(), "text": pa.string()}
+    if set(EVIDENCE_FIELDS) - set(passage):  # the evidence record gained a field this module cannot type yet
+        raise RuntimeError(f"evidence fields without a column type: {', '.join(set(EVIDENCE_FIELDS) - set(passage))}")
+    evidence = pa.struct([(f, passage[f]) for f in EVIDENCE_FIELDS])
     types = {"id": pa.string(), "source": pa.string(), "narratives": pa.list_(pa.string()), "stance": pa.string(),
              "stances": pa.struct([(lab, pa.string()) for lab in labels]),
              "scores": pa.struct([(lab, pa.float64()) for lab in labels]), "evidence": pa.list_(evidence),

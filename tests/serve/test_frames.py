@@ -9,14 +9,16 @@ import pytest
 from click.testing import CliRunner
 
 from narratives.serve import predict
-from narratives.serve.articles import RESERVED, score_articles
+from narratives.serve.articles import score_articles
 from narratives.serve.cli import main
 from narratives.serve.engines import FrameScorer, ItemScorer, engine_records, file_rows, model_path, ordered_records
 from narratives.serve.frames import frame_records, record_schema, score_frame, score_table
 from narratives.serve.output import json_line
+from narratives.serve.records import article_fields
 
 pd = pytest.importorskip("pandas")
 pa = pytest.importorskip("pyarrow")
+RESERVED = article_fields()
 
 SAMPLES = sorted((Path(__file__).resolve().parents[2] / "data" / "samples").glob("*.txt"))
 
