@@ -160,8 +160,17 @@ class FrozenEmbeddingClassifier(NarrativeModelBase):
         if self.prefix not in ("query", "passage"):
             raise ValueError(f"prefix must be 'query' or 'passage', got {self.prefix!r}")
         texts = latinize_serbian(texts, langs) if self.transliterate else list(texts)
+        from .progress import progress
+
         fn = embedder(self.encoder, self.threads)
-        parts = [fn(texts[i:i + self.batch_size], self.prefix) for i in range(0, len(texts), self.batch_size)]
+        starts = range(0, len(texts), self.batch_size)
+        # a bar only for large jobs (training, evaluation), not for each batch of `narratives score`
+        bar = progress(total=len(texts), desc="embedding passages", unit="passage", force=False if len(texts) <= 512 else None)
+        parts = []
+        for i in starts:
+            parts.append(fn(texts[i:i + self.batch_size], self.prefix))
+            bar.update(len(parts[-1]))
+        bar.close()
         return np.concatenate(parts) if parts else np.zeros((0, 1), dtype=np.float32)
 
     # ---- training -------------------------------------------------------------------------------

@@ -90,6 +90,9 @@ class TransformerNarrativeClassifier(NarrativeModelBase):
 
         if self.threads:
             torch.set_num_threads(self.threads)
+        from .progress import quiet_libraries
+
+        quiet_libraries()
         self.tokenizer_ = AutoTokenizer.from_pretrained(str(path))
         self.encoder_ = AutoModel.from_pretrained(str(path))
         hidden = self.encoder_.config.hidden_size
@@ -178,10 +181,14 @@ class TransformerNarrativeClassifier(NarrativeModelBase):
         total = max(1, self.epochs * n_batches)
         sched = torch.optim.lr_scheduler.LambdaLR(
             opt, lambda s: min(1.0, (s + 1) / max(1, 0.1 * total)) * max(0.0, (total - s) / total))
+        from .progress import progress
+
+        bar = progress(total=total, desc="training the transformer", unit="batch")
         for epoch in range(self.epochs):
             self.encoder_.train(bool(adapters))
             running = 0.0
             for idx in self._batches(len(texts), lengths, rng):
+                bar.update(1)
                 ix = torch.as_tensor(idx)
                 if cache is not None:
                     e = cache[ix]
@@ -199,6 +206,7 @@ class TransformerNarrativeClassifier(NarrativeModelBase):
                 sched.step()
                 running += loss.item()
             print(f"epoch {epoch + 1}/{self.epochs}: loss {running / max(1, n_batches):.4f}", file=log, flush=True)
+        bar.close()
         self.encoder_.eval()
         self._calibrate(dev)
         return self

@@ -49,7 +49,9 @@ class _TrainKind(click.ParamType):
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="narratives", prog_name="narratives")
-def main() -> None:
+@click.option("-q", "--quiet", is_flag=True,
+              help="No progress bars (they are drawn only when standard error is a terminal anyway).")
+def main(quiet: bool = False) -> None:
     """Find pro-Kremlin narratives about the Western Balkans in news text.
 
     \b
@@ -65,6 +67,8 @@ def main() -> None:
     Report on scores:    narratives report scores.jsonl
     Serve over HTTP:     narratives serve --port 8000
     """
+    if quiet:
+        os.environ["NARRATIVES_QUIET"] = "1"  # read by narratives.model.progress, here and in child processes
 
 
 @main.command()
@@ -84,7 +88,9 @@ def main() -> None:
               help="Passages shorter than this (bylines, datelines) are scored but never count as evidence.")
 @click.option("--batch-size", default=256, show_default=True, type=click.IntRange(min=1),
               help="Passages scored per batch, across articles.")
-@click.option("--progress/--no-progress", default=True, show_default=True, help="Progress bar on standard error.")
+@click.option("--progress/--no-progress", default=None,
+              help="Progress bar (with a total and an ETA) on standard error [default: when it is a terminal and "
+                   "not --quiet].")
 @click.option("--engine", type=click.Choice(["local", "ray", "spark"]), default="local", show_default=True,
               help="Score in this process, or on Ray or Spark (the `scale` extra; same records, see the README).")
 @click.option("--workers", type=click.IntRange(min=1), default=None,
@@ -95,9 +101,9 @@ def score(files, output, fmt, resume, model, id_field, text_field, max_evidence,
     fields), or - for JSONL on standard input. Writes one record per article, with narrative scores,
     predicted narratives, stance and evidence passages (character offsets). A bad record becomes an error
     record and the batch goes on; the exit status is 1 if any record failed or no article was found."""
-    from tqdm import tqdm
-
     from narratives.model import ModelLoadError, load_model
+    from narratives.model.progress import enabled
+    from narratives.model.progress import progress as bar_over
     from narratives.serve.articles import score_articles
     from narratives.serve.output import Writer, done_sources, output_format
     from narratives.serve.readers import expand_paths, read_articles
@@ -129,7 +135,13 @@ def score(files, output, fmt, resume, model, id_field, text_field, max_evidence,
                                  **options)
     n = errors = 0
     try:
-        bar = tqdm(records, unit="article", disable=not progress, file=sys.stderr)
+        total = None
+        if enabled(progress):
+            from narratives.serve.counting import count_articles
+
+            total = count_articles(files)
+            total = None if total is None else max(0, total - len(done))
+        bar = bar_over(records, total=total, desc="scoring", unit="article", force=progress)
         for rec in bar:
             writer.write(rec)
             n += 1

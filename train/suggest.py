@@ -88,7 +88,13 @@ def suggest(files: Iterable[str], n: int = 50, model: str | Path | None = None, 
     limits = (max(lo, min_words), hi)
     cands: list[dict] = []
     read, errors = 0, []
-    for art in read_articles(list(files), id_field, text_field):
+    from narratives.model.progress import enabled, progress
+    from narratives.serve.counting import count_articles
+
+    files = list(files)
+    arts = progress(read_articles(files, id_field, text_field), total=count_articles(files) if enabled() else None,
+                    desc="ranking passages", unit="article")
+    for art in arts:
         if art.get("error") or not isinstance(art.get("text"), str):
             errors.append(str(art.get("error") or f"{art.get('source')}: no text"))
             continue

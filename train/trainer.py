@@ -31,11 +31,17 @@ def data_hash(passages: list[Passage]) -> str:
 
 def evaluate_model(clf, passages: list[Passage]) -> dict:
     """All metrics of a (saved or in-memory) model on labelled passages."""
+    from narratives.model.progress import progress
     from narratives.serve.predict import decide
 
     if not passages:
         return {"n": 0}
-    decisions = decide(clf, [p.text for p in passages])  # exact scores: metrics never see rounded records
+    texts, step, decisions = [p.text for p in passages], 128, []
+    bar = progress(total=len(texts), desc="scoring labelled passages", unit="passage")
+    for i in range(0, len(texts), step):  # exact scores: metrics never see rounded records
+        decisions += decide(clf, texts[i:i + step])
+        bar.update(len(texts[i:i + step]))
+    bar.close()
     return evaluate_predictions(passages, decisions, clf.labels_)
 
 
