@@ -357,11 +357,16 @@ def evaluate(model, split, compare, labels, corpus, out, as_json):
               "models": {names[k]: {"model_hash": models[k].model_hash_, **v} for k, v in results.items()}}
     if out is not None:
         from narratives.model.artifact import atomic_write_text
+        from narratives.model.paths import labels_dir
+        from narratives.model.taxonomy import load_taxonomy
         from narratives.train.plots import evaluation_plots
 
         out.mkdir(parents=True, exist_ok=True)
         atomic_write_text(out / "metrics.json", json.dumps(report, indent=2) + "\n")
-        for fname, png in evaluation_plots({names[k]: v for k, v in results.items()}, main=names["model"]).items():
+        shown = {k: f"{Path(clf.path_).name} ({clf.config_['kind']})" for k, clf in models.items()}  # names, not hashes
+        tax = load_taxonomy((labels or labels_dir()) / "taxonomy.yaml")
+        for fname, png in evaluation_plots({shown[k]: v for k, v in results.items()}, main=shown["model"], split=split,
+                                           n=len(passages), names={n.id: n.name for n in tax.narratives}).items():
             (out / fname).write_bytes(png)
     if as_json:
         click.echo(json.dumps(report, indent=2))
@@ -468,8 +473,19 @@ def report(scores, output):
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     output = output or scores.with_suffix(".html")
-    atomic_write_text(output, render_report(records, title=f"Narrative report: {scores.name}"))
+    atomic_write_text(output, render_report(records, title=f"Narrative report: {scores.name}", names=_narrative_names()))
     click.echo(f"wrote {output} ({len(records)} articles)")
+
+
+def _narrative_names() -> dict[str, str]:
+    """Narrative id -> name from the label folder's taxonomy; empty (ids shown) when it cannot be read."""
+    from narratives.model.paths import labels_dir
+    from narratives.model.taxonomy import TaxonomyError, load_taxonomy
+
+    try:
+        return {n.id: n.name for n in load_taxonomy(labels_dir() / "taxonomy.yaml").narratives}
+    except (TaxonomyError, OSError):
+        return {}
 
 
 @main.group()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import html
+import textwrap
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -46,44 +47,49 @@ def _plt():
     return plt
 
 
-def _prevalence(records, labels) -> str:
+def _prevalence(records, labels, names: dict[str, str]) -> str:
     plt = _plt()
     prom = [sum(r.get("stances", {}).get(lab) == "promotes" for r in records) for lab in labels]
     rep = [sum(r.get("stances", {}).get(lab) == "reports" for r in records) for lab in labels]
     fig, ax = plt.subplots(figsize=(8, 3.2))
-    ax.barh(labels, prom, label="promotes", color="#c0392b")
-    ax.barh(labels, rep, left=prom, label="reports", color="#2980b9")
+    shown = [names.get(lab, lab) for lab in labels]
+    ax.barh(shown, prom, label="promotes", color="#c0392b")
+    ax.barh(shown, rep, left=prom, label="reports", color="#2980b9")
     ax.set_xlabel("articles")
     ax.legend(fontsize=8)
     ax.invert_yaxis()
     return _png(fig)
 
 
-def _by_field(records, labels, field: str, top: int = 15) -> str:
+def _by_field(records, labels, field: str, names: dict[str, str] | None = None, top: int = 15) -> str:
+    """Per value of ``field`` (an outlet): its articles' narratives split by stance, so an outlet that
+    reports narratives (a fact-checker) is not read as one that promotes them."""
+    names = names or {}
     counts: dict[str, Counter] = defaultdict(Counter)
     for r in records:
         if r.get(field) is not None:
-            counts[str(r[field])].update(r.get("narratives", []))
+            counts[str(r[field])].update((lab, r.get("stances", {}).get(lab, "promotes"))
+                                         for lab in r.get("narratives", []))
     if not counts:
         return ""
     keys = sorted(counts, key=lambda k: -sum(counts[k].values()))[:top]
     plt = _plt()
     fig, ax = plt.subplots(figsize=(8, 0.4 * len(keys) + 1.2))
-    left = [0] * len(keys)
-    for lab in labels:
-        vals = [counts[k][lab] for k in keys]
-        ax.barh(keys, vals, left=left, label=lab)
-        left = [a + b for a, b in zip(left, vals)]
+    prom = [sum(v for (lab, st), v in counts[k].items() if st == "promotes") for k in keys]
+    rep = [sum(v for (lab, st), v in counts[k].items() if st == "reports") for k in keys]
+    ax.barh(keys, prom, label="promotes a narrative", color="#c0392b")
+    ax.barh(keys, rep, left=prom, label="reports a narrative (with distance)", color="#2980b9")
     ax.invert_yaxis()
-    ax.set_xlabel("articles carrying the narrative")
-    ax.legend(fontsize=7, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.25), frameon=False)
-    head = "".join(f"<th>{html.escape(lab)}</th>" for lab in labels)
-    rows = "".join(f"<tr><td>{html.escape(k)}</td>" + "".join(f"<td>{counts[k][lab]}</td>" for lab in labels) + "</tr>"
-                   for k in keys)
+    ax.set_xlabel("narratives found in the outlet's articles, by stance")
+    ax.legend(fontsize=7, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.25), frameon=False)
+    head = "".join(f"<th>{html.escape(names.get(lab, lab))}<br>promotes / reports</th>" for lab in labels)
+    rows = "".join(f"<tr><td>{html.escape(k)}</td>" + "".join(
+        f"<td>{counts[k][(lab, 'promotes')]} / {counts[k][(lab, 'reports')]}</td>" for lab in labels) + "</tr>"
+        for k in keys)
     return _png(fig) + f"<table><tr><th>{html.escape(field)}</th>{head}</tr>{rows}</table>"
 
 
-def _over_time(records, labels) -> str:
+def _over_time(records, labels, names: dict[str, str]) -> str:
     by_month: dict[str, Counter] = defaultdict(Counter)
     for r in records:
         d = r.get("date")
@@ -95,24 +101,24 @@ def _over_time(records, labels) -> str:
     months = sorted(by_month)
     fig, ax = plt.subplots(figsize=(8, 3.2))
     for lab in labels:
-        ax.plot(months, [by_month[m][lab] for m in months], marker="o", label=lab)
+        ax.plot(months, [by_month[m][lab] for m in months], marker="o", label=names.get(lab, lab))
     ax.set_ylabel("articles")
     ax.legend(fontsize=7, ncol=3)
     fig.autofmt_xdate()
     return _png(fig)
 
 
-def _distributions(records, labels) -> str:
+def _distributions(records, labels, names: dict[str, str]) -> str:
     plt = _plt()
     fig, axes = plt.subplots(1, len(labels), figsize=(2.2 * len(labels), 2.2), sharey=True, squeeze=False)
     for ax, lab in zip(axes[0], labels):
         ax.hist([r["scores"][lab] for r in records if lab in r.get("scores", {})], bins=20, range=(0, 1),
                 color="#555")
-        ax.set_title(lab.replace("_", " "), fontsize=8)
+        ax.set_title("\n".join(textwrap.wrap(names.get(lab, lab.replace("_", " ")), 22)), fontsize=8)
     return _png(fig)
 
 
-def _evidence(records, labels, per: int = 5) -> str:
+def _evidence(records, labels, names: dict[str, str], per: int = 5) -> str:
     parts = []
     for lab in labels:
         hits = [(e["score"], r.get("id"), e) for r in records for e in r.get("evidence", {}).get(lab, [])]
@@ -121,28 +127,31 @@ def _evidence(records, labels, per: int = 5) -> str:
             continue
         rows = "".join(f"<tr><td>{html.escape(str(aid))}</td><td>{score:.3f}</td><td>{html.escape(e['stance'])}</td>"
                        f"<td>{html.escape(e['text'])}</td></tr>" for score, aid, e in hits[:per])
-        parts.append(f"<h3>{html.escape(lab)}</h3><table><tr><th>article</th><th>score</th><th>stance</th>"
+        parts.append(f"<h3>{html.escape(names.get(lab, lab))} <small>({html.escape(lab)})</small></h3>"
+                     "<table><tr><th>article</th><th>score</th><th>stance</th>"
                      f"<th>passage</th></tr>{rows}</table>")
     return "".join(parts)
 
 
-def render_report(records: list[dict], title: str = "Narrative report") -> str:
-    """The whole report as one HTML string (no external resources)."""
+def render_report(records: list[dict], title: str = "Narrative report", names: dict[str, str] | None = None) -> str:
+    """The whole report as one HTML string (no external resources); ``names`` maps narrative ids to the
+    names shown (the taxonomy's), else the ids are shown."""
+    names = names or {}
     ok = [r for r in records if not r.get("errors")]
     labels = list(next((r["scores"] for r in ok if r.get("scores")), {}))
     versions = Counter(r.get("model_version") for r in records)
     sections = [f"<p>{len(records)} articles, {len(records) - len(ok)} with errors; model version(s): "
                 f"{html.escape(', '.join(f'{v} ({n})' for v, n in versions.items()))}.</p>"]
     if ok and labels:
-        sections += ["<h2>Articles per narrative</h2>", _prevalence(ok, labels)]
-        outlet = _by_field(ok, labels, "outlet")
+        sections += ["<h2>Articles per narrative</h2>", _prevalence(ok, labels, names)]
+        outlet = _by_field(ok, labels, "outlet", names)
         if outlet:
-            sections += ["<h2>Narratives per outlet</h2>", outlet]
-        time_plot = _over_time(ok, labels)
+            sections += ["<h2>Narratives per outlet, by stance</h2>", outlet]
+        time_plot = _over_time(ok, labels, names)
         if time_plot:
             sections += ["<h2>Narratives over time (by month)</h2>", time_plot]
-        sections += ["<h2>Score distributions</h2>", _distributions(ok, labels),
-                     "<h2>Top evidence passages</h2>", _evidence(ok, labels)]
+        sections += ["<h2>Score distributions</h2>", _distributions(ok, labels, names),
+                     "<h2>Top evidence passages</h2>", _evidence(ok, labels, names)]
     style = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}"
              "table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:4px 8px;"
              "vertical-align:top;font-size:13px}th{background:#f3f3f3}")

@@ -28,23 +28,30 @@ def _png(fig) -> bytes:
     return buf.getvalue()
 
 
-def f1_bars(by_model: dict[str, dict], title: str = "F1 per narrative") -> bytes:
+def f1_bars(by_model: dict[str, dict], title: str = "F1 per narrative", names: dict[str, str] | None = None) -> bytes:
+    """Grouped F1 bars; each narrative labelled by its name (``names``: id -> name) and its support (the
+    passages that carry it in the split), so a bar over three passages is read as such."""
     plt = _fig()
+    import textwrap
+
     import numpy as np
 
-    labels = list(next(iter(by_model.values()))["per_narrative"])
-    fig, ax = plt.subplots(figsize=(8, 3.6))
+    first = next(iter(by_model.values()))["per_narrative"]
+    labels = list(first)
+    fig, ax = plt.subplots(figsize=(8, 3.8))
     width = 0.8 / len(by_model)
     x = np.arange(len(labels))
     for k, (name, m) in enumerate(by_model.items()):
         vals = [m["per_narrative"].get(lab, {}).get("f1", 0.0) for lab in labels]
         bars = ax.bar(x + k * width - 0.4 + width / 2, vals, width, label=name)
         ax.bar_label(bars, fmt="%.2f", fontsize=7)
-    ax.set_xticks(x, [lab.replace("_", "\n") for lab in labels], fontsize=8)
+    ticks = ["\n".join(textwrap.wrap((names or {}).get(lab, lab.replace("_", " ")), 18))
+             + f"\n(n={first[lab].get('support', '?')})" for lab in labels]
+    ax.set_xticks(x, ticks, fontsize=7)
     ax.set_ylim(0, 1.1)
     ax.set_ylabel("F1")
     ax.set_title(title)
-    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.32), ncol=2, frameon=False)
     return _png(fig)
 
 
@@ -80,8 +87,19 @@ def stance_confusion(m: dict, title: str = "Stance (rows: gold, columns: predict
     return _png(fig)
 
 
-def evaluation_plots(by_model: dict[str, dict], main: str) -> dict[str, bytes]:
+def evaluation_plots(by_model: dict[str, dict], main: str, split: str | None = None, n: int | None = None,
+                     names: dict[str, str] | None = None) -> dict[str, bytes]:
     """The three plots, by file name, for models evaluated on the same split; ``main`` names the model
-    whose stance confusion matrix is drawn."""
-    return {"f1_per_narrative.png": f1_bars(by_model), "reliability.png": reliability(by_model),
-            "stance_confusion.png": stance_confusion(by_model[main])}
+    whose stance confusion matrix is drawn; ``split`` and ``n`` (its passages) go into every title, and
+    ``names`` maps narrative ids to their names.
+
+    >>> m = {"per_narrative": {"a": {"f1": 0.5, "support": 3}}, "reliability": [], "ece": 0.1,
+    ...      "stance_confusion": {"labels": ["none"], "matrix": [[1]]}}
+    >>> sorted(evaluation_plots({"this model": m}, "this model", split="test", n=3, names={"a": "A"}))
+    ['f1_per_narrative.png', 'reliability.png', 'stance_confusion.png']
+    """
+    where = f", {split} split" + (f" ({n} passages)" if n else "") if split else ""
+    return {"f1_per_narrative.png": f1_bars(by_model, title=f"F1 per narrative{where}", names=names),
+            "reliability.png": reliability(by_model, title=f"Reliability (all narratives){where}"),
+            "stance_confusion.png": stance_confusion(by_model[main], title=f"Stance of {main}{where}\n"
+                                                                           "(rows: gold, columns: predicted)")}

@@ -225,7 +225,8 @@ def _held_out(clf, passages, fit_splits, ref) -> dict:
     if ref is not None:
         ref_data = ref.config_.get("data", {})
         n_ref = sum(ref_data.get("counts", {}).get(k, 0) for k in ref_data.get("fit_splits", []))
-        out["reference"] = {"model_version": ref.model_hash_[:12], "model_hash": ref.model_hash_,
+        out["reference"] = {"name": Path(str(getattr(ref, "path_", "") or ref.model_hash_[:12])).name,
+                            "model_version": ref.model_hash_[:12], "model_hash": ref.model_hash_,
                             "kind": ref.config_.get("kind"), "fit_passages": n_ref,
                             "splits": {k: evaluate_model(ref, [p for p in passages if p.split == k]) for k in splits}}
     return out
@@ -240,10 +241,13 @@ def _derived_files(full: dict, config: dict, tax, passages) -> dict[str, str | b
     if shown:
         from .plots import evaluation_plots
 
-        by_model = {f"this model ({full['model_version']})": splits[shown]}
-        if full.get("reference"):
-            by_model[f"reference ({full['reference']['model_version']})"] = full["reference"]["splits"][shown]
-        files.update(evaluation_plots(by_model, main=next(iter(by_model))))
+        by_model = {f"this model ({config.get('kind')})": splits[shown]}
+        ref = full.get("reference")
+        if ref:
+            name = ref.get("name") or ref["model_version"]
+            by_model[f"reference: {name} ({ref.get('kind')})"] = ref["splits"][shown]
+        files.update(evaluation_plots(by_model, main=next(iter(by_model)), split=shown, n=splits[shown].get("n"),
+                                      names={n.id: n.name for n in tax.narratives}))
     return files
 
 
