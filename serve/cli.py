@@ -126,13 +126,15 @@ def score(files, output, fmt, resume, model, id_field, text_field, max_evidence,
     items = (it for it in read_articles(files, id_field=id_field, text_field=text_field)
              if str(it.get("source")) not in done)
     options = {"batch_passages": batch_size, "max_evidence": max_evidence, "min_words": min_words}
+    failed: tuple[type[Exception], ...] = ()
     if engine == "local":
         records = score_articles(items, model=clf, **options)
     else:
-        from narratives.serve.engines import engine_records
+        from narratives.serve.engines import EngineError, engine_records
 
         records = engine_records(engine, files, model, id_field=id_field, text_field=text_field, workers=workers,
                                  **options)
+        failed = (EngineError,)
     n = errors = 0
     try:
         total = None
@@ -148,6 +150,8 @@ def score(files, output, fmt, resume, model, id_field, text_field, max_evidence,
             if rec["errors"]:
                 errors += 1
                 click.echo(f"error: {rec['errors'][0]}", err=True)
+    except failed as exc:
+        raise click.ClickException(f"{exc} ({n} record(s) written)") from None
     finally:
         writer.close()
     if n == 0 and not done:

@@ -26,7 +26,7 @@ from typing import Any
 
 from .frames import model_path
 
-__all__ = ["ENGINES", "FrameScorer", "ItemScorer", "engine_records", "file_rows", "model_path", "ordered_records"]
+__all__ = ["ENGINES", "EngineError", "FrameScorer", "ItemScorer", "engine_records", "file_rows", "model_path", "ordered_records"]
 ENGINES = ("local", "ray", "spark")
 
 
@@ -179,4 +179,23 @@ def engine_records(engine: str, files: Iterable[str], model: str | Path | None, 
         from .ray_engine import ray_records as run
     else:
         from .spark_engine import spark_records as run  # type: ignore[assignment]
-    yield from ordered_records(run(paths, model, **options))
+    try:
+        yield from ordered_records(run(paths, model, **options))
+    except ImportError as exc:
+        raise EngineError(f"--engine {engine} needs the scale extra (pip install -e '.[scale]'): {exc}") from exc
+    except Exception as exc:  # noqa: BLE001 - Ray and Spark wrap a worker's error in their own types
+        raise EngineError(f"--engine {engine} failed: {_last_line(exc)}") from exc
+
+
+class EngineError(RuntimeError):
+    """Ray or Spark could not finish the job (the message names the worker's error)."""
+
+
+def _last_line(exc: BaseException) -> str:
+    """The line of an engine's error that names the cause: Ray and Spark put the worker's traceback first.
+
+    >>> _last_line(ValueError("Traceback ...\\n  File x\\nModelLoadError: changed\\n"))
+    'ModelLoadError: changed'
+    """
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[-1] if lines else type(exc).__name__

@@ -127,8 +127,19 @@ def test_engine_steps_give_narratives_score_records(engine_inputs, tmp_path):
     assert "duplicate id 'a7' (first at" in got and '"errors": ["' in got
 
 
-def test_engine_option_checks():
+def test_engine_option_checks(monkeypatch, tmp_path):
     r = CliRunner().invoke(main, ["score", "-", "--engine", "ray", "--model", "baseline"])
     assert r.exit_code == 2 and "no - for standard input" in r.output
     with pytest.raises(ValueError, match="unknown engine"):
         next(engine_records("dask", ["x.jsonl"], "baseline"))
+    import narratives.serve.ray_engine as ray_engine
+
+    def broken(paths, model, **options):
+        yield from ()
+        raise RuntimeError("Traceback (most recent call last):\n  File 'w.py'\nModelLoadError: hash differs\n")
+
+    monkeypatch.setattr(ray_engine, "ray_records", broken)
+    src = tmp_path / "a.jsonl"
+    src.write_text('{"id": "a", "text": "Rain."}\n')
+    r = CliRunner().invoke(main, ["score", str(src), "--engine", "ray", "--model", "baseline", "--no-progress"])
+    assert r.exit_code == 1 and "--engine ray failed: ModelLoadError: hash differs (0 record(s) written)" in r.output
