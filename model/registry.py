@@ -177,16 +177,12 @@ def default_model() -> Path:
 
 @contextlib.contextmanager
 def _locked(directory: Path):
-    """Serialise read-modify-write of the pointer between processes."""
-    import fcntl
+    """Serialise read-modify-write of the pointer between processes (and threads)."""
+    from filelock import FileLock
 
     directory.mkdir(parents=True, exist_ok=True)
-    with open(directory / ".default.lock", "a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+    with FileLock(directory / ".default.lock"):
+        yield
 
 
 def _pointer(path: Path, version: str, note: str | None) -> dict:

@@ -69,8 +69,8 @@ def render_card(metrics: dict, config: dict, taxonomy, passages) -> str:
     parts = [
         f"# Narrative classifier: {config['kind']} (version {metrics['model_version']})",
         "",
-        "Detects six pro-Kremlin narratives about the Western Balkans in passages of news text, and whether a "
-        "passage *promotes* a narrative or *reports* it with distance.",
+        f"Detects {len(config['labels'])} pro-Kremlin narratives about the Western Balkans in passages of news text, "
+        "and whether a passage *promotes* a narrative or *reports* it with distance.",
         "",
         f"- model hash: `{metrics['model_hash']}`",
         f"- created: {metrics['created']} (training took {metrics['train_seconds']} s)",

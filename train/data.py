@@ -148,11 +148,10 @@ def _check_split(rec: dict, where: str, problems: list[tuple[str, str]], require
     return split
 
 
-def load_passage_file(
-    path: Path, tax: Taxonomy, problems: list[tuple[str, str]], require_split: bool = True
-) -> list[Passage]:
-    """Parse one team passage file, appending every problem found (file and line) to ``problems``."""
-    out: list[Passage] = []
+def _objects_with_fields(path: Path, keys: tuple[str, ...], optional: tuple[str, ...],
+                         problems: list[tuple[str, str]], require_split: bool):
+    """``(where, record)`` for each JSON object of a label file that has every field of ``keys`` (``split``
+    only when required); unreadable lines, other values, missing and unknown fields become problems."""
     for no, rec, err in read_jsonl(path):
         where = f"{path}:{no}"
         if err:
@@ -161,13 +160,22 @@ def load_passage_file(
         if not isinstance(rec, dict):
             problems.append((where, f"expected a JSON object, got {type(rec).__name__}"))
             continue
-        missing = [k for k in PASSAGE_KEYS if k not in rec and not (k == "split" and not require_split)]
+        missing = [k for k in keys if k not in rec and not (k == "split" and not require_split)]
         if missing:
             problems.append((where, f"missing field(s) {', '.join(missing)}"))
             continue
-        extra = sorted(set(rec) - set(PASSAGE_KEYS))
+        extra = sorted(set(rec) - set(keys) - set(optional))
         if extra:
             problems.append((where, f"unknown field(s) {', '.join(extra)}"))
+        yield where, rec
+
+
+def load_passage_file(
+    path: Path, tax: Taxonomy, problems: list[tuple[str, str]], require_split: bool = True
+) -> list[Passage]:
+    """Parse one team passage file, appending every problem found (file and line) to ``problems``."""
+    out: list[Passage] = []
+    for where, rec in _objects_with_fields(path, PASSAGE_KEYS, (), problems, require_split):
         for key in ("id", "text", "source"):
             if not isinstance(rec[key], str) or not rec[key].strip():
                 problems.append((where, f"field '{key}' must be a non-empty string"))
@@ -193,21 +201,7 @@ def load_seed_spans(
     that names the span."""
     out: list[Passage] = []
     cache: dict[str, str | None] = {}
-    for no, rec, err in read_jsonl(path):
-        where = f"{path}:{no}"
-        if err:
-            problems.append((where, err))
-            continue
-        if not isinstance(rec, dict):
-            problems.append((where, f"expected a JSON object, got {type(rec).__name__}"))
-            continue
-        missing = [k for k in SPAN_KEYS if k not in rec and not (k == "split" and not require_split)]
-        if missing:
-            problems.append((where, f"missing field(s) {', '.join(missing)}"))
-            continue
-        extra = sorted(set(rec) - set(SPAN_KEYS) - set(SPAN_OPTIONAL))
-        if extra:
-            problems.append((where, f"unknown field(s) {', '.join(extra)}"))
+    for where, rec in _objects_with_fields(path, SPAN_KEYS, SPAN_OPTIONAL, problems, require_split):
         if rec.get("lang", "en") not in LANGS:
             problems.append((where, f"field 'lang' must be one of {', '.join(LANGS)}, got {rec.get('lang')!r}"))
             continue

@@ -31,15 +31,20 @@ def narrative_metrics(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str
     >>> narrative_metrics([["a"], []], [["a"], ["b"]], ["a", "b"])["macro_f1"]
     0.5
     """
+    from sklearn.metrics import f1_score, precision_recall_fscore_support
+
     Y, P = binarize(gold, labels).astype(bool), binarize(pred, labels).astype(bool)
-    tp, fp, fn = (Y & P).sum(0), (~Y & P).sum(0), (Y & ~P).sum(0)  # counted here: sklearn reads one column as binary
-    div = lambda a, b: np.divide(a, b, out=np.zeros(len(labels)), where=b > 0)  # noqa: E731  (zero_division=0)
-    p, r, f, s = div(tp, tp + fp), div(tp, tp + fn), div(2 * tp, 2 * tp + fp + fn), Y.sum(0)
+    # One column at a time, positives being 1: a two-dimensional array of one column would read as binary.
+    per_col = [precision_recall_fscore_support(Y[:, j], P[:, j], average="binary", pos_label=True, zero_division=0)
+               if len(Y) else (0.0, 0.0, 0.0, None) for j in range(len(labels))]
+    p, r, f = (np.array([c[k] for c in per_col], dtype=float).reshape(len(labels)) for k in range(3))
+    s = Y.sum(0)
     per = {lab: {"precision": _r(p[i]), "recall": _r(r[i]), "f1": _r(f[i]), "support": int(s[i])}
            for i, lab in enumerate(labels)}
     neg = Y.sum(1) == 0
     present = (Y.sum(0) + P.sum(0)) > 0
-    micro = 2 * tp.sum() / (2 * tp.sum() + fp.sum() + fn.sum()) if tp.sum() + fp.sum() + fn.sum() else 0.0
+    # Micro-F1 pools every (passage, narrative) decision.
+    micro = f1_score(Y.ravel(), P.ravel(), zero_division=0) if Y.size else 0.0
     return {
         "per_narrative": per,
         "macro_f1": _r(f[present].mean()) if present.any() else 0.0,

@@ -19,6 +19,7 @@ from narratives.model.taxonomy import load_taxonomy
 from .card import render_card
 from .data import LabelError, Passage, load_passages, sha256_text
 from .metrics import evaluate_predictions
+from .recipe import RECIPE_FILE, MemberRecipe, Recipe, make_recipe
 from .splits import frozen_hash, lock_problems, source_conflicts
 
 
@@ -106,32 +107,50 @@ def train(labels: str | Path | None = None, corpus: str | Path | None = None, ou
     failure at any point leaves every existing model intact.
     """
     from narratives.model.kinds import kind_spec
-    from narratives.model.registry import publish_version, staging_dir
 
     spec = kind_spec(kind)
+    if spec.combined and not spec.recipe:
+        raise ValueError(f"{spec.name} models are built from members, not trained: see `narratives --help`")
     if spec.combined:
-        if not spec.recipe:
-            raise ValueError(f"{spec.name} models are built from members, not trained: see `narratives --help`")
-        return _train_recipe(spec, labels, corpus, out, fit_splits, reference, command, log, params)
+        _check_recipe(spec, fit_splits, params)
+    else:
+        _check_fit_splits(spec, fit_splits)
+        recipe = make_recipe(spec.name, params, fit_splits)  # every setting checked before any work
+    prepared = _prepare(labels, corpus, reference)
+    if spec.combined:
+        return _train_recipe(spec, prepared, labels, out, fit_splits, command, log)
+    return _train_one(spec, recipe, prepared, labels, out, command, log)[0]
+
+
+def _check_fit_splits(spec, fit_splits) -> None:
     if spec.needs_dev and "dev" in fit_splits:
         raise ValueError(f"{spec.name} models calibrate on the dev split and cannot also fit on it")
-    tax, passages, ref = _prepare(labels, corpus, reference)
+
+
+def _train_one(spec, recipe: Recipe, prepared, labels, out, command, log) -> tuple[dict, object]:
+    """Fit one model of a registered kind on the prepared labels and save it (a new version without
+    ``out``); returns the result and the fitted model, which knows its version and path."""
+    from narratives.model.registry import publish_version, staging_dir
+
+    tax, passages, ref = prepared
+    fit_splits = tuple(recipe.fit_splits)
     fit = [p for p in passages if p.split in fit_splits]
     if not fit:
         raise LabelError([(str(labels or labels_dir()), f"no passages in split(s) {', '.join(fit_splits)}")])
     t0 = time.time()
     print(f"training a {spec.name} model on {len(fit)} passages ({', '.join(fit_splits)}) ...", file=log)
-    clf = _fit(spec, tax, params, fit, [p for p in passages if p.split == "dev"], log)
+    clf = _fit(spec, tax, recipe.params, fit, [p for p in passages if p.split == "dev"], log)
     target = Path(out) if out is not None else staging_dir()
     result = _save_with_card(clf, target, tax, passages, fit_splits, ref, time.time() - t0, spec.tuned_on,
                              command or f"narratives train --kind {spec.name}" + (f" --out {out}" if out else ""),
-                             log, cv=_cv_metrics(clf, fit))
+                             log, cv=_cv_metrics(clf, fit), recipe=recipe)
     if out is None:
         path, new = publish_version(target)
         print(f"{'new version' if new else 'identical to the existing version'} {path.name} in {path.parent}",
               file=log)
         result["path"], result["new_version"] = str(path), new
-    return result
+        clf.path_ = str(path)
+    return result, clf
 
 
 def route(out: str | Path, routes: dict[str, str], fallback: str, labels: str | Path | None = None,
@@ -155,28 +174,37 @@ def route(out: str | Path, routes: dict[str, str], fallback: str, labels: str | 
                            command or f"narratives route --out {out} {default} --fallback {fallback}", log)
 
 
-def _train_recipe(spec, labels, corpus, out, fit_splits, reference, command, log, params) -> dict:
-    """Train each member of a combined kind's recipe (as versions in the models directory, or beside
-    ``out`` as ``<out>-<kind>``), then combine them the same way."""
+def _check_recipe(spec, fit_splits, params) -> None:
     from narratives.model.kinds import kind_spec
-    from narratives.model.registry import publish_version, staging_dir
 
     if params:
         raise ValueError(f"--kind {spec.aliases[0]} trains its members with their defaults; {sorted(params)} do not apply")
     if "dev" in fit_splits and any(kind_spec(kind).needs_dev for kind, *_ in spec.recipe):
-        raise ValueError(f"a member of --kind {spec.aliases[0]} calibrates on the dev split, so it "
-                         "cannot fit on it")
-    members, languages = {}, {}
-    for kind, weight, langs, member_params in spec.recipe:
+        raise ValueError(f"a member of --kind {spec.aliases[0]} calibrates on the dev split, so it cannot fit on it")
+
+
+def _train_recipe(spec, prepared, labels, out, fit_splits, command, log) -> dict:
+    """Train each member of a combined kind's recipe on the labels loaded once (as versions in the models
+    directory, or beside ``out`` as ``<out>-<kind>``), then build the combined model from the fitted
+    members themselves and save it the same way."""
+    from narratives.model.kinds import kind_spec
+    from narratives.model.registry import publish_version, staging_dir
+
+    recipes = [make_recipe(kind, params, fit_splits) for kind, _, _, params in spec.recipe]  # all checked first
+    fitted, weights, languages, members = {}, {}, {}, []
+    for (kind, weight, langs, _), recipe in zip(spec.recipe, recipes):
         sub = None if out is None else Path(out).parent / f"{Path(out).name}-{kind}"
-        result = train(labels, corpus, sub, fit_splits, kind=kind, log=log, **member_params)
+        result, clf = _train_one(kind_spec(kind), recipe, prepared, labels, sub, None, log)
         name = Path(result["path"]).name
-        members[name] = weight
+        fitted[name], weights[name] = clf, weight
         if langs:
             languages[name] = list(langs)
+        members.append(MemberRecipe(kind=recipe.kind, weight=weight, languages=list(langs) if langs else None,
+                                    params=recipe.params))
     target = Path(out) if out is not None else staging_dir()
-    result = ensemble(target, members, labels, corpus, reference, command or "narratives train --kind ensemble", log,
-                      languages=languages or None)
+    recipe = Recipe(kind=spec.name, params={}, settings={}, fit_splits=list(fit_splits), members=members)
+    result = _combine(spec.cls(weights, languages or None), fitted, prepared, target,
+                      command or f"narratives train --kind {spec.aliases[0]}", log, recipe=recipe)
     if out is None:
         path, new = publish_version(target)
         result["path"], result["new_version"] = str(path), new
@@ -196,22 +224,29 @@ def ensemble(out: str | Path, members: dict[str, float], labels: str | Path | No
     from narratives.model.ensemble import EnsembleNarrativeClassifier
     from narratives.model.loading import load_member
 
-    tax, passages, ref = _prepare(labels, corpus, reference)
+    prepared = _prepare(labels, corpus, reference)
     clf = EnsembleNarrativeClassifier(members, languages)
     clf._check_settings()
     loaded = {m: load_member(m, Path(out).parent) for m in members}
     if Path(out).exists() and any(Path(m.path_).resolve() == Path(out).resolve() for m in loaded.values()):
         raise ValueError(f"{out} cannot be a member of the ensemble written over it")
-    t0 = time.time()
-    clf.build(loaded)
-    if clf.labels_ != list(tax.ids):
-        raise ValueError(f"the members' labels {clf.labels_} differ from the taxonomy's {list(tax.ids)}")
-    fit_splits = tuple(sorted({s for m in clf.members_.values() for s in m.config_.get("data", {}).get("fit_splits", [])}))
     langs = languages or {}
     default = " ".join(f"--member {k}={v}" + (f"@{','.join(langs[k])}" if k in langs else "") for k, v in members.items())
-    return _save_with_card(clf, out, tax, passages, fit_splits, ref, time.time() - t0,
-                           "its members' own splits; weights chosen on dev",
-                           command or f"narratives ensemble --out {out} {default}", log)
+    return _combine(clf, loaded, prepared, out, command or f"narratives ensemble --out {out} {default}", log)
+
+
+def _combine(clf, members: dict, prepared, out, command: str, log, recipe: Recipe | None = None) -> dict:
+    """Build a combined model from its (loaded or just fitted) members, evaluate it and save it with its card."""
+    from narratives.model.kinds import kind_spec
+
+    tax, passages, ref = prepared
+    t0 = time.time()
+    clf.build(members)
+    if clf.labels_ != list(tax.ids):
+        raise ValueError(f"the members' labels {clf.labels_} differ from the taxonomy's {list(tax.ids)}")
+    fit_splits = tuple(sorted({s for m in members.values() for s in m.config_.get("data", {}).get("fit_splits", [])}))
+    return _save_with_card(clf, out, tax, passages, fit_splits, ref, time.time() - t0, kind_spec(clf.kind).tuned_on,
+                           command, log, recipe=recipe)
 
 
 def _held_out(clf, passages, fit_splits, ref) -> dict:
@@ -251,7 +286,8 @@ def _derived_files(full: dict, config: dict, tax, passages) -> dict[str, str | b
     return files
 
 
-def _save_with_card(clf, out, tax, passages, fit_splits, ref, train_s, tuned_on, command, log, cv=None) -> dict:
+def _save_with_card(clf, out, tax, passages, fit_splits, ref, train_s, tuned_on, command, log, cv=None,
+                    recipe: Recipe | None = None) -> dict:
     """Evaluate on the held-out splits (and the reference), then save with metrics, card and plots."""
     metrics: dict = {**_held_out(clf, passages, fit_splits, ref), "cv_on_fit_splits": cv, "tuned_on": tuned_on}
     counts = {s: sum(p.split == s for p in passages) for s in ("train", "dev", "test")}
@@ -263,9 +299,11 @@ def _save_with_card(clf, out, tax, passages, fit_splits, ref, train_s, tuned_on,
     def files(model_hash: str) -> dict[str, str | bytes]:
         full = {"model_version": model_hash[:12], "model_hash": model_hash, "created": created,
                 "train_seconds": round(train_s, 1), "data": data, "command": command, **metrics}
-        return _derived_files(full, clf.config(), tax, passages)
+        derived = _derived_files(full, clf.config(), tax, passages)
+        return {**derived, RECIPE_FILE: recipe.to_json()} if recipe is not None else derived
 
     model_hash = clf.save_pretrained(out, extra_config={"data": data}, extra_files=files)
+    clf.model_hash_, clf.config_, clf.path_ = model_hash, {**clf.config(), "data": data}, str(out)  # as loaded
     if not Path(out).name.startswith(".incoming-"):
         print(f"wrote {out} (version {model_hash[:12]})", file=log)
     return {"path": str(out), "model_hash": model_hash, "metrics": metrics}

@@ -24,6 +24,7 @@ def test_every_kind_follows_the_estimator_rules():
         model = spec.cls()
         params = [p for p in inspect.signature(spec.cls.__init__).parameters if p != "self"]
         assert sorted(vars(model)) == sorted(params), f"{name}.__init__ stores its arguments and nothing else"
+        assert "langs" in inspect.signature(spec.cls.score).parameters, f"{name}.score takes the passages' languages"
         assert not [k for k in vars(model) if k.endswith("_")]
         assert set(spec.options.values()) <= set(params), f"{name}'s CLI options name constructor parameters"
 
@@ -76,7 +77,7 @@ class ConstantModel(NarrativeModelBase):
         self.bias_ = np.full(len(self.labels_), self.level, dtype=np.float32)
         return self
 
-    def score(self, passages):
+    def score(self, passages, langs=None):
         n = len(list(passages))
         return Scores(np.tile(self.bias_.astype(np.float64), (n, 1)), np.full(n, 0.5))
 

@@ -8,7 +8,7 @@ FIXED_IDS = ("genocide_denial", "kosovo_precedent", "slavic_brotherhood", "nato_
 
 def test_shipped_taxonomy_has_the_fixed_ids_with_descriptions_and_cues():
     tax = load_taxonomy()
-    assert tax.ids == FIXED_IDS
+    assert tax.ids[:len(FIXED_IDS)] == FIXED_IDS  # narratives added later (labels add-narrative) come after
     for n in tax.narratives:
         assert len(n.description.split()) >= 20
         assert len(n.cues) >= 3

@@ -10,7 +10,10 @@ from narratives.train import LabelError, train
 def test_training_writes_a_complete_model_directory(tiny_model):
     names = {p.name for p in tiny_model.iterdir()}
     assert names == {"config.json", "vocab.json", "weights.safetensors", "metrics.json", "README.md", "manifest.json",
-                     "f1_per_narrative.png", "reliability.png", "stance_confusion.png"}
+                     "f1_per_narrative.png", "reliability.png", "stance_confusion.png", "recipe.json"}
+    recipe = json.loads((tiny_model / "recipe.json").read_text())
+    assert recipe["kind"] == "tfidf-logreg" and recipe["params"] == {"cv_folds": 3}
+    assert recipe["settings"]["C"] == 8.0 and recipe["fit_splits"] == ["train"]
     metrics = json.loads((tiny_model / "metrics.json").read_text())
     assert set(metrics["splits"]) == {"dev", "test"}  # evaluated only on held-out splits
     assert metrics["splits"]["test"]["n"] == 6
@@ -52,3 +55,23 @@ def test_rewriting_the_card_keeps_the_version_and_the_manifest_valid(tiny_model,
     assert rewrite_card(d, labels_dir, corpus_dir) == h
     assert "| test |" in (d / "README.md").read_text()
     assert TfidfNarrativeClassifier.from_pretrained(d).model_hash_ == h
+
+
+def test_settings_are_checked_before_any_work_and_set_from_the_command_line(labels_dir, corpus_dir, tmp_path):
+    from click.testing import CliRunner
+
+    from narratives.serve.cli import main
+
+    with pytest.raises(ValueError, match="tfidf-logreg settings: min_df: Input should be a valid integer"):
+        train(labels=tmp_path / "no-labels-needed", out=tmp_path / "x", min_df="many")
+    with pytest.raises(ValueError, match="epochs: unknown setting"):
+        train(labels=tmp_path / "no-labels-needed", out=tmp_path / "x", epochs=2)
+    out = tmp_path / "m"
+    r = CliRunner().invoke(main, ["train", "--labels", str(labels_dir), "--corpus", str(corpus_dir), "--out", str(out),
+                                  "--set", "cv_folds=3", "--set", "C=2", "--seed", "1"])
+    assert r.exit_code == 0, r.output
+    recipe = json.loads((out / "recipe.json").read_text())
+    assert recipe["params"] == {"cv_folds": 3, "C": 2.0, "random_state": 1}
+    assert json.loads((out / "config.json").read_text())["params"]["C"] == 2.0
+    r = CliRunner().invoke(main, ["train", "--labels", str(labels_dir), "--out", str(out), "--set", "nonsense"])
+    assert r.exit_code == 2 and "KEY=VALUE" in r.output
