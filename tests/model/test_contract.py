@@ -110,3 +110,23 @@ def test_a_new_kind_is_one_class_and_one_registration(tmp_path):
             load_model_dir(tmp_path / "c")
     finally:
         _KINDS.pop("test-constant", None)
+
+
+def test_every_module_is_in_a_layer_of_the_import_contract():
+    """`lint-imports` only checks the modules its layers name: a new module must join one."""
+    from pathlib import Path
+
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    root = Path(__file__).resolve().parents[2]
+    config = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["importlinter"]
+    layered = {m.strip() for c in config["contracts"] for layer in c["layers"] for m in layer.replace("|", ":").split(":")}
+    missing = []
+    for package in ("model", "serve", "train"):
+        for f in sorted((root / package).rglob("*.py")):
+            parts = f.relative_to(root).with_suffix("").parts
+            if parts[-1] == "__init__":
+                continue
+            name = "narratives." + ".".join(parts)
+            if not any(name == m or name.startswith(m + ".") for m in layered):
+                missing.append(name)
+    assert missing == [], f"add these modules to a layer in pyproject.toml [tool.importlinter]: {missing}"
