@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -81,8 +82,21 @@ def atomic_model_dir(target: str | Path, write: Callable[[Path], None]) -> str:
     os.replace(tmp, target)
     _fsync_dir(target.parent)
     if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+        _discard(old)
     return model_hash
+
+
+def _discard(folder: Path) -> None:
+    """Remove a folder that no loader may read again: first renamed to ``.NAME.del-PID`` (one atomic
+    step), then deleted, so a kill during the deletion leaves a half-deleted ``.del-`` folder that loaders
+    never look at and the next save removes, never a half-deleted ``.old-`` one."""
+    name, _, pid = folder.name.rpartition(".old-")
+    trash = folder.with_name(f"{name}.del-{pid or os.getpid()}")
+    try:
+        os.replace(folder, trash)
+    except OSError:
+        return  # already gone (another saver cleaned it up)
+    shutil.rmtree(trash, ignore_errors=True)
 
 
 def save_model_dir(path: str | Path, config: dict, write_weights: Callable[[Path], None] | None = None,
@@ -129,7 +143,19 @@ def _stranded(target: Path) -> Path | None:
 
 
 def _clean_stale(target: Path) -> None:
-    """Remove temporary folders left by saves whose process is gone (killed mid-write)."""
+    """Remove temporary folders left by saves whose process is gone (killed mid-write), folders being
+    deleted (``.del-``) when a save was killed, and previous copies (``.old-``) of dead savers once the
+    target exists again (a save killed after its second rename: the target is the newer model)."""
+    for trash in target.parent.glob(f".{target.name}.del-*"):
+        shutil.rmtree(trash, ignore_errors=True)
+    if target.exists():
+        for old in target.parent.glob(f".{target.name}.old-*"):
+            try:
+                os.kill(int(old.name.rsplit(".old-", 1)[1]), 0)
+            except ProcessLookupError:
+                _discard(old)
+            except (ValueError, PermissionError):
+                continue
     for tmp in target.parent.glob(f".{target.name}.tmp-*-*"):
         try:
             pid = int(tmp.name.rsplit(".tmp-", 1)[1].split("-", 1)[0])
@@ -211,6 +237,10 @@ def verify_model_dir(path: str | Path, kind: str | None = None) -> dict:
         raise ModelLoadError(f"{path}/{MANIFEST}: unreadable manifest ({_reason(exc)})") from None
     if not isinstance(files, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in files.items()):
         raise ModelLoadError(f"{path}/{MANIFEST}: 'files' must map file names to sha256 sums")
+    outside = sorted(n for n in files if not _plain_name(n))
+    if outside:  # never read (or even hash) a file outside the directory
+        raise ModelLoadError(f"{path}/{MANIFEST}: {outside[0]!r} is not a file name in the model directory; "
+                             "refusing to load")
     present = {p.name for p in path.iterdir()} - {MANIFEST}
     unlisted = sorted(present - set(files))
     if unlisted:
@@ -232,6 +262,7 @@ def verify_model_dir(path: str | Path, kind: str | None = None) -> dict:
     labels = config.get("labels", [])
     if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels) or len(set(labels)) != len(labels):
         raise ModelLoadError(f"{path}/config.json: field 'labels' must be a list of distinct ids, got {labels!r}")
+    _check_thresholds(path, config.get("thresholds"))
     if config.get("format") != FORMAT or config.get("format_version") != FORMAT_VERSION:
         raise ModelLoadError(
             f"{path}/config.json: unknown model format {config.get('format')!r} version "
@@ -241,3 +272,20 @@ def verify_model_dir(path: str | Path, kind: str | None = None) -> dict:
     manifest["config"] = config
     manifest["path"] = str(path)
     return manifest
+
+
+def _plain_name(name: str) -> bool:
+    """A manifest entry must be a file directly in the model directory: no separator, no ``..``."""
+    return bool(name) and name not in (".", "..") and not any(c in name for c in "/\\\0")
+
+
+def _check_thresholds(path: Path, thresholds) -> None:
+    """Thresholds, when a config has them, must be finite numbers from 0 to 1 (``"NaN"`` loaded before
+    and never predicted anything)."""
+    if thresholds is None:
+        return
+    if not isinstance(thresholds, dict):
+        raise ModelLoadError(f"{path}/config.json: field 'thresholds' must map labels to numbers")
+    for label, v in thresholds.items():
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not 0 <= v <= 1:
+            raise ModelLoadError(f"{path}/config.json: threshold of {label!r} must be a number from 0 to 1, got {v!r}")

@@ -12,7 +12,6 @@ True
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,7 +42,20 @@ class SavedModel:
             return {k: fh.get_tensor(k) for k in fh.keys()}  # noqa: SIM118  (safe_open has no iteration)
 
     def json(self, name: str) -> Any:
-        return json.loads((self.path / name).read_text(encoding="utf-8"))
+        """A hashed JSON file (a vocabulary): no key given twice, nesting bounded (``ValueError`` naming
+        the file, never a ``RecursionError``, however deep a rewritten file nests)."""
+        from .textfiles import check_json_value, load_json
+
+        try:
+            value = load_json((self.path / name).read_text(encoding="utf-8"))
+        except RecursionError:
+            raise ValueError(f"{name}: JSON nested too deeply") from None
+        except ValueError as exc:
+            raise ValueError(f"{name}: {exc}") from None
+        why = check_json_value(value, strict=False)
+        if why is not None:
+            raise ValueError(f"{name}: {why}")
+        return value
 
 
 class NarrativeModelBase:

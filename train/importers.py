@@ -28,7 +28,7 @@ from pathlib import Path
 
 from narratives.model.taxonomy import STANCES, Taxonomy
 
-from .data import LANGS, SPLITS, has_lone_surrogate
+from .data import LANGS, MAX_LINE_BYTES, SPLITS, has_lone_surrogate
 from .label_formats import FORMATS, Raw, guess_format, parse_narratives, read_label_file
 
 __all__ = ["FORMATS", "ImportResult", "Raw", "guess_format", "import_labels", "normalise", "parse_narratives",
@@ -102,6 +102,12 @@ def normalise(raws: list[Raw], tax: Taxonomy, prefix: str, problems: list, warni
         rec = {"id": str(r.id) if r.id not in (None, "") else f"{prefix}-{i}", "text": r.text, "lang": lang,
                "narratives": sorted(set(narr)), "stance": stance,
                "source": str(r.source) if r.source not in (None, "") else f"{prefix}-{i}", "split": r.split}
+        if len(r.text) > MAX_LINE_BYTES // 8 and len(json.dumps({**rec, "split": "train"}, ensure_ascii=False)
+                                                      .encode("utf-8")) > MAX_LINE_BYTES:
+            # the line written for it would break every later load of the label folder
+            problems.append((r.where, f"text is over {MAX_LINE_BYTES:,} bytes as a label line (a passage is 15 to "
+                                      "150 words); split it into passages"))
+            continue
         key = " ".join(r.text.split()).casefold()
         if key in seen:
             first = seen[key]

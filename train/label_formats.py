@@ -58,9 +58,19 @@ def guess_format(path: Path) -> str:
 
 
 def _read_csv(path: Path, problems: list) -> list[Raw]:
+    import io
+
     out = []
+    raw = path.read_bytes()
     try:
-        with open(path, encoding="utf-8-sig", newline="") as fh:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:  # name the line, and the byte within it
+        line = raw.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1)
+        problems.append((f"{path}:{line}", f"not valid UTF-8 ({exc.reason} at byte {col} of the line)"))
+        return []
+    try:
+        with io.StringIO(text, newline="") as fh:
             reader = csv.DictReader(fh)
             missing = [c for c in ("text", "narratives", "stance") if c not in (reader.fieldnames or [])]
             if missing:
@@ -74,8 +84,6 @@ def _read_csv(path: Path, problems: list) -> list[Raw]:
                 out.append(Raw(where, row.get("text"), parse_narratives(row.get("narratives")), row.get("stance"),
                                row.get("id") or None, row.get("source") or None, row.get("lang") or None,
                                row.get("split") or None))
-    except UnicodeDecodeError as exc:
-        problems.append((str(path), f"not valid UTF-8 ({exc.reason} at byte {exc.start})"))
     except csv.Error as exc:
         problems.append((str(path), f"malformed CSV: {exc}"))
     return out
@@ -140,16 +148,30 @@ def _read_label_studio(path: Path, problems: list, warnings: list, text_field: s
             problems.append((where, f"data.{text_field} (the task text) is missing or not a string"))
             continue
         text = data[text_field]
-        done = [a for a in task.get("annotations") or [] if isinstance(a, dict) and not a.get("was_cancelled")]
+        annotations = task.get("annotations") or []
+        if not isinstance(annotations, list):
+            problems.append((where, f"'annotations' must be a list of annotations, got {annotations!r:.80}"))
+            continue
+        wrong = [a for a in annotations if not isinstance(a, dict)]
+        if wrong:
+            problems.append((where, f"an annotation must be a JSON object, got {wrong[0]!r:.80}"))
+            continue
+        done = [a for a in annotations if not a.get("was_cancelled")]
         if not done:
             warnings.append((where, "no completed annotation; skipped"))
             continue
         source = data.get("source") or f"{path.stem}-task-{tid}"
         versions = []
+        broken = False
         for ann in done:
             choices: dict[str, list] = {}
             spans = []
-            for r in ann.get("result") or []:
+            result = ann.get("result") or []
+            if not isinstance(result, list):
+                problems.append((where, f"an annotation's 'result' must be a list, got {result!r:.80}"))
+                broken = True
+                break
+            for r in result:
                 value = r.get("value") if isinstance(r, dict) else None
                 if not isinstance(value, dict):
                     continue
@@ -158,10 +180,16 @@ def _read_label_studio(path: Path, problems: list, warnings: list, text_field: s
                         problems.append((where, f"choices named {r.get('from_name')!r}; this importer reads "
                                                 "'narratives' and 'stance' (see data/labels/label_studio.xml)"))
                         continue
-                    choices.setdefault(str(r.get("from_name")), []).extend(value.get("choices") or [])
+                    chosen = value.get("choices") or []
+                    if not isinstance(chosen, list) or not all(isinstance(c, str) for c in chosen):
+                        problems.append((where, f"'choices' must be a list of strings, got {chosen!r:.80}"))
+                        continue
+                    choices.setdefault(str(r.get("from_name")), []).extend(chosen)
                 elif r.get("type") == "labels":
                     spans.append(value)
             versions.append((choices, spans))
+        if broken:
+            continue
         if len({json.dumps(v, sort_keys=True) for v in versions}) > 1:
             problems.append((where, f"{len(versions)} annotations of this task disagree; resolve them in Label "
                                     "Studio (or keep one) before importing"))
