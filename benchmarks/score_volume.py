@@ -17,6 +17,12 @@ with pandas included), and `narratives score --engine ray` / `--engine spark` (R
 Spark local[*], start-up included). Each also runs on --engine-small articles (default 20), which is
 mostly the engine's start-up. Ratios are against `narratives score` in the same run; every engine's
 records are checked to equal its records byte for byte.
+
+With --http-levels 1 8 32 it measures only the service's work model, per model in --models: one server
+per model, then for each level that many clients at once, each sending --per-client requests of --batch
+passages to /v1/score and, on a 503, waiting its Retry-After and sending again. Per level: completed
+requests/s, p50/p99 latency (send to answer, retries included), 503 answers (shed and retried), errors
+(any other non-200, or a dropped connection) and the server's peak RSS so far (VmHWM).
 """
 from __future__ import annotations
 
@@ -123,6 +129,77 @@ def http_load(model: str, requests: int, batch: int, concurrency: int) -> dict:
             "errors": errors}
 
 
+def _peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return float("nan")
+
+
+def http_levels(model: str, levels: list[int], per_client: int, batch: int) -> list[dict]:
+    """The work model under 1, 8, 32 ... concurrent clients (see the module docstring)."""
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "narratives.serve.cli", "serve", "--port", str(port),
+                               "--model", model], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    samples = sorted((REPO / "data" / "samples").glob("*.txt"))
+    paras = [p for f in samples for p in f.read_text(encoding="utf-8").split("\n\n") if len(p.split()) > 5]
+    rows = []
+    shed = [0]  # 503 answers at the current level
+    try:
+        for _ in range(1200):
+            try:
+                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        httpx.post(base + "/v1/score", json={"articles": [{"id": "w", "text": paras[0]}]}, timeout=600)  # warm up
+        for level in levels:
+            shed[0] = 0
+
+            def client(c: int) -> list[tuple[float, int]]:
+                out = []
+                with httpx.Client(timeout=600) as http:
+                    for r in range(per_client):
+                        text = "\n\n".join(paras[(c * 7 + r * 3 + j) % len(paras)] for j in range(batch))
+                        body = {"articles": [{"id": f"c{c}-{r}", "text": text}]}
+                        t = time.perf_counter()
+                        code = -1
+                        try:
+                            for _ in range(100):
+                                resp = http.post(base + "/v1/score", json=body)
+                                code = resp.status_code
+                                if code != 503:
+                                    break
+                                shed[0] += 1
+                                time.sleep(float(resp.headers.get("retry-after", "1")))
+                        except httpx.TransportError:
+                            code = -1
+                        out.append((time.perf_counter() - t, code))
+                return out
+
+            t0 = time.perf_counter()
+            with ThreadPoolExecutor(max_workers=level) as pool:
+                results = [x for chunk in pool.map(client, range(level)) for x in chunk]
+            wall = time.perf_counter() - t0
+            lat = sorted(x for x, code in results if code == 200)
+            rows.append({"model": model, "clients": level, "requests": len(results), "passages_per_request": batch,
+                         "requests_per_second": round(len(lat) / wall, 2),
+                         "p50_s": round(lat[len(lat) // 2], 2) if lat else None,
+                         "p99_s": round(lat[min(len(lat) - 1, int(len(lat) * 0.99))], 2) if lat else None,
+                         "shed_503_retried": shed[0], "errors": sum(code != 200 for _, code in results),
+                         "server_peak_rss_mb": _peak_rss_mb(server.pid)})
+            print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+    return rows
+
+
 PANDAS_CHILD = r"""
 import json, resource, sys, time
 t0 = time.perf_counter()
@@ -185,7 +262,18 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--engines", type=int, default=None, metavar="N",
                     help="Compare narratives score, pandas, Ray and Spark on N articles (only that).")
     ap.add_argument("--engine-small", type=int, default=20, help="Articles of the start-up run for --engines.")
+    ap.add_argument("--http-levels", type=int, nargs="+", default=None, metavar="CLIENTS",
+                    help="Only measure the HTTP work model at these numbers of concurrent clients.")
+    ap.add_argument("--models", nargs="+", default=None, help="[--http-levels] Models to measure [default: --model].")
+    ap.add_argument("--per-client", type=int, default=2, help="[--http-levels] Requests each client sends.")
     args = ap.parse_args(argv)
+    if args.http_levels:
+        rows = [row for m in (args.models or [args.model])
+                for row in http_levels(m, args.http_levels, args.per_client, args.batch)]
+        print(json.dumps(rows, indent=2))
+        if args.out:
+            args.out.write_text(json.dumps(rows, indent=2) + "\n")
+        return {"http_levels": rows}
     if args.engines:
         out = engines(args.engines, args.engine_small, args.model)
         print(json.dumps(out, indent=2))
