@@ -20,7 +20,10 @@ import numpy as np
 from .artifact import ModelLoadError
 from .base import NarrativeModelBase, SavedModel
 from .contract import Scores
+from .heads import _sigmoid, best_threshold, logistic_head, tuned_thresholds
 from .kinds import register_kind
+
+__all__ = ["KIND", "TfidfNarrativeClassifier", "best_threshold"]
 
 KIND = "tfidf-logreg"
 
@@ -66,46 +69,6 @@ def _fit_block(analyzer: str, ngram_range: tuple[int, int], texts: Sequence[str]
     return _Block(analyzer, ngram_range, terms, vec.idf_)
 
 
-def _logreg(C: float, y: np.ndarray, random_state: int):
-    """Weights and bias of a balanced L2 logistic regression, or a constant model for a one-class ``y``."""
-    from sklearn.linear_model import LogisticRegression
-
-    def fit(x):
-        if len(np.unique(y)) < 2:
-            p = float(np.clip(y.mean() if len(y) else 0.0, 1e-3, 1 - 1e-3))
-            return np.zeros(x.shape[1]), float(np.log(p / (1 - p)))
-        lr = LogisticRegression(C=C, class_weight="balanced", solver="liblinear", max_iter=1000,
-                                random_state=random_state)  # liblinear shuffles: seed it, or runs differ
-        lr.fit(x, y)
-        return lr.coef_[0].copy(), float(lr.intercept_[0])
-
-    return fit
-
-
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
-
-
-def best_threshold(y: np.ndarray, scores: np.ndarray, lo: float = 0.05, hi: float = 0.95) -> float:
-    """The score cut that maximises F1 on ``(y, scores)``, placed midway between neighbouring scores.
-
-    >>> best_threshold(np.array([0, 0, 1, 1]), np.array([0.1, 0.3, 0.6, 0.9]))
-    0.45
-    """
-    if y.sum() == 0 or y.sum() == len(y):
-        return 0.5
-    order = np.argsort(-scores)
-    s, t = scores[order], y[order]
-    tp = np.cumsum(t)
-    k = np.arange(1, len(t) + 1)
-    f1 = 2 * tp / (k + t.sum())
-    # Only cut between distinct scores.
-    valid = np.r_[s[:-1] > s[1:], True]
-    i = int(np.argmax(np.where(valid, f1, -1)))
-    cut = (s[i] + s[i + 1]) / 2 if i + 1 < len(s) else s[i] / 2
-    return float(np.clip(round(cut, 4), lo, hi))
-
-
 @register_kind(KIND, aliases=("baseline", "tfidf"),
                options={"C": "C", "seed": "random_state", "few_shot_below": "few_shot_below"})
 class TfidfNarrativeClassifier(NarrativeModelBase):
@@ -134,8 +97,8 @@ class TfidfNarrativeClassifier(NarrativeModelBase):
             _fit_block("char_wb", (2, 5), texts, self.min_df, self.char_max_features),
         ]
         x = _hstack([b.transform(texts) for b in blocks])
-        ws, bs = zip(*(_logreg(self.C, Y[:, j], self.random_state)(x) for j in range(Y.shape[1]))) if Y.shape[1] else ((), ())
-        sw, sb = _logreg(self.C, promotes[has_narr], self.random_state)(x[has_narr])
+        ws, bs = zip(*(self._head(x, Y[:, j]) for j in range(Y.shape[1]))) if Y.shape[1] else ((), ())
+        sw, sb = self._head(x[has_narr], promotes[has_narr])
         return blocks, np.array(ws).reshape(Y.shape[1], x.shape[1]), np.array(bs), sw, sb
 
     def fit(self, texts: Sequence[str], narratives: Sequence[Sequence[str]], stances: Sequence[str],
@@ -170,20 +133,15 @@ class TfidfNarrativeClassifier(NarrativeModelBase):
         self.thresholds_, self.oof_scores_ = self._tune_thresholds(texts, Y, promotes, has_narr, groups, prior)
         return self
 
-    def _tune_thresholds(self, texts, Y, promotes, has_narr, groups, prior=None):
-        from sklearn.model_selection import GroupKFold
+    def _head(self, x, y):
+        return logistic_head(x, y, self.C, solver="liblinear", max_iter=1000, random_state=self.random_state)
 
-        n_groups = len(set(groups)) if groups is not None else len(texts)
-        folds = min(self.cv_folds, n_groups)
-        if folds < 2:
-            return {lab: 0.5 for lab in self.labels_}, None
-        g = list(groups) if groups is not None else list(range(len(texts)))
-        oof = np.zeros(Y.shape, dtype=np.float64)
-        for tr, te in GroupKFold(n_splits=folds).split(texts, groups=g):
+    def _tune_thresholds(self, texts, Y, promotes, has_narr, groups, prior=None):
+        def fold_scores(tr, te):
             blocks, W, b, _, _ = self._fit_arrays([texts[i] for i in tr], Y[tr], promotes[tr], has_narr[tr], prior)
-            x = _hstack([blk.transform([texts[i] for i in te]) for blk in blocks])
-            oof[te] = _sigmoid(x @ W.T + b)
-        return {lab: best_threshold(Y[:, j], oof[:, j]) for j, lab in enumerate(self.labels_)}, oof
+            return _sigmoid(_hstack([blk.transform([texts[i] for i in te]) for blk in blocks]) @ W.T + b)
+
+        return tuned_thresholds(self.labels_, Y, groups, self.cv_folds, fold_scores)
 
     # ---- inference ------------------------------------------------------------------------------
     def _features(self, texts: Sequence[str]):

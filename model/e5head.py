@@ -27,8 +27,8 @@ import numpy as np
 
 from .artifact import ModelLoadError
 from .base import NarrativeModelBase, SavedModel
-from .baseline import _sigmoid, best_threshold
 from .contract import Scores
+from .heads import _sigmoid, logistic_head, tuned_thresholds
 from .kinds import register_kind
 
 KIND = "frozen-embedding"
@@ -120,18 +120,6 @@ def _load_embedder(package: str, threads: int | None) -> Callable[[list[str], st
     return use_fn
 
 
-def _logreg(x: np.ndarray, y: np.ndarray, C: float) -> tuple[np.ndarray, float]:
-    """Weights and bias of a balanced L2 logistic regression (lbfgs: deterministic), or a constant model."""
-    from sklearn.linear_model import LogisticRegression
-
-    if len(np.unique(y)) < 2:
-        p = float(np.clip(y.mean() if len(y) else 0.0, 1e-3, 1 - 1e-3))
-        return np.zeros(x.shape[1]), float(np.log(p / (1 - p)))
-    lr = LogisticRegression(C=C, class_weight="balanced", solver="lbfgs", max_iter=5000)
-    lr.fit(x, y)
-    return lr.coef_[0].astype(np.float64), float(lr.intercept_[0])
-
-
 @register_kind(KIND, aliases=("e5",), options={"C": "C", "encoder": "encoder"})
 class FrozenEmbeddingClassifier(NarrativeModelBase):
     """Multi-label narrative classifier plus stance, on frozen sentence embeddings (estimator style)."""
@@ -175,11 +163,11 @@ class FrozenEmbeddingClassifier(NarrativeModelBase):
 
     # ---- training -------------------------------------------------------------------------------
     def _fit_arrays(self, x: np.ndarray, Y: np.ndarray, promotes: np.ndarray):
-        heads = [_logreg(x, Y[:, j], self.C) for j in range(Y.shape[1])]
+        heads = [self._head(x, Y[:, j]) for j in range(Y.shape[1])]
         W = np.array([w for w, _ in heads]).reshape(Y.shape[1], x.shape[1])
         b = np.array([c for _, c in heads], dtype=np.float64)
         has = Y.sum(1) > 0
-        sw, sb = _logreg(x[has], promotes[has], self.C)
+        sw, sb = self._head(x[has], promotes[has])
         return W, b, sw, sb
 
     def fit(self, texts: Sequence[str], narratives: Sequence[Sequence[str]], stances: Sequence[str],
@@ -207,18 +195,15 @@ class FrozenEmbeddingClassifier(NarrativeModelBase):
         self.thresholds_, self.oof_scores_ = self._tune_thresholds(x, Y, promotes, groups)
         return self
 
-    def _tune_thresholds(self, x, Y, promotes, groups):
-        from sklearn.model_selection import GroupKFold
+    def _head(self, x, y):
+        return logistic_head(x, y, self.C, solver="lbfgs", max_iter=5000)  # lbfgs: deterministic
 
-        g = list(groups) if groups is not None else list(range(len(x)))
-        folds = min(self.cv_folds, len(set(g)))
-        if folds < 2:
-            return {lab: 0.5 for lab in self.labels_}, None
-        oof = np.zeros(Y.shape, dtype=np.float64)
-        for tr, te in GroupKFold(n_splits=folds).split(x, groups=g):
+    def _tune_thresholds(self, x, Y, promotes, groups):
+        def fold_scores(tr, te):
             W, b, _, _ = self._fit_arrays(x[tr], Y[tr], promotes[tr])
-            oof[te] = _sigmoid(x[te] @ W.T + b)
-        return {lab: best_threshold(Y[:, j], oof[:, j]) for j, lab in enumerate(self.labels_)}, oof
+            return _sigmoid(x[te] @ W.T + b)
+
+        return tuned_thresholds(self.labels_, Y, groups, self.cv_folds, fold_scores)
 
     # ---- inference ------------------------------------------------------------------------------
     def scores_from_embeddings(self, x: np.ndarray) -> Scores:

@@ -18,9 +18,9 @@ import numpy as np
 
 from .artifact import ModelLoadError
 from .base import NarrativeModelBase, SavedModel
-from .baseline import best_threshold
 from .contract import Scores
 from .encoder import DEFAULT_ENCODER, check_encoder, encoder_path, encoder_ref
+from .heads import best_threshold
 from .kinds import register_kind
 
 KIND = "transformer"

@@ -1,0 +1,74 @@
+"""What the baseline and the e5 heads share: a balanced logistic-regression head, the sigmoid, the F1-best
+threshold, and thresholds tuned on out-of-fold scores (folds grouped by source, so a document never
+scores itself).
+
+>>> w, b = logistic_head(np.array([[0.0], [1.0], [0.1], [0.9]]), np.array([0, 1, 0, 1]), C=1.0, solver="lbfgs")
+>>> bool(w[0] > 0)
+True
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+
+def logistic_head(x, y: np.ndarray, C: float, solver: str, max_iter: int = 1000,
+                  random_state: int | None = None) -> tuple[np.ndarray, float]:
+    """Weights and bias of a balanced L2 logistic regression, or a constant model for a one-class ``y``
+    (liblinear shuffles: seed it with ``random_state``, or runs differ)."""
+    from sklearn.linear_model import LogisticRegression
+
+    if len(np.unique(y)) < 2:
+        p = float(np.clip(y.mean() if len(y) else 0.0, 1e-3, 1 - 1e-3))
+        return np.zeros(x.shape[1]), float(np.log(p / (1 - p)))
+    lr = LogisticRegression(C=C, class_weight="balanced", solver=solver, max_iter=max_iter, random_state=random_state)
+    lr.fit(x, y)
+    return lr.coef_[0].astype(np.float64), float(lr.intercept_[0])
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
+
+
+def best_threshold(y: np.ndarray, scores: np.ndarray, lo: float = 0.05, hi: float = 0.95) -> float:
+    """The score cut that maximises F1 on ``(y, scores)``, placed midway between neighbouring scores.
+
+    >>> best_threshold(np.array([0, 0, 1, 1]), np.array([0.1, 0.3, 0.6, 0.9]))
+    0.45
+    """
+    if y.sum() == 0 or y.sum() == len(y):
+        return 0.5
+    order = np.argsort(-scores)
+    s, t = scores[order], y[order]
+    tp = np.cumsum(t)
+    k = np.arange(1, len(t) + 1)
+    f1 = 2 * tp / (k + t.sum())
+    # Only cut between distinct scores.
+    valid = np.r_[s[:-1] > s[1:], True]
+    i = int(np.argmax(np.where(valid, f1, -1)))
+    cut = (s[i] + s[i + 1]) / 2 if i + 1 < len(s) else s[i] / 2
+    return float(np.clip(round(cut, 4), lo, hi))
+
+
+def tuned_thresholds(labels: Sequence[str], Y: np.ndarray, groups: Sequence[str] | None, cv_folds: int,
+                     fold_scores: Callable[[np.ndarray, np.ndarray], np.ndarray]
+                     ) -> tuple[dict[str, float], np.ndarray | None]:
+    """Per-label thresholds that maximise F1 on out-of-fold scores, and those scores (None, with 0.5
+    everywhere, when there are fewer than two folds). ``fold_scores(train_idx, test_idx)`` fits on one
+    part and scores the other.
+
+    >>> Y = np.array([[1], [0], [1], [0]])
+    >>> tuned_thresholds(["a"], Y, None, 0, lambda tr, te: Y[te] * 0.8)[0]
+    {'a': 0.5}
+    """
+    from sklearn.model_selection import GroupKFold
+
+    g = list(groups) if groups is not None else list(range(len(Y)))
+    folds = min(cv_folds, len(set(g)))
+    if folds < 2:
+        return {lab: 0.5 for lab in labels}, None
+    oof = np.zeros(Y.shape, dtype=np.float64)
+    for tr, te in GroupKFold(n_splits=folds).split(np.zeros(len(Y)), groups=g):
+        oof[te] = fold_scores(tr, te)
+    return {lab: best_threshold(Y[:, j], oof[:, j]) for j, lab in enumerate(labels)}, oof
