@@ -91,15 +91,16 @@ class E5LoraClassifier(NarrativeModelBase):
         self.runtime = runtime
 
     # ---- text and encoder -------------------------------------------------------------------------
-    def prepare(self, texts: Sequence[str]) -> list[str]:
-        """The encoder's input: ``query: `` and the text, Serbian Cyrillic transliterated when set.
+    def prepare(self, texts: Sequence[str], langs: Sequence[str] | None = None) -> list[str]:
+        """The encoder's input: ``query: `` and the text, Serbian Cyrillic transliterated when set (``langs``:
+        the texts' languages when already detected).
 
         >>> E5LoraClassifier().prepare(["Косово је преседан."])
         ['query: Kosovo je presedan.']
         """
         from .translit import latinize_serbian
 
-        texts = latinize_serbian(texts) if self.transliterate else list(texts)
+        texts = latinize_serbian(texts, langs) if self.transliterate else list(texts)
         return ["query: " + t for t in texts]
 
     def lora_targets(self) -> list[str]:
@@ -129,11 +130,11 @@ class E5LoraClassifier(NarrativeModelBase):
             m = mask.unsqueeze(-1).to(hidden.dtype)
             return (hidden * m).sum(1) / m.sum(1).clamp(min=1.0)
 
-    def tokenize(self, texts: Sequence[str]) -> list[list[int]]:
+    def tokenize(self, texts: Sequence[str], langs: Sequence[str] | None = None) -> list[list[int]]:
         """Token ids of the prepared texts (``<s> … </s>``), truncated to ``max_length``."""
         if getattr(self, "tokenizer_", None) is None:
             self.tokenizer_ = self._tokenizer()
-        return [e.ids for e in self.tokenizer_.encode_batch(self.prepare(texts))]
+        return [e.ids for e in self.tokenizer_.encode_batch(self.prepare(texts, langs))]
 
     def _with_prior(self, texts, narratives, stances, priors):
         """Append the taxonomy text of each narrative with fewer than ``few_shot_below`` passages."""
@@ -200,9 +201,9 @@ class E5LoraClassifier(NarrativeModelBase):
         self.sw_ = self.stance_head_.weight.detach().numpy().astype(np.float64)[0]
         self.sb_ = float(self.stance_head_.bias.detach()[0])
 
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
+    def embed(self, texts: Sequence[str], langs: Sequence[str] | None = None) -> np.ndarray:
         """Mean-pooled embeddings (float32, not normalised), in length-sorted batches."""
-        ids = self.tokenize(texts)
+        ids = self.tokenize(texts, langs)
         session = getattr(self, "session_", None)
         if session is not None:
             return session.embed(ids)
@@ -216,8 +217,8 @@ class E5LoraClassifier(NarrativeModelBase):
                 out[idx] = self._pool([ids[j] for j in idx]).numpy()
         return out
 
-    def _logits(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        e = self.embed(list(texts)).astype(np.float64)
+    def _logits(self, texts: Sequence[str], langs: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        e = self.embed(list(texts), langs).astype(np.float64)
         return e @ self.W_.T + self.b_, e @ self.sw_ + self.sb_
 
     def _calibrate(self, dev) -> float | None:
@@ -245,13 +246,18 @@ class E5LoraClassifier(NarrativeModelBase):
         return float(f1_score(Y, pred.astype(np.int64), average="macro", zero_division=0))
 
     # ---- inference --------------------------------------------------------------------------------
-    def score(self, passages: Sequence[str]) -> Scores:
-        """Calibrated narrative probabilities and the probability that each passage *promotes*."""
+    def score(self, passages: Sequence[str], langs: Sequence[str] | None = None) -> Scores:
+        """Calibrated narrative probabilities and the probability that each passage *promotes* (``langs``:
+        the passages' detected languages, when known, for the transliteration)."""
         texts = list(passages)
         if not texts:
             return Scores(np.zeros((0, len(self.labels_))), np.zeros(0))
-        z, zs = self._logits(texts)
+        z, zs = self._logits(texts, langs)
         return Scores(_sigmoid(z / np.array(self.temperatures_)), _sigmoid(zs / self.stance_temperature_))
+
+    @classmethod
+    def uses_language(cls, config: dict) -> bool:
+        return bool(config.get("params", {}).get("transliterate"))
 
     # ---- persistence ------------------------------------------------------------------------------
     def _versions(self) -> dict[str, str]:

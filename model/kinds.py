@@ -114,7 +114,7 @@ def kinds() -> dict[str, KindSpec]:
 
     >>> from narratives.model.kinds import kinds
     >>> sorted(kinds())[:2]
-    ['ensemble', 'frozen-embedding']
+    ['e5-lora', 'ensemble']
     """
     _load_all()
     return dict(_KINDS)
