@@ -13,6 +13,12 @@ bylines, datelines and outlet names are too short to be evidence, and the models
 * the article stance is *promotes* if any predicted narrative is promoted, *reports* if narratives are
   predicted and none is promoted, and *none* otherwise.
 
+A model whose ``config.json`` holds an ``article_decider`` (:mod:`.decider`) replaces the first two
+bullets and the stance rule with that calibrated article-level step: a narrative is predicted when the
+decider's probability reaches its cutoff (its evidence is then the passages at or above the threshold, or
+the best passage when none is), and its stance comes from the decider's stance part when it has one.
+``scores`` stay the best passage scores either way.
+
 >>> recs = list(score_articles([{"id": "a", "text": "Sunny in Belgrade.\\n\\nMarkets were calm."}]))
 >>> recs[0]["n_passages"], recs[0]["stance"]
 (2, 'none')
@@ -39,7 +45,8 @@ def __getattr__(name: str) -> Any:
 
 
 def aggregate(passages: list[dict], spans: list[tuple[int, int]], text: str, labels: list[str],
-              thresholds: dict[str, float], max_evidence: int = 3, min_words: int = 5) -> dict:
+              thresholds: dict[str, float], max_evidence: int = 3, min_words: int = 5,
+              decider: dict | None = None) -> dict:
     """Article-level fields from its passage records (see the module docstring for the rule).
 
     >>> p = [{"scores": {"x": 0.9}, "stance_score": 0.8, "stance": "promotes"},
@@ -54,13 +61,26 @@ def aggregate(passages: list[dict], spans: list[tuple[int, int]], text: str, lab
 
     eligible = [i for i, (s, e) in enumerate(spans) if len(text[s:e].split()) >= min_words]
     scores = {lab: max((passages[i]["scores"][lab] for i in eligible), default=0.0) for lab in labels}
-    predicted = [lab for lab in labels if eligible and scores[lab] >= thresholds[lab]]
+    if decider is None:
+        predicted = [lab for lab in labels if eligible and scores[lab] >= thresholds[lab]]
+    else:
+        from .decider import presence_probability
+
+        predicted = [lab for lab in labels if eligible and presence_probability(
+            decider, [p["scores"][lab] for p in passages], eligible, thresholds[lab]) >= decider["presence"]["cutoff"]]
     evidence, stances = {}, {}
     for lab in predicted:
         hits = sorted((i for i in eligible if passages[i]["scores"][lab] >= thresholds[lab]),
                       key=lambda i: -passages[i]["scores"][lab])[:max_evidence]
+        hits = hits or [max(eligible, key=lambda i: passages[i]["scores"][lab])]
         weight = sum(passages[i]["scores"][lab] for i in hits)
         promo = sum(passages[i]["scores"][lab] * passages[i]["stance_score"] for i in hits) / weight if weight else 0.0
+        if decider is not None:
+            from .decider import stance_probability
+
+            learned = stance_probability(decider, [p["scores"][lab] for p in passages],
+                                         [p["stance_score"] for p in passages], eligible, thresholds[lab])
+            promo = promo if learned is None else learned
         stances[lab] = stance_of(promo)
         evidence[lab] = [{"start": spans[i][0], "end": spans[i][1], "score": rounded(passages[i]["scores"][lab]),
                           "stance": passages[i]["stance"], "stance_score": rounded(passages[i]["stance_score"]),
@@ -125,13 +145,26 @@ def score_articles(items: Iterable[dict], model=None, batch_passages: int = 256,
     yield from flush()
 
 
+def article_decider(clf) -> dict | None:
+    """The model's article decider (``config.json``'s ``article_decider``), checked, or ``None``.
+
+    >>> article_decider(object()) is None
+    True
+    """
+    from .decider import check_decider
+
+    d = (getattr(clf, "config_", None) or {}).get("article_decider")
+    return None if d is None else check_decider(d)
+
+
 def _article_record(item: dict, spans, recs, clf, info, max_evidence, min_words) -> dict:
     from narratives.model.langid import detect_language
 
     from .records import article_fields, text_sha256
 
     text = item["text"]
-    agg = aggregate(recs, spans, text, clf.labels_, clf.thresholds_, max_evidence, min_words)
+    agg = aggregate(recs, spans, text, clf.labels_, clf.thresholds_, max_evidence, min_words,
+                    article_decider(clf))
     warnings = list(item.get("warnings", []))
     if not spans:
         warnings.append("article has no text")

@@ -1,0 +1,139 @@
+"""The article decision as its own calibrated step: whether an article carries a narrative, and with which
+stance, from its passages' scores (any model's: the decider only reads passage scores and thresholds).
+
+Without a decider an article carries a narrative when its best passage crosses the passage threshold. A
+decider (``config.json``'s ``article_decider``, so it is part of the model's version) instead feeds, per
+narrative, these article features to a logistic regression fitted on team-written whole articles
+(:mod:`narratives.train.decider`); logits are clipped to +-8 and taken relative to the narrative's passage
+threshold ``t``:
+
+* ``best``: logit(best passage score) - logit(t); ``second``: the same for the second best passage;
+* ``n_over``: log(1 + passages at or above t); ``headline``: the first passage's margin (the headline or
+  first line, whatever its length); ``length``: log(1 + passages of at least ``min_words`` words).
+
+The narrative is predicted when the probability reaches ``cutoff``. Its stance, when the decider has a
+``stance`` part, comes from a second logistic regression over the promotes-probabilities of the passages
+that mention it (margin above ``mention_margin``): their score-weighted mean, their minimum, the last one
+in the text (a claim quoted early and refuted later ends on *reports*), and the best passage's.
+
+>>> d = {"version": 1, "presence": {"coef": [1.0, 0, 0, 0, 0], "intercept": 0.0, "cutoff": 0.5}}
+>>> check_decider(d) is d
+True
+>>> round(presence_probability(d, [0.9, 0.1], [0, 1], 0.5), 3)
+0.9
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+PRESENCE_FEATURES = ("best", "second", "n_over", "headline", "length")
+STANCE_FEATURES = ("weighted", "minimum", "last", "best")
+CLIP = 8.0
+EPS = 1e-4
+
+
+def logit(p: float) -> float:
+    """Clipped logit.
+
+    >>> logit(0.5), logit(1.0)
+    (0.0, 8.0)
+    """
+    p = min(max(float(p), EPS), 1.0 - EPS)
+    return max(-CLIP, min(CLIP, math.log(p / (1.0 - p))))
+
+
+def _sigmoid(z: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+
+
+def _linear(part: dict, x: Sequence[float]) -> float:
+    return _sigmoid(sum(c * v for c, v in zip(part["coef"], x)) + part["intercept"])
+
+
+def check_decider(d: object) -> dict:
+    """Validate a decider object (from a model's config); raises ``ValueError`` naming the bad field.
+
+    >>> check_decider({"version": 1, "presence": {"coef": [1.0], "intercept": 0.0, "cutoff": 0.5}})
+    Traceback (most recent call last):
+    ...
+    ValueError: article_decider.presence.coef: expected 5 numbers, got 1
+    """
+    if not isinstance(d, dict) or d.get("version") != 1:
+        raise ValueError("article_decider: expected an object with version 1")
+    parts = [("presence", PRESENCE_FEATURES)] + ([("stance", STANCE_FEATURES)] if d.get("stance") is not None else [])
+    for name, feats in parts:
+        part = d.get(name)
+        if not isinstance(part, dict):
+            raise ValueError(f"article_decider.{name}: expected an object")
+        coef = part.get("coef")
+        if not isinstance(coef, list) or len(coef) != len(feats) or not all(isinstance(c, (int, float)) for c in coef):
+            raise ValueError(f"article_decider.{name}.coef: expected {len(feats)} numbers, got "
+                             f"{len(coef) if isinstance(coef, list) else type(coef).__name__}")
+        if not isinstance(part.get("intercept"), (int, float)):
+            raise ValueError(f"article_decider.{name}.intercept: expected a number")
+    cutoff = d["presence"].get("cutoff")
+    if not isinstance(cutoff, (int, float)) or not 0.0 < cutoff < 1.0:
+        raise ValueError(f"article_decider.presence.cutoff: expected a number in (0, 1), got {cutoff!r}")
+    return d
+
+
+def presence_features(scores: Sequence[float], eligible: Sequence[int], threshold: float) -> list[float]:
+    """The presence features of one narrative: ``scores`` of every passage in order, ``eligible`` the
+    indices of passages long enough to be evidence.
+
+    >>> [round(v, 2) for v in presence_features([0.2, 0.9, 0.6], [1, 2], 0.5)]
+    [2.2, 0.41, 1.1, -1.39, 1.1]
+    """
+    t = logit(threshold)
+    ranked = sorted((scores[i] for i in eligible), reverse=True)
+    best = logit(ranked[0]) - t if ranked else -CLIP - t
+    second = logit(ranked[1]) - t if len(ranked) > 1 else -CLIP - t
+    n_over = math.log1p(sum(s >= threshold for s in ranked))
+    headline = logit(scores[0]) - t if len(scores) else -CLIP - t
+    return [best, second, n_over, headline, math.log1p(len(ranked))]
+
+
+def presence_probability(d: dict, scores: Sequence[float], eligible: Sequence[int], threshold: float) -> float:
+    """The decider's probability that the article carries the narrative."""
+    return _linear(d["presence"], presence_features(scores, eligible, threshold))
+
+
+def mentions(scores: Sequence[float], eligible: Sequence[int], threshold: float, margin: float) -> list[int]:
+    """Indices (in text order) of eligible passages whose margin over the threshold is at least ``margin``;
+    the best passage when none is.
+
+    >>> mentions([0.1, 0.45, 0.8], [0, 1, 2], 0.5, -0.5)
+    [1, 2]
+    """
+    t = logit(threshold)
+    out = [i for i in eligible if logit(scores[i]) - t >= margin]
+    if not out and eligible:
+        out = [max(eligible, key=lambda i: scores[i])]
+    return sorted(out)
+
+
+def stance_features(scores: Sequence[float], promo: Sequence[float], idx: Sequence[int]) -> list[float]:
+    """Stance features over the mention passages ``idx`` (text order): weighted mean, minimum, last and
+    best passage's promotes-probability, as logits.
+
+    >>> [round(v, 2) for v in stance_features([0.9, 0.6], [0.9, 0.1], [0, 1])]
+    [0.85, -2.2, -2.2, 2.2]
+    """
+    w = sum(scores[i] for i in idx)
+    weighted = sum(scores[i] * promo[i] for i in idx) / w if w else 0.5
+    best = max(idx, key=lambda i: scores[i])
+    return [logit(weighted), logit(min(promo[i] for i in idx)), logit(promo[idx[-1]]), logit(promo[best])]
+
+
+def stance_probability(d: dict, scores: Sequence[float], promo: Sequence[float], eligible: Sequence[int],
+                       threshold: float) -> float | None:
+    """Probability of *promotes* for one narrative, or ``None`` when the decider has no stance part (the
+    caller then keeps the passage rule)."""
+    part = d.get("stance")
+    if part is None:
+        return None
+    idx = mentions(scores, eligible, threshold, float(part.get("mention_margin", -1.0)))
+    if not idx:
+        return None
+    return _linear(part, stance_features(scores, promo, idx))

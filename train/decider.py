@@ -1,0 +1,145 @@
+"""Fit the article decider (:mod:`narratives.serve.decider`) on team-written articles, and attach it to a
+model directory as a new version of that model.
+
+The articles (:mod:`narratives.train.teamarticles`, ``train`` split) are split into passages and scored by
+the model exactly as ``narratives score`` does; each (article, narrative) pair gives one row of presence
+features, labelled by whether the article carries the narrative, and each labelled narrative one row of
+stance features, labelled *promotes* or *reports*. Both parts are logistic regressions (scikit-learn,
+L2, ``C``) pooled over the narratives: the features are relative to each narrative's threshold, so one set
+of weights serves all, and the decider works over any model's passage scores.
+
+>>> rows = [{"scores": {"a": 0.9}, "stance_score": 0.9}, {"scores": {"a": 0.1}, "stance_score": 0.1}]
+>>> x, y = presence_rows([(rows, [0, 1], {"a": "promotes"})], ["a"], {"a": 0.5})
+>>> len(x), y
+(1, [1])
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+from narratives.serve.decider import (
+    PRESENCE_FEATURES,
+    STANCE_FEATURES,
+    check_decider,
+    mentions,
+    presence_features,
+    stance_features,
+)
+
+Scored = tuple[list[dict], list[int], dict[str, str]]  # passage records, eligible indices, gold labels
+MENTION_MARGIN = -1.0
+
+
+def score_articles_passages(clf, articles, min_words: int = 5, max_chars: int = 1000) -> list[Scored]:
+    """Passage records (``scores``, ``stance_score``) of each article, its eligible passage indices and its
+    labels, split and scored as ``narratives score`` does."""
+    from narratives.serve.passages import split_passages
+    from narratives.serve.predict import decide
+
+    out: list[Scored] = []
+    for a in articles:
+        spans = split_passages(a.text, max_chars=max_chars)
+        texts = [a.text[s:e] for s, e in spans]
+        recs = decide(clf, texts) if texts else []
+        eligible = [i for i, t in enumerate(texts) if len(t.split()) >= min_words]
+        out.append(([{"scores": r["scores"], "stance_score": r["stance_score"]} for r in recs], eligible, a.labels))
+    return out
+
+
+def presence_rows(scored: Sequence[Scored], labels: Sequence[str], thresholds: dict[str, float]):
+    """``(X, y)``: one row per article and narrative (articles with no eligible passage are skipped)."""
+    X, y = [], []
+    for recs, eligible, gold in scored:
+        if not eligible:
+            continue
+        for lab in labels:
+            X.append(presence_features([r["scores"][lab] for r in recs], eligible, thresholds[lab]))
+            y.append(int(lab in gold))
+    return X, y
+
+
+def stance_rows(scored: Sequence[Scored], labels: Sequence[str], thresholds: dict[str, float],
+                margin: float = MENTION_MARGIN):
+    """``(X, y)``: one row per labelled narrative of an article, y = 1 for *promotes*.
+
+    >>> rows = [{"scores": {"a": 0.9}, "stance_score": 0.9}, {"scores": {"a": 0.7}, "stance_score": 0.1}]
+    >>> stance_rows([(rows, [0, 1], {"a": "reports"})], ["a"], {"a": 0.5})[1]
+    [0]
+    """
+    X, y = [], []
+    for recs, eligible, gold in scored:
+        for lab, stance in gold.items():
+            if lab not in labels or not eligible:
+                continue
+            scores = [r["scores"][lab] for r in recs]
+            idx = mentions(scores, eligible, thresholds[lab], margin)
+            X.append(stance_features(scores, [r["stance_score"] for r in recs], idx))
+            y.append(int(stance == "promotes"))
+    return X, y
+
+
+def _logreg(X, y, C: float) -> dict:
+    from sklearn.linear_model import LogisticRegression
+
+    if len(set(y)) < 2:
+        raise ValueError(f"need both classes to fit, got only {sorted(set(y))} in {len(y)} row(s)")
+    m = LogisticRegression(C=C, max_iter=1000).fit(X, y)
+    return {"coef": [round(float(c), 6) for c in m.coef_[0]], "intercept": round(float(m.intercept_[0]), 6)}
+
+
+def fit_decider(scored: Sequence[Scored], labels: Sequence[str], thresholds: dict[str, float], cutoff: float = 0.5,
+                C: float = 1.0, stance: bool = True, provenance: dict | None = None) -> dict:
+    """The decider object (JSON-ready) fitted on ``scored`` articles.
+
+    >>> hi = [{"scores": {"a": 0.9}, "stance_score": 0.9}] * 2
+    >>> lo = [{"scores": {"a": 0.2}, "stance_score": 0.5}] * 2
+    >>> d = fit_decider([(hi, [0, 1], {"a": "promotes"}), (lo, [0, 1], {})], ["a"], {"a": 0.5}, stance=False)
+    >>> d["presence"]["coef"][0] > 0, d["stance"]
+    (True, None)
+    """
+    px, py = presence_rows(scored, labels, thresholds)
+    d: dict = {"version": 1, "presence_features": list(PRESENCE_FEATURES),
+               "presence": {**_logreg(px, py, C), "cutoff": cutoff}, "stance": None, "C": C,
+               "fitted_on": {**(provenance or {}), "presence_rows": len(py), "positives": int(sum(py))}}
+    if stance:
+        sx, sy = stance_rows(scored, labels, thresholds)
+        d["stance_features"] = list(STANCE_FEATURES)
+        d["stance"] = {**_logreg(sx, sy, C), "mention_margin": MENTION_MARGIN}
+        d["fitted_on"].update(stance_rows=len(sy), promotes=int(sum(sy)))
+    return check_decider(d)
+
+
+def articles_digest(articles) -> str:
+    """sha256 over the articles' ids, labels and texts (which data a decider was fitted on).
+
+    >>> articles_digest([])[:12]
+    'e3b0c44298fc'
+    """
+    rows = sorted(json.dumps([a.id, a.labels, a.text], sort_keys=True, ensure_ascii=False) for a in articles)
+    return hashlib.sha256("\n".join(rows).encode("utf-8")).hexdigest()
+
+
+def attach_decider(model_path: str | Path, decider: dict | None, out: str | Path) -> str:
+    """Write a copy of the model directory at ``out`` (atomically) whose ``config.json`` holds ``decider``
+    as ``article_decider`` (``None`` removes it); returns the new model hash. The copy's weights are the
+    same files, so only the article decision changes."""
+    from narratives.model.artifact import MANIFEST, atomic_model_dir, verify_model_dir, write_json
+
+    manifest = verify_model_dir(model_path)
+    src = Path(manifest["path"])
+    config = dict(manifest["config"])
+    config.pop("article_decider", None)
+    if decider is not None:
+        config["article_decider"] = check_decider(decider)
+
+    def write(tmp: Path) -> None:
+        for name in manifest["files"]:
+            if name not in ("config.json", MANIFEST):
+                shutil.copy2(src / name, tmp / name)
+        write_json(tmp / "config.json", config)
+
+    return atomic_model_dir(out, write)
