@@ -118,7 +118,7 @@ def stance_features(scores: Sequence[float], promo: Sequence[float], idx: Sequen
     best passage's promotes-probability, as logits.
 
     >>> [round(v, 2) for v in stance_features([0.9, 0.6], [0.9, 0.1], [0, 1])]
-    [0.85, -2.2, -2.2, 2.2]
+    [0.32, -2.2, -2.2, 2.2]
     """
     w = sum(scores[i] for i in idx)
     weighted = sum(scores[i] * promo[i] for i in idx) / w if w else 0.5
