@@ -7,7 +7,8 @@ separated by blank lines, so passages and evidence offsets work as for plain tex
 
 Extraction takes time linear in the size of the page, however its tags nest or fail to close: the parser
 keeps counts of the open elements instead of scanning them for every tag and text, a ``<p>`` is closed by
-the next block element or ``<p>`` (as HTML parsers do), and a page that keeps more than ``MAX_OPEN_TAGS``
+the next block element or ``<p>`` (as HTML parsers do), ``<li>``, ``<td>``, ``<tr>`` and the like by the
+next of their kind, and a page that keeps more than ``MAX_OPEN_TAGS``
 elements open at once raises :class:`HTMLTooDeep` (the reader turns it into an error record).
 
 >>> html_to_text('<html><nav>Home</nav><article><h1>Title</h1><p>First  para.</p>'
@@ -27,6 +28,10 @@ BOILERPLATE = re.compile(r"cookie|consent|newsletter|share|social|related|commen
                          r"breadcrumb|menu|sidebar|popup|banner", re.I)
 MAX_OPEN_TAGS = 5_000  # elements open at once; real pages nest a few dozen deep
 CLOSES_P = BLOCK - {"br", "hr"} | {"p"}  # start tags that close an open <p>
+# Elements whose end tag HTML lets a page omit: a start tag closes them while they are the innermost open
+# ones (a table of 10,000 rows without </td></tr> must not keep 20,000 elements open).
+IMPLIED_END = {"li": {"li"}, "dt": {"dt", "dd"}, "dd": {"dt", "dd"}, "tr": {"td", "th", "tr"},
+               "td": {"td", "th"}, "th": {"td", "th"}, "option": {"option"}}
 VOID = {"br", "hr", "img", "input", "meta", "link", "area", "base", "col", "embed", "source", "track", "wbr"}
 
 
@@ -87,6 +92,9 @@ class _Extractor(HTMLParser):
             self._break()
         if tag in CLOSES_P:
             self._close("p")
+        closes = IMPLIED_END.get(tag)
+        while closes and self.stack and self.stack[-1][0] in closes:
+            self._close(self.stack[-1][0])
         if tag in VOID:
             return
         marker = " ".join(v or "" for k, v in attrs if k in ("class", "id", "role"))

@@ -50,6 +50,13 @@ def test_html_nesting_past_the_limit_is_an_error_record(tmp_path):
     assert _ok(items) == [("ok", "fine")]
 
 
+def test_omitted_end_tags_do_not_count_as_nesting(tmp_path):
+    f = tmp_path / "t.html"  # legal HTML: </tr>, </td> and </li> may be left out
+    f.write_bytes(b"<table>" + b"<tr><td>cell<td>cell" * 10_000 + b"</table><ul>" + b"<li>item" * 10_000 + b"</ul>")
+    (item,) = _read(f)
+    assert "error" not in item and item["text"].count("cell") == 20_000 and item["text"].count("item") == 10_000
+
+
 # 2. An unreadable file is an error record; the batch goes on and everything scored is written
 def test_unreadable_files_are_error_records(tmp_path):
     if os.geteuid() == 0:
