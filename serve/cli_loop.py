@@ -221,12 +221,10 @@ def promote(version, force, max_drop, note, labels_path, corpus):
     else:
         click.echo(format_comparison(report))
     if report["regressions"] and not force:
-        from narratives.train.compare import kind_note
-
-        other = kind_note(report["a"]["kind"], report["b"]["kind"]) if "a" in report else None
+        other = "a" in report and report["a"]["kind"] != report["b"]["kind"]  # the comparison's note says why
         raise click.ClickException(f"not promoted: F1 drops by more than {max_drop} on "
-                                   f"{', '.join(report['regressions'])} (use --force to promote anyway)"
-                                   + (f"\n{other}" if other else ""))
+                                   f"{', '.join(report['regressions'])} (use --force to promote anyway"
+                                   + (f"; or train a {report['a']['kind']} model, see the note above)" if other else ")"))
     try:
         from narratives.model import load_model
 
