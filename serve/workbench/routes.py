@@ -268,7 +268,8 @@ class Workbench:
             found.append({"id": lab, "label": by_id.get(lab, {"name": lab, "colour": "c7"}),
                           "score": score if isinstance(score, (int, float)) else None,
                           "stance": display((rec.get("stances") or {}).get(lab), 16), "n": n})
-        meta = [(k, display(rec.get(k))) for k in ("outlet", "date", "author", "url", "source") if rec.get(k)]
+        meta = [(k, display(rec.get(k))) for k in ("outlet", "date", "author", "url", "source")
+                if rec.get(k) and rec.get(k) != "pasted"]
         return self.page("article.html", request, a=a, rec=rec, data=data, found=found, labels=by_id, meta=meta,
                          saved={p["k"] for p in passages if p["saved"]}, title=f"{a['title']} - workbench")
 
