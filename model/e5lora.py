@@ -28,10 +28,9 @@ import numpy as np
 
 from .artifact import ModelLoadError
 from .base import NarrativeModelBase, SavedModel
-from .baseline import best_threshold
 from .contract import Scores
+from .heads import calibrate_on_dev
 from .kinds import register_kind
-from .transformer import fit_temperature
 
 KIND = "e5-lora"
 # Linear layers adapted in each chosen transformer layer (XLMRobertaModel names).
@@ -234,14 +233,8 @@ class E5LoraClassifier(NarrativeModelBase):
             return None
         texts, narratives, stances = dev
         z, zs = self._logits(texts)
-        Y = np.array([[lab in ns for lab in self.labels_] for ns in narratives], dtype=np.int64)
-        self.temperatures_ = [fit_temperature(z[:, j], Y[:, j]) for j in range(n)]
-        has = Y.sum(1) > 0
-        promo = np.array([s == "promotes" for s in stances], dtype=np.int64)
-        if has.any():
-            self.stance_temperature_ = fit_temperature(zs[has], promo[has])
-        p = _sigmoid(z / np.array(self.temperatures_))
-        self.thresholds_ = {lab: best_threshold(Y[:, j], p[:, j]) for j, lab in enumerate(self.labels_)}
+        self.temperatures_, self.stance_temperature_, self.thresholds_, Y, p = \
+            calibrate_on_dev(z, zs, self.labels_, narratives, stances)
         self.calibration_ = (self.temperatures_, self.stance_temperature_, self.thresholds_)
         pred = np.array([[p[i, j] >= self.thresholds_[lab] for j, lab in enumerate(self.labels_)] for i in range(len(p))])
         return float(f1_score(Y, pred.astype(np.int64), average="macro", zero_division=0))

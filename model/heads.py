@@ -50,6 +50,46 @@ def best_threshold(y: np.ndarray, scores: np.ndarray, lo: float = 0.05, hi: floa
     cut = (s[i] + s[i + 1]) / 2 if i + 1 < len(s) else s[i] / 2
     return float(np.clip(round(cut, 4), lo, hi))
 
+def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
+    """The temperature T minimising the log loss of ``sigmoid(logits / T)`` against ``y`` (0/1).
+
+    >>> z = np.array([4.0, -4.0, 3.0, -3.0, 2.0, -2.0]); y = np.array([1, 0, 0, 1, 1, 0])
+    >>> fit_temperature(z, y) > 1.0   # over-confident logits get cooled
+    True
+    """
+    from scipy.optimize import minimize_scalar
+
+    if len(np.unique(y)) < 2:
+        return 1.0
+
+    def nll(log_t: float) -> float:
+        z = logits / np.exp(log_t)
+        return float(np.mean(np.logaddexp(0, z) - y * z))
+
+    res = minimize_scalar(nll, bounds=(-3.0, 3.0), method="bounded")
+    return float(np.exp(res.x))
+
+
+def calibrate_on_dev(z: np.ndarray, zs: np.ndarray, labels: Sequence[str], narratives: Sequence[Sequence[str]],
+                     stances: Sequence[str]) -> tuple[list[float], float, dict[str, float], np.ndarray, np.ndarray]:
+    """Temperatures per narrative head and for the stance head, and F1-best thresholds, from dev logits
+    ``z`` (passages x narratives) and stance logits ``zs``; also the label matrix and calibrated scores.
+
+    >>> z = np.array([[3.0], [-3.0], [2.0], [-2.0]]); zs = np.array([1.0, 0.0, -1.0, 0.0])
+    >>> t, ts, th, Y, p = calibrate_on_dev(z, zs, ["a"], [["a"], [], ["a"], []], ["promotes", "none", "reports", "none"])
+    >>> Y[:, 0].tolist(), 0.05 <= th["a"] <= 0.95
+    ([1, 0, 1, 0], True)
+    """
+    Y = np.array([[lab in ns for lab in labels] for ns in narratives], dtype=np.int64).reshape(len(z), len(labels))
+    temperatures = [fit_temperature(z[:, j], Y[:, j]) for j in range(len(labels))]
+    has = Y.sum(1) > 0
+    promo = np.array([s == "promotes" for s in stances], dtype=np.int64)
+    stance_temperature = fit_temperature(zs[has], promo[has]) if has.any() else 1.0
+    p = _sigmoid(z / np.array(temperatures))
+    thresholds = {lab: best_threshold(Y[:, j], p[:, j]) for j, lab in enumerate(labels)}
+    return temperatures, stance_temperature, thresholds, Y, p
+
+
 
 def tuned_thresholds(labels: Sequence[str], Y: np.ndarray, groups: Sequence[str] | None, cv_folds: int,
                      fold_scores: Callable[[np.ndarray, np.ndarray], np.ndarray]

@@ -20,7 +20,7 @@ from .artifact import ModelLoadError
 from .base import NarrativeModelBase, SavedModel
 from .contract import Scores
 from .encoder import DEFAULT_ENCODER, check_encoder, encoder_path, encoder_ref
-from .heads import best_threshold
+from .heads import calibrate_on_dev, fit_temperature  # noqa: F401  (fit_temperature: re-exported for callers)
 from .kinds import register_kind
 
 KIND = "transformer"
@@ -35,26 +35,6 @@ def _versions() -> dict[str, str]:
 
     return {"torch": torch.__version__, "transformers": transformers.__version__, "tokenizers": tokenizers.__version__,
             "numpy": np.__version__}
-
-
-def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
-    """The temperature T minimising the log loss of ``sigmoid(logits / T)`` against ``y`` (0/1).
-
-    >>> z = np.array([4.0, -4.0, 3.0, -3.0, 2.0, -2.0]); y = np.array([1, 0, 0, 1, 1, 0])
-    >>> fit_temperature(z, y) > 1.0   # over-confident logits get cooled
-    True
-    """
-    from scipy.optimize import minimize_scalar
-
-    if len(np.unique(y)) < 2:
-        return 1.0
-
-    def nll(log_t: float) -> float:
-        z = logits / np.exp(log_t)
-        return float(np.mean(np.logaddexp(0, z) - y * z))
-
-    res = minimize_scalar(nll, bounds=(-3.0, 3.0), method="bounded")
-    return float(np.exp(res.x))
 
 
 @register_kind(KIND, aliases=("transformer",), needs_dev=True, tuned_on="dev",
@@ -239,15 +219,8 @@ class TransformerNarrativeClassifier(NarrativeModelBase):
             return
         texts, narratives, stances = dev
         z, zs = self._logits(texts)
-        Y = np.array([[lab in ns for lab in self.labels_] for ns in narratives], dtype=np.int64)
-        self.temperatures_ = [fit_temperature(z[:, j], Y[:, j]) for j in range(n)]
-        has = Y.sum(1) > 0
-        promo = np.array([s == "promotes" for s in stances], dtype=np.int64)
-        if has.any():
-            self.stance_temperature_ = fit_temperature(zs[has], promo[has])
-        p = 1 / (1 + np.exp(-z / np.array(self.temperatures_)))
-        self.thresholds_ = {lab: best_threshold(Y[:, j], p[:, j]) for j, lab in enumerate(self.labels_)}
-        self.dev_scores_ = p
+        self.temperatures_, self.stance_temperature_, self.thresholds_, _, self.dev_scores_ = \
+            calibrate_on_dev(z, zs, self.labels_, narratives, stances)
 
     # ---- inference --------------------------------------------------------------------------------
     def score(self, passages: Sequence[str], langs: Sequence[str] | None = None) -> Scores:
