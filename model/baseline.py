@@ -20,7 +20,7 @@ import numpy as np
 from .artifact import ModelLoadError
 from .base import NarrativeModelBase, SavedModel
 from .contract import Scores
-from .heads import _sigmoid, best_threshold, logistic_head, tuned_thresholds
+from .heads import _sigmoid, best_threshold, label_set, logistic_head, tuned_thresholds
 from .kinds import register_kind
 
 __all__ = ["KIND", "TfidfNarrativeClassifier", "best_threshold"]
@@ -115,10 +115,7 @@ class TfidfNarrativeClassifier(NarrativeModelBase):
         texts = list(texts)
         if not texts:
             raise ValueError("cannot fit on zero passages")
-        labels = list(self.labels) if self.labels is not None else sorted({n for ns in narratives for n in ns})
-        unknown = sorted({n for ns in narratives for n in ns} - set(labels))
-        if unknown:
-            raise ValueError(f"narratives {unknown} are not in the label set {labels}")
+        labels = label_set(self.labels, narratives)
         Y = np.array([[n in ns for n in labels] for ns in narratives], dtype=np.int64).reshape(len(texts), len(labels))
         promotes = np.array([s == "promotes" for s in stances], dtype=np.int64)
         has_narr = Y.sum(1) > 0

@@ -28,7 +28,7 @@ import numpy as np
 from .artifact import ModelLoadError
 from .base import NarrativeModelBase, SavedModel
 from .contract import Scores
-from .heads import _sigmoid, logistic_head, tuned_thresholds
+from .heads import _sigmoid, label_set, logistic_head, tuned_thresholds
 from .kinds import register_kind
 
 KIND = "frozen-embedding"
@@ -182,10 +182,7 @@ class FrozenEmbeddingClassifier(NarrativeModelBase):
     def fit_embeddings(self, x: np.ndarray, narratives: Sequence[Sequence[str]], stances: Sequence[str],
                        groups: Sequence[str] | None = None) -> FrozenEmbeddingClassifier:
         """:meth:`fit` on precomputed embeddings (``self.embed(texts)``), for experiments that refit often."""
-        labels = list(self.labels) if self.labels is not None else sorted({n for ns in narratives for n in ns})
-        unknown = sorted({n for ns in narratives for n in ns} - set(labels))
-        if unknown:
-            raise ValueError(f"narratives {unknown} are not in the label set {labels}")
+        labels = label_set(self.labels, narratives)
         x = np.asarray(x, dtype=np.float64)
         Y = np.array([[n in ns for n in labels] for ns in narratives], dtype=np.int64).reshape(len(x), len(labels))
         promotes = np.array([s == "promotes" for s in stances], dtype=np.int64)

@@ -29,7 +29,7 @@ import numpy as np
 from .artifact import ModelLoadError
 from .base import NarrativeModelBase, SavedModel
 from .contract import Scores
-from .heads import calibrate_on_dev
+from .heads import calibrate_on_dev, label_set
 from .kinds import register_kind
 
 KIND = "e5-lora"
@@ -155,10 +155,7 @@ class E5LoraClassifier(NarrativeModelBase):
         texts = list(texts)
         if not texts:
             raise ValueError("cannot fit on zero passages")
-        labels = list(self.labels) if self.labels is not None else sorted({n for ns in narratives for n in ns})
-        unknown = sorted({n for ns in narratives for n in ns} - set(labels))
-        if unknown:
-            raise ValueError(f"narratives {unknown} are not in the label set {labels}")
+        labels = label_set(self.labels, narratives)
         self.labels_ = labels
         texts, narratives, stances, n_prior = self._with_prior(texts, narratives, stances, priors)
         set_seed(self.seed)  # before anything random is built

@@ -50,6 +50,25 @@ def best_threshold(y: np.ndarray, scores: np.ndarray, lo: float = 0.05, hi: floa
     cut = (s[i] + s[i + 1]) / 2 if i + 1 < len(s) else s[i] / 2
     return float(np.clip(round(cut, 4), lo, hi))
 
+def label_set(labels: Sequence[str] | None, narratives: Sequence[Sequence[str]]) -> list[str]:
+    """The narratives a model is fitted for: ``labels`` when given, else those seen in ``narratives``;
+    a narrative outside a given label set is a ValueError.
+
+    >>> label_set(None, [["b"], ["a", "b"]])
+    ['a', 'b']
+    >>> label_set(["a"], [["b"]])
+    Traceback (most recent call last):
+    ...
+    ValueError: narratives ['b'] are not in the label set ['a']
+    """
+    seen = {n for ns in narratives for n in ns}
+    out = list(labels) if labels is not None else sorted(seen)
+    unknown = sorted(seen - set(out))
+    if unknown:
+        raise ValueError(f"narratives {unknown} are not in the label set {out}")
+    return out
+
+
 def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
     """The temperature T minimising the log loss of ``sigmoid(logits / T)`` against ``y`` (0/1).
 

@@ -20,7 +20,7 @@ from .artifact import ModelLoadError
 from .base import NarrativeModelBase, SavedModel
 from .contract import Scores
 from .encoder import DEFAULT_ENCODER, check_encoder, encoder_path, encoder_ref
-from .heads import calibrate_on_dev, fit_temperature  # noqa: F401  (fit_temperature: re-exported for callers)
+from .heads import calibrate_on_dev, fit_temperature, label_set  # noqa: F401  (fit_temperature: re-exported for callers)
 from .kinds import register_kind
 
 KIND = "transformer"
@@ -123,10 +123,7 @@ class TransformerNarrativeClassifier(NarrativeModelBase):
         from transformers import set_seed
 
         texts = list(texts)
-        labels = list(self.labels) if self.labels is not None else sorted({n for ns in narratives for n in ns})
-        unknown = sorted({n for ns in narratives for n in ns} - set(labels))
-        if unknown:
-            raise ValueError(f"narratives {unknown} are not in the label set {labels}")
+        labels = label_set(self.labels, narratives)
         if not texts:
             raise ValueError("cannot fit on zero passages")
         set_seed(self.seed)  # before the heads are built, or runs differ
