@@ -18,6 +18,35 @@ def decider() -> None:
     articles (data/articles/*.jsonl), stored in the model's config.json, so it is part of its version."""
 
 
+TEAM_SPLIT = click.option("--team-split", "team_splits", multiple=True, type=click.Choice(["train", "dev"]),
+                          default=("train",), show_default=True,
+                          help="Which splits of the team-written articles to fit on (repeat for both).")
+REAL_DEV = click.option("--real-dev/--no-real-dev", default=False, show_default=True,
+                        help="Also fit on the real-page benchmark's dev half (article labels from data/real, text "
+                             "from the local cache; the test half is never read).")
+REAL = click.option("--real", "real_path", type=click.Path(exists=True, path_type=Path), default=None,
+                    help="Real-page reference file or folder [default: data/real].")
+
+
+def _training_articles(clf, articles, team_splits, real_dev, real_path):
+    from narratives.train.decidercv import real_dev_articles
+    from narratives.train.teamarticles import load_articles
+
+    team = [a for a in load_articles(articles, tuple(clf.labels_)) if a.split in team_splits]
+    return team, (real_dev_articles(real_path) if real_dev else [])
+
+
+
+
+def _errors() -> tuple[type[Exception], ...]:
+    from narratives.model.artifact import ModelLoadError
+    from narratives.train.realcache import CacheError
+    from narratives.train.realpages import ReferenceError
+    from narratives.train.teamarticles import ArticleError
+
+    return (ArticleError, CacheError, ReferenceError, ModelLoadError, ValueError, FileNotFoundError)
+
+
 @decider.command("fit")
 @click.argument("model")
 @click.option("--out", type=click.Path(path_type=Path), required=True,
@@ -25,27 +54,73 @@ def decider() -> None:
 @click.option("--articles", type=click.Path(path_type=Path), default=None,
               help="Article file or folder [default: data/articles].")
 @click.option("--cutoff", default=0.5, show_default=True, type=click.FloatRange(0.01, 0.99),
-              help="Probability at which a narrative is predicted (choose it on the real pages' dev half).")
+              help="Probability at which a narrative is predicted (choose it with `narratives decider cv`).")
 @click.option("--C", "C", default=1.0, show_default=True, type=click.FloatRange(min=1e-4), help="L2 inverse strength.")
 @click.option("--stance/--no-stance", default=True, show_default=True,
               help="Also fit the article-level stance part (else the passage stance rule stays).")
-def decider_fit(model, out, articles, cutoff, C, stance):
-    """Score the train-split team articles with MODEL, fit the decider, and write MODEL plus the decider to
-    --out (a new model version; the weights are unchanged). Prints the decider."""
+@TEAM_SPLIT
+@REAL_DEV
+@REAL
+def decider_fit(model, out, articles, cutoff, C, stance, team_splits, real_dev, real_path):
+    """Score the team articles (and with --real-dev the real pages' dev half) with MODEL, fit the decider,
+    and write MODEL plus the decider to --out (a new model version; the weights are unchanged). Prints the
+    decider."""
     from narratives.model import load_model
-    from narratives.model.artifact import ModelLoadError
     from narratives.train.decider import articles_digest, attach_decider, fit_decider, score_articles_passages
-    from narratives.train.teamarticles import ArticleError, load_articles
 
     try:
         clf = load_model(model)
-        arts = [a for a in load_articles(articles, tuple(clf.labels_)) if a.split == "train"]
-        scored = score_articles_passages(clf, arts)
+        team, real = _training_articles(clf, articles, team_splits, real_dev, real_path)
+        provenance = {"articles_sha256": articles_digest(team), "n_articles": len(team),
+                      "split": ",".join(sorted(set(team_splits))), "base_model_hash": clf.model_hash_}
+        if real:
+            from narratives.train.realeval import reference_digest
+            from narratives.train.realpages import load_references
+
+            provenance.update(real_dev_pages=len(real), real_dev_references_sha256=reference_digest(
+                [r for r in load_references(real_path) if r.page.split == "dev"]))
+        scored = score_articles_passages(clf, team + real)
         d = fit_decider(scored, list(clf.labels_), dict(clf.thresholds_), cutoff=cutoff, C=C, stance=stance,
-                        provenance={"articles_sha256": articles_digest(arts), "n_articles": len(arts),
-                                    "split": "train", "base_model_hash": clf.model_hash_})
+                        provenance=provenance)
         h = attach_decider(clf.path_, d, out)
-    except (ArticleError, ModelLoadError, ValueError, FileNotFoundError) as exc:
+    except _errors() as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(json.dumps(d, indent=1))
     click.echo(f"wrote {out} (model hash {h[:12]})")
+
+
+@decider.command("cv")
+@click.argument("model")
+@click.option("--articles", type=click.Path(path_type=Path), default=None,
+              help="Article file or folder [default: data/articles].")
+@click.option("--C", "Cs", multiple=True, type=click.FloatRange(min=1e-4), default=(0.3, 1.0, 3.0),
+              show_default=True, help="Values of C to try (repeat).")
+@click.option("--cutoff", "cutoffs", multiple=True, type=click.FloatRange(0.01, 0.99),
+              default=(0.3, 0.35, 0.4, 0.45, 0.5), show_default=True, help="Cutoffs to try (repeat).")
+@click.option("--folds", default=5, show_default=True, type=click.IntRange(2, 50))
+@TEAM_SPLIT
+@REAL
+@click.option("--json", "json_out", type=click.Path(path_type=Path), default=None, help="Also write the rows here.")
+def decider_cv(model, articles, Cs, cutoffs, folds, team_splits, real_path, json_out):
+    """Cross-validate decider settings on the real pages' dev half (fitted on the team articles plus the
+    other folds of the dev pages; see narratives.train.decidercv) and print them, best first, beside the
+    passage rule (decider none). The test half is never read."""
+    from narratives.model import load_model
+    from narratives.train.decidercv import cross_validate
+
+    try:
+        clf = load_model(model)
+        team, real = _training_articles(clf, articles, team_splits, True, real_path)
+        rows = cross_validate(clf, team, real, Cs=Cs, cutoffs=cutoffs, folds=folds)
+    except _errors() as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{len(real)} dev pages, {len(team)} team articles, {folds} folds")
+    click.echo("decider    C      cutoff  macro-F1  negatives flagged  stance acc  non-English F1  objective")
+    for r in rows:
+        click.echo(f"{r['decider']:<10} {r.get('C', ''):<6} {r.get('cutoff', ''):<7} {r['macro_f1']:<9} "
+                   f"{r['negatives_flagged']:<18} {r['stance_accuracy']:<11} {r['non_english_macro_f1']!s:<15} "
+                   f"{r['objective']}")
+    if json_out:
+        from narratives.model.artifact import write_json
+
+        write_json(json_out, rows)

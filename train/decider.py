@@ -34,20 +34,32 @@ Scored = tuple[list[dict], list[int], dict[str, str]]  # passage records, eligib
 MENTION_MARGIN = -1.0
 
 
-def score_articles_passages(clf, articles, min_words: int = 5, max_chars: int = 1000) -> list[Scored]:
-    """Passage records (``scores``, ``stance_score``) of each article, its eligible passage indices and its
-    labels, split and scored as ``narratives score`` does."""
+def split_and_score(clf, articles, min_words: int = 5, max_chars: int = 1000) -> list[tuple[Scored, list]]:
+    """Each article's :data:`Scored` tuple and its passage spans, split and scored as ``narratives score``
+    does (all passages in one call, so the model batches across articles)."""
     from narratives.serve.passages import split_passages
     from narratives.serve.predict import decide
 
-    out: list[Scored] = []
-    for a in articles:
-        spans = split_passages(a.text, max_chars=max_chars)
-        texts = [a.text[s:e] for s, e in spans]
-        recs = decide(clf, texts) if texts else []
-        eligible = [i for i, t in enumerate(texts) if len(t.split()) >= min_words]
-        out.append(([{"scores": r["scores"], "stance_score": r["stance_score"]} for r in recs], eligible, a.labels))
+    articles = list(articles)
+    spans = [split_passages(a.text, max_chars=max_chars) for a in articles]
+    texts = [[a.text[s:e] for s, e in sp] for a, sp in zip(articles, spans)]
+    flat = [t for ts in texts for t in ts]
+    recs = decide(clf, flat) if flat else []
+    out: list[tuple[Scored, list]] = []
+    pos = 0
+    for a, sp, ts in zip(articles, spans, texts):
+        mine = [{"scores": r["scores"], "stance_score": r["stance_score"], "stance": r["stance"]}
+                for r in recs[pos:pos + len(ts)]]
+        pos += len(ts)
+        eligible = [i for i, t in enumerate(ts) if len(t.split()) >= min_words]
+        out.append(((mine, eligible, a.labels), sp))
     return out
+
+
+def score_articles_passages(clf, articles, min_words: int = 5, max_chars: int = 1000) -> list[Scored]:
+    """Passage records (``scores``, ``stance_score``) of each article, its eligible passage indices and its
+    labels, split and scored as ``narratives score`` does."""
+    return [sc for sc, _ in split_and_score(clf, articles, min_words, max_chars)]
 
 
 def presence_rows(scored: Sequence[Scored], labels: Sequence[str], thresholds: dict[str, float]):

@@ -1,0 +1,104 @@
+"""Choosing the article decider on the real pages' dev half: out-of-fold figures that agree with `narratives real
+evaluate`, the test half never read, and `decider fit --real-dev` recording what it was fitted on."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from narratives.serve.cli import main
+from narratives.train.decidercv import cross_validate, objective, real_dev_articles
+
+TEXTS = [  # team-written page texts: (lang, labels, text)
+    ("en", {"kosovo_precedent": "promotes"},
+     "Commentary\n\nWhat was allowed for Pristina in 2008 must now be allowed for Crimea and Donetsk. The West "
+     "wrote that rulebook itself and cannot complain when others read from it."),
+    ("en", {"genocide_denial": "reports"},
+     "Fact-check\n\nA viral post claims that the numbers from July 1995 were inflated. The court records and the "
+     "identified remains show the claim is false, and the post misquotes the tribunal."),
+    ("en", {}, "Energy news\n\nThe government signed an extension of the gas supply contract for the winter "
+               "months. Prices will be reviewed in spring, the ministry said."),
+    ("sr-Latn", {"anti_western": "promotes"},
+     "Komentar\n\nZapad organizuje obojene revolucije na Balkanu, a sankcije su samo oruzje protiv naroda koji "
+     "nece da se pokori Briselu i Vasingtonu."),
+    ("en", {}, "Sport\n\nThe home side won the derby two to one after a late goal in front of a full stadium."),
+    ("en", {"anti_western": "promotes"},
+     "Opinion\n\nWashington and Brussels lecture the Serbs about democracy while they bomb, sanction and humiliate "
+     "every nation that refuses to kneel. Their values are a mask for plunder."),
+    ("en", {}, "Weather\n\nRain is expected across the region on Thursday, with snow above a thousand metres."),
+    ("en", {"kosovo_precedent": "reports"},
+     "Analysis\n\nMoscow keeps citing Kosovo's independence as a precedent for the annexation of Crimea; legal "
+     "scholars note the court's opinion said nothing of the kind."),
+]
+
+
+@pytest.fixture()
+def dev_and_test(rp):
+    refs = []
+    for i, (lang, labels, text) in enumerate(TEXTS):
+        for split in ("dev", "test"):
+            ref = rp.reference(rp.url_in(split, f"cv{i}"), text, labels, lang=lang)
+            rp.cache(ref, text)
+            refs.append(ref)
+    rp.write_refs(rp.real / "pages.jsonl", refs)
+    return refs
+
+
+@pytest.fixture()
+def team_file(tmp_path):
+    rows = [{"id": f"T-{i}", "text": text, "lang": lang, "labels": labels, "source": "s1", "split": "train"}
+            for i, (lang, labels, text) in enumerate(TEXTS)]
+    f = tmp_path / "team.jsonl"
+    f.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return f
+
+
+def test_cv_reads_only_the_dev_half_and_its_none_row_is_real_evaluate(rp, dev_and_test, team_file, tiny_model,
+                                                                      tmp_path):
+    from narratives.model import load_model
+    from narratives.train.teamarticles import load_articles
+
+    for ref in dev_and_test:  # the test half's texts are gone: choosing must not need them
+        if ref["split"] == "test":
+            (rp.cache_dir / f"{ref['id']}.txt").unlink()
+    real = real_dev_articles(rp.real)
+    assert len(real) == len(TEXTS) and {a.split for a in real} == {"real-dev"}
+    clf = load_model(str(tiny_model))
+    team = load_articles(team_file, tuple(clf.labels_))
+    rows = cross_validate(clf, team, real, Cs=(1.0,), cutoffs=(0.3, 0.6), folds=2)
+    assert [r["objective"] for r in rows] == sorted((r["objective"] for r in rows), reverse=True)
+    assert sum(r["decider"] == "none" for r in rows) == 1 and len(rows) == 3
+    assert all(r["objective"] == objective(r) for r in rows)
+
+    out = tmp_path / "dev.json"
+    r = CliRunner().invoke(main, ["real", "evaluate", str(tiny_model), "--real", str(rp.real), "--split", "dev",
+                                  "--json", str(out), "--no-errors"])
+    assert r.exit_code == 0, r.output
+    ev = json.loads(out.read_text(encoding="utf-8"))["models"][str(tiny_model)]
+    none = next(r for r in rows if r["decider"] == "none")  # the passage rule, scored as `narratives score` does
+    assert (none["macro_f1"], none["negatives_flagged"], none["stance_accuracy"]) == (
+        ev["macro_f1"], ev["negatives_flagged"], ev["stance_accuracy"])
+
+
+def test_fit_with_real_dev_records_its_data_and_cv_prints_the_table(rp, dev_and_test, team_file, tiny_model,
+                                                                     tmp_path):
+    out = tmp_path / "with-decider"
+    r = CliRunner().invoke(main, ["decider", "fit", str(tiny_model), "--out", str(out), "--articles", str(team_file),
+                                  "--real-dev", "--real", str(rp.real), "--cutoff", "0.4", "--no-stance"])
+    assert r.exit_code == 0, r.output
+    fitted = json.loads((out / "config.json").read_text(encoding="utf-8"))["article_decider"]["fitted_on"]
+    n_dev = sum(ref["split"] == "dev" for ref in dev_and_test)
+    assert fitted["real_dev_pages"] == n_dev and fitted["n_articles"] == len(TEXTS)
+    assert fitted["presence_rows"] == (len(TEXTS) + n_dev) * 3  # three narratives in the tiny taxonomy
+
+    r = CliRunner().invoke(main, ["decider", "cv", str(tiny_model), "--articles", str(team_file), "--real",
+                                  str(rp.real), "--C", "1", "--cutoff", "0.5", "--folds", "2"])
+    assert r.exit_code == 0, r.output
+    assert f"{n_dev} dev pages, {len(TEXTS)} team articles, 2 folds" in r.output and "objective" in r.output
+
+    gone = next(ref for ref in dev_and_test if ref["split"] == "dev")
+    (rp.cache_dir / f"{gone['id']}.txt").unlink()  # a dev page missing from the cache: refused, with its id
+    r = CliRunner().invoke(main, ["decider", "cv", str(tiny_model), "--articles", str(team_file), "--real",
+                                  str(rp.real)])
+    assert r.exit_code == 1 and gone["id"] in r.output

@@ -1,0 +1,86 @@
+"""Choose the article decider's settings on the real pages' dev half, by cross-validation over its pages.
+
+The decider (:mod:`narratives.serve.decider`) can be fitted on the team-written articles alone, or on those
+plus the real-page benchmark's **dev** half (``--real-dev``: article-level labels of real pages, whose text
+comes from the local cache and never enters the repository). Its settings (``C``, ``cutoff``, whether it has
+a stance part) are chosen here: the dev pages are cut into ``folds`` groups (by page, seeded); for each
+group a decider is fitted on the team articles plus the other groups, and decides that group's pages exactly
+as ``narratives score`` would (:func:`narratives.serve.articles.aggregate`). The figures are then those of
+``narratives real evaluate`` over all dev pages, each decided by a decider that never saw it. The test half
+is never read.
+
+Settings are ranked by the mean of the three figures the real-media targets are set on: macro-F1, the share
+of negatives *not* flagged, and page stance accuracy (:func:`objective`).
+
+>>> objective({"macro_f1": 0.7, "negatives_flagged": 0.4, "stance_accuracy": 0.6})
+0.6333
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from itertools import product
+
+import numpy as np
+
+from .decider import Scored, fit_decider, split_and_score
+from .teamarticles import Article
+
+
+def objective(fig: dict) -> float:
+    """Mean of macro-F1, 1 - negatives flagged and stance accuracy (rounded to 4 places)."""
+    return round((fig["macro_f1"] + (1.0 - fig["negatives_flagged"]) + fig["stance_accuracy"]) / 3.0, 4)
+
+
+def real_dev_articles(path=None) -> list[Article]:
+    """The real-page benchmark's dev half as :class:`Article` objects (text from the cache; raises
+    ``CacheError`` naming every missing page, ``ReferenceError`` for bad references)."""
+    from .realcache import cached_texts
+    from .realpages import load_references
+
+    refs = [r for r in load_references(path) if r.page.split == "dev"]
+    texts = cached_texts(refs)
+    return [Article(id=r.page.id, text=texts[r.page.id], lang=r.page.lang, labels=dict(r.page.labels),
+                    source=r.page.id, split="real-dev", where=r.where) for r in refs]
+
+
+def _records(items, decider, labels, thresholds) -> list[dict]:
+    from narratives.serve.articles import aggregate
+
+    return [aggregate(recs, spans, text, labels, thresholds, decider=decider)
+            for (recs, _, _), spans, text in items]
+
+
+def cross_validate(clf, team: Sequence[Article], real: Sequence[Article], Cs: Sequence[float] = (0.3, 1.0, 3.0),
+                   cutoffs: Sequence[float] = (0.3, 0.35, 0.4, 0.45, 0.5), stances: Sequence[bool] = (True,),
+                   folds: int = 5, seed: int = 0) -> list[dict]:
+    """One row per setting (plus ``decider: none``, the passage rule): the pooled out-of-fold figures on
+    ``real`` (the dev pages) and the :func:`objective`, best first. Pages and articles are scored once."""
+    from .realeval import page_figures
+
+    if len(real) < folds:
+        raise ValueError(f"need at least {folds} dev pages for {folds} folds, got {len(real)}")
+    labels, thresholds = list(clf.labels_), dict(clf.thresholds_)
+    team_scored: list[Scored] = [sc for sc, _ in split_and_score(clf, team)]
+    real_items = [(sc, spans, a.text) for (sc, spans), a in zip(split_and_score(clf, real), real)]
+    gold = [a.labels for a in real]
+    hard = [not a.labels for a in real]
+    group = np.random.RandomState(seed).permutation(len(real)) % folds
+
+    def figures(records: list[dict]) -> dict:
+        f = page_figures(gold, records, hard, labels)
+        ne = [i for i, a in enumerate(real) if a.lang != "en"]
+        f_ne = page_figures([gold[i] for i in ne], [records[i] for i in ne], [hard[i] for i in ne], labels)
+        return {k: f[k] for k in ("macro_f1", "negatives_flagged", "stance_accuracy")} | {
+            "non_english_macro_f1": f_ne["macro_f1"], "objective": objective(f)}
+
+    rows = [{"decider": "none", **figures(_records(real_items, None, labels, thresholds))}]
+    for C, cutoff, stance in product(Cs, cutoffs, stances):
+        records: list[dict] = [{}] * len(real)
+        for g in range(folds):
+            fit_on = team_scored + [real_items[i][0] for i in range(len(real)) if group[i] != g]
+            d = fit_decider(fit_on, labels, thresholds, cutoff=cutoff, C=C, stance=stance)
+            held = [i for i in range(len(real)) if group[i] == g]
+            for i, rec in zip(held, _records([real_items[i] for i in held], d, labels, thresholds)):
+                records[i] = rec
+        rows.append({"decider": "fitted", "C": C, "cutoff": cutoff, "stance": stance, **figures(records)})
+    return sorted(rows, key=lambda r: -r["objective"])
