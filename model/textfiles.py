@@ -5,6 +5,8 @@ Every loader in ``narratives`` goes through these helpers:
 * :func:`bounded_lines` yields the lines of a binary file, reading at most ``limit`` bytes of any one
   line into memory; a longer line is skipped in blocks and reported (``None``), so a 100 MB line costs
   no more memory than a short one;
+* :func:`read_jsonl` is the one JSON Lines reader (label files, article input, reference files): one
+  ``(line number, object, problem)`` per non-blank line, never raising on a bad line;
 * :func:`read_small_text` reads a whole configuration file (YAML, JSON) after checking its size, drops a
   UTF-8 byte-order mark and names the line of any invalid UTF-8;
 * :func:`load_yaml` and :func:`load_json` parse such text, refusing duplicate keys (which YAML and JSON
@@ -26,9 +28,9 @@ import json
 import os
 import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 BOM = b"\xef\xbb\xbf"
 BLOCK = 1 << 20  # bytes read at a time while skipping an over-long line
@@ -109,6 +111,65 @@ def bounded_lines(fh: IO[bytes], limit: int) -> Iterator[tuple[int, bytes | None
             if not line:
                 break
         yield no, None
+
+
+def _numbered(fh: IO[bytes] | Iterable[str] | Iterable[bytes], limit: int) -> Iterator[tuple[int, str | bytes | None]]:
+    """Lines of a binary file read with bounded memory (``None`` for one over ``limit``); other lines as given."""
+    read = getattr(fh, "read", None)
+    if read is not None and isinstance(read(0), bytes):
+        yield from bounded_lines(fh, limit)  # type: ignore[arg-type]
+        return
+    for no, line in enumerate(fh, 1):
+        text = cast("str | bytes", line)  # an iterable of str or of bytes
+        yield no, None if len(text) > limit else text
+
+
+def read_jsonl(fh: IO[bytes] | Iterable[str] | Iterable[bytes], limit: int,
+               too_long: str | None = None) -> Iterator[tuple[int, dict | None, str | None]]:
+    """``(line number, object, None)`` for each non-blank line of JSON Lines that holds a JSON object, and
+    ``(line number, None, problem)`` for one that cannot be read: over ``limit`` bytes (skipped without
+    being held in memory; ``too_long`` is the message, by default the limit), not UTF-8, malformed JSON
+    (also a key given twice, or nesting too deep for the parser), or another JSON value. ``fh`` is a
+    binary file or any iterable of lines; a byte-order mark before the first line is dropped. Never raises
+    on a bad line.
+
+    >>> import io
+    >>> for row in read_jsonl(io.BytesIO(b'\\xef\\xbb\\xbf{"a": 1}\\n\\n[2]\\n{"a": 1, "a": 2}\\n\\xff\\n'), 100):
+    ...     print(row)
+    (1, {'a': 1}, None)
+    (3, None, 'expected a JSON object, got list')
+    (4, None, "malformed JSON: duplicate key 'a'")
+    (5, None, 'not valid UTF-8 (invalid start byte at byte 0)')
+    """
+    for no, line in _numbered(fh, limit):
+        if line is None:
+            yield no, None, too_long or f"line is over {limit:,} bytes"
+            continue
+        if isinstance(line, bytes):
+            try:
+                line = line.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                yield no, None, f"not valid UTF-8 ({exc.reason} at byte {exc.start})"
+                continue
+        if no == 1:
+            line = line.lstrip(BOM.decode("utf-8"))
+        if not line.strip():
+            continue
+        try:
+            value = load_json(line)
+        except json.JSONDecodeError as exc:
+            yield no, None, f"malformed JSON: {exc.msg} (column {exc.colno})"
+            continue
+        except ValueError as exc:  # a key given twice
+            yield no, None, f"malformed JSON: {exc}"
+            continue
+        except RecursionError:
+            yield no, None, "malformed JSON: nested too deeply"
+            continue
+        if not isinstance(value, dict):
+            yield no, None, f"expected a JSON object, got {type(value).__name__}"
+            continue
+        yield no, value, None
 
 
 def utf8_error(raw: bytes, exc: UnicodeDecodeError, offset: int = 0) -> str:

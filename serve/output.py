@@ -255,15 +255,13 @@ def read_records(path: Path) -> list[dict]:
 
     fmt = output_format(path, None)
     if fmt == "jsonl":
+        from narratives.model.textfiles import read_jsonl
+
         out = []
-        with open(path, encoding="utf-8") as fh:
-            for no, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                try:
-                    rec = json.loads(line)
-                except ValueError:
-                    raise ValueError(f"{path}:{no}: not a JSON record") from None
+        with open(path, "rb") as fh:
+            for no, rec, err in read_jsonl(fh, MAX_RECORD_LINE):
+                if rec is None:
+                    raise ValueError(f"{path}:{no}: not a JSON record ({err})")
                 out.append(check_article_record(rec, f"{path}:{no}"))
         return out
     if fmt == "csv":

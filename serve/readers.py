@@ -21,11 +21,10 @@ of binary type; the batch goes on.
 from __future__ import annotations
 
 import csv
-import json
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import IO, cast
+from typing import IO
 
 TEXT_SUFFIXES = {".txt"}
 HTML_SUFFIXES = {".html", ".htm"}
@@ -74,57 +73,18 @@ def _json_safe(v):
     return v
 
 
-def _numbered_lines(fh: Iterable[str] | Iterable[bytes]) -> Iterator[tuple[int, str | bytes | None]]:
-    """Lines of a binary file read with bounded memory (``None`` for one over the limit); text lines as given."""
-    from narratives.model.textfiles import bounded_lines  # here: `narratives --help` must not load numpy
-
-    read = getattr(fh, "read", None)
-    if read is not None and isinstance(read(0), bytes):
-        yield from bounded_lines(fh, MAX_ARTICLE_BYTES)  # type: ignore[arg-type]
-    else:
-        for no, line in enumerate(fh, 1):
-            text = cast("str | bytes", line)
-            yield no, None if len(text) > MAX_ARTICLE_BYTES else text
-
-
 def read_jsonl_stream(fh: Iterable[str] | Iterable[bytes], name: str, id_field: str = "id",
                       text_field: str = "text") -> Iterator[dict]:
     """One item per non-blank line of a JSONL stream (a binary file, standard input, or lines of text);
     a line that cannot be read (also one with a key given twice) becomes an error item naming ``name``
-    and the line."""
-    from narratives.model.textfiles import load_json
+    and the line (:func:`narratives.model.textfiles.read_jsonl`, the one JSONL reader)."""
+    from narratives.model.textfiles import read_jsonl  # here: `narratives --help` must not load numpy
 
-    for no, line in _numbered_lines(fh):
+    too_long = f"line is over {MAX_ARTICLE_BYTES:,} bytes (the limit for one article); skipped"
+    for no, rec, err in read_jsonl(fh, MAX_ARTICLE_BYTES, too_long):
         where = f"{name}:{no}"
-        raw: str
-        if line is None:
-            yield {"id": where, "source": where, "error": _too_big(where, "line")}
-            continue
-        if isinstance(line, bytes):
-            try:
-                raw = line.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                yield {"id": where, "source": where, "error": f"{where}: not valid UTF-8 ({exc.reason})"}
-                continue
-        else:
-            raw = str(line)
-        if no == 1:
-            raw = raw.lstrip("\ufeff")
-        if not raw.strip():
-            continue
-        try:
-            rec = load_json(raw)
-        except json.JSONDecodeError as exc:
-            yield {"id": where, "source": where, "error": f"{where}: malformed JSON: {exc.msg} (column {exc.colno})"}
-            continue
-        except ValueError as exc:  # a key given twice
-            yield {"id": where, "source": where, "error": f"{where}: malformed JSON: {exc}"}
-            continue
-        except RecursionError:
-            yield {"id": where, "source": where, "error": f"{where}: malformed JSON: nested too deeply"}
-            continue
-        if not isinstance(rec, dict):
-            yield {"id": where, "source": where, "error": f"{where}: expected a JSON object, got {type(rec).__name__}"}
+        if rec is None:
+            yield {"id": where, "source": where, "error": f"{where}: {err}"}
             continue
         yield _record(rec, where, id_field, text_field, where)
 

@@ -16,15 +16,13 @@ Two kinds of label file live in ``data/labels/``:
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from narratives.model.paths import corpus_dir, labels_dir
 from narratives.model.taxonomy import STANCES, Taxonomy, load_taxonomy
-from narratives.model.textfiles import BOM, bounded_lines, load_json
+from narratives.model.textfiles import read_jsonl as jsonl_lines
 
 SEED_FILE = "seed_spans.jsonl"
 SPLITS = ("train", "dev", "test")
@@ -81,37 +79,16 @@ def sha256_text(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def read_jsonl(path: Path, max_line_bytes: int = MAX_LINE_BYTES) -> Iterator[tuple[int, Any, str | None]]:
-    """Yield ``(line_number, object, error)`` for each non-blank line; never raises on a bad line.
-
-    A byte-order mark and CRLF line endings are accepted; a line over ``max_line_bytes`` is an error and
-    is skipped without being read into memory.
+def read_jsonl(path: Path, max_line_bytes: int = MAX_LINE_BYTES) -> Iterator[tuple[int, dict | None, str | None]]:
+    """Yield ``(line_number, object, problem)`` for each non-blank line of a label file; never raises on a
+    bad line (:func:`narratives.model.textfiles.read_jsonl`, the one JSONL reader, over a file).
 
     >>> list(read_jsonl(Path("/dev/null")))
     []
     """
     with open(path, "rb") as fh:
-        for no, raw in bounded_lines(fh, max_line_bytes):
-            if raw is None:
-                yield no, None, f"line is over {max_line_bytes:,} bytes (the limit for one label record); skipped"
-                continue
-            if no == 1 and raw.startswith(BOM):
-                raw = raw[len(BOM):]
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                yield no, None, f"not valid UTF-8 ({exc.reason} at byte {exc.start})"
-                continue
-            if not line.strip():
-                continue
-            try:
-                yield no, load_json(line), None
-            except json.JSONDecodeError as exc:
-                yield no, None, f"malformed JSON: {exc.msg} (column {exc.colno})"
-            except ValueError as exc:  # a key given twice
-                yield no, None, f"malformed JSON: {exc}"
-            except RecursionError:
-                yield no, None, "malformed JSON: nested too deeply"
+        yield from jsonl_lines(fh, max_line_bytes,
+                               f"line is over {max_line_bytes:,} bytes (the limit for one label record); skipped")
 
 
 def _check_labels(
@@ -154,11 +131,8 @@ def _objects_with_fields(path: Path, keys: tuple[str, ...], optional: tuple[str,
     only when required); unreadable lines, other values, missing and unknown fields become problems."""
     for no, rec, err in read_jsonl(path):
         where = f"{path}:{no}"
-        if err:
-            problems.append((where, err))
-            continue
-        if not isinstance(rec, dict):
-            problems.append((where, f"expected a JSON object, got {type(rec).__name__}"))
+        if rec is None:
+            problems.append((where, str(err)))
             continue
         missing = [k for k in keys if k not in rec and not (k == "split" and not require_split)]
         if missing:

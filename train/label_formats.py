@@ -51,7 +51,7 @@ def guess_format(path: Path) -> str:
         return "label-studio"
     if suffix in (".jsonl", ".ndjson"):
         for _, rec, _err in read_jsonl(path):
-            return "doccano" if isinstance(rec, dict) and ("label" in rec or "entities" in rec) else "jsonl"
+            return "doccano" if rec is not None and ("label" in rec or "entities" in rec) else "jsonl"
         return "jsonl"
     raise ValueError(f"{path}: cannot tell the format from the extension {suffix!r}; pass --format "
                      f"({', '.join(FORMATS)})")
@@ -92,8 +92,8 @@ def _read_csv(path: Path, problems: list) -> list[Raw]:
 def _objects(path: Path, problems: list):
     """``(where, object)`` for each JSON-object line of a JSONL file; other lines become problems."""
     for no, rec, err in read_jsonl(path):
-        if err or not isinstance(rec, dict):
-            problems.append((f"{path}:{no}", err or f"expected a JSON object, got {type(rec).__name__}"))
+        if rec is None:
+            problems.append((f"{path}:{no}", str(err)))
             continue
         yield f"{path}:{no}", rec
 

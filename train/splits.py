@@ -144,7 +144,7 @@ def write_splits(labels: Path, assignment: dict[str, str]) -> list[Path]:
     for f in files:
         lines, touched = [], False
         for _, rec, err in read_jsonl(f):
-            if err or not isinstance(rec, dict):
+            if rec is None:
                 raise ValueError(f"{f}: fix the label file before assigning splits ({err or 'not an object'})")
             src = rec.get("source", rec.get("doc"))
             if rec.get("split") is None and src in assignment:

@@ -18,15 +18,16 @@ Every problem is reported with file and line, and nothing is returned unless eve
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from narratives.model.paths import REPO_ROOT
+from narratives.model.textfiles import read_jsonl
 
 LANGS = ("en", "ru", "sr-Cyrl", "sr-Latn", "bs", "hr")
 SPLITS = ("train", "dev")
 FIELDS = ("id", "text", "lang", "labels", "source", "split")
+MAX_ARTICLE_LINE = 10_000_000  # one whole article a line; a longer line is a problem, never read into memory
 STANCES = ("promotes", "reports")
 
 
@@ -100,19 +101,12 @@ def load_articles(path: str | Path | None = None, narratives: tuple[str, ...] | 
     problems: list[str] = []
     out: list[Article] = []
     for f in files:
-        with open(f, encoding="utf-8", errors="strict") as fh:
-            try:
-                lines = fh.read().splitlines()
-            except UnicodeDecodeError as exc:
-                raise ArticleError(f"{f}: not valid UTF-8 ({exc.reason})") from None
-        for no, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
+        with open(f, "rb") as fh:
+            rows = list(read_jsonl(fh, MAX_ARTICLE_LINE))
+        for no, rec, err in rows:
             where = f"{f}:{no}"
-            try:
-                rec = json.loads(line)
-            except ValueError as exc:
-                problems.append(f"{where}: not valid JSON ({exc})")
+            if rec is None:
+                problems.append(f"{where}: {err}")
                 continue
             bad = _problems(rec, narratives)
             if bad:

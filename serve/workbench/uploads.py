@@ -140,21 +140,19 @@ def read_scores(path: Path, shown: str) -> list[dict]:
     >>> import tempfile; p = Path(tempfile.mkdtemp()) / "s.jsonl"
     >>> _ = p.write_text('{"id": "a", "narratives": [], "scores": {}}\\nnot json\\n')
     >>> [r.get("errors") for r in read_scores(p, "s.jsonl")]
-    [[], ['s.jsonl:2: not a JSON record']]
+    [[], ['s.jsonl:2: not a JSON record (malformed JSON: Expecting value (column 1))']]
     """
+    from narratives.model.textfiles import read_jsonl
+    from narratives.serve.output import MAX_RECORD_LINE
+
     out = []
     with open(path, "rb") as fh:
-        for no, line in enumerate(fh, 1):
+        for no, rec, err in read_jsonl(fh, MAX_RECORD_LINE):
             where = f"{shown}:{no}"
-            if not line.strip():
+            if rec is None:
+                out.append(_bad(where, f"not a JSON record ({err})"))
                 continue
-            try:
-                rec = json.loads(line.decode("utf-8-sig" if no == 1 else "utf-8"))
-            except (ValueError, RecursionError):
-                out.append(_bad(where, "not a JSON record"))
-                continue
-            if not isinstance(rec, dict) or not isinstance(rec.get("narratives"), list) or not isinstance(
-                    rec.get("scores"), dict):
+            if not isinstance(rec.get("narratives"), list) or not isinstance(rec.get("scores"), dict):
                 out.append(_bad(where, "not a record written by narratives score (needs narratives and scores)"))
                 continue
             out.append(_clean(rec))

