@@ -66,8 +66,9 @@ def aggregate(passages: list[dict], spans: list[tuple[int, int]], text: str, lab
     else:
         from .decider import presence_probability
 
+        cutoff = decider["presence"]["cutoff"]
         predicted = [lab for lab in labels if eligible and presence_probability(
-            decider, [p["scores"][lab] for p in passages], eligible, thresholds[lab]) >= decider["presence"]["cutoff"]]
+            decider, [p["scores"][lab] for p in passages], eligible, thresholds[lab], lab) >= cutoff]
     evidence, stances = {}, {}
     for lab in predicted:
         hits = sorted((i for i in eligible if passages[i]["scores"][lab] >= thresholds[lab]),

@@ -24,6 +24,8 @@ TEAM_SPLIT = click.option("--team-split", "team_splits", multiple=True, type=cli
 REAL_DEV = click.option("--real-dev/--no-real-dev", default=False, show_default=True,
                         help="Also fit on the real-page benchmark's dev half (article labels from data/real, text "
                              "from the local cache; the test half is never read).")
+PER_NARRATIVE = click.option("--per-narrative/--pooled", default=True, show_default=True,
+                             help="Fit an offset per narrative (else one set of weights for all narratives).")
 REAL = click.option("--real", "real_path", type=click.Path(exists=True, path_type=Path), default=None,
                     help="Real-page reference file or folder [default: data/real].")
 
@@ -61,7 +63,8 @@ def _errors() -> tuple[type[Exception], ...]:
 @TEAM_SPLIT
 @REAL_DEV
 @REAL
-def decider_fit(model, out, articles, cutoff, C, stance, team_splits, real_dev, real_path):
+@PER_NARRATIVE
+def decider_fit(model, out, articles, cutoff, C, stance, team_splits, real_dev, real_path, per_narrative):
     """Score the team articles (and with --real-dev the real pages' dev half) with MODEL, fit the decider,
     and write MODEL plus the decider to --out (a new model version; the weights are unchanged). Prints the
     decider."""
@@ -81,7 +84,7 @@ def decider_fit(model, out, articles, cutoff, C, stance, team_splits, real_dev, 
                 [r for r in load_references(real_path) if r.page.split == "dev"]))
         scored = score_articles_passages(clf, team + real)
         d = fit_decider(scored, list(clf.labels_), dict(clf.thresholds_), cutoff=cutoff, C=C, stance=stance,
-                        provenance=provenance)
+                        provenance=provenance, per_narrative=per_narrative)
         h = attach_decider(clf.path_, d, out)
     except _errors() as exc:
         raise click.ClickException(str(exc)) from None
@@ -98,10 +101,13 @@ def decider_fit(model, out, articles, cutoff, C, stance, team_splits, real_dev, 
 @click.option("--cutoff", "cutoffs", multiple=True, type=click.FloatRange(0.01, 0.99),
               default=(0.3, 0.35, 0.4, 0.45, 0.5), show_default=True, help="Cutoffs to try (repeat).")
 @click.option("--folds", default=5, show_default=True, type=click.IntRange(2, 50))
+@click.option("--stance/--no-stance", "stances", default=None,
+              help="Only settings with (or without) the stance part [default: both].")
+@PER_NARRATIVE
 @TEAM_SPLIT
 @REAL
 @click.option("--json", "json_out", type=click.Path(path_type=Path), default=None, help="Also write the rows here.")
-def decider_cv(model, articles, Cs, cutoffs, folds, team_splits, real_path, json_out):
+def decider_cv(model, articles, Cs, cutoffs, folds, stances, per_narrative, team_splits, real_path, json_out):
     """Cross-validate decider settings on the real pages' dev half (fitted on the team articles plus the
     other folds of the dev pages; see narratives.train.decidercv) and print them, best first, beside the
     passage rule (decider none). The test half is never read."""
@@ -111,13 +117,15 @@ def decider_cv(model, articles, Cs, cutoffs, folds, team_splits, real_path, json
     try:
         clf = load_model(model)
         team, real = _training_articles(clf, articles, team_splits, True, real_path)
-        rows = cross_validate(clf, team, real, Cs=Cs, cutoffs=cutoffs, folds=folds)
+        rows = cross_validate(clf, team, real, Cs=Cs, cutoffs=cutoffs, folds=folds, per_narrative=per_narrative,
+                              stances=(True, False) if stances is None else (stances,))
     except _errors() as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"{len(real)} dev pages, {len(team)} team articles, {folds} folds")
-    click.echo("decider    C      cutoff  macro-F1  negatives flagged  stance acc  non-English F1  objective")
+    click.echo("decider    C      cutoff  stance  macro-F1  negatives flagged  stance acc  non-English F1  objective")
     for r in rows:
-        click.echo(f"{r['decider']:<10} {r.get('C', ''):<6} {r.get('cutoff', ''):<7} {r['macro_f1']:<9} "
+        click.echo(f"{r['decider']:<10} {r.get('C', ''):<6} {r.get('cutoff', ''):<7} {r.get('stance', ''):<7} "
+                   f"{r['macro_f1']:<9} "
                    f"{r['negatives_flagged']:<18} {r['stance_accuracy']:<11} {r['non_english_macro_f1']!s:<15} "
                    f"{r['objective']}")
     if json_out:

@@ -11,7 +11,10 @@ threshold ``t``:
 * ``n_over``: log(1 + passages at or above t); ``headline``: the first passage's margin (the headline or
   first line, whatever its length); ``length``: log(1 + passages of at least ``min_words`` words).
 
-The narrative is predicted when the probability reaches ``cutoff``. Its stance, when the decider has a
+The presence part may hold ``offsets`` (narrative id -> a number added to that narrative's logit, fitted as
+one indicator per narrative: some narratives need more evidence than others on real pages); a narrative
+without one (added after the decider was fitted) gets 0. The narrative is predicted when the probability
+reaches ``cutoff``. Its stance, when the decider has a
 ``stance`` part, comes from a second logistic regression over the promotes-probabilities of the passages
 that mention it (margin above ``mention_margin``): their score-weighted mean, their minimum, the last one
 in the text (a claim quoted early and refuted later ends on *reports*), and the best passage's.
@@ -72,6 +75,10 @@ def check_decider(d: object) -> dict:
                              f"{len(coef) if isinstance(coef, list) else type(coef).__name__}")
         if not isinstance(part.get("intercept"), (int, float)):
             raise ValueError(f"article_decider.{name}.intercept: expected a number")
+    offsets = d["presence"].get("offsets", {})
+    if not isinstance(offsets, dict) or not all(isinstance(k, str) and isinstance(v, (int, float)) and math.isfinite(v)
+                                                for k, v in offsets.items()):
+        raise ValueError("article_decider.presence.offsets: expected an object of narrative id -> number")
     cutoff = d["presence"].get("cutoff")
     if not isinstance(cutoff, (int, float)) or not 0.0 < cutoff < 1.0:
         raise ValueError(f"article_decider.presence.cutoff: expected a number in (0, 1), got {cutoff!r}")
@@ -94,9 +101,18 @@ def presence_features(scores: Sequence[float], eligible: Sequence[int], threshol
     return [best, second, n_over, headline, math.log1p(len(ranked))]
 
 
-def presence_probability(d: dict, scores: Sequence[float], eligible: Sequence[int], threshold: float) -> float:
-    """The decider's probability that the article carries the narrative."""
-    return _linear(d["presence"], presence_features(scores, eligible, threshold))
+def presence_probability(d: dict, scores: Sequence[float], eligible: Sequence[int], threshold: float,
+                         narrative: str | None = None) -> float:
+    """The decider's probability that the article carries ``narrative`` (its offset, if any, is added).
+
+    >>> d = {"presence": {"coef": [1.0, 0, 0, 0, 0], "intercept": 0.0, "offsets": {"a": -2.2}}}
+    >>> round(presence_probability(d, [0.9], [0], 0.5, "a"), 2), round(presence_probability(d, [0.9], [0], 0.5, "b"), 2)
+    (0.5, 0.9)
+    """
+    part = d["presence"]
+    offset = float(part.get("offsets", {}).get(narrative, 0.0)) if narrative is not None else 0.0
+    return _sigmoid(sum(c * v for c, v in zip(part["coef"], presence_features(scores, eligible, threshold)))
+                    + part["intercept"] + offset)
 
 
 def mentions(scores: Sequence[float], eligible: Sequence[int], threshold: float, margin: float) -> list[int]:

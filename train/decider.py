@@ -62,14 +62,17 @@ def score_articles_passages(clf, articles, min_words: int = 5, max_chars: int = 
     return [sc for sc, _ in split_and_score(clf, articles, min_words, max_chars)]
 
 
-def presence_rows(scored: Sequence[Scored], labels: Sequence[str], thresholds: dict[str, float]):
-    """``(X, y)``: one row per article and narrative (articles with no eligible passage are skipped)."""
+def presence_rows(scored: Sequence[Scored], labels: Sequence[str], thresholds: dict[str, float],
+                  per_narrative: bool = False):
+    """``(X, y)``: one row per article and narrative (articles with no eligible passage are skipped); with
+    ``per_narrative`` each row ends with one indicator per narrative (what the offsets are fitted on)."""
     X, y = [], []
     for recs, eligible, gold in scored:
         if not eligible:
             continue
-        for lab in labels:
-            X.append(presence_features([r["scores"][lab] for r in recs], eligible, thresholds[lab]))
+        for j, lab in enumerate(labels):
+            onehot = [float(k == j) for k in range(len(labels))] if per_narrative else []
+            X.append(presence_features([r["scores"][lab] for r in recs], eligible, thresholds[lab]) + onehot)
             y.append(int(lab in gold))
     return X, y
 
@@ -99,12 +102,13 @@ def _logreg(X, y, C: float) -> dict:
 
     if len(set(y)) < 2:
         raise ValueError(f"need both classes to fit, got only {sorted(set(y))} in {len(y)} row(s)")
-    m = LogisticRegression(C=C, max_iter=1000).fit(X, y)
+    m = LogisticRegression(C=C, max_iter=5000).fit(X, y)
     return {"coef": [round(float(c), 6) for c in m.coef_[0]], "intercept": round(float(m.intercept_[0]), 6)}
 
 
 def fit_decider(scored: Sequence[Scored], labels: Sequence[str], thresholds: dict[str, float], cutoff: float = 0.5,
-                C: float = 1.0, stance: bool = True, provenance: dict | None = None) -> dict:
+                C: float = 1.0, stance: bool = True, provenance: dict | None = None,
+                per_narrative: bool = False) -> dict:
     """The decider object (JSON-ready) fitted on ``scored`` articles.
 
     >>> hi = [{"scores": {"a": 0.9}, "stance_score": 0.9}] * 2
@@ -113,9 +117,14 @@ def fit_decider(scored: Sequence[Scored], labels: Sequence[str], thresholds: dic
     >>> d["presence"]["coef"][0] > 0, d["stance"]
     (True, None)
     """
-    px, py = presence_rows(scored, labels, thresholds)
+    px, py = presence_rows(scored, labels, thresholds, per_narrative)
+    presence = _logreg(px, py, C)
+    if per_narrative:  # the indicator columns' weights are the narratives' offsets
+        k = len(PRESENCE_FEATURES)
+        presence["offsets"] = dict(zip(labels, presence["coef"][k:]))
+        presence["coef"] = presence["coef"][:k]
     d: dict = {"version": 1, "presence_features": list(PRESENCE_FEATURES),
-               "presence": {**_logreg(px, py, C), "cutoff": cutoff}, "stance": None, "C": C,
+               "presence": {**presence, "cutoff": cutoff}, "stance": None, "C": C,
                "fitted_on": {**(provenance or {}), "presence_rows": len(py), "positives": int(sum(py))}}
     if stance:
         sx, sy = stance_rows(scored, labels, thresholds)

@@ -52,7 +52,7 @@ def _records(items, decider, labels, thresholds) -> list[dict]:
 
 def cross_validate(clf, team: Sequence[Article], real: Sequence[Article], Cs: Sequence[float] = (0.3, 1.0, 3.0),
                    cutoffs: Sequence[float] = (0.3, 0.35, 0.4, 0.45, 0.5), stances: Sequence[bool] = (True,),
-                   folds: int = 5, seed: int = 0) -> list[dict]:
+                   folds: int = 5, seed: int = 0, per_narrative: bool = True) -> list[dict]:
     """One row per setting (plus ``decider: none``, the passage rule): the pooled out-of-fold figures on
     ``real`` (the dev pages) and the :func:`objective`, best first. Pages and articles are scored once."""
     from .realeval import page_figures
@@ -78,9 +78,11 @@ def cross_validate(clf, team: Sequence[Article], real: Sequence[Article], Cs: Se
         records: list[dict] = [{}] * len(real)
         for g in range(folds):
             fit_on = team_scored + [real_items[i][0] for i in range(len(real)) if group[i] != g]
-            d = fit_decider(fit_on, labels, thresholds, cutoff=cutoff, C=C, stance=stance)
+            d = fit_decider(fit_on, labels, thresholds, cutoff=cutoff, C=C, stance=stance,
+                            per_narrative=per_narrative)
             held = [i for i in range(len(real)) if group[i] == g]
             for i, rec in zip(held, _records([real_items[i] for i in held], d, labels, thresholds)):
                 records[i] = rec
-        rows.append({"decider": "fitted", "C": C, "cutoff": cutoff, "stance": stance, **figures(records)})
+        rows.append({"decider": "fitted", "C": C, "cutoff": cutoff, "stance": stance,
+                     "per_narrative": per_narrative, **figures(records)})
     return sorted(rows, key=lambda r: -r["objective"])

@@ -64,6 +64,8 @@ def test_stance_part_reads_the_last_mention():
     ({"version": 1, "presence": {"coef": [0] * 5, "intercept": "x", "cutoff": 0.5}}, "presence.intercept"),
     ({"version": 1, "presence": {"coef": [0] * 5, "intercept": 0, "cutoff": 1.5}}, "presence.cutoff"),
     ({"version": 1, "presence": {"coef": [0] * 5, "intercept": 0, "cutoff": 0.5}, "stance": {"coef": [1]}}, "stance.coef"),
+    ({"version": 1, "presence": {"coef": [0] * 5, "intercept": 0, "cutoff": 0.5, "offsets": {"x": "high"}}},
+     "presence.offsets"),
 ])
 def test_bad_decider_names_the_field(bad, field):
     with pytest.raises(ValueError, match=field.replace(".", r"\.")):
@@ -85,3 +87,30 @@ def test_attached_decider_is_a_new_version_and_changes_score(tiny_model, tmp_pat
     same = tmp_path / "plain"
     attach_decider(out, None, same)  # removing the decider gives back the base model's version
     assert load_model(str(same)).model_hash_ == base.model_hash_
+
+
+def test_offsets_ask_one_narrative_for_more_evidence():
+    # same passage scores for x and y; only x has a negative offset, so only x is dropped; a narrative the
+    # decider has no offset for (added later) is decided by the shared weights alone
+    d = _decider()
+    d["presence"]["offsets"] = {"x": -3.0}
+    passages = [{"scores": {"x": 0.8, "y": 0.8}, "stance_score": 0.9, "stance": "promotes"}]
+    th = {"x": 0.5, "y": 0.5}
+    assert check_decider(d) is d
+    assert aggregate(passages, [(0, 3)], TEXT, ["x", "y"], th, min_words=1, decider=d)["narratives"] == ["y"]
+    del d["presence"]["offsets"]
+    assert aggregate(passages, [(0, 3)], TEXT, ["x", "y"], th, min_words=1, decider=d)["narratives"] == ["x", "y"]
+
+
+def test_fitted_offsets_follow_how_often_a_narrative_is_a_false_alarm():
+    from narratives.train.decider import fit_decider
+
+    # x and y get the same passage scores; x is carried by half the articles, y by none of them
+    arts = []
+    for i in range(40):
+        recs = [{"scores": {"x": 0.8, "y": 0.8}, "stance_score": 0.5}, {"scores": {"x": 0.2, "y": 0.2}, "stance_score": 0.5}]
+        arts.append((recs, [0, 1], {"x": "promotes"} if i % 2 else {}))
+    d = fit_decider(arts, ["x", "y"], {"x": 0.5, "y": 0.5}, stance=False, per_narrative=True)
+    assert set(d["presence"]["offsets"]) == {"x", "y"} and len(d["presence"]["coef"]) == 5
+    assert d["presence"]["offsets"]["x"] > d["presence"]["offsets"]["y"]
+    assert "offsets" not in fit_decider(arts, ["x", "y"], {"x": 0.5, "y": 0.5}, stance=False)["presence"]
