@@ -32,6 +32,7 @@ from .passages import split_passages
 from .predict import decide, model_info
 
 MAX_PASSAGES = 2000  # per article; beyond this the article is truncated with a warning
+MIN_WORDS = 5  # shorter passages are scored and counted but never evidence (see the module docstring)
 
 
 def __getattr__(name: str) -> Any:
@@ -94,7 +95,7 @@ def aggregate(passages: list[dict], spans: list[tuple[int, int]], text: str, lab
 
 
 def score_articles(items: Iterable[dict], model=None, batch_passages: int = 256,
-                   max_evidence: int = 3, max_chars: int = 1000, min_words: int = 5) -> Iterator[dict]:
+                   max_evidence: int = 3, max_chars: int = 1000, min_words: int = MIN_WORDS) -> Iterator[dict]:
     """Yield one record per input item (``{"id", "text", ...}`` or an ``{"error"}`` item), in order.
 
     Passages of several articles are scored together in batches of about ``batch_passages``.
@@ -132,18 +133,44 @@ def score_articles(items: Iterable[dict], model=None, batch_passages: int = 256,
         if "error" in item:
             pending.append((item, [], []))
         else:
-            text = item["text"]
-            spans = split_passages(text, max_chars=max_chars)
-            if len(spans) > MAX_PASSAGES:
-                item.setdefault("warnings", []).append(
-                    f"article has {len(spans)} passages; only the first {MAX_PASSAGES} were scored")
-                spans = spans[:MAX_PASSAGES]
-            texts = [text[s:e] for s, e in spans]
+            spans = article_spans(item, max_chars)
+            texts = [item["text"][s:e] for s, e in spans]
             pending.append((item, spans, texts))
             n_pending += len(texts)
         if n_pending >= batch_passages or len(pending) >= batch_passages:
             yield from flush()
     yield from flush()
+
+
+def article_spans(item: dict, max_chars: int = 1000) -> list[tuple[int, int]]:
+    """The passages of an article item, at most :data:`MAX_PASSAGES` (more adds a warning to the item).
+
+    >>> article_spans({"text": "Sunny in Belgrade.\\n\\nMarkets were calm."})
+    [(0, 18), (20, 38)]
+    """
+    spans = split_passages(item["text"], max_chars=max_chars)
+    if len(spans) > MAX_PASSAGES:
+        item.setdefault("warnings", []).append(
+            f"article has {len(spans)} passages; only the first {MAX_PASSAGES} were scored")
+        spans = spans[:MAX_PASSAGES]
+    return spans
+
+
+def score_article(clf, item: dict, max_evidence: int = 3, max_chars: int = 1000,
+                  min_words: int = MIN_WORDS) -> tuple[dict, list[tuple[int, int]], list[dict]]:
+    """One article scored with a loaded model, for a caller that shows its passages (the workbench): the
+    record :func:`score_articles` writes for it, its passage spans, and each passage's decision (exact
+    scores, :func:`narratives.serve.predict.decide`).
+
+    >>> from narratives.model import load_model
+    >>> rec, spans, decisions = score_article(load_model("baseline"), {"id": "a", "text": "Markets were calm."})
+    >>> rec["n_passages"], len(spans), sorted(decisions[0])[:3]
+    (1, 1, ['lang', 'narratives', 'scores'])
+    """
+    spans = article_spans(item, max_chars)
+    decisions = decide(clf, [item["text"][s:e] for s, e in spans]) if spans else []
+    record = _article_record(item, spans, decisions, clf, model_info(clf), max_evidence, min_words)
+    return record, spans, decisions
 
 
 def article_decider(clf) -> dict | None:

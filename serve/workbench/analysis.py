@@ -15,7 +15,6 @@ import hashlib
 import re
 
 _PARA = re.compile(r"\n[ \t\r\f\v]*\n")
-MIN_WORDS = 5  # as serve.articles: shorter passages are scored but never evidence
 
 
 def analyse_text_layout(text: str, spans: list[tuple[int, int]]) -> list[list[dict]]:
@@ -62,26 +61,19 @@ def analyse_article(clf, item: dict, max_evidence: int = 3) -> dict:
     >>> len(a["passages"]), a["record"]["n_passages"]
     (1, 1)
     """
-    from narratives.serve.articles import MAX_PASSAGES, _article_record
-    from narratives.serve.passages import split_passages
-    from narratives.serve.predict import decide, model_info
+    from narratives.serve.articles import MIN_WORDS, score_article
+    from narratives.serve.records import rounded
 
     text = item["text"]
-    spans = split_passages(text)
-    if len(spans) > MAX_PASSAGES:
-        item.setdefault("warnings", []).append(
-            f"article has {len(spans)} passages; only the first {MAX_PASSAGES} were scored")
-        spans = spans[:MAX_PASSAGES]
-    decisions = decide(clf, [text[s:e] for s, e in spans]) if spans else []
-    record = _article_record(item, spans, decisions, clf, model_info(clf), max_evidence, MIN_WORDS)
+    record, spans, decisions = score_article(clf, item, max_evidence)
     passages = []
     for k, ((s, e), d) in enumerate(zip(spans, decisions)):
         words = len(text[s:e].split())
-        hits = sorted((lab for lab in clf.labels_ if words >= MIN_WORDS and d["scores"][lab] >= clf.thresholds_[lab]),
-                      key=lambda lab: -d["scores"][lab])
+        # the passage's decided narratives (the one decision rule), where it is long enough to be evidence
+        hits = sorted(d["narratives"], key=lambda lab: -d["scores"][lab]) if words >= MIN_WORDS else []
         passages.append({"k": k, "start": s, "end": e, "words": words, "hits": hits,
-                         "scores": {lab: round(v, 4) for lab, v in d["scores"].items()},
-                         "stance": d["stance"], "stance_score": round(d["stance_score"], 4)})
+                         "scores": {lab: rounded(v) for lab, v in d["scores"].items()},
+                         "stance": d["stance"], "stance_score": rounded(d["stance_score"])})
     return {"record": record, "passages": passages, "layout": analyse_text_layout(text, spans), "text": text}
 
 

@@ -308,3 +308,26 @@ def test_a_passage_labelled_otherwise_in_the_label_folder_is_flagged(client):
     assert out["warning"].startswith(f"already labelled at {path}:{no} as ")
     same = {**body, "narratives": rec["narratives"], "stance": rec["stance"]}
     assert client.post("/wb/api/label", json=same).json()["warning"] is None
+
+
+def test_analysis_highlights_what_the_decision_rule_decides(tmp_path):
+    """The workbench's highlighted narratives per passage are predict()'s decisions (one rule), and its
+    record is the one `narratives score` writes for the same article."""
+    from narratives.model import load_model
+    from narratives.serve.predict import predict
+    from narratives.serve.workbench.analysis import analyse_article
+
+    clf = load_model("baseline")
+    # team-written text; passages of several lengths, one under the evidence minimum
+    text = ("Kosovo was the precedent, so Crimea had every right to leave, and the West knows it.\n\n"
+            "Short line.\n\n"
+            "NATO keeps building bases around Serbia to encircle it, one ring after another.\n\n"
+            "Markets were calm in Belgrade today and the weather was mild.")
+    item = {"id": "a", "text": text, "source": "t"}
+    a = analyse_article(clf, dict(item))
+    expected = predict([text[p["start"]:p["end"]] for p in a["passages"]], model="baseline")
+    assert any(p["hits"] for p in a["passages"])  # something to compare: a passage carries a narrative
+    for p, rec in zip(a["passages"], expected):
+        assert p["hits"] == (sorted(rec["narratives"], key=lambda lab: -rec["scores"][lab]) if p["words"] >= 5 else [])
+        assert p["scores"] == rec["scores"] and p["stance"] == rec["stance"]
+    assert a["record"] == next(score_articles([dict(item)], model=clf))
