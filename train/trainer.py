@@ -18,6 +18,7 @@ from narratives.model.taxonomy import load_taxonomy
 
 from .card import render_card
 from .data import LabelError, Passage, load_passages, sha256_text
+from .memo import RememberedScores
 from .metrics import evaluate_predictions
 from .recipe import RECIPE_FILE, MemberRecipe, Recipe, make_recipe
 from .splits import frozen_hash, lock_problems, source_conflicts
@@ -127,9 +128,10 @@ def _check_fit_splits(spec, fit_splits) -> None:
         raise ValueError(f"{spec.name} models calibrate on the dev split and cannot also fit on it")
 
 
-def _train_one(spec, recipe: Recipe, prepared, labels, out, command, log) -> tuple[dict, object]:
+def _train_one(spec, recipe: Recipe, prepared, labels, out, command, log, remember: bool = False) -> tuple[dict, object]:
     """Fit one model of a registered kind on the prepared labels and save it (a new version without
-    ``out``); returns the result and the fitted model, which knows its version and path."""
+    ``out``); returns the result and the fitted model, which knows its version and path (and, with
+    ``remember``, keeps the scores of its evaluation for a combined model's, see :mod:`.memo`)."""
     from narratives.model.registry import publish_version, staging_dir
 
     tax, passages, ref = prepared
@@ -140,6 +142,8 @@ def _train_one(spec, recipe: Recipe, prepared, labels, out, command, log) -> tup
     t0 = time.time()
     print(f"training a {spec.name} model on {len(fit)} passages ({', '.join(fit_splits)}) ...", file=log)
     clf = _fit(spec, tax, recipe.params, fit, [p for p in passages if p.split == "dev"], log)
+    if remember:
+        clf = RememberedScores(clf)
     target = Path(out) if out is not None else staging_dir()
     result = _save_with_card(clf, target, tax, passages, fit_splits, ref, time.time() - t0, spec.tuned_on,
                              command or f"narratives train --kind {spec.name}" + (f" --out {out}" if out else ""),
@@ -191,10 +195,14 @@ def _train_recipe(spec, prepared, labels, out, fit_splits, command, log) -> dict
     from narratives.model.registry import publish_version, staging_dir
 
     recipes = [make_recipe(kind, params, fit_splits) for kind, _, _, params in spec.recipe]  # all checked first
+    tax, passages, ref = prepared
+    if ref is not None:  # evaluated next to every member and the combined model: scored once
+        prepared = (tax, passages, RememberedScores(ref))
     fitted, weights, languages, members = {}, {}, {}, []
     for (kind, weight, langs, _), recipe in zip(spec.recipe, recipes):
         sub = None if out is None else Path(out).parent / f"{Path(out).name}-{kind}"
-        result, clf = _train_one(kind_spec(kind), recipe, prepared, labels, sub, None, log)
+        # members remember their dev and test scores: the combined model's evaluation reuses them
+        result, clf = _train_one(kind_spec(kind), recipe, prepared, labels, sub, None, log, remember=True)
         name = Path(result["path"]).name
         fitted[name], weights[name] = clf, weight
         if langs:
