@@ -14,6 +14,8 @@ from .paths import labels_dir
 from .textfiles import MAX_CONFIG_BYTES, load_yaml, read_small_text
 
 STANCES = ("promotes", "reports", "none")
+LANGS = ("en", "sr-Latn", "sr-Cyrl", "bs", "hr", "ru")  # the languages of the labels
+SPLITS = ("train", "dev", "test")
 _ID = re.compile(r"^[a-z][a-z0-9_]{1,40}$")
 
 

@@ -19,17 +19,13 @@ import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from narratives.model.paths import corpus_dir, labels_dir
-from narratives.model.taxonomy import STANCES, Taxonomy, load_taxonomy
+from narratives.model.taxonomy import LANGS, SPLITS, Taxonomy, load_taxonomy  # noqa: F401  (LANGS re-exported)
 from narratives.model.textfiles import read_jsonl as jsonl_lines
 
 SEED_FILE = "seed_spans.jsonl"
-SPLITS = ("train", "dev", "test")
-LANGS = ("en", "sr-Latn", "sr-Cyrl", "bs", "hr", "ru")
-PASSAGE_KEYS = ("id", "text", "lang", "narratives", "stance", "source", "split")
-SPAN_KEYS = ("doc", "start", "end", "sha256", "narratives", "stance", "split")
-SPAN_OPTIONAL = ("lang", "note")
 MAX_LINE_BYTES = 1_000_000  # one label line holds one passage (150 words); a longer line is an error
 
 
@@ -91,81 +87,31 @@ def read_jsonl(path: Path, max_line_bytes: int = MAX_LINE_BYTES) -> Iterator[tup
                                f"line is over {max_line_bytes:,} bytes (the limit for one label record); skipped")
 
 
-def _check_labels(
-    rec: dict, tax: Taxonomy, where: str, problems: list[tuple[str, str]]
-) -> tuple[tuple[str, ...], str] | None:
-    nar, stance = rec.get("narratives"), rec.get("stance")
-    ok = True
-    if not isinstance(nar, list) or not all(isinstance(n, str) for n in nar):
-        problems.append((where, f"field 'narratives' must be a list of ids, got {nar!r}"))
-        return None
-    unknown = [n for n in nar if n not in tax.ids]
-    if unknown:
-        problems.append((where, f"unknown narrative id(s) {unknown}; valid: {', '.join(tax.ids)}"))
-        ok = False
-    if len(set(nar)) != len(nar):
-        problems.append((where, f"field 'narratives' repeats an id: {nar}"))
-        ok = False
-    if stance not in STANCES:
-        problems.append((where, f"field 'stance' must be one of {', '.join(STANCES)}, got {stance!r}"))
-        ok = False
-    elif (stance == "none") != (not nar):
-        problems.append((where, "stance must be 'none' exactly when 'narratives' is empty"))
-        ok = False
-    return (tuple(sorted(nar)), str(stance)) if ok else None
+def _label_lines(path: Path, model: Any, tax: Taxonomy, problems: list[tuple[str, str]], require_split: bool):
+    """``(where, record)`` for each line of a label file that is a valid ``model`` record (the label record
+    schema, :mod:`narratives.serve.labelrecords`); every problem is added with its file and line."""
+    from narratives.serve.labelrecords import validate_label
 
-
-def _check_split(rec: dict, where: str, problems: list[tuple[str, str]], require: bool) -> str | None:
-    split = rec.get("split")
-    if split is None and not require:
-        return None
-    if split not in SPLITS:
-        problems.append((where, f"field 'split' must be one of {', '.join(SPLITS)}, got {split!r}"))
-        return None
-    return split
-
-
-def _objects_with_fields(path: Path, keys: tuple[str, ...], optional: tuple[str, ...],
-                         problems: list[tuple[str, str]], require_split: bool):
-    """``(where, record)`` for each JSON object of a label file that has every field of ``keys`` (``split``
-    only when required); unreadable lines, other values, missing and unknown fields become problems."""
+    context = {"narratives": tax.ids, "require_split": require_split}
     for no, rec, err in read_jsonl(path):
         where = f"{path}:{no}"
         if rec is None:
             problems.append((where, str(err)))
             continue
-        missing = [k for k in keys if k not in rec and not (k == "split" and not require_split)]
-        if missing:
-            problems.append((where, f"missing field(s) {', '.join(missing)}"))
-            continue
-        extra = sorted(set(rec) - set(keys) - set(optional))
-        if extra:
-            problems.append((where, f"unknown field(s) {', '.join(extra)}"))
-        yield where, rec
+        value, found = validate_label(model, rec, context)
+        problems.extend((where, m) for m in found)
+        if value is not None:
+            yield where, value
 
 
 def load_passage_file(
     path: Path, tax: Taxonomy, problems: list[tuple[str, str]], require_split: bool = True
 ) -> list[Passage]:
     """Parse one team passage file, appending every problem found (file and line) to ``problems``."""
-    out: list[Passage] = []
-    for where, rec in _objects_with_fields(path, PASSAGE_KEYS, (), problems, require_split):
-        for key in ("id", "text", "source"):
-            if not isinstance(rec[key], str) or not rec[key].strip():
-                problems.append((where, f"field '{key}' must be a non-empty string"))
-            elif has_lone_surrogate(rec[key]):
-                problems.append((where, f"field '{key}' is not valid Unicode (lone surrogate)"))
-        if rec.get("lang") not in LANGS:
-            problems.append((where, f"field 'lang' must be one of {', '.join(LANGS)}, got {rec.get('lang')!r}"))
-        labels = _check_labels(rec, tax, where, problems)
-        split = _check_split(rec, where, problems, require_split)
-        if labels is None or any(not isinstance(rec[k], str) or not rec[k].strip() or has_lone_surrogate(rec[k])
-                                 for k in ("id", "text", "source")):
-            continue
-        out.append(
-            Passage(rec["id"], rec["text"], labels[0], labels[1], rec["source"], split, rec.get("lang", "en"), where)
-        )
-    return out
+    from narratives.serve.labelrecords import LabelPassage
+
+    return [Passage(r.id, r.text, tuple(sorted(r.narratives)), r.stance, r.source, r.split, r.lang, where)
+            for where, r in _label_lines(path, LabelPassage, tax, problems, require_split)]
 
 
 def load_seed_spans(
@@ -173,23 +119,13 @@ def load_seed_spans(
 ) -> list[Passage]:
     """Resolve stand-off spans against the corpus folder; a missing file or a hash mismatch is a problem
     that names the span."""
+    from narratives.serve.labelrecords import SeedSpan
+
     out: list[Passage] = []
     cache: dict[str, str | None] = {}
-    for where, rec in _objects_with_fields(path, SPAN_KEYS, SPAN_OPTIONAL, problems, require_split):
-        if rec.get("lang", "en") not in LANGS:
-            problems.append((where, f"field 'lang' must be one of {', '.join(LANGS)}, got {rec.get('lang')!r}"))
-            continue
-        doc, start, end = rec["doc"], rec["start"], rec["end"]
+    for where, rec in _label_lines(path, SeedSpan, tax, problems, require_split):
+        doc, start, end = rec.doc, rec.start, rec.end
         span = f"span {doc}[{start}:{end}]"
-        if not isinstance(doc, str) or not doc or "/" in doc or "\\" in doc or doc.startswith("."):
-            problems.append((where, f"field 'doc' must be a plain file name, got {doc!r}"))
-            continue
-        if not isinstance(rec["sha256"], str):
-            problems.append((where, f"{span}: field 'sha256' must be a hex string"))
-            continue
-        if not (type(start) is int and type(end) is int and 0 <= start < end):
-            problems.append((where, f"{span}: 'start' and 'end' must be integers with 0 <= start < end"))
-            continue
         if doc not in cache:
             try:
                 cache[doc] = (corpus / doc).read_text(encoding="utf-8")
@@ -209,15 +145,11 @@ def load_seed_spans(
             problems.append((where, f"{span}: end is past the end of the document ({len(text)} characters)"))
             continue
         piece = text[start:end]
-        if sha256_text(piece) != rec["sha256"]:
+        if sha256_text(piece) != rec.sha256:
             problems.append((where, f"{span}: sha256 of the span text does not match (the document changed?)"))
             continue
-        labels = _check_labels(rec, tax, where, problems)
-        split = _check_split(rec, where, problems, require_split)
-        if labels is None:
-            continue
         pid = f"{Path(doc).stem}:{start}-{end}"
-        out.append(Passage(pid, piece, labels[0], labels[1], doc, split, rec.get("lang", "en"), where))
+        out.append(Passage(pid, piece, tuple(sorted(rec.narratives)), rec.stance, doc, rec.split, rec.lang, where))
     return out
 
 

@@ -26,9 +26,9 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from narratives.model.taxonomy import STANCES, Taxonomy
+from narratives.model.taxonomy import Taxonomy
 
-from .data import LANGS, MAX_LINE_BYTES, SPLITS, has_lone_surrogate
+from .data import LANGS, MAX_LINE_BYTES, SPLITS
 from .label_formats import FORMATS, Raw, guess_format, parse_narratives, read_label_file
 
 __all__ = ["FORMATS", "ImportResult", "Raw", "guess_format", "import_labels", "normalise", "parse_narratives",
@@ -44,16 +44,10 @@ class ImportResult:
     warnings: list[tuple[str, str]] = field(default_factory=list)
 
 
-def _language(text: str, given, default_lang: str | None, where: str, problems: list) -> str | None:
+def _language(text: str, where: str, problems: list) -> str | None:
+    """The detected language of a passage given without one, or None with the problem added."""
     from narratives.model.langid import detect_language
 
-    if given is not None:
-        if given not in LANGS:
-            problems.append((where, f"lang must be one of {', '.join(LANGS)}, got {given!r}"))
-            return None
-        return str(given)
-    if default_lang:
-        return default_lang
     found = detect_language(text)
     if found in LANGS:
         return found
@@ -71,44 +65,36 @@ def _language(text: str, given, default_lang: str | None, where: str, problems: 
 def normalise(raws: list[Raw], tax: Taxonomy, prefix: str, problems: list, warnings: list,
               default_lang: str | None = None) -> list[dict]:
     """Validate raw records into passage records (``id, text, lang, narratives, stance, source, split``)."""
+    from narratives.serve.labelrecords import LabelPassage, validate_label
+
+    context = {"narratives": tax.ids, "splits": SPLITS[:2], "require_split": False}  # the test split is frozen
     out: list[dict] = []
     seen: dict[str, dict] = {}
     for i, r in enumerate(raws, 1):
-        bad = len(problems)
-        if not isinstance(r.text, str) or not r.text.strip():
-            problems.append((r.where, "empty text"))
-            continue
-        if has_lone_surrogate(r.text):
-            problems.append((r.where, "text is not valid Unicode (lone surrogate)"))
-            continue
         narr = r.narratives
-        if not isinstance(narr, list) or not all(isinstance(n, str) for n in narr):
-            problems.append((r.where, f"narratives must be a list of ids, got {narr!r}"))
-            continue
-        unknown = [n for n in narr if n not in tax.ids]
-        if unknown:
-            problems.append((r.where, f"unknown narrative id(s) {unknown}; valid: {', '.join(tax.ids)} (add one with "
-                                      "`narratives labels add-narrative`)"))
-        stance = r.stance if r.stance not in (None, "") else ("none" if not narr else None)
-        if stance not in STANCES:
-            problems.append((r.where, f"stance must be one of {', '.join(STANCES)}, got {r.stance!r}"))
-        elif (stance == "none") != (not narr):
-            problems.append((r.where, "stance must be 'none' exactly when there are no narratives"))
-        if r.split is not None and r.split not in SPLITS[:2]:
-            problems.append((r.where, f"split must be train or dev (the test split is frozen), got {r.split!r}"))
-        lang = _language(r.text, r.lang, default_lang, r.where, problems)
-        if len(problems) > bad:
-            continue
-        rec = {"id": str(r.id) if r.id not in (None, "") else f"{prefix}-{i}", "text": r.text, "lang": lang,
-               "narratives": sorted(set(narr)), "stance": stance,
+        if isinstance(narr, list) and all(isinstance(n, str) for n in narr):
+            narr = sorted(set(narr))  # an id given twice in a tool's export is one label
+        rec = {"id": str(r.id) if r.id not in (None, "") else f"{prefix}-{i}", "text": r.text,
+               "lang": r.lang if r.lang is not None else default_lang or LANGS[0],  # detected below when not given
+               "narratives": narr, "stance": r.stance if r.stance not in (None, "") else ("none" if not narr else None),
                "source": str(r.source) if r.source not in (None, "") else f"{prefix}-{i}", "split": r.split}
-        if len(r.text) > MAX_LINE_BYTES // 8 and len(json.dumps({**rec, "split": "train"}, ensure_ascii=False)
+        valid, found = validate_label(LabelPassage, rec, context)
+        if valid is None:
+            problems.extend((r.where, m) for m in found)
+            continue
+        text = valid.text
+        if r.lang is None and not default_lang:
+            lang = _language(text, r.where, problems)
+            if lang is None:
+                continue
+            rec["lang"] = lang
+        if len(text) > MAX_LINE_BYTES // 8 and len(json.dumps({**rec, "split": "train"}, ensure_ascii=False)
                                                       .encode("utf-8")) > MAX_LINE_BYTES:
             # the line written for it would break every later load of the label folder
             problems.append((r.where, f"text is over {MAX_LINE_BYTES:,} bytes as a label line (a passage is 15 to "
                                       "150 words); split it into passages"))
             continue
-        key = " ".join(r.text.split()).casefold()
+        key = " ".join(text.split()).casefold()
         if key in seen:
             first = seen[key]
             if (first["narratives"], first["stance"]) != (rec["narratives"], rec["stance"]):

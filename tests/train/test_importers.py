@@ -83,8 +83,8 @@ def test_label_studio_choices_spans_and_skips(labels_dir, corpus_dir, tmp_path):
 
 @pytest.mark.parametrize("tasks, expected", [
     ([ls_task(1, EN, ["not_a_narrative"], "promotes")], "unknown narrative id(s) ['not_a_narrative']; valid: genocide_denial"),
-    ([ls_task(1, "   ", ["anti_western"], "promotes")], "empty text"),
-    ([ls_task(1, EN, ["anti_western"], None)], "stance must be one of"),
+    ([ls_task(1, "   ", ["anti_western"], "promotes")], "field 'text' must be a non-empty string"),
+    ([ls_task(1, EN, ["anti_western"], None)], "field 'stance' must be one of"),
     ([ls_task(1, EN, [], "promotes")], "stance must be 'none' exactly when"),
     ([ls_task(1, EN, ["anti_western"], "promotes"), ls_task(2, EN, ["anti_western"], "reports")],
      "the same text is labelled differently"),
@@ -142,7 +142,7 @@ def test_frozen_test_source_and_test_split_refused(labels_dir, corpus_dir, tmp_p
         import_labels(src, labels_dir, corpus_dir)
     src = write(tmp_path / "u.jsonl", json.dumps({"text": EN, "narratives": ["anti_western"], "stance": "promotes",
                                                   "split": "test"}) + "\n")
-    with pytest.raises(LabelError, match="split must be train or dev"):
+    with pytest.raises(LabelError, match="field 'split' must be train or dev"):
         import_labels(src, labels_dir, corpus_dir)
 
 
