@@ -36,8 +36,10 @@ _MUST_BE = {"id": "a non-empty string", "text": "a non-empty string", "source": 
 _CHOICES = {"lang": LANGS, "stance": STANCES, "split": SPLITS}
 
 
-def _problem(message: str) -> PydanticCustomError:
-    return PydanticCustomError("label", message)
+def _problem(message: str, field: str | None = None) -> PydanticCustomError:
+    """A problem in the project's words; ``field`` names the field at fault where pydantic cannot tell
+    (a rule between fields)."""
+    return PydanticCustomError("label", message, {"field": field} if field else None)
 
 
 def _plain_text(value: str, field: str) -> str:
@@ -86,7 +88,7 @@ class _Labelled(BaseModel):
     @model_validator(mode="after")
     def _stance_follows_narratives(self) -> _Labelled:
         if (self.stance == "none") != (not self.narratives):
-            raise _problem("stance must be 'none' exactly when 'narratives' is empty")
+            raise _problem("stance must be 'none' exactly when 'narratives' is empty", "stance")
         return self
 
 
@@ -126,7 +128,7 @@ class SeedSpan(_Labelled):
     def _ordered(self) -> SeedSpan:
         if not 0 <= self.start < self.end:
             raise _problem(f"fields 'start' and 'end' must be integers with 0 <= start < end, got {self.start} "
-                           f"and {self.end}")
+                           f"and {self.end}", "start")
         return self
 
 
@@ -154,9 +156,19 @@ def validate_label(model: type[_Labelled], rec: dict, context: dict | None = Non
     ...                           "stance": "none", "split": "train"})[1]
     ["fields 'start' and 'end' must be integers with 0 <= start < end, got 3 and 1"]
     """
+    value, problems = label_errors(model, rec, context)
+    return value, [m for _, m in problems]
+
+
+def label_errors(model: type[_Labelled], rec: dict, context: dict | None = None) -> tuple[Any, list[tuple[str, str]]]:
+    """As :func:`validate_label`, each problem with the field it is about (``(field, message)``).
+
+    >>> label_errors(LabelPassage, {"narratives": [], "stance": "none"})[1]
+    [('split, id, text, lang, source', 'missing field(s) split, id, text, lang, source')]
+    """
     fields = model.model_fields
     extra = sorted(k for k in rec if k not in fields)
-    problems = [f"unknown field(s) {', '.join(extra)}"] if extra else []
+    problems = [(", ".join(extra), f"unknown field(s) {', '.join(extra)}")] if extra else []
     ctx = {"require_split": True, **(context or {})}
     given = {k: v for k, v in rec.items() if k in fields}
     if not ctx["require_split"]:
@@ -167,11 +179,11 @@ def validate_label(model: type[_Labelled], rec: dict, context: dict | None = Non
         errors = exc.errors()
         missing = [str(e["loc"][0]) for e in errors if e["type"] == "missing"]
         if missing:
-            return None, [*problems, f"missing field(s) {', '.join(missing)}"]
-        seen: list[str] = []
+            return None, [*problems, (", ".join(missing), f"missing field(s) {', '.join(missing)}")]
         for e in errors:
-            msg = _message(e, rec)
-            if msg not in seen:
-                seen.append(msg)
-        return None, problems + seen
+            loc = e.get("loc", ())
+            found = (str((e.get("ctx") or {}).get("field") or (loc[0] if loc else "record")), _message(e, rec))
+            if found not in problems:
+                problems.append(found)
+        return None, problems
     return value, problems

@@ -23,7 +23,7 @@ import threading
 import time
 from pathlib import Path
 
-LANGS = ("en", "sr-Latn", "sr-Cyrl", "bs", "hr", "ru")  # as narratives.train.data.LANGS (kept light here)
+LANGS = ("en", "sr-Latn", "sr-Cyrl", "bs", "hr", "ru")  # as narratives.model.taxonomy.LANGS (kept light here; a test pins it)
 
 
 def labelled_index(folder: str | Path | None = None) -> dict[str, tuple[str, list, str]]:
@@ -129,26 +129,20 @@ class Corrections:
         ...     Corrections("/nonexistent").save("t", ["x"], "none", "en", "s", ("x",))
         ... except CorrectionError as exc:
         ...     print(exc)
-        stance: 'promotes' or 'reports' when a narrative is marked, got 'none'
+        stance: stance must be 'none' exactly when 'narratives' is empty
         """
         from narratives.model.artifact import atomic_write_text
+        from narratives.serve.labelrecords import LabelPassage, label_errors
 
-        if not text.strip():
-            raise CorrectionError("text: the passage is empty")
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:
-            raise CorrectionError("text: not valid Unicode (a lone surrogate); the importer would refuse it") from None
-        unknown = [n for n in narratives if n not in ids]
-        if unknown:
-            raise CorrectionError(f"narratives: unknown id(s) {unknown}; valid: {', '.join(ids)}")
-        narr = sorted(set(narratives))
-        if narr and stance not in ("promotes", "reports"):
-            raise CorrectionError(f"stance: 'promotes' or 'reports' when a narrative is marked, got {stance!r}")
+        narr = sorted(set(narratives)) if isinstance(narratives, list) else narratives
         if not narr:
             stance = "none"
-        if lang not in LANGS:
-            raise CorrectionError(f"lang: choose the passage's language, one of {', '.join(LANGS)} (got {lang!r})")
+        # the label record schema the importer validates with: what passes here, `labels import` takes
+        _, problems = label_errors(LabelPassage, {"id": passage_key(text), "text": text, "narratives": narr,
+                                                  "stance": stance, "lang": lang, "source": source, "split": None},
+                                   {"narratives": ids, "require_split": False})
+        if problems:  # "field: message", the field first (the page marks it)
+            raise CorrectionError("; ".join(f"{field}: {message}" for field, message in problems))
         rec = {"id": passage_key(text), "text": text, "narratives": narr, "stance": stance, "lang": lang,
                "source": source, **(extra or {}),
                "labelled_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}

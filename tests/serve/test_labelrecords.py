@@ -5,7 +5,7 @@ from typing import get_args
 import pytest
 
 from narratives.model.taxonomy import LANGS, SPLITS, STANCES
-from narratives.serve.labelrecords import Lang, LabelPassage, SeedSpan, Split, validate_label
+from narratives.serve.labelrecords import LabelPassage, Lang, SeedSpan, Split, validate_label
 from narratives.serve.records import Stance
 
 GOOD = {"id": "T-1", "text": "A passage.", "lang": "en", "narratives": ["a"], "stance": "promotes", "source": "s",
@@ -15,7 +15,21 @@ CTX = {"narratives": ("a", "b")}
 
 
 def test_the_declared_types_are_the_constants():
+    from narratives.serve.workbench.corrections import LANGS as WORKBENCH_LANGS
+
     assert get_args(Lang) == LANGS and get_args(Split) == SPLITS and get_args(Stance) == STANCES
+    assert WORKBENCH_LANGS == LANGS
+
+
+def test_the_workbench_refuses_what_the_importer_would(tmp_path):
+    from narratives.serve.workbench.corrections import CorrectionError, Corrections
+
+    c = Corrections(tmp_path)
+    with pytest.raises(CorrectionError, match="unknown narrative id"):
+        c.save("A passage of text.", ["zz"], "promotes", "en", "wb-1", ("a",))
+    with pytest.raises(CorrectionError, match="field 'lang' must be one of"):
+        c.save("A passage of text.", ["a"], "promotes", "de", "wb-1", ("a",))
+    assert c.save("A passage of text.", ["a", "a"], "reports", "en", "wb-1", ("a",))["narratives"] == ["a"]
 
 
 @pytest.mark.parametrize("change, message", [
