@@ -124,7 +124,7 @@ def decider_cv(model, articles, Cs, cutoffs, folds, stances, per_narrative, team
     click.echo(f"{len(real)} dev pages, {len(team)} team articles, {folds} folds")
     click.echo("decider    C      cutoff  stance  macro-F1  negatives flagged  stance acc  non-English F1  objective")
     for r in rows:
-        click.echo(f"{r['decider']:<10} {r.get('C', ''):<6} {r.get('cutoff', ''):<7} {r.get('stance', ''):<7} "
+        click.echo(f"{r['decider']:<10} {r.get('C', ''):<6} {r.get('cutoff', ''):<7} {str(r.get('stance', '')):<7} "
                    f"{r['macro_f1']:<9} "
                    f"{r['negatives_flagged']:<18} {r['stance_accuracy']:<11} {r['non_english_macro_f1']!s:<15} "
                    f"{r['objective']}")
