@@ -60,6 +60,8 @@ def _language_table(m: dict) -> str:
 
 def render_card(metrics: dict, config: dict, taxonomy, passages) -> str:
     """Markdown model card: what the model is, its data, its held-out figures, and how to reproduce it."""
+    from .decider import card_section
+
     data = metrics["data"]
     splits = metrics["splits"]
     counts = Counter((p.split, p.lang) for p in passages)
@@ -136,6 +138,7 @@ def render_card(metrics: dict, config: dict, taxonomy, passages) -> str:
         "| narrative | threshold |", "|---|---|",
         *[f"| {k} | {v:.3f} |" for k, v in config["thresholds"].items()],
         "",
+        *(card_section(config["article_decider"]) if config.get("article_decider") else []),
         "## Limitations", "",
         "- Trained on a small, team-written dataset plus stand-off labels over five analysis articles; figures on "
         "this test split are a proxy for real media text.",

@@ -144,11 +144,58 @@ def articles_digest(articles) -> str:
     return hashlib.sha256("\n".join(rows).encode("utf-8")).hexdigest()
 
 
+CARD_HEADING = "## Article decider"
+
+
+def card_section(decider: dict | None) -> list[str]:
+    """The model card's lines about the article decision (a decider's settings and data, or the passage rule).
+
+    >>> card_section(None)[2].startswith("No decider")
+    True
+    """
+    if decider is None:
+        return [CARD_HEADING, "", "No decider: an article carries a narrative when its best passage (of at least 5 "
+                "words) reaches the narrative's threshold.", ""]
+    p, fit = decider["presence"], decider.get("fitted_on", {})
+    data = f"{fit.get('n_articles', '?')} team-written articles ({fit.get('split', 'train')} split of data/articles)"
+    if fit.get("real_dev_pages"):
+        data += (f" and the article labels of the {fit['real_dev_pages']} real pages of the benchmark's dev half "
+                 f"(references digest `{str(fit.get('real_dev_references_sha256', ''))[:12]}`; the test half is "
+                 "never used)")
+    lines = [CARD_HEADING, "",
+             f"Whether an article carries a narrative is decided by a logistic regression over its passages' scores "
+             f"(features {', '.join(decider.get('presence_features', PRESENCE_FEATURES))}; C {decider.get('C')}; "
+             f"cutoff {p['cutoff']}), fitted on {data}. See `narratives.serve.decider`.", ""]
+    if p.get("offsets"):
+        lines += ["| narrative | offset |", "|---|---|", *[f"| {k} | {v:+.2f} |" for k, v in p["offsets"].items()], ""]
+    lines += ["The article stance comes from " + ("a second logistic regression over the promotes-probabilities of "
+              "the passages that mention the narrative." if decider.get("stance") else "the passage stance rule."), ""]
+    return lines
+
+
+def _card_with_decider(card: str, old_hash: str, new_hash: str, decider: dict | None) -> str:
+    head, sep, rest = card.partition("\n" + CARD_HEADING + "\n")
+    if sep:  # drop the previous section: up to the next second-level heading
+        nxt = rest.find("\n## ")
+        head += rest[nxt:] if nxt >= 0 else "\n"
+    head = head.replace(old_hash, new_hash).replace(old_hash[:12], new_hash[:12])
+    return head.rstrip("\n") + "\n\n" + "\n".join(card_section(decider))
+
+
 def attach_decider(model_path: str | Path, decider: dict | None, out: str | Path) -> str:
     """Write a copy of the model directory at ``out`` (atomically) whose ``config.json`` holds ``decider``
     as ``article_decider`` (``None`` removes it); returns the new model hash. The copy's weights are the
-    same files, so only the article decision changes."""
-    from narratives.model.artifact import MANIFEST, atomic_model_dir, verify_model_dir, write_json
+    same files, so only the article decision changes; its card names the new version and describes the
+    decider."""
+    from narratives.model.artifact import (
+        HASHED,
+        MANIFEST,
+        atomic_model_dir,
+        file_sha256,
+        model_hash_of,
+        verify_model_dir,
+        write_json,
+    )
 
     manifest = verify_model_dir(model_path)
     src = Path(manifest["path"])
@@ -162,5 +209,10 @@ def attach_decider(model_path: str | Path, decider: dict | None, out: str | Path
             if name not in ("config.json", MANIFEST):
                 shutil.copy2(src / name, tmp / name)
         write_json(tmp / "config.json", config)
+        card = tmp / "README.md"
+        if card.exists():
+            new = model_hash_of({n: file_sha256(tmp / n) for n in HASHED if (tmp / n).exists()})
+            card.write_text(_card_with_decider(card.read_text(encoding="utf-8"), manifest["model_hash"], new,
+                                               decider), encoding="utf-8")
 
     return atomic_model_dir(out, write)

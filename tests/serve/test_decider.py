@@ -84,9 +84,14 @@ def test_attached_decider_is_a_new_version_and_changes_score(tiny_model, tmp_pat
     assert json.loads((out / "config.json").read_text())["article_decider"]["presence"]["intercept"] == -30.0
     items = [{"id": "a", "text": "Kosovo was the precedent for Crimea, the West made it so.\n\nMore words here now."}]
     assert next(score_articles(items, model=dec))["narratives"] == []
+    card = (out / "README.md").read_text(encoding="utf-8")
+    assert h[:12] in card and base.model_hash_[:12] not in card  # the card names the new version only
+    assert card.count("## Article decider") == 1 and "cutoff 0.5" in card
     same = tmp_path / "plain"
     attach_decider(out, None, same)  # removing the decider gives back the base model's version
     assert load_model(str(same)).model_hash_ == base.model_hash_
+    card = (same / "README.md").read_text(encoding="utf-8")
+    assert card.count("## Article decider") == 1 and "No decider" in card and h[:12] not in card
 
 
 def test_offsets_ask_one_narrative_for_more_evidence():
