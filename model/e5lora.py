@@ -29,7 +29,7 @@ import numpy as np
 from .artifact import ModelLoadError
 from .base import NarrativeModelBase, SavedModel
 from .contract import Scores
-from .heads import calibrate_on_dev, label_set
+from .heads import TemperatureScaled, label_set
 from .kinds import register_kind
 
 KIND = "e5-lora"
@@ -49,13 +49,9 @@ def _versions() -> dict[str, str]:
             "peft": peft.__version__, "numpy": np.__version__}
 
 
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return 1 / (1 + np.exp(-np.clip(z, -50, 50)))
-
-
 @register_kind(KIND, aliases=(KIND,), needs_dev=True, tuned_on="dev",
                options={"epochs": "epochs", "seed": "seed", "few_shot_below": "few_shot_below"})
-class E5LoraClassifier(NarrativeModelBase):
+class E5LoraClassifier(TemperatureScaled, NarrativeModelBase):
     """Narrative and stance heads on a LoRA-tuned multilingual-e5-small (the model contract's ``score``)."""
 
     weak_spots = ("- The encoder is a dequantised copy of a 4-bit quantisation of multilingual-e5-small, not its "
@@ -217,22 +213,18 @@ class E5LoraClassifier(NarrativeModelBase):
         e = self.embed(list(texts), langs).astype(np.float64)
         return e @ self.W_.T + self.b_, e @ self.sw_ + self.sb_
 
-    def _calibrate(self, dev) -> float | None:
+    def _calibrate(self, dev) -> float | None:  # type: ignore[override]
         """Temperatures and thresholds from dev; returns the dev macro-F1 they give (None without dev)."""
         from sklearn.metrics import f1_score
 
-        n = len(self.labels_)
-        self.temperatures_, self.stance_temperature_ = [1.0] * n, 1.0
-        self.thresholds_ = {lab: 0.5 for lab in self.labels_}
+        from .contract import predicted
+
+        fitted = TemperatureScaled._calibrate(self, dev)
         self.calibration_ = (self.temperatures_, self.stance_temperature_, self.thresholds_)
-        if not dev or not len(dev[0]):
+        if fitted is None:
             return None
-        texts, narratives, stances = dev
-        z, zs = self._logits(texts)
-        self.temperatures_, self.stance_temperature_, self.thresholds_, Y, p = \
-            calibrate_on_dev(z, zs, self.labels_, narratives, stances)
-        self.calibration_ = (self.temperatures_, self.stance_temperature_, self.thresholds_)
-        pred = np.array([[p[i, j] >= self.thresholds_[lab] for j, lab in enumerate(self.labels_)] for i in range(len(p))])
+        Y, p = fitted
+        pred = predicted(p, self.labels_, self.thresholds_)
         return float(f1_score(Y, pred.astype(np.int64), average="macro", zero_division=0))
 
     # ---- inference --------------------------------------------------------------------------------
@@ -242,8 +234,7 @@ class E5LoraClassifier(NarrativeModelBase):
         texts = list(passages)
         if not texts:
             return Scores(np.zeros((0, len(self.labels_))), np.zeros(0))
-        z, zs = self._logits(texts, langs)
-        return Scores(_sigmoid(z / np.array(self.temperatures_)), _sigmoid(zs / self.stance_temperature_))
+        return self._calibrated(*self._logits(texts, langs))
 
     @classmethod
     def uses_language(cls, config: dict) -> bool:
@@ -257,8 +248,7 @@ class E5LoraClassifier(NarrativeModelBase):
         from .e5convert import fingerprint
 
         return {
-            "temperatures": {lab: float(t) for lab, t in zip(self.labels_, self.temperatures_)},
-            "stance_temperature": float(self.stance_temperature_), "few_shot": list(getattr(self, "few_shot_", [])),
+            **self._temperature_config(), "few_shot": list(getattr(self, "few_shot_", [])),
             "encoder": fingerprint(), "pooling": "mean", "prefix": "query: ", "lora_targets": self.lora_targets(),
             "onnx": self.onnx_,
             "params": {"lora_r": self.lora_r, "lora_alpha": self.lora_alpha, "lora_layers": self.lora_layers,
@@ -322,8 +312,7 @@ class E5LoraClassifier(NarrativeModelBase):
         self.W_, self.b_ = t["narratives.weight"].astype(np.float64), t["narratives.bias"].astype(np.float64)
         self.sw_, self.sb_ = t["stance.weight"].astype(np.float64).reshape(-1), float(t["stance.bias"][0])
         self.thresholds_ = {lab: float(cfg["thresholds"][lab]) for lab in self.labels_}
-        self.temperatures_ = [float(cfg["temperatures"][lab]) for lab in self.labels_]
-        self.stance_temperature_ = float(cfg["stance_temperature"])
+        self._load_temperatures(cfg)
         if self.W_.shape != (len(self.labels_), self.sw_.shape[0]):
             raise ModelLoadError(f"{path}: head shape {self.W_.shape} does not match the labels")
         self.few_shot_, self.onnx_ = list(cfg.get("few_shot", [])), cfg.get("onnx")

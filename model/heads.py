@@ -9,6 +9,7 @@ True
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -131,3 +132,55 @@ def tuned_thresholds(labels: Sequence[str], Y: np.ndarray, groups: Sequence[str]
     for tr, te in GroupKFold(n_splits=folds).split(np.zeros(len(Y)), groups=g):
         oof[te] = fold_scores(tr, te)
     return {lab: best_threshold(Y[:, j], oof[:, j]) for j, lab in enumerate(labels)}, oof
+
+
+class TemperatureScaled:
+    """Calibrated scores for kinds whose heads give logits (``transformer``, ``e5-lora``): a temperature per
+    narrative head and one for the stance head, fitted on the dev split with the thresholds, stored in
+    the config. A kind supplies ``_logits(texts) -> (narrative logits, stance logits)``.
+
+    >>> class Fixed(TemperatureScaled):
+    ...     labels_ = ["a"]
+    ...     def _logits(self, texts, langs=None):
+    ...         return np.array([[4.0], [-4.0], [1.0], [-1.0]]), np.array([2.0, 0.0, -2.0, 0.0])
+    >>> m = Fixed()
+    >>> Y, p = m._calibrate((["w", "x", "y", "z"], [["a"], [], ["a"], []], ["promotes", "none", "reports", "none"]))
+    >>> sorted(m._temperature_config()), bool(m._calibrated(*m._logits([])).narratives[0, 0] > 0.5)
+    (['stance_temperature', 'temperatures'], True)
+    """
+
+    labels_: list[str]
+    thresholds_: dict[str, float]
+    temperatures_: list[float]
+    stance_temperature_: float
+
+    def _logits(self, texts: Sequence[str], langs: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        raise NotImplementedError
+
+    def _calibrate(self, dev) -> tuple[np.ndarray, np.ndarray] | None:
+        """Temperatures and thresholds from ``dev`` (texts, narratives, stances); without dev, temperatures 1
+        and thresholds 0.5. Returns dev's label matrix and calibrated scores (None without dev)."""
+        n = len(self.labels_)
+        self.temperatures_, self.stance_temperature_ = [1.0] * n, 1.0
+        self.thresholds_ = {lab: 0.5 for lab in self.labels_}
+        if not dev or not len(dev[0]):
+            return None
+        texts, narratives, stances = dev
+        z, zs = self._logits(texts)
+        self.temperatures_, self.stance_temperature_, self.thresholds_, Y, p = \
+            calibrate_on_dev(z, zs, self.labels_, narratives, stances)
+        return Y, p
+
+    def _calibrated(self, z: np.ndarray, zs: np.ndarray) -> Any:
+        """Narrative probabilities and the probability of *promotes*, from logits."""
+        from .contract import Scores
+
+        return Scores(_sigmoid(z / np.array(self.temperatures_)), _sigmoid(zs / self.stance_temperature_))
+
+    def _temperature_config(self) -> dict:
+        return {"temperatures": {lab: float(t) for lab, t in zip(self.labels_, self.temperatures_)},
+                "stance_temperature": float(self.stance_temperature_)}
+
+    def _load_temperatures(self, cfg: dict) -> None:
+        self.temperatures_ = [float(cfg["temperatures"][lab]) for lab in self.labels_]
+        self.stance_temperature_ = float(cfg["stance_temperature"])

@@ -20,7 +20,7 @@ from .artifact import ModelLoadError
 from .base import NarrativeModelBase, SavedModel
 from .contract import Scores
 from .encoder import DEFAULT_ENCODER, check_encoder, encoder_path, encoder_ref
-from .heads import calibrate_on_dev, fit_temperature, label_set  # noqa: F401  (fit_temperature: re-exported for callers)
+from .heads import TemperatureScaled, fit_temperature, label_set  # noqa: F401  (fit_temperature: re-exported for callers)
 from .kinds import register_kind
 
 KIND = "transformer"
@@ -40,7 +40,7 @@ def _versions() -> dict[str, str]:
 
 @register_kind(KIND, aliases=("transformer",), needs_dev=True, tuned_on="dev",
                options={"encoder": "encoder", "mode": "mode", "epochs": "epochs", "seed": "seed"})
-class TransformerNarrativeClassifier(NarrativeModelBase):
+class TransformerNarrativeClassifier(TemperatureScaled, NarrativeModelBase):
     """Encoder + narrative head + stance head, with the same ``score``/``predict`` interface as the
     TF-IDF baseline. ``mode`` is ``"lora"`` (adapters trained with the heads) or ``"frozen"`` (heads only)."""
 
@@ -170,32 +170,17 @@ class TransformerNarrativeClassifier(NarrativeModelBase):
                 out[torch.as_tensor(idx)] = self._encode([texts[j] for j in idx])
         return out
 
-    def _logits(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    def _logits(self, texts: Sequence[str], langs: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
         import torch
 
         e = self._embed(texts)
         with torch.inference_mode():
             return self.head_(e).numpy().astype(np.float64), self.stance_head_(e).squeeze(-1).numpy().astype(np.float64)
 
-    def _calibrate(self, dev) -> None:
-        n = len(self.labels_)
-        self.temperatures_ = [1.0] * n
-        self.stance_temperature_ = 1.0
-        self.thresholds_ = {lab: 0.5 for lab in self.labels_}
-        if not dev or not len(dev[0]):
-            return
-        texts, narratives, stances = dev
-        z, zs = self._logits(texts)
-        self.temperatures_, self.stance_temperature_, self.thresholds_, _, self.dev_scores_ = \
-            calibrate_on_dev(z, zs, self.labels_, narratives, stances)
-
     # ---- inference --------------------------------------------------------------------------------
     def score(self, passages: Sequence[str], langs: Sequence[str] | None = None) -> Scores:
         """Calibrated narrative probabilities and the probability that each passage *promotes*; ``langs`` unused."""
-        z, zs = self._logits(passages)
-        p = 1 / (1 + np.exp(-np.clip(z / np.array(self.temperatures_), -50, 50)))
-        s = 1 / (1 + np.exp(-np.clip(zs / self.stance_temperature_, -50, 50)))
-        return Scores(p, s)
+        return self._calibrated(*self._logits(passages))
 
     # ---- persistence ------------------------------------------------------------------------------
     def _versions(self) -> dict[str, str]:
@@ -203,8 +188,7 @@ class TransformerNarrativeClassifier(NarrativeModelBase):
 
     def _kind_config(self) -> dict:
         return {
-            "temperatures": {lab: float(t) for lab, t in zip(self.labels_, self.temperatures_)},
-            "stance_temperature": float(self.stance_temperature_),
+            **self._temperature_config(),
             "encoder": self.encoder_ref_, "pooling": "mean", "lora_layers": list(self.lora_layers_),
             "params": {"mode": self.mode, "lora_r": self.lora_r, "lora_alpha": self.lora_alpha, "epochs": self.epochs,
                        "lr": self.lr, "head_lr": self.head_lr, "batch_size": self.batch_size,
@@ -251,6 +235,5 @@ class TransformerNarrativeClassifier(NarrativeModelBase):
             p.requires_grad_(False)
         self.encoder_.eval()
         self.thresholds_ = {k: float(v) for k, v in cfg["thresholds"].items()}
-        self.temperatures_ = [float(cfg["temperatures"][lab]) for lab in self.labels_]
-        self.stance_temperature_ = float(cfg["stance_temperature"])
+        self._load_temperatures(cfg)
         return self
