@@ -100,7 +100,8 @@ def decider_fit(model, out, articles, cutoff, C, stance, team_splits, real_dev, 
               show_default=True, help="Values of C to try (repeat).")
 @click.option("--cutoff", "cutoffs", multiple=True, type=click.FloatRange(0.01, 0.99),
               default=(0.3, 0.35, 0.4, 0.45, 0.5), show_default=True, help="Cutoffs to try (repeat).")
-@click.option("--folds", default=5, show_default=True, type=click.IntRange(2, 50))
+@click.option("--folds", default=5, show_default=True, type=click.IntRange(2, 50),
+              help="Number of groups the dev pages are cut into (each decided by a decider that never saw it).")
 @click.option("--stance/--no-stance", "stances", default=None,
               help="Only settings with (or without) the stance part [default: both].")
 @PER_NARRATIVE
