@@ -4,7 +4,8 @@
 
 1. Builds one JSONL file of --articles articles from the team-written passages in data/labels/team_*.jsonl
    (no third-party text; --source headlines: only the short headlines of team_headlines.jsonl, so that
-   10,000 articles fit in a run of a slow model on 2 cores): article i joins --passages consecutive
+   10,000 articles fit in a run of a slow model on 2 cores; --source samples: the team-written sample
+   articles of data/samples, whole, for the peak at the longest passages): article i joins --passages consecutive
    passages of a fixed, language-interleaved order (the languages in their proportions), with its own id
    and an `outlet` field.
 2. For each model in --models, after a warm-up run on 2 articles (a first use builds the converted encoder
@@ -64,12 +65,19 @@ def team_passages(pattern: str = "team_*.jsonl", labels: Path = REPO / "data" / 
     return [(lang, t) for _, lang, t in keyed]
 
 
-SOURCES = {"passages": "team_*.jsonl", "headlines": "team_headlines.jsonl"}
+SOURCES = {"passages": "team_*.jsonl", "headlines": "team_headlines.jsonl", "samples": ""}
+
+
+def sample_articles() -> list[tuple[str, str]]:
+    """("en", text) of each team-written sample article in data/samples (several paragraphs each, long ones
+    split into windows: the longest passages `narratives score` meets, so the highest peak per batch)."""
+    return [("en", p.read_text(encoding="utf-8")) for p in sorted((REPO / "data" / "samples").glob("*.txt"))]
 
 
 def make_articles(path: Path, n: int, per_article: int, source: str = "passages") -> int:
     """Write ``n`` articles of ``per_article`` passages each to ``path`` (JSONL), from every team-written
-    passage (``source="passages"``) or the team-written headlines only; returns the passage count.
+    passage (``source="passages"``), the team-written headlines only, or the whole sample articles
+    (``"samples"``: one per article, ``per_article`` ignored); returns the passage count (samples: articles).
 
     >>> import tempfile, pathlib
     >>> with tempfile.TemporaryDirectory() as d:
@@ -77,7 +85,8 @@ def make_articles(path: Path, n: int, per_article: int, source: str = "passages"
     ...     make_articles(p, 3, 2), len(p.read_text(encoding="utf-8").splitlines())
     (6, 3)
     """
-    ps = team_passages(SOURCES[source])
+    ps = sample_articles() if source == "samples" else team_passages(SOURCES[source])
+    per_article = 1 if source == "samples" else per_article
     with open(path, "w", encoding="utf-8") as fh:
         for i in range(n):
             parts = [ps[(i * per_article + j) % len(ps)] for j in range(per_article)]
@@ -175,7 +184,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--at", type=int, nargs="+", default=[1000, 10000], help="article counts to read the peak at")
     ap.add_argument("--passages", type=int, default=1, help="team-written passages per article")
     ap.add_argument("--source", choices=sorted(SOURCES), default="passages",
-                    help="every team-written passage (about 280 characters on average), or only the headlines (about 50)")
+                    help="every team-written passage (about 280 characters on average), only the headlines (about 50), "
+                         "or the whole sample articles (about 9 passages each, up to 1,000 characters)")
     ap.add_argument("--batch-size", type=int, default=None, help="passed to narratives score [default: its own]")
     ap.add_argument("--poll", type=float, default=0.2, help="seconds between reads of the child's memory")
     ap.add_argument("--out", type=Path, default=None)
