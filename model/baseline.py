@@ -20,7 +20,7 @@ import numpy as np
 from .artifact import ModelLoadError
 from .base import NarrativeModelBase, SavedModel
 from .contract import Scores
-from .heads import _sigmoid, best_threshold, label_set, logistic_head, tuned_thresholds
+from .heads import _sigmoid, best_threshold, head_tensors, label_set, logistic_head, read_heads, tuned_thresholds
 from .kinds import register_kind
 
 __all__ = ["KIND", "TfidfNarrativeClassifier", "best_threshold"]
@@ -169,12 +169,8 @@ class TfidfNarrativeClassifier(NarrativeModelBase):
     def _weights(self):
         vocab = json.dumps({f"block{i}": b.terms for i, b in enumerate(self.blocks_)}, ensure_ascii=False)
         tensors = {f"block{i}.idf": b.idf.astype(np.float32) for i, b in enumerate(self.blocks_)}
-        tensors.update({
-            "narratives.weight": self.coef_.astype(np.float32),
-            "narratives.bias": np.asarray(self.intercept_, dtype=np.float32).reshape(-1),
-            "stance.weight": np.asarray(self.stance_coef_, dtype=np.float32).reshape(-1),
-            "stance.bias": np.asarray([self.stance_intercept_], dtype=np.float32),
-        })
+        tensors.update(head_tensors(self.coef_, self.intercept_, self.stance_coef_, self.stance_intercept_,
+                                    flat_stance=True))
         return tensors, {"vocab.json": vocab}
 
     @classmethod
@@ -189,10 +185,8 @@ class TfidfNarrativeClassifier(NarrativeModelBase):
         self.thresholds_ = {k: float(v) for k, v in cfg["thresholds"].items()}
         self.blocks_ = [_Block(b["analyzer"], tuple(b["ngram_range"]), vocab[f"block{i}"],
                                t[f"block{i}.idf"]) for i, b in enumerate(cfg["blocks"])]
-        self.coef_ = t["narratives.weight"].astype(np.float64)
-        self.intercept_ = t["narratives.bias"].astype(np.float64)
-        self.stance_coef_ = t["stance.weight"].astype(np.float64)
-        self.stance_intercept_ = float(t["stance.bias"][0])
+        self.coef_, self.intercept_, self.stance_coef_, self.stance_intercept_ = \
+            read_heads(t, len(self.labels_), str(saved.path))
         if self.coef_.shape != (len(self.labels_), sum(len(b.terms) for b in self.blocks_)):
             raise ModelLoadError(f"{saved.path}: weight shape {self.coef_.shape} does not match labels and vocabulary")
         self.oof_scores_ = None

@@ -22,11 +22,10 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from .artifact import ModelLoadError
 from .base import NarrativeModelBase, SavedModel
 from .contract import Scores
 from .encoder import check_encoder, package_dir, package_fingerprint
-from .heads import _sigmoid, label_set, logistic_head, tuned_thresholds
+from .heads import _sigmoid, head_tensors, label_set, logistic_head, read_heads, tuned_thresholds
 from .kinds import register_kind
 
 KIND = "frozen-embedding"
@@ -179,10 +178,7 @@ class FrozenEmbeddingClassifier(NarrativeModelBase):
                            "cv_folds": self.cv_folds}}
 
     def _weights(self):
-        return {"narratives.weight": self.coef_.astype(np.float32),
-                "narratives.bias": np.asarray(self.intercept_, dtype=np.float32).reshape(-1),
-                "stance.weight": np.asarray(self.stance_coef_, dtype=np.float32).reshape(-1),
-                "stance.bias": np.asarray([self.stance_intercept_], dtype=np.float32)}, {}
+        return head_tensors(self.coef_, self.intercept_, self.stance_coef_, self.stance_intercept_, flat_stance=True), {}
 
     @classmethod
     def describe(cls, config: dict) -> list[str]:
@@ -201,11 +197,7 @@ class FrozenEmbeddingClassifier(NarrativeModelBase):
         self.labels_ = list(cfg["labels"])
         self.encoder_ref_ = dict(cfg["encoder"])
         self.thresholds_ = {k: float(v) for k, v in cfg["thresholds"].items()}
-        self.coef_ = t["narratives.weight"].astype(np.float64)
-        self.intercept_ = t["narratives.bias"].astype(np.float64)
-        self.stance_coef_ = t["stance.weight"].astype(np.float64)
-        self.stance_intercept_ = float(t["stance.bias"][0])
-        if self.coef_.shape[0] != len(self.labels_) or self.stance_coef_.shape != self.coef_.shape[1:]:
-            raise ModelLoadError(f"{saved.path}: weight shape {self.coef_.shape} does not match the labels")
+        self.coef_, self.intercept_, self.stance_coef_, self.stance_intercept_ = \
+            read_heads(t, len(self.labels_), str(saved.path))
         self.oof_scores_ = None
         return self

@@ -29,7 +29,7 @@ import numpy as np
 from .artifact import ModelLoadError
 from .base import NarrativeModelBase, SavedModel
 from .contract import Scores
-from .heads import TemperatureScaled, label_set
+from .heads import TemperatureScaled, head_tensors, label_set, read_heads
 from .kinds import register_kind
 
 KIND = "e5-lora"
@@ -260,9 +260,7 @@ class E5LoraClassifier(TemperatureScaled, NarrativeModelBase):
     def _weights(self):
         """Adapters and heads only (float32), never the encoder; the config pins the ONNX export's sha256."""
         tensors = {f"encoder.{k}": v.numpy() for k, v in self.adapters_.items()}
-        tensors.update({"narratives.weight": self.W_.astype(np.float32), "narratives.bias": self.b_.astype(np.float32),
-                        "stance.weight": self.sw_.astype(np.float32).reshape(1, -1),
-                        "stance.bias": np.array([self.sb_], dtype=np.float32)})
+        tensors.update(head_tensors(self.W_, self.b_, self.sw_, self.sb_))
         return tensors, {}
 
     @classmethod
@@ -309,12 +307,9 @@ class E5LoraClassifier(TemperatureScaled, NarrativeModelBase):
         self.labels_, self.path_ = list(cfg["labels"]), str(path)
         t = saved.tensors()
         adapters = {k[len("encoder."):]: v for k, v in t.items() if k.startswith("encoder.")}
-        self.W_, self.b_ = t["narratives.weight"].astype(np.float64), t["narratives.bias"].astype(np.float64)
-        self.sw_, self.sb_ = t["stance.weight"].astype(np.float64).reshape(-1), float(t["stance.bias"][0])
+        self.W_, self.b_, self.sw_, self.sb_ = read_heads(t, len(self.labels_), str(path))
         self.thresholds_ = {lab: float(cfg["thresholds"][lab]) for lab in self.labels_}
         self._load_temperatures(cfg)
-        if self.W_.shape != (len(self.labels_), self.sw_.shape[0]):
-            raise ModelLoadError(f"{path}: head shape {self.W_.shape} does not match the labels")
         self.few_shot_, self.onnx_ = list(cfg.get("few_shot", [])), cfg.get("onnx")
         self.session_ = None if runtime == "torch" else e5onnx.open_pinned(
             self.onnx_, lambda: merged_encoder(self, adapters), self.threads)

@@ -134,6 +134,37 @@ def tuned_thresholds(labels: Sequence[str], Y: np.ndarray, groups: Sequence[str]
     return {lab: best_threshold(Y[:, j], oof[:, j]) for j, lab in enumerate(labels)}, oof
 
 
+def head_tensors(W, b, sw, sb, flat_stance: bool = False) -> dict[str, np.ndarray]:
+    """The narrative and stance heads as every kind saves them in ``weights.safetensors`` (float32):
+    ``narratives.weight`` (labels x dim), ``narratives.bias``, ``stance.weight`` (1 x dim; dim alone with
+    ``flat_stance``, the linear kinds' layout) and ``stance.bias`` (one value).
+
+    >>> {k: v.shape for k, v in head_tensors(np.ones((2, 3)), np.zeros(2), np.ones(3), 0.5).items()}
+    {'narratives.weight': (2, 3), 'narratives.bias': (2,), 'stance.weight': (1, 3), 'stance.bias': (1,)}
+    """
+    sw = np.asarray(sw, dtype=np.float32)
+    return {"narratives.weight": np.asarray(W, dtype=np.float32), "narratives.bias": np.asarray(b, dtype=np.float32).reshape(-1),
+            "stance.weight": sw.reshape(-1) if flat_stance else sw.reshape(1, -1),
+            "stance.bias": np.asarray(sb, dtype=np.float32).reshape(1)}
+
+
+def read_heads(t: dict, n_labels: int, where: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """The heads from saved tensors (float64; the stance weight flat), checked against the label count:
+    a mismatch is a ``ModelLoadError`` naming ``where``.
+
+    >>> W, b, sw, sb = read_heads(head_tensors(np.ones((2, 3)), np.zeros(2), np.ones(3), 0.5), 2, "m")
+    >>> W.shape, sw.shape, sb
+    ((2, 3), (3,), 0.5)
+    """
+    from .artifact import ModelLoadError
+
+    W, b = np.asarray(t["narratives.weight"], dtype=np.float64), np.asarray(t["narratives.bias"], dtype=np.float64)
+    sw, sb = np.asarray(t["stance.weight"], dtype=np.float64).reshape(-1), np.asarray(t["stance.bias"], dtype=np.float64)
+    if W.ndim != 2 or W.shape[0] != n_labels or b.shape != (n_labels,) or sw.shape != (W.shape[1],) or sb.size != 1:
+        raise ModelLoadError(f"{where}: head shape {W.shape} does not match the {n_labels} labels")
+    return W, b, sw, float(sb.reshape(-1)[0])
+
+
 class TemperatureScaled:
     """Calibrated scores for kinds whose heads give logits (``transformer``, ``e5-lora``): a temperature per
     narrative head and one for the stance head, fitted on the dev split with the thresholds, stored in

@@ -20,7 +20,7 @@ from .artifact import ModelLoadError
 from .base import NarrativeModelBase, SavedModel
 from .contract import Scores
 from .encoder import DEFAULT_ENCODER, check_encoder, encoder_path, encoder_ref
-from .heads import TemperatureScaled, fit_temperature, label_set  # noqa: F401  (fit_temperature: re-exported for callers)
+from .heads import TemperatureScaled, fit_temperature, head_tensors, label_set, read_heads  # noqa: F401  (fit_temperature: re-exported for callers)
 from .kinds import register_kind
 
 KIND = "transformer"
@@ -199,11 +199,10 @@ class TransformerNarrativeClassifier(TemperatureScaled, NarrativeModelBase):
         from .lora import adapter_state, to_legacy
 
         # the pre-peft tensor names, so a model saved now has the same layout as the shipped minilm-lora
-        tensors = {f"encoder.{to_legacy(k)}": v for k, v in adapter_state(self.encoder_).items()} if self.lora_layers_ else {}
-        tensors.update({"narratives.weight": self.head_.weight.detach().contiguous(),
-                        "narratives.bias": self.head_.bias.detach().contiguous(),
-                        "stance.weight": self.stance_head_.weight.detach().contiguous(),
-                        "stance.bias": self.stance_head_.bias.detach().contiguous()})
+        tensors = {f"encoder.{to_legacy(k)}": v.numpy()
+                   for k, v in adapter_state(self.encoder_).items()} if self.lora_layers_ else {}
+        tensors.update(head_tensors(*(p.detach().numpy() for p in (self.head_.weight, self.head_.bias,
+                                                                  self.stance_head_.weight, self.stance_head_.bias))))
         return tensors, {}
 
     @classmethod
@@ -216,6 +215,8 @@ class TransformerNarrativeClassifier(TemperatureScaled, NarrativeModelBase):
     @classmethod
     def _from_saved(cls, saved: SavedModel, **_unused) -> TransformerNarrativeClassifier:
         """Verify the encoder, then rebuild the model (no pickle anywhere)."""
+        import torch
+
         path, cfg = saved.path, saved.config
         enc_path = check_encoder(cfg["encoder"])
         self = cls(labels=cfg["labels"], encoder=cfg["encoder"]["spec"], **cfg["params"])
@@ -223,12 +224,14 @@ class TransformerNarrativeClassifier(TemperatureScaled, NarrativeModelBase):
         self.encoder_ref_ = cfg["encoder"]
         self.lora_layers_ = list(cfg.get("lora_layers", []))
         self.path_ = str(path)
-        t = saved.tensors("pt")
+        t = saved.tensors()
         try:
             self._build(enc_path, len(self.labels_), {k[len("encoder."):]: v for k, v in t.items()
                                                       if k.startswith("encoder.")})
-            self.head_.load_state_dict({"weight": t["narratives.weight"], "bias": t["narratives.bias"]})
-            self.stance_head_.load_state_dict({"weight": t["stance.weight"], "bias": t["stance.bias"]})
+            W, b, sw, sb = read_heads(t, len(self.labels_), str(path))
+            self.head_.load_state_dict({"weight": torch.from_numpy(W).float(), "bias": torch.from_numpy(b).float()})
+            self.stance_head_.load_state_dict({"weight": torch.from_numpy(sw).float().reshape(1, -1),
+                                               "bias": torch.tensor([sb], dtype=torch.float32)})
         except (KeyError, RuntimeError) as exc:
             raise ModelLoadError(f"{path}: weights do not fit the model ({exc})") from None
         for p in [*self.head_.parameters(), *self.stance_head_.parameters()]:
