@@ -18,7 +18,8 @@ from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 import numpy as np
 
-STANCES = ("promotes", "reports", "none")
+from .taxonomy import STANCES as STANCES  # one definition (model/taxonomy.py), re-exported here
+
 PROMOTES_AT = 0.5  # a promotes-probability at or above this is "promotes", below it "reports"
 
 

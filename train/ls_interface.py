@@ -14,8 +14,9 @@ import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from narratives.model.taxonomy import STANCES
+
 INTERFACE = "label_studio.xml"
-STANCES = ("promotes", "reports", "none")
 
 
 def narrative_values(xml: str) -> tuple[list[str], list[str]]:

@@ -22,13 +22,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from narratives.model.paths import REPO_ROOT
+from narratives.model.taxonomy import STANCES as TAXONOMY_STANCES
 from narratives.model.textfiles import read_jsonl
 
 LANGS = ("en", "ru", "sr-Cyrl", "sr-Latn", "bs", "hr")
 SPLITS = ("train", "dev")
 FIELDS = ("id", "text", "lang", "labels", "source", "split")
 MAX_ARTICLE_LINE = 10_000_000  # one whole article a line; a longer line is a problem, never read into memory
-STANCES = ("promotes", "reports")
+STANCES = tuple(s for s in TAXONOMY_STANCES if s != "none")  # an article carries a narrative or not
 
 
 class ArticleError(ValueError):
