@@ -30,7 +30,8 @@ Lang = Literal["en", "sr-Latn", "sr-Cyrl", "bs", "hr", "ru"]
 Split = Literal["train", "dev", "test"]
 
 # What a field must be, for type errors (pydantic's own wording names Python types).
-_MUST_BE = {"id": "a non-empty string", "text": "a non-empty string", "source": "a non-empty string",
+_MUST_BE = {"labels": "an object (narrative -> stance)",
+            "id": "a non-empty string", "text": "a non-empty string", "source": "a non-empty string",
             "narratives": "a list of ids", "doc": "a plain file name", "sha256": "a hex string",
             "start": "an integer", "end": "an integer", "note": "a string"}
 _CHOICES = {"lang": LANGS, "stance": STANCES, "split": SPLITS}
@@ -132,6 +133,41 @@ class SeedSpan(_Labelled):
         return self
 
 
+class TeamArticle(BaseModel):
+    """One line of a team-written article file (``data/articles/*.jsonl``): a whole article labelled at
+    article level (narrative id -> promotes or reports; ``{}`` for none), in the train or dev split.
+
+    >>> validate_label(TeamArticle, {"id": "A", "text": "T", "lang": "en", "labels": {"x": "maybe"},
+    ...                              "source": "s", "split": "dev"}, {"narratives": ("x",)})[1]
+    ["stance of 'x' must be promotes or reports, got 'maybe'"]
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    id: str
+    text: str
+    lang: Lang
+    labels: dict[str, Any]
+    source: str
+    split: Literal["train", "dev"]
+
+    @field_validator("id", "text", "source")
+    @classmethod
+    def _non_empty(cls, value: str, info: ValidationInfo) -> str:
+        return _plain_text(value, str(info.field_name))
+
+    @field_validator("labels")
+    @classmethod
+    def _known_stances(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        known = (info.context or {}).get("narratives")
+        unknown = [n for n in value if known is not None and n not in known]
+        if known is not None and unknown:
+            raise _problem(f"unknown narrative {unknown[0]!r} in 'labels'; valid: {', '.join(known)}")
+        bad = [(n, st) for n, st in value.items() if st not in ("promotes", "reports")]
+        if bad:
+            raise _problem(f"stance of {bad[0][0]!r} must be promotes or reports, got {bad[0][1]!r}")
+        return value
+
+
 def _message(err: Any, rec: dict) -> str:
     loc = err.get("loc", ())
     field = str(loc[0]) if loc else ""
@@ -147,7 +183,7 @@ def _message(err: Any, rec: dict) -> str:
     return f"field '{field}': {err.get('msg')}"
 
 
-def validate_label(model: type[_Labelled], rec: dict, context: dict | None = None) -> tuple[Any, list[str]]:
+def validate_label(model: type[BaseModel], rec: dict, context: dict | None = None) -> tuple[Any, list[str]]:
     """``(record, problems)``: the validated record, or ``None`` when a field is missing or at fault;
     ``problems`` names unknown fields (reported, not fatal: the rest is still checked and returned),
     missing fields (reported alone), then each field at fault, once.
@@ -160,7 +196,7 @@ def validate_label(model: type[_Labelled], rec: dict, context: dict | None = Non
     return value, [m for _, m in problems]
 
 
-def label_errors(model: type[_Labelled], rec: dict, context: dict | None = None) -> tuple[Any, list[tuple[str, str]]]:
+def label_errors(model: type[BaseModel], rec: dict, context: dict | None = None) -> tuple[Any, list[tuple[str, str]]]:
     """As :func:`validate_label`, each problem with the field it is about (``(field, message)``).
 
     >>> label_errors(LabelPassage, {"narratives": [], "stance": "none"})[1]

@@ -22,14 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from narratives.model.paths import REPO_ROOT
-from narratives.model.taxonomy import STANCES as TAXONOMY_STANCES
 from narratives.model.textfiles import read_jsonl
 
-LANGS = ("en", "ru", "sr-Cyrl", "sr-Latn", "bs", "hr")
-SPLITS = ("train", "dev")
-FIELDS = ("id", "text", "lang", "labels", "source", "split")
 MAX_ARTICLE_LINE = 10_000_000  # one whole article a line; a longer line is a problem, never read into memory
-STANCES = tuple(s for s in TAXONOMY_STANCES if s != "none")  # an article carries a narrative or not
 
 
 class ArticleError(ValueError):
@@ -53,27 +48,12 @@ def articles_dir() -> Path:
 
 
 def _problems(rec: object, narratives: tuple[str, ...]) -> list[str]:
+    """Every problem of one line, by the team-article schema (:class:`narratives.serve.labelrecords.TeamArticle`)."""
+    from narratives.serve.labelrecords import TeamArticle, validate_label
+
     if not isinstance(rec, dict):
         return [f"expected a JSON object, got {type(rec).__name__}"]
-    out = [f"missing field {k!r}" for k in FIELDS if k not in rec]
-    out += [f"unknown field {k!r}" for k in rec if k not in FIELDS]
-    for k in ("id", "text", "source"):
-        if k in rec and (not isinstance(rec[k], str) or not rec[k].strip()):
-            out.append(f"field {k!r} must be a non-empty string")
-    if "lang" in rec and rec["lang"] not in LANGS:
-        out.append(f"field 'lang' must be one of {', '.join(LANGS)}, got {rec['lang']!r}")
-    if "split" in rec and rec["split"] not in SPLITS:
-        out.append(f"field 'split' must be one of {', '.join(SPLITS)}, got {rec['split']!r}")
-    labels = rec.get("labels", {})
-    if not isinstance(labels, dict):
-        out.append(f"field 'labels' must be an object (narrative -> stance), got {type(labels).__name__}")
-    else:
-        for nar, st in labels.items():
-            if nar not in narratives:
-                out.append(f"unknown narrative {nar!r} in 'labels'; valid: {', '.join(narratives)}")
-            if st not in STANCES:
-                out.append(f"stance of {nar!r} must be promotes or reports, got {st!r}")
-    return out
+    return validate_label(TeamArticle, rec, {"narratives": narratives})[1]
 
 
 def load_articles(path: str | Path | None = None, narratives: tuple[str, ...] | None = None) -> list[Article]:
@@ -89,7 +69,7 @@ def load_articles(path: str | Path | None = None, narratives: tuple[str, ...] | 
     ...     load_articles(f)
     ... except ArticleError as exc:
     ...     print(str(exc).splitlines()[1].split(": ", 1)[1])
-    missing field 'text'
+    missing field(s) text, lang, labels, source, split
     """
     if narratives is None:
         from narratives.model.taxonomy import load_taxonomy

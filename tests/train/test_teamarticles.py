@@ -30,7 +30,9 @@ def _write(tmp_path, rows):
     (_row(2, labels={"a": "maybe"}), "stance of 'a'"),
     (_row(2, lang="de"), "field 'lang'"),
     (_row(2, split="test"), "field 'split'"),
-    (_row(2, extra=1), "unknown field 'extra'"),
+    (_row(2, extra=1), "unknown field(s) extra"),
+    (_row(2, text="  "), "field 'text' must be a non-empty string"),
+    (_row(2, labels=["a"]), "field 'labels' must be an object (narrative -> stance)"),
     (_row(1, text="Other text"), "id 'A-1' repeats"),
     (_row(2, split="dev"), "source 's1' is in both splits"),
 ])
