@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from narratives.model.paths import labels_dir
 from narratives.model.taxonomy import Taxonomy, TaxonomyError, load_taxonomy
-from narratives.model.textfiles import BOM, bounded_lines, load_json
+from narratives.model.textfiles import read_jsonl
 
 LANGS = ("en", "ru", "sr-Cyrl", "sr-Latn", "bs", "hr")
 OUTLET_KINDS = ("state", "progov", "critical", "factcheck", "news")
@@ -165,17 +165,7 @@ def _pydantic_problems(exc: ValidationError) -> list[str]:
     return out
 
 
-def _parse_line(raw: bytes | None, where: str, tax: Taxonomy) -> tuple[Page | None, list[str]]:
-    if raw is None:
-        return None, [f"line is over {MAX_LINE_BYTES:,} bytes"]
-    try:
-        obj = load_json(raw.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        return None, [f"not valid UTF-8 ({exc.reason} at byte {exc.start})"]
-    except (ValueError, RecursionError) as exc:
-        return None, [f"not valid JSON: {exc}"]
-    if not isinstance(obj, dict):
-        return None, [f"expected a JSON object, got {type(obj).__name__}"]
+def _parse_line(obj: dict, tax: Taxonomy) -> tuple[Page | None, list[str]]:
     try:
         page = Page.model_validate(obj)
     except ValidationError as exc:
@@ -215,13 +205,9 @@ def check_references(path: str | Path | None = None, tax: Taxonomy | None = None
             problems.append((str(f), f"cannot read: {exc.strerror}"))
             continue
         with fh:
-            for no, raw in bounded_lines(fh, MAX_LINE_BYTES):
+            for no, obj, err in read_jsonl(fh, MAX_LINE_BYTES):
                 where = f"{f}:{no}"
-                if raw is not None and no == 1 and raw.startswith(BOM):
-                    raw = raw[len(BOM):]
-                if raw is not None and not raw.strip():
-                    continue
-                page, errs = _parse_line(raw, where, tax)
+                page, errs = _parse_line(obj, tax) if obj is not None else (None, [str(err)])
                 problems.extend((where, e) for e in errs)
                 if page is None:
                     continue

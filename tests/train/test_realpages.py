@@ -71,7 +71,7 @@ def test_duplicates_across_files_and_bad_lines(rp):
     assert msgs[f"{f2}:2"].startswith("duplicate url")
     assert "duplicate key 'id'" in msgs[f"{f2}:3"]
     assert "expected a JSON object" in msgs[f"{f2}:4"]
-    assert "not valid JSON" in msgs[f"{f2}:5"]
+    assert "malformed JSON" in msgs[f"{f2}:5"]  # the wording of the one JSONL reader (model.textfiles)
     assert "not valid UTF-8" in msgs[f"{f2}:6"]
 
 
