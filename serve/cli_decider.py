@@ -31,13 +31,13 @@ REAL = click.option("--real", "real_path", type=click.Path(exists=True, path_typ
 
 
 def _training_articles(clf, articles, team_splits, real_dev, real_path):
+    """``(team articles, real dev pages, their references digest or None)``."""
     from narratives.train.decidercv import real_dev_articles
     from narratives.train.teamarticles import load_articles
 
     team = [a for a in load_articles(articles, tuple(clf.labels_)) if a.split in team_splits]
-    return team, (real_dev_articles(real_path) if real_dev else [])
-
-
+    real, digest = real_dev_articles(real_path) if real_dev else ([], None)
+    return team, real, digest
 
 
 def _errors() -> tuple[type[Exception], ...]:
@@ -73,15 +73,11 @@ def decider_fit(model, out, articles, cutoff, C, stance, team_splits, real_dev, 
 
     try:
         clf = load_model(model)
-        team, real = _training_articles(clf, articles, team_splits, real_dev, real_path)
+        team, real, digest = _training_articles(clf, articles, team_splits, real_dev, real_path)
         provenance = {"articles_sha256": articles_digest(team), "n_articles": len(team),
                       "split": ",".join(sorted(set(team_splits))), "base_model_hash": clf.model_hash_}
         if real:
-            from narratives.train.realeval import reference_digest
-            from narratives.train.realpages import load_references
-
-            provenance.update(real_dev_pages=len(real), real_dev_references_sha256=reference_digest(
-                [r for r in load_references(real_path) if r.page.split == "dev"]))
+            provenance.update(real_dev_pages=len(real), real_dev_references_sha256=digest)
         scored = score_articles_passages(clf, team + real)
         d = fit_decider(scored, list(clf.labels_), dict(clf.thresholds_), cutoff=cutoff, C=C, stance=stance,
                         provenance=provenance, per_narrative=per_narrative)
@@ -117,7 +113,7 @@ def decider_cv(model, articles, Cs, cutoffs, folds, stances, per_narrative, team
 
     try:
         clf = load_model(model)
-        team, real = _training_articles(clf, articles, team_splits, True, real_path)
+        team, real, _ = _training_articles(clf, articles, team_splits, True, real_path)
         rows = cross_validate(clf, team, real, Cs=Cs, cutoffs=cutoffs, folds=folds, per_narrative=per_narrative,
                               stances=(True, False) if stances is None else (stances,))
     except _errors() as exc:

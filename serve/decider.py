@@ -50,8 +50,8 @@ def _sigmoid(z: float) -> float:
     return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
 
-def _linear(part: dict, x: Sequence[float]) -> float:
-    return _sigmoid(sum(c * v for c, v in zip(part["coef"], x)) + part["intercept"])
+def _linear(part: dict, x: Sequence[float], offset: float = 0.0) -> float:
+    return _sigmoid(sum(c * v for c, v in zip(part["coef"], x)) + part["intercept"] + offset)
 
 
 def check_decider(d: object) -> dict:
@@ -111,8 +111,7 @@ def presence_probability(d: dict, scores: Sequence[float], eligible: Sequence[in
     """
     part = d["presence"]
     offset = float(part.get("offsets", {}).get(narrative, 0.0)) if narrative is not None else 0.0
-    return _sigmoid(sum(c * v for c, v in zip(part["coef"], presence_features(scores, eligible, threshold)))
-                    + part["intercept"] + offset)
+    return _linear(part, presence_features(scores, eligible, threshold), offset)
 
 
 def mentions(scores: Sequence[float], eligible: Sequence[int], threshold: float, margin: float) -> list[int]:

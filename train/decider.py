@@ -21,6 +21,7 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
+from narratives.serve.articles import MIN_WORDS, article_spans
 from narratives.serve.decider import (
     PRESENCE_FEATURES,
     STANCE_FEATURES,
@@ -34,14 +35,13 @@ Scored = tuple[list[dict], list[int], dict[str, str]]  # passage records, eligib
 MENTION_MARGIN = -1.0
 
 
-def split_and_score(clf, articles, min_words: int = 5, max_chars: int = 1000) -> list[tuple[Scored, list]]:
-    """Each article's :data:`Scored` tuple and its passage spans, split and scored as ``narratives score``
-    does (all passages in one call, so the model batches across articles)."""
-    from narratives.serve.passages import split_passages
+def split_and_score(clf, articles, min_words: int = MIN_WORDS, max_chars: int = 1000) -> list[tuple[Scored, list]]:
+    """Each article's :data:`Scored` tuple and its passage spans, split (:func:`article_spans`) and scored as
+    ``narratives score`` does (all passages in one call, so the model batches across articles)."""
     from narratives.serve.predict import decide
 
     articles = list(articles)
-    spans = [split_passages(a.text, max_chars=max_chars) for a in articles]
+    spans = [article_spans({"text": a.text}, max_chars) for a in articles]
     texts = [[a.text[s:e] for s, e in sp] for a, sp in zip(articles, spans)]
     flat = [t for ts in texts for t in ts]
     recs = decide(clf, flat) if flat else []
@@ -56,7 +56,7 @@ def split_and_score(clf, articles, min_words: int = 5, max_chars: int = 1000) ->
     return out
 
 
-def score_articles_passages(clf, articles, min_words: int = 5, max_chars: int = 1000) -> list[Scored]:
+def score_articles_passages(clf, articles, min_words: int = MIN_WORDS, max_chars: int = 1000) -> list[Scored]:
     """Passage records (``scores``, ``stance_score``) of each article, its eligible passage indices and its
     labels, split and scored as ``narratives score`` does."""
     return [sc for sc, _ in split_and_score(clf, articles, min_words, max_chars)]
@@ -154,8 +154,8 @@ def card_section(decider: dict | None) -> list[str]:
     True
     """
     if decider is None:
-        return [CARD_HEADING, "", "No decider: an article carries a narrative when its best passage (of at least 5 "
-                "words) reaches the narrative's threshold.", ""]
+        return [CARD_HEADING, "", f"No decider: an article carries a narrative when its best passage (of at least "
+                f"{MIN_WORDS} words) reaches the narrative's threshold.", ""]
     p, fit = decider["presence"], decider.get("fitted_on", {})
     data = f"{fit.get('n_articles', '?')} team-written articles ({fit.get('split', 'train')} split of data/articles)"
     if fit.get("real_dev_pages"):

@@ -31,16 +31,18 @@ def objective(fig: dict) -> float:
     return round((fig["macro_f1"] + (1.0 - fig["negatives_flagged"]) + fig["stance_accuracy"]) / 3.0, 4)
 
 
-def real_dev_articles(path=None) -> list[Article]:
-    """The real-page benchmark's dev half as :class:`Article` objects (text from the cache; raises
-    ``CacheError`` naming every missing page, ``ReferenceError`` for bad references)."""
+def real_dev_articles(path=None) -> tuple[list[Article], str]:
+    """The real-page benchmark's dev half as :class:`Article` objects (text from the cache), and the digest
+    of their references (:func:`narratives.train.realeval.reference_digest`); raises ``CacheError`` naming
+    every missing page, ``ReferenceError`` for bad references."""
     from .realcache import cached_texts
+    from .realeval import reference_digest
     from .realpages import load_references
 
     refs = [r for r in load_references(path) if r.page.split == "dev"]
     texts = cached_texts(refs)
     return [Article(id=r.page.id, text=texts[r.page.id], lang=r.page.lang, labels=dict(r.page.labels),
-                    source=r.page.id, split="real-dev", where=r.where) for r in refs]
+                    source=r.page.id, split="real-dev", where=r.where) for r in refs], reference_digest(refs)
 
 
 def _records(items, decider, labels, thresholds) -> list[dict]:

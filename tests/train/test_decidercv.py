@@ -62,7 +62,8 @@ def test_cv_reads_only_the_dev_half_and_its_none_row_is_real_evaluate(rp, dev_an
     for ref in dev_and_test:  # the test half's texts are gone: choosing must not need them
         if ref["split"] == "test":
             (rp.cache_dir / f"{ref['id']}.txt").unlink()
-    real = real_dev_articles(rp.real)
+    real, digest = real_dev_articles(rp.real)
+    assert len(digest) == 64
     assert len(real) == len(TEXTS) and {a.split for a in real} == {"real-dev"}
     clf = load_model(str(tiny_model))
     team = load_articles(team_file, tuple(clf.labels_))
