@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import click
@@ -28,16 +29,6 @@ PER_NARRATIVE = click.option("--per-narrative/--pooled", default=True, show_defa
                              help="Fit an offset per narrative (else one set of weights for all narratives).")
 REAL = click.option("--real", "real_path", type=click.Path(exists=True, path_type=Path), default=None,
                     help="Real-page reference file or folder [default: data/real].")
-
-
-def _training_articles(clf, articles, team_splits, real_dev, real_path):
-    """``(team articles, real dev pages, their references digest or None)``."""
-    from narratives.train.decidercv import real_dev_articles
-    from narratives.train.teamarticles import load_articles
-
-    team = [a for a in load_articles(articles, tuple(clf.labels_)) if a.split in team_splits]
-    real, digest = real_dev_articles(real_path) if real_dev else ([], None)
-    return team, real, digest
 
 
 def _errors() -> tuple[type[Exception], ...]:
@@ -69,18 +60,14 @@ def decider_fit(model, out, articles, cutoff, C, stance, team_splits, real_dev, 
     and write MODEL plus the decider to --out (a new model version; the weights are unchanged). Prints the
     decider."""
     from narratives.model import load_model
-    from narratives.train.decider import articles_digest, attach_decider, fit_decider, score_articles_passages
+    from narratives.train.decider import attach_decider
+    from narratives.train.deciderplan import DeciderOptions, fit_planned, plan_decider
 
+    options = DeciderOptions(C=C, cutoff=cutoff, stance=stance, per_narrative=per_narrative,
+                             team_splits=tuple(team_splits), real_dev=real_dev, articles=articles, real=real_path)
     try:
         clf = load_model(model)
-        team, real, digest = _training_articles(clf, articles, team_splits, real_dev, real_path)
-        provenance = {"articles_sha256": articles_digest(team), "n_articles": len(team),
-                      "split": ",".join(sorted(set(team_splits))), "base_model_hash": clf.model_hash_}
-        if real:
-            provenance.update(real_dev_pages=len(real), real_dev_references_sha256=digest)
-        scored = score_articles_passages(clf, team + real)
-        d = fit_decider(scored, list(clf.labels_), dict(clf.thresholds_), cutoff=cutoff, C=C, stance=stance,
-                        provenance=provenance, per_narrative=per_narrative)
+        d = fit_planned(clf, plan_decider(options, tuple(clf.labels_), log=sys.stderr), clf.model_hash_)
         h = attach_decider(clf.path_, d, out)
     except _errors() as exc:
         raise click.ClickException(str(exc)) from None
@@ -110,10 +97,11 @@ def decider_cv(model, articles, Cs, cutoffs, folds, stances, per_narrative, team
     passage rule (decider none). The test half is never read."""
     from narratives.model import load_model
     from narratives.train.decidercv import cross_validate
+    from narratives.train.deciderplan import training_articles
 
     try:
         clf = load_model(model)
-        team, real, _ = _training_articles(clf, articles, team_splits, True, real_path)
+        team, real, _ = training_articles(tuple(clf.labels_), articles, team_splits, True, real_path)
         rows = cross_validate(clf, team, real, Cs=Cs, cutoffs=cutoffs, folds=folds, per_narrative=per_narrative,
                               stances=(True, False) if stances is None else (stances,))
     except _errors() as exc:

@@ -39,6 +39,51 @@ class _TrainKind(click.ParamType):
 
 
 
+def decider_options(f):
+    """The article decider's options of ``train``, ``route`` and ``ensemble`` (see narratives.train.deciderplan)."""
+    options = [
+        click.option("--decider/--no-decider", "decider", default=None,
+                     help="Fit the article decider with the model, before it is written (see `narratives decider "
+                          "--help`) [default: yes for models built like a shipped one that carries one (--kind "
+                          "ensemble; ensemble's and e5-lean's members; multilingual's routes), with its settings; "
+                          "no for the others]."),
+        click.option("--decider-C", "decider_C", type=click.FloatRange(min=1e-4), default=None,
+                     help="The decider's L2 inverse strength [default: the shipped model's, else 10]."),
+        click.option("--decider-cutoff", type=click.FloatRange(0.01, 0.99), default=None,
+                     help="Probability at which the decider predicts a narrative [default: the shipped model's, "
+                          "else 0.5]."),
+        click.option("--real-dev/--no-real-dev", "real_dev", default=None,
+                     help="Also fit the decider on the real pages' dev half (text from the local cache; the test "
+                          "half is never read) [default: when the cache holds every dev page; it says which]."),
+        click.option("--articles", type=click.Path(exists=True, path_type=Path), default=None,
+                     help="Team-written article file or folder the decider is fitted on [default: data/articles]."),
+        click.option("--real", "real_path", type=click.Path(exists=True, path_type=Path), default=None,
+                     help="Real-page reference file or folder for --real-dev [default: data/real]."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def decider_request(decider, decider_C, decider_cutoff, real_dev, articles, real_path):
+    """The :class:`~narratives.train.deciderplan.DeciderRequest` the options give (a usage error if inconsistent)."""
+    from pydantic import ValidationError
+
+    from narratives.train.deciderplan import DeciderRequest
+
+    given = {"C": decider_C, "cutoff": decider_cutoff, "real_dev": real_dev, "articles": articles, "real": real_path}
+    try:
+        return DeciderRequest(fit=decider, settings={k: v for k, v in given.items() if v is not None})
+    except ValidationError as exc:
+        raise click.UsageError("; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())) from None
+
+
+def _decider_errors() -> tuple[type[Exception], ...]:
+    from narratives.train.realcache import CacheError
+
+    return (CacheError,)  # ArticleError and ReferenceError are ValueErrors
+
+
 @click.command()
 @click.option("--out", "out", default=None, type=click.Path(file_okay=False, path_type=Path),
               help="Model directory to write (replaced atomically if it exists) [default: a new version in the "
@@ -71,9 +116,12 @@ class _TrainKind(click.ParamType):
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
               help="Any constructor setting of the kind (repeatable), e.g. --set min_df=1 --set C=4; checked "
                    "against the kind's settings and saved with the model in recipe.json.")
-def train(out, kind, labels, corpus, fit_on, reference, C, encoder, mode, epochs, seed, few_shot_below, sets):
-    """Train a model from the label folder, evaluate it on the held-out splits, and write the model
-    directory (config.json, weights, metrics.json, README.md card, plots) atomically."""
+@decider_options
+def train(out, kind, labels, corpus, fit_on, reference, C, encoder, mode, epochs, seed, few_shot_below, sets,
+          **decider):
+    """Train a model from the label folder, evaluate it on the held-out splits, fit its article decider
+    (--kind ensemble: by default), and write the model directory (config.json, weights, metrics.json,
+    README.md card, plots) atomically."""
     from narratives.model import ModelLoadError, TaxonomyError
     from narratives.train.data import LabelError
     from narratives.train.trainer import train as _train
@@ -98,8 +146,8 @@ def train(out, kind, labels, corpus, fit_on, reference, C, encoder, mode, epochs
     command = " ".join(["narratives train", *sys.argv[2:]]) if sys.argv[1:2] == ["train"] else None
     try:
         result = _train(labels=labels, corpus=corpus, out=out, fit_splits=splits, kind=kind, reference=reference,
-                        command=command, **params)
-    except (LabelError, TaxonomyError, ModelLoadError, ValueError) as exc:
+                        command=command, decider=decider_request(**decider), **params)
+    except (LabelError, TaxonomyError, ModelLoadError, ValueError, *_decider_errors()) as exc:
         raise click.ClickException(str(exc)) from None
     _echo_held_out(result)
     if out is None:
@@ -135,7 +183,8 @@ def _hint_default_kind(kind: str) -> None:
 @click.option("--labels", type=click.Path(file_okay=False, path_type=Path), default=None, help=LABELS_HELP)
 @click.option("--corpus", type=click.Path(file_okay=False, path_type=Path), default=None, help=CORPUS_HELP)
 @click.option("--reference", default=None, help="A model to show side by side in the card and plots.")
-def route(out, langs, fallback, labels, corpus, reference):
+@decider_options
+def route(out, langs, fallback, labels, corpus, reference, **decider):
     """Combine models by language: each passage goes to the model for its detected language. MODELs are
     shipped names or folders beside --out, pinned by their version hash. Evaluated and saved like a
     trained model (card, metrics, plots)."""
@@ -151,8 +200,9 @@ def route(out, langs, fallback, labels, corpus, reference):
         routes[lang] = ref
     command = " ".join(["narratives route", *sys.argv[2:]]) if sys.argv[1:2] == ["route"] else None
     try:
-        result = _route(out, routes, fallback, labels=labels, corpus=corpus, reference=reference, command=command)
-    except (LabelError, TaxonomyError, ModelLoadError, ValueError) as exc:
+        result = _route(out, routes, fallback, labels=labels, corpus=corpus, reference=reference, command=command,
+                        decider=decider_request(**decider))
+    except (LabelError, TaxonomyError, ModelLoadError, ValueError, *_decider_errors()) as exc:
         raise click.ClickException(str(exc)) from None
     _echo_held_out(result)
 
@@ -167,7 +217,8 @@ def route(out, langs, fallback, labels, corpus, reference):
 @click.option("--labels", type=click.Path(file_okay=False, path_type=Path), default=None, help=LABELS_HELP)
 @click.option("--corpus", type=click.Path(file_okay=False, path_type=Path), default=None, help=CORPUS_HELP)
 @click.option("--reference", default=None, help="A model to show side by side in the card and plots.")
-def ensemble(out, members, labels, corpus, reference):
+@decider_options
+def ensemble(out, members, labels, corpus, reference, **decider):
     """Combine models by averaging: every passage is scored by each member, and their scores (each
     rescaled so its threshold is 0.5) are averaged with the given weights. Members are pinned by their
     version hash. Evaluated and saved like a trained model (card, metrics, plots)."""
@@ -188,8 +239,8 @@ def ensemble(out, members, labels, corpus, reference):
     command = " ".join(["narratives ensemble", *sys.argv[2:]]) if sys.argv[1:2] == ["ensemble"] else None
     try:
         result = _ensemble(out, weights, labels=labels, corpus=corpus, reference=reference, command=command,
-                           languages=languages or None)
-    except (LabelError, TaxonomyError, ModelLoadError, ValueError) as exc:
+                           languages=languages or None, decider=decider_request(**decider))
+    except (LabelError, TaxonomyError, ModelLoadError, ValueError, *_decider_errors()) as exc:
         raise click.ClickException(str(exc)) from None
     _echo_held_out(result)
 

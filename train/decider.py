@@ -162,6 +162,8 @@ def card_section(decider: dict | None) -> list[str]:
         data += (f" and the article labels of the {fit['real_dev_pages']} real pages of the benchmark's dev half "
                  f"(references digest `{str(fit.get('real_dev_references_sha256', ''))[:12]}`; the test half is "
                  "never used)")
+    elif fit.get("real_dev_skipped"):
+        data += f"; the real pages' dev half was not used ({fit['real_dev_skipped']})"
     lines = [CARD_HEADING, "",
              f"Whether an article carries a narrative is decided by a logistic regression over its passages' scores "
              f"(features {', '.join(decider.get('presence_features', PRESENCE_FEATURES))}; C {decider.get('C')}; "

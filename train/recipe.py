@@ -20,6 +20,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
+from .deciderplan import DeciderOptions
+
 RECIPE_FILE = "recipe.json"
 
 
@@ -41,6 +43,7 @@ class Recipe(BaseModel):
     settings: dict[str, Any]
     fit_splits: list[str]
     members: list[MemberRecipe] = []
+    decider: DeciderOptions | None = None  # the article decider fitted with the model (None: none)
 
     def to_json(self) -> str:
         return json.dumps(self.model_dump(), indent=2, sort_keys=True, default=str) + "\n"

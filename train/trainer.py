@@ -18,6 +18,7 @@ from narratives.model.taxonomy import load_taxonomy
 
 from .card import render_card
 from .data import LabelError, Passage, load_passages, sha256_text
+from .deciderplan import Choice, DeciderPlan, fit_planned, plan_decider, resolve_options, signature_of
 from .memo import RememberedScores
 from .metrics import evaluate_predictions
 from .recipe import RECIPE_FILE, MemberRecipe, Recipe, make_recipe
@@ -91,7 +92,7 @@ def _prepare(labels, corpus, reference):
 
 def train(labels: str | Path | None = None, corpus: str | Path | None = None, out: str | Path | None = None,
           fit_splits: tuple[str, ...] = ("train",), kind: str = "baseline", reference: str | Path | None = None,
-          command: str | None = None, log=sys.stderr, **params) -> dict:
+          command: str | None = None, log=sys.stderr, decider: Choice = "auto", **params) -> dict:
     """Train and save a model; returns ``{"path", "model_hash", "metrics"}``.
 
     ``kind`` is ``baseline`` (TF-IDF; thresholds from cross-validation on the fitting splits),
@@ -101,6 +102,11 @@ def train(labels: str | Path | None = None, corpus: str | Path | None = None, ou
     transformer for English passages, trained here, then averaged).
     ``params`` go to the model's constructor. ``reference`` (a model name or directory) is evaluated on
     the same held-out splits, and the card and plots show it next to the new model.
+
+    ``decider`` (:mod:`.deciderplan`): ``"auto"`` fits the article decider with the settings of the shipped
+    model built the same way (the ``ensemble`` recipe has one; a single fitted kind has none), ``None`` fits
+    none, :class:`~.deciderplan.DeciderOptions` fit one with those settings. Its articles are checked before
+    any fitting, and it is fitted before anything is written.
 
     ``out`` is the model directory to write; without it the model becomes a new version in the models
     directory (``<models dir>/<version>``, see :mod:`narratives.model.registry`), and an identical model
@@ -117,10 +123,13 @@ def train(labels: str | Path | None = None, corpus: str | Path | None = None, ou
     else:
         _check_fit_splits(spec, fit_splits)
         recipe = make_recipe(spec.name, params, fit_splits)  # every setting checked before any work
+    options = resolve_options(decider, (spec.name, tuple(sorted(kind_spec(k).name for k, *_ in spec.recipe))))
     prepared = _prepare(labels, corpus, reference)
+    plan = plan_decider(options, tuple(prepared[0].ids), log) if options is not None else None
     if spec.combined:
-        return _train_recipe(spec, prepared, labels, out, fit_splits, command, log)
-    return _train_one(spec, recipe, prepared, labels, out, command, log)[0]
+        return _train_recipe(spec, prepared, labels, out, fit_splits, command, log, plan)
+    recipe = recipe.model_copy(update={"decider": options})
+    return _train_one(spec, recipe, prepared, labels, out, command, log, plan=plan)[0]
 
 
 def _check_fit_splits(spec, fit_splits) -> None:
@@ -128,7 +137,8 @@ def _check_fit_splits(spec, fit_splits) -> None:
         raise ValueError(f"{spec.name} models calibrate on the dev split and cannot also fit on it")
 
 
-def _train_one(spec, recipe: Recipe, prepared, labels, out, command, log, remember: bool = False) -> tuple[dict, object]:
+def _train_one(spec, recipe: Recipe, prepared, labels, out, command, log, remember: bool = False,
+               plan: DeciderPlan | None = None) -> tuple[dict, object]:
     """Fit one model of a registered kind on the prepared labels and save it (a new version without
     ``out``); returns the result and the fitted model, which knows its version and path (and, with
     ``remember``, keeps the scores of its evaluation for a combined model's, see :mod:`.memo`)."""
@@ -147,7 +157,7 @@ def _train_one(spec, recipe: Recipe, prepared, labels, out, command, log, rememb
     target = Path(out) if out is not None else staging_dir()
     result = _save_with_card(clf, target, tax, passages, fit_splits, ref, time.time() - t0, spec.tuned_on,
                              command or f"narratives train --kind {spec.name}" + (f" --out {out}" if out else ""),
-                             log, cv=_cv_metrics(clf, fit), recipe=recipe)
+                             log, cv=_cv_metrics(clf, fit), recipe=recipe, plan=plan)
     if out is None:
         path, new = publish_version(target)
         print(f"{'new version' if new else 'identical to the existing version'} {path.name} in {path.parent}",
@@ -159,9 +169,10 @@ def _train_one(spec, recipe: Recipe, prepared, labels, out, command, log, rememb
 
 def route(out: str | Path, routes: dict[str, str], fallback: str, labels: str | Path | None = None,
           corpus: str | Path | None = None, reference: str | Path | None = None, command: str | None = None,
-          log=sys.stderr) -> dict:
+          log=sys.stderr, decider: Choice = "auto") -> dict:
     """Build a routed model (each passage to the member for its language), evaluate it like a trained
-    one, and save it with its card. Members are shipped names or folders beside ``out``."""
+    one, and save it with its card. Members are shipped names or folders beside ``out``; ``decider`` as in
+    :func:`train` (``multilingual``'s members' kinds have a default)."""
     from narratives.model.loading import load_member
     from narratives.model.routed import RoutedNarrativeClassifier
 
@@ -175,7 +186,14 @@ def route(out: str | Path, routes: dict[str, str], fallback: str, labels: str | 
                                for s in m.config_.get("data", {}).get("fit_splits", [])}))
     default = " ".join(f"--lang {k}={v}" for k, v in routes.items())
     return _save_with_card(clf, out, tax, passages, fit_splits, ref, time.time() - t0, "its members' own splits",
-                           command or f"narratives route --out {out} {default} --fallback {fallback}", log)
+                           command or f"narratives route --out {out} {default} --fallback {fallback}", log,
+                           plan=_plan_for(clf, decider, tax, log))
+
+
+def _plan_for(clf, decider: Choice, tax, log) -> DeciderPlan | None:
+    """The decider plan of a built combined model (its default comes from its members' kinds)."""
+    options = resolve_options(decider, signature_of(clf))
+    return plan_decider(options, tuple(tax.ids), log) if options is not None else None
 
 
 def _check_recipe(spec, fit_splits, params) -> None:
@@ -187,7 +205,7 @@ def _check_recipe(spec, fit_splits, params) -> None:
         raise ValueError(f"a member of --kind {spec.aliases[0]} calibrates on the dev split, so it cannot fit on it")
 
 
-def _train_recipe(spec, prepared, labels, out, fit_splits, command, log) -> dict:
+def _train_recipe(spec, prepared, labels, out, fit_splits, command, log, plan: DeciderPlan | None = None) -> dict:
     """Train each member of a combined kind's recipe on the labels loaded once (as versions in the models
     directory, or beside ``out`` as ``<out>-<kind>``), then build the combined model from the fitted
     members themselves and save it the same way."""
@@ -210,9 +228,10 @@ def _train_recipe(spec, prepared, labels, out, fit_splits, command, log) -> dict
         members.append(MemberRecipe(kind=recipe.kind, weight=weight, languages=list(langs) if langs else None,
                                     params=recipe.params))
     target = Path(out) if out is not None else staging_dir()
-    recipe = Recipe(kind=spec.name, params={}, settings={}, fit_splits=list(fit_splits), members=members)
+    recipe = Recipe(kind=spec.name, params={}, settings={}, fit_splits=list(fit_splits), members=members,
+                    decider=plan.options if plan else None)
     result = _combine(spec.cls(weights, languages or None), fitted, prepared, target,
-                      command or f"narratives train --kind {spec.aliases[0]}", log, recipe=recipe)
+                      command or f"narratives train --kind {spec.aliases[0]}", log, recipe=recipe, plan=plan)
     if out is None:
         path, new = publish_version(target)
         result["path"], result["new_version"] = str(path), new
@@ -221,10 +240,11 @@ def _train_recipe(spec, prepared, labels, out, fit_splits, command, log) -> dict
 
 def ensemble(out: str | Path, members: dict[str, float], labels: str | Path | None = None,
              corpus: str | Path | None = None, reference: str | Path | None = None, command: str | None = None,
-             log=sys.stderr, languages: dict[str, list[str]] | None = None) -> dict:
+             log=sys.stderr, languages: dict[str, list[str]] | None = None, decider: Choice = "auto") -> dict:
     """Build an ensemble (every passage scored by each member, threshold-rescaled scores averaged with
     ``members``' weights), evaluate it like a trained model, and save it with its card. Members are model
-    names, versions, or folders beside ``out``; ``languages`` limits some members to some languages.
+    names, versions, or folders beside ``out``; ``languages`` limits some members to some languages;
+    ``decider`` as in :func:`train` (the members' kinds of ``ensemble`` and ``e5-lean`` have a default).
 
     >>> ensemble("model/weights/ensemble", {"baseline": 0.5, "e5-head": 0.5})  # doctest: +SKIP
     {'path': 'model/weights/ensemble', 'model_hash': '...', 'metrics': {...}}
@@ -240,10 +260,12 @@ def ensemble(out: str | Path, members: dict[str, float], labels: str | Path | No
         raise ValueError(f"{out} cannot be a member of the ensemble written over it")
     langs = languages or {}
     default = " ".join(f"--member {k}={v}" + (f"@{','.join(langs[k])}" if k in langs else "") for k, v in members.items())
-    return _combine(clf, loaded, prepared, out, command or f"narratives ensemble --out {out} {default}", log)
+    return _combine(clf, loaded, prepared, out, command or f"narratives ensemble --out {out} {default}", log,
+                    decider=decider)
 
 
-def _combine(clf, members: dict, prepared, out, command: str, log, recipe: Recipe | None = None) -> dict:
+def _combine(clf, members: dict, prepared, out, command: str, log, recipe: Recipe | None = None,
+             plan: DeciderPlan | None = None, decider: Choice = None) -> dict:
     """Build a combined model from its (loaded or just fitted) members, evaluate it and save it with its card."""
     from narratives.model.kinds import kind_spec
 
@@ -253,8 +275,10 @@ def _combine(clf, members: dict, prepared, out, command: str, log, recipe: Recip
     if clf.labels_ != list(tax.ids):
         raise ValueError(f"the members' labels {clf.labels_} differ from the taxonomy's {list(tax.ids)}")
     fit_splits = tuple(sorted({s for m in members.values() for s in m.config_.get("data", {}).get("fit_splits", [])}))
+    if plan is None:
+        plan = _plan_for(clf, decider, tax, log)
     return _save_with_card(clf, out, tax, passages, fit_splits, ref, time.time() - t0, kind_spec(clf.kind).tuned_on,
-                           command, log, recipe=recipe)
+                           command, log, recipe=recipe, plan=plan)
 
 
 def _held_out(clf, passages, fit_splits, ref) -> dict:
@@ -295,8 +319,15 @@ def _derived_files(full: dict, config: dict, tax, passages) -> dict[str, str | b
 
 
 def _save_with_card(clf, out, tax, passages, fit_splits, ref, train_s, tuned_on, command, log, cv=None,
-                    recipe: Recipe | None = None) -> dict:
-    """Evaluate on the held-out splits (and the reference), then save with metrics, card and plots."""
+                    recipe: Recipe | None = None, plan: DeciderPlan | None = None) -> dict:
+    """Fit the planned article decider, evaluate on the held-out splits (and the reference), then save with
+    metrics, card and plots: a failure in any step writes nothing."""
+    extra: dict = {}
+    if plan is not None:
+        extra["article_decider"] = fit_planned(clf, plan)
+        fit = extra["article_decider"]["fitted_on"]
+        print(f"article decider fitted: C {plan.options.C}, cutoff {plan.options.cutoff}, {fit['presence_rows']} "
+              f"article-narrative rows ({fit['positives']} carried)", file=log)
     metrics: dict = {**_held_out(clf, passages, fit_splits, ref), "cv_on_fit_splits": cv, "tuned_on": tuned_on}
     counts = {s: sum(p.split == s for p in passages) for s in ("train", "dev", "test")}
     data = {"labels_sha256": data_hash(passages), "taxonomy_sha256": sha256_text(Path(tax.path).read_text("utf-8")),
@@ -307,11 +338,11 @@ def _save_with_card(clf, out, tax, passages, fit_splits, ref, train_s, tuned_on,
     def files(model_hash: str) -> dict[str, str | bytes]:
         full = {"model_version": model_hash[:12], "model_hash": model_hash, "created": created,
                 "train_seconds": round(train_s, 1), "data": data, "command": command, **metrics}
-        derived = _derived_files(full, clf.config(), tax, passages)
+        derived = _derived_files(full, {**clf.config(), **extra}, tax, passages)
         return {**derived, RECIPE_FILE: recipe.to_json()} if recipe is not None else derived
 
-    model_hash = clf.save_pretrained(out, extra_config={"data": data}, extra_files=files)
-    clf.model_hash_, clf.config_, clf.path_ = model_hash, {**clf.config(), "data": data}, str(out)  # as loaded
+    model_hash = clf.save_pretrained(out, extra_config={"data": data, **extra}, extra_files=files)
+    clf.model_hash_, clf.config_, clf.path_ = model_hash, {**clf.config(), "data": data, **extra}, str(out)  # as loaded
     if not Path(out).name.startswith(".incoming-"):
         print(f"wrote {out} (version {model_hash[:12]})", file=log)
     return {"path": str(out), "model_hash": model_hash, "metrics": metrics}

@@ -1,0 +1,212 @@
+"""The article decider as a step of training: its settings (:class:`DeciderOptions`), the default for models
+built like a shipped model that carries one (:data:`SHIPPED`), the articles it is fitted on (checked before any
+model is fitted: :func:`plan_decider`) and the fit itself over a model's passage scores (:func:`fit_planned`,
+run before the model directory is written, so a failed fit leaves every existing model as it was).
+
+``narratives train``, ``narratives ensemble`` and ``narratives route`` fit it this way; ``narratives decider
+fit`` uses the same plan and fit over a saved model.
+
+>>> default_options(("ensemble", ("frozen-embedding", "tfidf-logreg", "transformer"))).C
+10.0
+>>> default_options(("tfidf-logreg", ())) is None
+True
+>>> resolve_options("auto", ("tfidf-logreg", ())) is None, resolve_options(DeciderOptions(C=3), ("x", ())).C
+(True, 3.0)
+"""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from .teamarticles import Article, ArticleError
+
+
+class DeciderOptions(BaseModel):
+    """How the article decider is fitted. ``real_dev``: ``True`` requires the real-page benchmark's dev half
+    (an incomplete cache is an error), ``False`` leaves it out, ``None`` uses it when the cache holds every
+    dev page and says so either way. The test half is never read."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    C: float = Field(default=10.0, gt=0)
+    cutoff: float = Field(default=0.5, gt=0, lt=1)
+    stance: bool = True
+    per_narrative: bool = True
+    team_splits: tuple[Literal["train", "dev"], ...] = ("train", "dev")
+    real_dev: bool | None = None
+    articles: Path | None = None
+    real: Path | None = None
+
+
+Signature = tuple[str, tuple[str, ...]]  # a model's kind and its members' kinds (sorted; empty for a fitted kind)
+
+# The shipped models that carry a decider, by how they are built, with the settings chosen for each on the real
+# pages' dev half (README, "Article decider"); tests/train/test_deciderplan.py checks them against their config.json.
+SHIPPED: dict[Signature, tuple[str, DeciderOptions]] = {
+    ("ensemble", ("frozen-embedding", "tfidf-logreg", "transformer")): ("ensemble", DeciderOptions(C=10.0, cutoff=0.5)),
+    ("ensemble", ("e5-lora", "tfidf-logreg")): ("e5-lean", DeciderOptions(C=3.0, cutoff=0.6)),
+    ("routed", ("frozen-embedding", "tfidf-logreg")): ("multilingual", DeciderOptions(C=10.0, cutoff=0.5)),
+}
+
+class DeciderRequest(BaseModel):
+    """What a command line asked for: ``fit`` True (a decider, the model's default settings or
+    :class:`DeciderOptions`' own), False (none) or None (the model's default, if it has one), with
+    ``settings`` over those (a :class:`DeciderOptions` field each).
+
+    >>> from pydantic import ValidationError
+    >>> try:
+    ...     DeciderRequest(fit=False, settings={"C": 3.0})
+    ... except ValidationError as exc:
+    ...     print(exc.errors()[0]["msg"])
+    Value error, --no-decider takes no decider settings (got C)
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    fit: bool | None = None
+    settings: dict[str, Any] = {}
+
+    @model_validator(mode="after")
+    def _consistent(self) -> DeciderRequest:
+        if self.fit is False and self.settings:
+            raise ValueError(f"--no-decider takes no decider settings (got {', '.join(self.settings)})")
+        DeciderOptions.model_validate(self.settings)  # each setting checked now, before any work
+        return self
+
+
+Choice = DeciderOptions | DeciderRequest | Literal["auto"] | None
+
+
+def default_options(signature: Signature) -> DeciderOptions | None:
+    """The decider settings of the shipped model built the same way, or ``None`` (no default decider)."""
+    hit = SHIPPED.get(signature)
+    return hit[1] if hit else None
+
+
+def resolve_options(choice: Choice, signature: Signature) -> DeciderOptions | None:
+    """``"auto"``: the default for ``signature``; ``None``: no decider; options: those; a
+    :class:`DeciderRequest`: as it says (a ValueError when it gives settings for a model without a default
+    decider and does not ask for one)."""
+    if not isinstance(choice, DeciderRequest):
+        return default_options(signature) if choice == "auto" else choice
+    if choice.fit is False:
+        return None
+    base = default_options(signature)
+    if base is None and not choice.fit:
+        if choice.settings:
+            raise ValueError(f"a {signature[0]} model has no default article decider; add --decider to fit one "
+                             f"with {', '.join(choice.settings)}")
+        return None
+    return DeciderOptions.model_validate({**(base or DeciderOptions()).model_dump(), **choice.settings})
+
+
+def signature_of(clf) -> Signature:
+    """The :data:`Signature` of a fitted or built model (a combined model's members' kinds).
+
+    >>> class M: config_ = {"kind": "tfidf-logreg"}
+    >>> class E: kind, members_ = "ensemble", {"a": M()}
+    >>> signature_of(E())
+    ('ensemble', ('tfidf-logreg',))
+    """
+    members = [*getattr(clf, "members_", {}).values()]
+    if getattr(clf, "fallback_", None) is not None:
+        members.append(clf.fallback_)
+    return str(clf.kind), tuple(sorted({str(m.config_["kind"]) for m in members}))
+
+
+def training_articles(narratives: tuple[str, ...], articles: Path | None, team_splits, real_dev: bool,
+                      real: Path | None) -> tuple[list[Article], list[Article], str | None]:
+    """``(team articles of team_splits, the real pages' dev half or [], their references digest or None)``;
+    raises ``ArticleError``, ``CacheError`` (naming every missing page) or ``ReferenceError``."""
+    from .decidercv import real_dev_articles
+    from .teamarticles import load_articles
+
+    team = [a for a in load_articles(articles, narratives) if a.split in team_splits]
+    found, digest = real_dev_articles(real) if real_dev else ([], None)
+    return team, found, digest
+
+
+@dataclass(frozen=True)
+class DeciderPlan:
+    """Settings and the articles they apply to, checked; ``real_dev_note`` says why the dev half is unused."""
+
+    options: DeciderOptions
+    team: list[Article]
+    real: list[Article]
+    digest: str | None
+    real_dev_note: str | None
+
+    def provenance(self, base_model_hash: str | None = None) -> dict:
+        """What the decider's ``fitted_on`` records about its data (settings are recorded by the fit)."""
+        from .decider import articles_digest
+
+        p: dict = {"articles_sha256": articles_digest(self.team), "n_articles": len(self.team),
+                   "split": ",".join(sorted(set(self.options.team_splits)))}
+        if base_model_hash:
+            p["base_model_hash"] = base_model_hash
+        if self.real:
+            p.update(real_dev_pages=len(self.real), real_dev_references_sha256=self.digest)
+        elif self.real_dev_note:
+            p["real_dev_skipped"] = self.real_dev_note
+        return p
+
+
+def _check_classes(arts: list[Article], options: DeciderOptions, where: str) -> None:
+    if not any(a.labels for a in arts):
+        raise ArticleError(f"{where}: the article decider needs articles that carry a narrative, and none of the "
+                           f"{len(arts)} selected does; pass --articles FILE_OR_DIR, or --no-decider")
+    stances = {s for a in arts for s in a.labels.values()}
+    if options.stance and len(stances) < 2:
+        raise ArticleError(f"{where}: the decider's stance part needs articles that promote and articles that "
+                           f"report a narrative, found only {sorted(stances)}; pass --articles FILE_OR_DIR, or "
+                           "--no-decider")
+
+
+def plan_decider(options: DeciderOptions, narratives: tuple[str, ...], log=sys.stderr) -> DeciderPlan:
+    """Load and check the articles the decider will be fitted on, before any model is fitted, and say on
+    ``log`` which data it uses (and why the real pages' dev half is left out when it is)."""
+    from .decidercv import real_dev_articles
+    from .realcache import CacheError
+    from .teamarticles import articles_dir
+
+    where = str(options.articles or articles_dir())
+    team = training_articles(narratives, options.articles, options.team_splits, False, None)[0]
+    real: list[Article] = []
+    digest, note = None, None
+    if options.real_dev is False:
+        note = "not asked (--no-real-dev)"
+    else:
+        try:
+            real, digest = real_dev_articles(options.real)
+        except CacheError as exc:
+            if options.real_dev:
+                raise
+            note = f"the real-page cache lacks {len(exc.missing)} page(s) of the dev half"
+        if not real and note is None:
+            note = "no real-page references in the dev half"
+    _check_classes(team + real, options, where)
+    data = f"{len(team)} team articles ({'+'.join(options.team_splits)} split of {where})"
+    if real:
+        print(f"article decider: fitting on {data} and the {len(real)} real pages of the benchmark's dev half "
+              "(the cache holds them all; --no-real-dev leaves them out; the test half is never read)", file=log)
+    else:
+        hint = " (fill it with `narratives real fill`; --real-dev makes this an error)" if "cache" in str(note) else ""
+        print(f"article decider: fitting on {data} only; the real pages' dev half is not used: {note}{hint}",
+              file=log)
+    return DeciderPlan(options, team, real, digest, note)
+
+
+def fit_planned(clf, plan: DeciderPlan, base_model_hash: str | None = None) -> dict:
+    """The decider fitted over ``clf``'s passage scores of the planned articles (JSON-ready, checked).
+
+    >>> fit_planned.__name__
+    'fit_planned'
+    """
+    from .decider import fit_decider, score_articles_passages
+
+    o = plan.options
+    scored = score_articles_passages(clf, plan.team + plan.real)
+    return fit_decider(scored, list(clf.labels_), dict(clf.thresholds_), cutoff=o.cutoff, C=o.C, stance=o.stance,
+                       provenance=plan.provenance(base_model_hash), per_narrative=o.per_narrative)
