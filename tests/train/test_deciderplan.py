@@ -1,0 +1,206 @@
+"""`narratives train` fits the article decider itself: by default for models built like a shipped one that carries
+one, on request for the others, never with `--no-decider`; before anything is written; on the team articles and,
+when the cache holds them all, the real pages' dev half (saying which). Tiny team articles from
+tests/fixtures/team_articles, the TF-IDF baseline, synthetic real pages (tests/train/conftest.py)."""
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from narratives.serve.cli import main
+from narratives.train import train
+from narratives.train import deciderplan
+from narratives.train.deciderplan import SHIPPED, DeciderOptions, DeciderRequest, resolve_options
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTICLES = ROOT / "tests" / "fixtures" / "team_articles" / "articles.jsonl"
+N_ARTICLES = 10
+TEAM = DeciderOptions(articles=ARTICLES, real_dev=False)
+
+
+def _config(path) -> dict:
+    return json.loads((Path(path) / "config.json").read_text(encoding="utf-8"))
+
+
+def _train(labels_dir, corpus_dir, out, **kw):
+    log = io.StringIO()
+    result = train(labels=labels_dir, corpus=corpus_dir, out=out, cv_folds=3, log=log, **kw)
+    return result, log.getvalue()
+
+
+def _cli(*args):
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+@pytest.mark.parametrize("signature", sorted(SHIPPED))
+def test_the_defaults_are_the_shipped_models_settings(signature):
+    """Each default is the decider that ships in that model (config.json), and its signature is how it is built."""
+    name, options = SHIPPED[signature]
+    config = _config(ROOT / "model" / "weights" / name)
+    members = config.get("members") or [*config.get("routes", {}).values(), config.get("fallback")]
+    assert (config["kind"], tuple(sorted({m["kind"] for m in members}))) == signature
+    d = config["article_decider"]
+    assert (d["C"], d["presence"]["cutoff"]) == (options.C, options.cutoff)
+    assert ("offsets" in d["presence"], d["stance"] is not None) == (options.per_narrative, options.stance)
+    assert d["fitted_on"]["split"] == ",".join(sorted(options.team_splits))
+    assert d["fitted_on"]["real_dev_pages"] > 0 and options.real_dev in (None, True)  # fitted with the dev half
+
+
+def test_only_models_built_like_a_shipped_decider_get_one_by_default():
+    assert resolve_options("auto", ("tfidf-logreg", ())) is None
+    assert resolve_options("auto", ("routed", ("tfidf-logreg", "transformer"))) is None  # `routed` ships none
+    assert resolve_options("auto", ("ensemble", ("e5-lora", "tfidf-logreg"))).cutoff == 0.6  # e5-lean
+    assert resolve_options(DeciderRequest(fit=True), ("tfidf-logreg", ())) == DeciderOptions()
+    assert resolve_options(DeciderRequest(fit=False), ("ensemble", ("e5-lora", "tfidf-logreg"))) is None
+    over = resolve_options(DeciderRequest(settings={"C": 2.0}), ("ensemble", ("e5-lora", "tfidf-logreg")))
+    assert (over.C, over.cutoff) == (2.0, 0.6)  # the shipped model's settings, with the one given
+    with pytest.raises(ValueError, match="no default article decider; add --decider"):
+        resolve_options(DeciderRequest(settings={"C": 2.0}), ("tfidf-logreg", ()))
+
+
+def test_train_fits_the_decider_and_the_config_card_and_recipe_say_on_what(labels_dir, corpus_dir, tmp_path):
+    from narratives.model import load_model
+    from narratives.serve.articles import article_decider
+
+    out = tmp_path / "m"
+    result, log = _train(labels_dir, corpus_dir, out, decider=TEAM.model_copy(update={"C": 3.0, "cutoff": 0.4}))
+    d = _config(out)["article_decider"]
+    assert (d["C"], d["presence"]["cutoff"]) == (3.0, 0.4) and d["stance"] is not None
+    assert set(d["presence"]["offsets"]) == {"genocide_denial", "kosovo_precedent", "anti_western"}
+    fit = d["fitted_on"]
+    assert fit["n_articles"] == N_ARTICLES and fit["split"] == "dev,train" and "real_dev_pages" not in fit
+    assert fit["presence_rows"] == N_ARTICLES * 3 and fit["real_dev_skipped"] == "not asked (--no-real-dev)"
+    assert f"article decider: fitting on {N_ARTICLES} team articles" in log and "not used: not asked" in log
+    card = (out / "README.md").read_text(encoding="utf-8")
+    assert card.count("## Article decider") == 1 and f"fitted on {N_ARTICLES} team-written articles" in card
+    assert "C 3.0; cutoff 0.4" in card and "dev half was not used (not asked" in card
+    recipe = json.loads((out / "recipe.json").read_text(encoding="utf-8"))
+    assert recipe["decider"]["C"] == 3.0 and recipe["decider"]["articles"] == str(ARTICLES)
+    clf = load_model(str(out))
+    assert clf.model_hash_ == result["model_hash"] and article_decider(clf) == d  # what `score` decides with
+
+
+def test_a_kind_without_a_default_gets_none_unless_asked(labels_dir, corpus_dir, tmp_path, tiny_model):
+    assert "article_decider" not in _config(tiny_model)  # `train()` of a baseline, as every other test makes it
+    base = ["train", "--labels", labels_dir, "--corpus", corpus_dir, "--set", "cv_folds=3"]
+    r = _cli(*base, "--out", tmp_path / "plain")
+    assert r.exit_code == 0 and "article_decider" not in _config(tmp_path / "plain")
+    assert "article decider" not in r.output
+    r = _cli(*base, "--out", tmp_path / "asked", "--decider", "--articles", ARTICLES, "--no-real-dev")
+    assert r.exit_code == 0, r.output
+    d = _config(tmp_path / "asked")["article_decider"]
+    assert (d["C"], d["presence"]["cutoff"], d["fitted_on"]["n_articles"]) == (10.0, 0.5, N_ARTICLES)
+    r = _cli(*base, "--out", tmp_path / "unasked", "--decider-C", "3")
+    assert r.exit_code == 1 and "no default article decider; add --decider" in r.output
+    r = _cli(*base, "--out", tmp_path / "both", "--no-decider", "--decider-cutoff", "0.6")
+    assert r.exit_code == 2 and "--no-decider takes no decider settings (got cutoff)" in r.output
+    assert not (tmp_path / "unasked").exists() and not (tmp_path / "both").exists()
+
+
+def test_a_kind_with_a_default_fits_it_unless_no_decider(labels_dir, corpus_dir, tmp_path, monkeypatch):
+    """The default mechanism, with the baseline standing in for a shipped recipe (the ensemble trains for minutes)."""
+    monkeypatch.setitem(SHIPPED, ("tfidf-logreg", ()), ("test", TEAM.model_copy(update={"C": 2.0, "cutoff": 0.6})))
+    base = ["train", "--labels", labels_dir, "--corpus", corpus_dir, "--set", "cv_folds=3"]
+    r = _cli(*base, "--out", tmp_path / "default")
+    assert r.exit_code == 0, r.output
+    d = _config(tmp_path / "default")["article_decider"]
+    assert (d["C"], d["presence"]["cutoff"]) == (2.0, 0.6)
+    r = _cli(*base, "--out", tmp_path / "none", "--no-decider")
+    assert r.exit_code == 0 and "article_decider" not in _config(tmp_path / "none")
+    r = _cli(*base, "--out", tmp_path / "tuned", "--decider-cutoff", "0.45")
+    assert r.exit_code == 0 and _config(tmp_path / "tuned")["article_decider"]["presence"]["cutoff"] == 0.45
+
+
+def test_a_failing_decider_fit_leaves_the_previous_model_byte_identical(labels_dir, corpus_dir, tmp_path, monkeypatch):
+    out = tmp_path / "m"
+    _train(labels_dir, corpus_dir, out, decider=TEAM)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("decider fit failed")
+
+    monkeypatch.setattr("narratives.train.decider.fit_decider", boom)
+    with pytest.raises(RuntimeError, match="decider fit failed"):
+        _train(labels_dir, corpus_dir, out, decider=TEAM.model_copy(update={"C": 3.0}))
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["labels", "m"]  # no temporary folder left behind
+
+
+def test_bad_decider_articles_fail_before_any_fitting(labels_dir, corpus_dir, tmp_path):
+    negatives = tmp_path / "negatives.jsonl"
+    negatives.write_text("".join(line for line in ARTICLES.read_text(encoding="utf-8").splitlines(keepends=True)
+                                 if '"labels": {}' in line), encoding="utf-8")
+    log = io.StringIO()
+    with pytest.raises(ValueError, match="needs articles that carry a narrative.*--no-decider"):
+        train(labels=labels_dir, corpus=corpus_dir, out=tmp_path / "m", log=log,
+              decider=DeciderOptions(articles=negatives, real_dev=False))
+    assert "training a" not in log.getvalue() and not (tmp_path / "m").exists()
+    r = _cli("train", "--labels", labels_dir, "--corpus", corpus_dir, "--out", tmp_path / "m", "--decider",
+             "--articles", tmp_path / "missing.jsonl")
+    assert r.exit_code == 2 and "missing.jsonl" in r.output
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "x"}\n', encoding="utf-8")
+    r = _cli("train", "--labels", labels_dir, "--corpus", corpus_dir, "--out", tmp_path / "m", "--decider",
+             "--articles", bad, "--no-real-dev")
+    assert r.exit_code == 1 and f"{bad}:1: missing field(s)" in r.output and not (tmp_path / "m").exists()
+
+
+@pytest.fixture()
+def real_dev(rp):
+    """Dev and test pages (team-written texts), only the dev half cached."""
+    texts = [({"kosovo_precedent": "promotes"}, "Commentary\n\nWhat was allowed for Pristina in 2008 must now be "
+              "allowed for Crimea, and the West wrote that rule itself."),
+             ({}, "Markets\n\nThe central bank kept its rates unchanged on Thursday, the governor said."),
+             ({"anti_western": "reports"}, "Fact-check\n\nA channel claims the West stages colour revolutions in "
+              "the region; the documents it shows were forged, researchers found.")]
+    refs = []
+    for i, (labels, text) in enumerate(texts):
+        for split in ("dev", "test"):
+            ref = rp.reference(rp.url_in(split, f"plan{i}"), text, labels)
+            if split == "dev":
+                rp.cache(ref, text)
+            refs.append(ref)
+    rp.write_refs(rp.real / "pages.jsonl", refs)
+    return [r for r in refs if r["split"] == "dev"]
+
+
+def test_the_real_dev_half_is_used_when_the_cache_holds_it_and_the_run_says_which(labels_dir, corpus_dir, tmp_path,
+                                                                                 rp, real_dev):
+    auto = DeciderOptions(articles=ARTICLES, real=rp.real)  # real_dev None: use it when complete
+    _, log = _train(labels_dir, corpus_dir, tmp_path / "m", decider=auto)
+    fit = _config(tmp_path / "m")["article_decider"]["fitted_on"]
+    assert fit["real_dev_pages"] == len(real_dev) and fit["n_articles"] == N_ARTICLES  # the test half is not cached
+    assert f"and the {len(real_dev)} real pages of the benchmark's dev half" in log
+    assert "real pages of the benchmark's dev half" in (tmp_path / "m" / "README.md").read_text(encoding="utf-8")
+
+    (rp.cache_dir / f"{real_dev[0]['id']}.txt").unlink()  # a partial cache: team articles only, and it says so
+    _, log = _train(labels_dir, corpus_dir, tmp_path / "m2", decider=auto)
+    fit = _config(tmp_path / "m2")["article_decider"]["fitted_on"]
+    assert "real_dev_pages" not in fit and fit["real_dev_skipped"] == "the real-page cache lacks 1 page(s) of the dev half"
+    assert "not used: the real-page cache lacks 1 page(s)" in log and "narratives real fill" in log
+
+    from narratives.train.realcache import CacheError
+
+    log = io.StringIO()
+    with pytest.raises(CacheError, match=real_dev[0]["id"]):  # asked for: an error naming the page, before fitting
+        train(labels=labels_dir, corpus=corpus_dir, out=tmp_path / "m3", log=log,
+              decider=auto.model_copy(update={"real_dev": True}))
+    assert "training a" not in log.getvalue() and not (tmp_path / "m3").exists()
+    r = _cli("train", "--labels", labels_dir, "--corpus", corpus_dir, "--out", tmp_path / "m3", "--decider",
+             "--articles", ARTICLES, "--real", rp.real, "--real-dev")
+    assert r.exit_code == 1 and real_dev[0]["id"] in r.output and "partial cache" in r.output
+
+
+def test_decider_fit_over_a_saved_model_gives_what_train_gives(labels_dir, corpus_dir, tmp_path, tiny_model):
+    """One plan and one fit: `decider fit` on a plain model equals training with the decider (same weights)."""
+    trained, _ = _train(labels_dir, corpus_dir, tmp_path / "trained", decider=TEAM)
+    r = _cli("decider", "fit", tiny_model, "--out", tmp_path / "attached", "--articles", ARTICLES,
+             "--team-split", "train", "--team-split", "dev", "--C", "10", "--cutoff", "0.5")
+    assert r.exit_code == 0, r.output
+    a, b = _config(tmp_path / "trained")["article_decider"], _config(tmp_path / "attached")["article_decider"]
+    assert b["fitted_on"].pop("base_model_hash") == json.loads((tiny_model / "manifest.json").read_text())["model_hash"]
+    assert a == b
