@@ -13,7 +13,6 @@ from click.testing import CliRunner
 
 from narratives.serve.cli import main
 from narratives.train import train
-from narratives.train import deciderplan
 from narratives.train.deciderplan import SHIPPED, DeciderOptions, DeciderRequest, resolve_options
 
 ROOT = Path(__file__).resolve().parents[2]
