@@ -169,9 +169,7 @@ def plan_decider(options: DeciderOptions, narratives: tuple[str, ...], log=sys.s
     ``log`` which data it uses (and why the real pages' dev half is left out when it is)."""
     from .decidercv import real_dev_articles
     from .realcache import CacheError
-    from .teamarticles import articles_dir
-
-    where = str(options.articles or articles_dir())
+    where = str(options.articles or "data/articles")
     team = training_articles(narratives, options.articles, options.team_splits, False, None)[0]
     real: list[Article] = []
     digest, note = None, None
@@ -195,6 +193,11 @@ def plan_decider(options: DeciderOptions, narratives: tuple[str, ...], log=sys.s
         hint = " (fill it with `narratives real fill`; --real-dev makes this an error)" if "cache" in str(note) else ""
         print(f"article decider: fitting on {data} only; the real pages' dev half is not used: {note}{hint}",
               file=log)
+    uncarried = [n for n in narratives if not any(n in a.labels for a in team + real)]
+    if uncarried and options.per_narrative:
+        print(f"warning: no article carries {', '.join(uncarried)}: its offset is fitted on articles without it "
+              "only, so it can only lower its article-level probability (by how much depends on its passage "
+              "scores); write team articles that carry it (data/articles), or fit with --no-decider", file=log)
     return DeciderPlan(options, team, real, digest, note)
 
 

@@ -203,3 +203,50 @@ def test_decider_fit_over_a_saved_model_gives_what_train_gives(labels_dir, corpu
     a, b = _config(tmp_path / "trained")["article_decider"], _config(tmp_path / "attached")["article_decider"]
     assert b["fitted_on"].pop("base_model_hash") == json.loads((tiny_model / "manifest.json").read_text())["model_hash"]
     assert a == b
+
+
+def _readme_lines() -> list[str]:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    return [line.strip() for line in text.splitlines() if line.strip().startswith("article decider: fitting on")]
+
+
+def _plan_message(**options) -> str:
+    from narratives.model.taxonomy import load_taxonomy
+    from narratives.train.deciderplan import plan_decider
+
+    log = io.StringIO()
+    plan_decider(DeciderOptions(**options), tuple(load_taxonomy().ids), log=log)
+    return log.getvalue().strip()
+
+
+def test_the_readme_shows_what_train_says_without_the_cache(tmp_path, monkeypatch):
+    """The repository's articles and references, an empty cache (as in CI): the README's second line."""
+    monkeypatch.setenv("NARRATIVES_REAL_CACHE", str(tmp_path / "empty"))
+    assert _plan_message() == _readme_lines()[1]
+
+
+def test_the_readme_shows_what_train_says_with_the_cache():
+    """The README's first line, where the local cache holds the whole dev half (not in CI)."""
+    from narratives.train.realcache import CacheError
+    from narratives.train.realpages import load_references
+
+    try:
+        from narratives.train.realcache import cached_texts
+
+        cached_texts([r for r in load_references() if r.page.split == "dev"])
+    except CacheError:
+        pytest.skip("the real-page cache does not hold the dev half here")
+    assert _plan_message() == _readme_lines()[0]
+
+
+def test_a_narrative_no_article_carries_is_warned_about_and_ruled_out(labels_dir, corpus_dir, tmp_path):
+    """What the README says of a narrative just added: the run warns, and its offset is negative."""
+    import re
+
+    lines = ARTICLES.read_text(encoding="utf-8").splitlines(keepends=True)
+    without = tmp_path / "without.jsonl"
+    without.write_text("".join(line for line in lines if "anti_western" not in line), encoding="utf-8")
+    _, log = _train(labels_dir, corpus_dir, tmp_path / "m", decider=DeciderOptions(articles=without, real_dev=False))
+    assert re.search(r"warning: no article carries anti_western: .* --no-decider", log)
+    assert _config(tmp_path / "m")["article_decider"]["presence"]["offsets"]["anti_western"] < 0
+    assert "narrative that no article carries" in (ROOT / "README.md").read_text(encoding="utf-8").replace("\n  ", " ")

@@ -130,9 +130,14 @@ def test_train_kind_ensemble_makes_members_and_the_ensemble_as_versions(labels_d
     from narratives.model import load_model
 
     monkeypatch.setenv("NARRATIVES_MODELS", str(tmp_path / "models"))
-    out = run("train", "--kind", "ensemble", "--labels", str(labels_dir), "--corpus", str(corpus_dir)).output
+    articles = ROOT / "tests" / "fixtures" / "team_articles"  # the tiny taxonomy's articles
+    out = run("train", "--kind", "ensemble", "--labels", str(labels_dir), "--corpus", str(corpus_dir),
+              "--articles", str(articles), "--no-real-dev").output
     clf = load_model(new_version(out))
     assert clf.config_["kind"] == "ensemble"
+    decider = clf.config_["article_decider"]  # fitted by default, with the shipped default's settings
+    assert (decider["C"], decider["presence"]["cutoff"], decider["fitted_on"]["n_articles"]) == (10.0, 0.5, 10)
+    assert all("article_decider" not in m.config_ for m in clf.members_.values())  # members stay plain
     by_kind = {m.config_["kind"]: ref for ref, m in clf.members_.items()}
     assert sorted(by_kind) == ["frozen-embedding", "tfidf-logreg", "transformer"]
     assert clf.weights_ == pytest.approx({ref: 1 / 3 for ref in by_kind.values()})
