@@ -250,3 +250,27 @@ def test_a_narrative_no_article_carries_is_warned_about_and_ruled_out(labels_dir
     assert re.search(r"warning: no article carries anti_western: .* --no-decider", log)
     assert _config(tmp_path / "m")["article_decider"]["presence"]["offsets"]["anti_western"] < 0
     assert "narrative that no article carries" in (ROOT / "README.md").read_text(encoding="utf-8").replace("\n  ", " ")
+
+
+def test_ensemble_and_route_fit_one_by_their_members_kinds(tiny_model, labels_dir, corpus_dir, tmp_path, monkeypatch):
+    """`narratives ensemble` / `route` decide by the members' kinds (here a baseline stands in for e5-lean's)."""
+    import shutil
+
+    shutil.copytree(tiny_model, tmp_path / "a")
+    common = ["--labels", labels_dir, "--corpus", corpus_dir]
+    r = _cli("ensemble", "--out", tmp_path / "ens", "--member", "a=1", *common)
+    assert r.exit_code == 0, r.output
+    assert "article_decider" not in _config(tmp_path / "ens")  # no shipped model is built of one baseline
+    monkeypatch.setitem(SHIPPED, ("ensemble", ("tfidf-logreg",)), ("test", TEAM.model_copy(update={"cutoff": 0.6})))
+    r = _cli("ensemble", "--out", tmp_path / "ens", "--member", "a=1", *common)
+    assert r.exit_code == 0, r.output
+    d = _config(tmp_path / "ens")["article_decider"]
+    assert d["presence"]["cutoff"] == 0.6 and d["fitted_on"]["n_articles"] == N_ARTICLES
+    r = _cli("ensemble", "--out", tmp_path / "ens", "--member", "a=1", "--no-decider", *common)
+    assert r.exit_code == 0 and "article_decider" not in _config(tmp_path / "ens")
+    r = _cli("route", "--out", tmp_path / "rt", "--lang", "en=a", "--fallback", "a", *common)
+    assert r.exit_code == 0 and "article_decider" not in _config(tmp_path / "rt")
+    r = _cli("route", "--out", tmp_path / "rt", "--lang", "en=a", "--fallback", "a", "--decider", "--articles",
+             ARTICLES, "--no-real-dev", "--decider-cutoff", "0.45", *common)
+    assert r.exit_code == 0, r.output
+    assert _config(tmp_path / "rt")["article_decider"]["presence"]["cutoff"] == 0.45
