@@ -170,7 +170,11 @@ def plan_decider(options: DeciderOptions, narratives: tuple[str, ...], log=sys.s
     from .decidercv import real_dev_articles
     from .realcache import CacheError
     where = str(options.articles or "data/articles")
-    team = training_articles(narratives, options.articles, options.team_splits, False, None)[0]
+    try:
+        team = training_articles(narratives, options.articles, options.team_splits, False, None)[0]
+    except ArticleError as exc:
+        raise ArticleError(f"the article decider cannot be fitted on {where} (pass --articles FILE_OR_DIR with "
+                           f"articles labelled in this taxonomy, or --no-decider): {exc}") from None
     real: list[Article] = []
     digest, note = None, None
     if options.real_dev is False:

@@ -2,6 +2,7 @@
 byte-reproducibility, encoder pinning, transliteration, and routing non-English passages to it."""
 import json
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -125,8 +126,16 @@ def test_routing_non_english_passages_to_the_e5_head(e5_model, tiny_model, label
     r = CliRunner().invoke(main, ["route", "--out", str(tmp_path / "routed"), "--lang", "ru=multi",
                                   "--lang", "sr-Cyrl=multi", "--lang", "hbs-Latn=multi", "--fallback", "english",
                                   "--labels", str(labels_dir), "--corpus", str(corpus_dir)])
+    assert r.exit_code == 1 and "cannot be fitted on data/articles" in r.output  # multilingual's decider, by default
+    assert "unknown narrative 'nato_encirclement'" in r.output  # ... on articles of the full taxonomy
+    articles = Path(__file__).resolve().parents[1] / "fixtures" / "team_articles"
+    r = CliRunner().invoke(main, ["route", "--out", str(tmp_path / "routed"), "--lang", "ru=multi",
+                                  "--lang", "sr-Cyrl=multi", "--lang", "hbs-Latn=multi", "--fallback", "english",
+                                  "--labels", str(labels_dir), "--corpus", str(corpus_dir), "--articles", str(articles),
+                                  "--no-real-dev"])
     assert r.exit_code == 0, r.output
     clf = load_model(tmp_path / "routed")
+    assert clf.config_["article_decider"]["C"] == 10.0  # built like `multilingual`: its decider settings
     texts = ["Kosovo set the precedent for Crimea.", "Kosovo je presedan za Krim."]
     p, _ = clf.scores(texts)
     en, multi = load_model(tmp_path / "english"), load_model(tmp_path / "multi")
