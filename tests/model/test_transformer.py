@@ -111,3 +111,27 @@ def test_temperature_scaling_reduces_log_loss():
         return np.mean(np.logaddexp(0, z / tt) - y * z / tt)
 
     assert t > 1.5 and nll(t) < nll(1.0)
+
+
+def test_inference_batches_are_bounded_in_padded_tokens(monkeypatch):
+    """What a batch holds grows with rows x padded length: batches stay within EMBED_TOKENS (a longer
+    passage goes alone), and each passage's embedding is the one it gets alone, unpadded."""
+    import torch
+
+    from narratives.model import transformer
+
+    clf = load_model("minilm-lora")
+    texts = ["Kosovo set the precedent for Crimea, so the West cannot complain.", "Markets were calm.",
+             " ".join(["NATO is closing a ring around Serbia, one base at a time."] * 8), "Serbs and Russians are brothers.",
+             "The city council approved a new budget for public transport on Tuesday."] * 2
+    shapes = []
+    pool = clf._pool
+    monkeypatch.setattr(clf, "_pool", lambda batch, grad=False: (shapes.append(tuple(batch["input_ids"].shape)), pool(batch))[1])
+    monkeypatch.setattr(transformer, "EMBED_TOKENS", 64)
+    got = clf._embed(texts)
+    assert sum(r for r, _ in shapes) == len(texts) and len(shapes) > 2
+    assert all(r * w <= 64 or r == 1 for r, w in shapes) and any(w > 64 for _, w in shapes)
+    with torch.inference_mode():
+        alone = torch.cat([pool(clf.tokenizer_([t], truncation=True, max_length=clf.max_length, return_tensors="pt"))
+                           for t in texts])
+    np.testing.assert_allclose(got.numpy(), alone.numpy(), atol=1e-5)
