@@ -16,6 +16,10 @@
    articles is close to the one at 1,000.
 3. Prints a table per model: peak RSS at each count, the ratio of the last count's peak to the first's,
    articles/s and passages/s of the whole run (child start-up and model load included).
+4. With ``--before REF`` (a git ref: ``main``, a commit), each model also runs on the code of that ref
+   (``git archive`` of model/, serve/ and train/ into a temporary folder put first on the child's
+   PYTHONPATH), just before the working tree's run: before and after on the same articles, in one run, as
+   rows ``MODEL@REF`` and ``MODEL``, with the ratio of their peaks.
 
 Memory that grows with the number of articles (a list of records, a set of every id) shows as a ratio
 above 1; the peak inside one batch (--batch-size passages at a time) is the same at every count.
@@ -34,7 +38,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 CHILD = r"""
 import resource, sys
+import narratives.serve
 from narratives.serve.cli import main
+print("CODE", narratives.serve.__file__, file=sys.stderr)
 try:
     main(sys.argv[1:], standalone_mode=True)
 except SystemExit as e:
@@ -122,8 +128,26 @@ class _Lines:
         return self.n
 
 
-def measure(src: Path, out: Path, model: str, at: list[int], poll: float, batch_size: int | None) -> dict:
-    """Run `narratives score` on ``src`` with ``model`` and record its peak RSS at each count in ``at``."""
+def code_at(ref: str, dest: Path) -> Path:
+    """A folder whose ``narratives`` package is the code of git ``ref`` (model/, serve/, train/ extracted
+    with ``git archive``), to put first on PYTHONPATH: the package's portions are plain folders, so this
+    one shadows the installed working tree."""
+    tree = dest / "tree"
+    tree.mkdir(parents=True)
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", "--format=tar", ref, "model", "serve", "train"],
+                             check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
+    pkg = dest / "path" / "narratives"
+    pkg.mkdir(parents=True)
+    for part in ("model", "serve", "train"):
+        (pkg / part).symlink_to(tree / part, target_is_directory=True)
+    return dest / "path"
+
+
+def measure(src: Path, out: Path, model: str, at: list[int], poll: float, batch_size: int | None,
+            code: Path | None = None) -> dict:
+    """Run `narratives score` on ``src`` with ``model`` and record its peak RSS at each count in ``at``
+    (on the code under ``code``, a :func:`code_at` folder, when given)."""
     cmd = [sys.executable, "-c", CHILD, "score", str(src), "-o", str(out), "--model", model, "--no-progress"]
     if batch_size:
         cmd += ["--batch-size", str(batch_size)]
@@ -132,8 +156,12 @@ def measure(src: Path, out: Path, model: str, at: list[int], poll: float, batch_
     peaks: dict[str, float] = {}
     pending = sorted(at)
     lines = _Lines(out)
+    env = dict(os.environ)
+    if code is not None:
+        env["PYTHONPATH"] = os.pathsep.join([str(code), *filter(None, [env.get("PYTHONPATH")])])
+    load = os.getloadavg()[0]
     with open(log, "w", encoding="utf-8") as fh:
-        child = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=fh)
+        child = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=fh, env=env)
         while child.poll() is None:
             time.sleep(poll)
             hwm = _status(child.pid).get("VmHWM")
@@ -146,13 +174,17 @@ def measure(src: Path, out: Path, model: str, at: list[int], poll: float, batch_
     line = next((x for x in err.splitlines() if x.startswith("BENCH")), None)
     if line is None:
         raise RuntimeError(f"narratives score --model {model} failed:\n{err[-3000:]}")
-    _, rss_kb, code = line.split()
+    _, rss_kb, status = line.split()
+    used = next(x.split(" ", 1)[1] for x in err.splitlines() if x.startswith("CODE "))
+    if code is not None and not used.startswith(str(code)):
+        raise RuntimeError(f"the child ran {used}, not the code under {code}")
     n = lines()
     passages = sum(json.loads(x)["n_passages"] for x in out.read_text(encoding="utf-8").splitlines())
     for count in pending:  # counts reached between the last poll and the exit
         if n >= count:
             peaks[str(count)] = round(int(rss_kb) / 1024, 1)
-    return {"articles": n, "passages": passages, "exit": code, "seconds": round(secs, 1),
+    return {"articles": n, "passages": passages, "exit": status, "seconds": round(secs, 1),
+            "load_average": [round(load, 2), round(os.getloadavg()[0], 2)],
             "articles_per_second": round(n / secs, 2), "passages_per_second": round(passages / secs, 2),
             "peak_rss_mb_at": peaks, "peak_rss_mb_final": round(int(rss_kb) / 1024, 1)}
 
@@ -188,23 +220,33 @@ def main(argv: list[str] | None = None) -> dict:
                          "or the whole sample articles (about 9 passages each, up to 1,000 characters)")
     ap.add_argument("--batch-size", type=int, default=None, help="passed to narratives score [default: its own]")
     ap.add_argument("--poll", type=float, default=0.2, help="seconds between reads of the child's memory")
+    ap.add_argument("--before", metavar="GIT_REF", default=None,
+                    help="also run each model on the code of this git ref, just before the working tree's run")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args(argv)
     if max(args.at) > args.articles:
         ap.error(f"--at {max(args.at)} is more than --articles {args.articles}")
     res: dict = {"articles": args.articles, "passages_per_article": args.passages, "source": args.source, "at": sorted(args.at),
-                 "load_average_at_start": os.getloadavg()[0], "models": {}}
+                 "before": args.before, "load_average_at_start": os.getloadavg()[0], "models": {}}
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "articles.jsonl"
         make_articles(src, args.articles, args.passages, args.source)
         warm = Path(tmp) / "warm.jsonl"
         make_articles(warm, 2, args.passages, args.source)
+        codes: list[tuple[str, Path | None]] = [("", None)]
+        if args.before:
+            codes.insert(0, (f"@{args.before}", code_at(args.before, Path(tmp) / "before")))
         for i, model in enumerate(args.models):
-            # a first use builds caches (the converted encoder, an ONNX export): not part of the measured run
-            res.setdefault("warm_up_peak_rss_mb", {})[model] = measure(
-                warm, Path(tmp) / f"warm-{i}.jsonl", model, [], args.poll, None)["peak_rss_mb_final"]
-            out = Path(tmp) / f"scores-{i}.jsonl"
-            res["models"][model] = measure(src, out, model, args.at, args.poll, args.batch_size)
+            for suffix, code in codes:
+                name = model + suffix
+                # a first use builds caches (the converted encoder, an ONNX export): not part of the measured run
+                res.setdefault("warm_up_peak_rss_mb", {})[name] = measure(
+                    warm, Path(tmp) / f"warm-{i}{suffix}.jsonl", model, [], args.poll, None, code)["peak_rss_mb_final"]
+                out = Path(tmp) / f"scores-{i}{suffix}.jsonl"
+                res["models"][name] = measure(src, out, model, args.at, args.poll, args.batch_size, code)
+            if args.before:
+                b, a = res["models"][model + codes[0][0]], res["models"][model]
+                res.setdefault("after_over_before", {})[model] = round(a["peak_rss_mb_final"] / b["peak_rss_mb_final"], 3)
     res["load_average_at_end"] = os.getloadavg()[0]
     print(json.dumps(res, indent=2))
     print(table(res))
