@@ -114,6 +114,27 @@ def save_model_dir(path: str | Path, config: dict, write_weights: Callable[[Path
     return atomic_model_dir(path, write)
 
 
+def rewrite_config(model_path: str | Path, out: str | Path, config: dict,
+                   edit_card: Callable[[str, str, str], str] | None = None) -> str:
+    """Write a copy of a model directory at ``out`` (atomically) with ``config`` as its ``config.json``
+    and the same weight files; ``edit_card(card, old hash, new hash)`` rewrites its card. Returns the new
+    model hash: a new config is a new version, though the weights are the same files."""
+    manifest = verify_model_dir(model_path)
+    src = Path(manifest["path"])
+
+    def write(tmp: Path) -> None:
+        for name in manifest["files"]:
+            if name not in ("config.json", MANIFEST):
+                shutil.copy2(src / name, tmp / name)
+        write_json(tmp / "config.json", config)
+        card = tmp / "README.md"
+        if card.exists() and edit_card is not None:
+            new = model_hash_of({n: file_sha256(tmp / n) for n in HASHED if (tmp / n).exists()})
+            card.write_text(edit_card(card.read_text(encoding="utf-8"), manifest["model_hash"], new), encoding="utf-8")
+
+    return atomic_model_dir(out, write)
+
+
 def write_extra_files(tmp: Path, extra_files) -> None:
     """Write derived files (card, metrics, plots) once the hashed files exist, so a card can name
     the version it describes: ``extra_files(model_hash)`` maps names to text or bytes."""

@@ -262,6 +262,19 @@ def e5_model_dir(rebuild: bool = False) -> Path:
     return target
 
 
+def fast_tokenizer(max_length: int = 512):
+    """The converted encoder's fast tokenizer (``tokenizers``), truncating to ``max_length`` tokens.
+
+    >>> fast_tokenizer(8).encode("query: " + "Kosovo " * 20).ids[-1]   # doctest: +SKIP
+    2
+    """
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(e5_model_dir() / "tokenizer.json"))
+    tok.enable_truncation(max_length)
+    return tok
+
+
 def fingerprint() -> dict:
     """What a model records about this encoder: source package, version and the pinned hashes.
 

