@@ -64,16 +64,30 @@ def score_articles_passages(clf, articles, min_words: int = MIN_WORDS, max_chars
 def presence_rows(scored: Sequence[Scored], labels: Sequence[str], thresholds: dict[str, float],
                   per_narrative: bool = False):
     """``(X, y)``: one row per article and narrative (articles with no eligible passage are skipped); with
-    ``per_narrative`` each row ends with one indicator per narrative (what the offsets are fitted on)."""
+    ``per_narrative`` each row ends with one indicator per narrative (what the offsets are fitted on).
+    A narrative that no article carries (one just added) has no rows: nothing here says how its evidence
+    should be read, so it is decided by the pooled part alone, like a narrative added after fitting.
+
+    >>> rows = [{"scores": {"a": 0.9, "new": 0.9}, "stance_score": 0.9}]
+    >>> X, y = presence_rows([(rows, [0], {"a": "promotes"}), (rows, [0], {})], ["a", "new"], {"a": 0.5, "new": 0.5})
+    >>> len(X), y
+    (2, [1, 0])
+    """
     X, y = [], []
+    fitted = carried(scored, labels)
     for recs, eligible, gold in scored:
         if not eligible:
             continue
-        for j, lab in enumerate(labels):
-            onehot = [float(k == j) for k in range(len(labels))] if per_narrative else []
+        for j, lab in enumerate(fitted):
+            onehot = [float(k == j) for k in range(len(fitted))] if per_narrative else []
             X.append(presence_features([r["scores"][lab] for r in recs], eligible, thresholds[lab]) + onehot)
             y.append(int(lab in gold))
     return X, y
+
+
+def carried(scored: Sequence[Scored], labels: Sequence[str]) -> list[str]:
+    """The narratives (in ``labels`` order) that at least one of the articles carries."""
+    return [lab for lab in labels if any(lab in gold for _, _, gold in scored)]
 
 
 def stance_rows(scored: Sequence[Scored], labels: Sequence[str], thresholds: dict[str, float],
@@ -120,7 +134,7 @@ def fit_decider(scored: Sequence[Scored], labels: Sequence[str], thresholds: dic
     presence = _logreg(px, py, C)
     if per_narrative:  # the indicator columns' weights are the narratives' offsets
         k = len(PRESENCE_FEATURES)
-        presence["offsets"] = dict(zip(labels, presence["coef"][k:]))
+        presence["offsets"] = dict(zip(carried(scored, labels), presence["coef"][k:]))
         presence["coef"] = presence["coef"][:k]
     d: dict = {"version": 1, "presence_features": list(PRESENCE_FEATURES),
                "presence": {**presence, "cutoff": cutoff}, "stance": None, "C": C,

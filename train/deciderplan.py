@@ -199,9 +199,9 @@ def plan_decider(options: DeciderOptions, narratives: tuple[str, ...], log=sys.s
               file=log)
     uncarried = [n for n in narratives if not any(n in a.labels for a in team + real)]
     if uncarried and options.per_narrative:
-        print(f"warning: no article carries {', '.join(uncarried)}: its offset is fitted on articles without it "
-              "only, so it can only lower its article-level probability (by how much depends on its passage "
-              "scores); write team articles that carry it (data/articles), or fit with --no-decider", file=log)
+        print(f"warning: no article carries {', '.join(uncarried)}: the decider learns nothing of it and decides "
+              "it by the other narratives' pooled weights, with no offset of its own; write team articles that "
+              "carry it (data/articles) before relying on `score` for it, or fit with --no-decider", file=log)
     return DeciderPlan(options, team, real, digest, note)
 
 

@@ -115,7 +115,26 @@ def test_fitted_offsets_follow_how_often_a_narrative_is_a_false_alarm():
     for i in range(40):
         recs = [{"scores": {"x": 0.8, "y": 0.8}, "stance_score": 0.5}, {"scores": {"x": 0.2, "y": 0.2}, "stance_score": 0.5}]
         arts.append((recs, [0, 1], {"x": "promotes"} if i % 2 else {}))
+    arts += [([{"scores": {"x": 0.2, "y": 0.8}, "stance_score": 0.5}], [0], {"y": "promotes"})] * 4
+    arts += [([{"scores": {"x": 0.2, "y": 0.8}, "stance_score": 0.5}], [0], {})] * 36
     d = fit_decider(arts, ["x", "y"], {"x": 0.5, "y": 0.5}, stance=False, per_narrative=True)
     assert set(d["presence"]["offsets"]) == {"x", "y"} and len(d["presence"]["coef"]) == 5
-    assert d["presence"]["offsets"]["x"] > d["presence"]["offsets"]["y"]
+    assert d["presence"]["offsets"]["x"] > d["presence"]["offsets"]["y"]  # y's strong passages are rarely it
     assert "offsets" not in fit_decider(arts, ["x", "y"], {"x": 0.5, "y": 0.5}, stance=False)["presence"]
+
+
+def test_a_narrative_no_article_carries_gets_no_offset_and_no_rows():
+    """A narrative just added: nothing says how to read its evidence, so it is decided like one added after
+    fitting (pooled weights, offset 0), not pushed down by rows that can only be negative."""
+    from narratives.serve.decider import presence_probability
+    from narratives.train.decider import fit_decider
+
+    arts = []
+    for i in range(40):
+        recs = [{"scores": {"x": 0.8 if i % 2 else 0.3, "new": 0.8}, "stance_score": 0.5}]
+        arts.append((recs, [0], {"x": "promotes"} if i % 2 else {}))
+    d = fit_decider(arts, ["x", "new"], {"x": 0.5, "new": 0.5}, stance=False, per_narrative=True)
+    assert set(d["presence"]["offsets"]) == {"x"} and d["fitted_on"]["presence_rows"] == 40
+    pooled = {**d, "presence": {k: v for k, v in d["presence"].items() if k != "offsets"}}
+    strong = [0.8]
+    assert presence_probability(d, strong, [0], 0.5, "new") == presence_probability(pooled, strong, [0], 0.5)
