@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from .memory import release_memory
+from .memory import map_large_blocks, release_memory
 from .passages import split_passages
 from .predict import decide, model_info
 
@@ -108,6 +108,7 @@ def score_articles(items: Iterable[dict], model=None, batch_passages: int = 256,
 
     if max_evidence < 1:
         raise ValueError(f"max_evidence must be at least 1, got {max_evidence}")
+    map_large_blocks()  # freed batch buffers go back to the system (see narratives.serve.memory)
     clf = model if isinstance(model, NarrativeModel) else load_model(model)  # a loaded model, or a reference
     info = model_info(clf)
     pending: list[tuple[dict, list[tuple[int, int]], list[str]]] = []
