@@ -58,6 +58,14 @@ def merged_encoder(clf, adapters: dict):
     return merge_adapters(plain_encoder(), adapted(clf), clf.lora_r, int(clf.lora_alpha), adapters, clf.path_)
 
 
+def _attention_mask(m, mask, h):
+    """The encoder layers' attention mask for ``mask`` (batch, tokens), through transformers' public helper
+    (the model's own private method changed its signature between 5.24 and 5.25)."""
+    from transformers.masking_utils import create_bidirectional_mask
+
+    return create_bidirectional_mask(config=m.config, inputs_embeds=h, attention_mask=mask)
+
+
 def lower_states(clf, ids: list[list[int]]) -> list:
     """Hidden states after the layers below the adapters (no dropout, no gradient), per passage."""
     import torch
@@ -72,7 +80,7 @@ def lower_states(clf, ids: list[list[int]]) -> list:
         for idx in length_batches(ids):
             input_ids, mask = (torch.from_numpy(a) for a in pad([ids[i] for i in idx]))
             h = m.embeddings(input_ids=input_ids)
-            am = m._create_attention_masks(mask, None, h, None, None)[0]
+            am = _attention_mask(m, mask, h)
             for layer in m.encoder.layer[:first]:
                 h = layer(h, am)
             for row, i in enumerate(idx):
@@ -90,7 +98,7 @@ def upper_pool(clf, states: list):
     for i, x in enumerate(states):
         h[i, :len(x)] = x
         mask[i, :len(x)] = 1
-    am = m._create_attention_masks(mask, None, h, None, None)[0]
+    am = _attention_mask(m, mask, h)
     for layer in m.encoder.layer[N_LAYERS - clf.lora_layers:]:
         h = layer(h, am)
     w = mask.unsqueeze(-1).to(h.dtype)

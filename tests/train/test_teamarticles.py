@@ -56,7 +56,8 @@ def test_shipped_articles_are_valid_and_split_by_source():
 
 def test_fit_needs_both_classes():
     rec = [{"scores": {"a": 0.9, "b": 0.1}, "stance_score": 0.9}]
-    X, y = presence_rows([(rec, [0], {})], ["a", "b"], {"a": 0.5, "b": 0.5})
-    assert y == [0, 0]
+    X, y = presence_rows([(rec, [0], {"a": "promotes"})], ["a", "b"], {"a": 0.5, "b": 0.5})
+    assert y == [1]  # b, which no article carries, has no rows
+    assert presence_rows([(rec, [0], {})], ["a", "b"], {"a": 0.5, "b": 0.5}) == ([], [])
     with pytest.raises(ValueError, match="both classes"):
         fit_decider([(rec, [0], {})], ["a", "b"], {"a": 0.5, "b": 0.5}, stance=False)
