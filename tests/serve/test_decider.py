@@ -138,3 +138,10 @@ def test_a_narrative_no_article_carries_gets_no_offset_and_no_rows():
     pooled = {**d, "presence": {k: v for k, v in d["presence"].items() if k != "offsets"}}
     strong = [0.8]
     assert presence_probability(d, strong, [0], 0.5, "new") == presence_probability(pooled, strong, [0], 0.5)
+
+
+def test_an_article_without_eligible_passages_does_not_make_a_narrative_carried():
+    from narratives.train.decider import carried
+
+    rec = [{"scores": {"a": 0.9, "b": 0.9}, "stance_score": 0.5}]
+    assert carried([(rec, [], {"b": "promotes"}), (rec, [0], {"a": "reports"})], ["a", "b"]) == ["a"]
