@@ -114,13 +114,15 @@ def save_model_dir(path: str | Path, config: dict, write_weights: Callable[[Path
     return atomic_model_dir(path, write)
 
 
-def rewrite_config(model_path: str | Path, out: str | Path, config: dict,
-                   edit_card: Callable[[str, str, str], str] | None = None) -> str:
-    """Write a copy of a model directory at ``out`` (atomically) with ``config`` as its ``config.json``
-    and the same weight files; ``edit_card(card, old hash, new hash)`` rewrites its card. Returns the new
-    model hash: a new config is a new version, though the weights are the same files."""
+def rewrite_config(model_path: str | Path, out: str | Path, edit_config: Callable[[dict], dict],
+                   card_section: Callable[[str, str], list[str]] | None = None) -> str:
+    """Write a copy of a model directory at ``out`` (atomically) with the same weight files and
+    ``edit_config(config)`` as its ``config.json``; returns the new model hash (a new config is a new
+    version). The copied card names the new version, and ``card_section(old hash, new hash)`` (lines, the
+    first its ``## `` heading) replaces any earlier section of that heading (see :func:`with_section`)."""
     manifest = verify_model_dir(model_path)
     src = Path(manifest["path"])
+    config = edit_config(dict(manifest["config"]))
 
     def write(tmp: Path) -> None:
         for name in manifest["files"]:
@@ -128,11 +130,27 @@ def rewrite_config(model_path: str | Path, out: str | Path, config: dict,
                 shutil.copy2(src / name, tmp / name)
         write_json(tmp / "config.json", config)
         card = tmp / "README.md"
-        if card.exists() and edit_card is not None:
-            new = model_hash_of({n: file_sha256(tmp / n) for n in HASHED if (tmp / n).exists()})
-            card.write_text(edit_card(card.read_text(encoding="utf-8"), manifest["model_hash"], new), encoding="utf-8")
+        if card.exists() and card_section is not None:
+            old, new = manifest["model_hash"], model_hash_of({n: file_sha256(tmp / n) for n in HASHED if (tmp / n).exists()})
+            card.write_text(with_section(card.read_text(encoding="utf-8"), old, new, card_section(old, new)),
+                            encoding="utf-8")
 
     return atomic_model_dir(out, write)
+
+
+def with_section(card: str, old_hash: str, new_hash: str, section: list[str]) -> str:
+    r"""``card`` naming ``new_hash`` where it named ``old_hash``, with ``section`` (first line its heading) in
+    place of any earlier section of that heading (up to the next second-level heading), at the end.
+
+    >>> with_section("# v ab\n\n## S\nold\n## T\nt\n", "ab", "cd", ["## S", "new"])
+    '# v cd\n\n## T\nt\n\n## S\nnew'
+    """
+    head, sep, rest = card.partition("\n" + section[0] + "\n")
+    if sep:  # drop the previous section: up to the next second-level heading
+        nxt = rest.find("\n## ")
+        head += rest[nxt:] if nxt >= 0 else "\n"
+    head = head.replace(old_hash, new_hash).replace(old_hash[:12], new_hash[:12])
+    return head.rstrip("\n") + "\n\n" + "\n".join(section)
 
 
 def write_extra_files(tmp: Path, extra_files) -> None:

@@ -188,24 +188,17 @@ def card_section(decider: dict | None) -> list[str]:
     return lines
 
 
-def _card_with_decider(card: str, old_hash: str, new_hash: str, decider: dict | None) -> str:
-    head, sep, rest = card.partition("\n" + CARD_HEADING + "\n")
-    if sep:  # drop the previous section: up to the next second-level heading
-        nxt = rest.find("\n## ")
-        head += rest[nxt:] if nxt >= 0 else "\n"
-    head = head.replace(old_hash, new_hash).replace(old_hash[:12], new_hash[:12])
-    return head.rstrip("\n") + "\n\n" + "\n".join(card_section(decider))
-
-
 def attach_decider(model_path: str | Path, decider: dict | None, out: str | Path) -> str:
     """Write a copy of the model directory at ``out`` (atomically) whose ``config.json`` holds ``decider``
     as ``article_decider`` (``None`` removes it); returns the new model hash. The copy's weights are the
     same files, so only the article decision changes; its card names the new version and describes the
     decider."""
-    from narratives.model.artifact import rewrite_config, verify_model_dir
+    from narratives.model.artifact import rewrite_config
 
-    config = dict(verify_model_dir(model_path)["config"])
-    config.pop("article_decider", None)
-    if decider is not None:
-        config["article_decider"] = check_decider(decider)
-    return rewrite_config(model_path, out, config, lambda card, old, new: _card_with_decider(card, old, new, decider))
+    checked = check_decider(decider) if decider is not None else None
+
+    def edit(config: dict) -> dict:
+        config.pop("article_decider", None)
+        return config if checked is None else {**config, "article_decider": checked}
+
+    return rewrite_config(model_path, out, edit, lambda old, new: card_section(decider))

