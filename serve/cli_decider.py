@@ -22,9 +22,6 @@ def decider() -> None:
 TEAM_SPLIT = click.option("--team-split", "team_splits", multiple=True, type=click.Choice(["train", "dev"]),
                           default=("train",), show_default=True,
                           help="Which splits of the team-written articles to fit on (repeat for both).")
-REAL_DEV = click.option("--real-dev/--no-real-dev", default=False, show_default=True,
-                        help="Also fit on the real-page benchmark's dev half (article labels from data/real, text "
-                             "from the local cache; the test half is never read).")
 PER_NARRATIVE = click.option("--per-narrative/--pooled", default=True, show_default=True,
                              help="Fit an offset per narrative (else one set of weights for all narratives).")
 REAL = click.option("--real", "real_path", type=click.Path(exists=True, path_type=Path), default=None,
@@ -46,27 +43,41 @@ def _errors() -> tuple[type[Exception], ...]:
               help="Model directory to write: a copy of MODEL with the decider in its config.json.")
 @click.option("--articles", type=click.Path(path_type=Path), default=None,
               help="Article file or folder [default: data/articles].")
-@click.option("--cutoff", default=0.5, show_default=True, type=click.FloatRange(0.01, 0.99),
-              help="Probability at which a narrative is predicted (choose it with `narratives decider cv`).")
-@click.option("--C", "C", default=1.0, show_default=True, type=click.FloatRange(min=1e-4), help="L2 inverse strength.")
-@click.option("--stance/--no-stance", default=True, show_default=True,
-              help="Also fit the article-level stance part (else the passage stance rule stays).")
-@TEAM_SPLIT
-@REAL_DEV
+@click.option("--cutoff", default=None, type=click.FloatRange(0.01, 0.99),
+              help="Probability at which a narrative is predicted (choose it with `narratives decider cv`) "
+                   "[default: as for training, see below].")
+@click.option("--C", "C", default=None, type=click.FloatRange(min=1e-4),
+              help="L2 inverse strength [default: as for training].")
+@click.option("--stance/--no-stance", default=None,
+              help="Also fit the article-level stance part (else the passage stance rule stays) [default: yes].")
+@click.option("--team-split", "team_splits", multiple=True, type=click.Choice(["train", "dev"]),
+              help="Which splits of the team-written articles to fit on (repeat for both) [default: as for "
+                   "training, train and dev].")
+@click.option("--real-dev/--no-real-dev", default=None,
+              help="Also fit on the real-page benchmark's dev half (text from the local cache; the test half is "
+                   "never read) [default: as for training, when the cache holds every dev page; it says which].")
 @REAL
-@PER_NARRATIVE
+@click.option("--per-narrative/--pooled", default=None,
+              help="Fit an offset per narrative (else one set of weights for all narratives) [default: per narrative].")
 def decider_fit(model, out, articles, cutoff, C, stance, team_splits, real_dev, real_path, per_narrative):
-    """Score the team articles (and with --real-dev the real pages' dev half) with MODEL, fit the decider,
-    and write MODEL plus the decider to --out (a new model version; the weights are unchanged). Prints the
-    decider."""
+    """Score the team articles (and the real pages' dev half) with MODEL, fit the decider, and write MODEL plus
+    the decider to --out (a new model version; the weights are unchanged). Prints the decider.
+
+    Every setting not given is what `narratives train` would use for a model built like MODEL (the shipped
+    model's settings for one built like it, e.g. C 10 and cutoff 0.5 for the default's recipe; else C 10,
+    cutoff 0.5), so refitting a decider over a saved model gives the one training would have fitted."""
     from narratives.model import load_model
     from narratives.train.decider import attach_decider
-    from narratives.train.deciderplan import DeciderOptions, fit_planned, plan_decider
+    from narratives.train.deciderplan import fit_planned, fit_settings, plan_decider
 
-    options = DeciderOptions(C=C, cutoff=cutoff, stance=stance, per_narrative=per_narrative,
-                             team_splits=tuple(team_splits), real_dev=real_dev, articles=articles, real=real_path)
+    given = {"C": C, "cutoff": cutoff, "stance": stance, "per_narrative": per_narrative,
+             "team_splits": tuple(team_splits) or None, "real_dev": real_dev, "articles": articles, "real": real_path}
     try:
         clf = load_model(model)
+        options = fit_settings(clf, given)
+        click.echo(f"decider settings: C {options.C}, cutoff {options.cutoff}, team splits "
+                   f"{'+'.join(options.team_splits)}, real dev {'auto' if options.real_dev is None else options.real_dev}",
+                   err=True)
         d = fit_planned(clf, plan_decider(options, tuple(clf.labels_), log=sys.stderr), clf.model_hash_)
         h = attach_decider(clf.path_, d, out)
     except _errors() as exc:

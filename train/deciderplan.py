@@ -102,6 +102,22 @@ def resolve_options(choice: Choice, signature: Signature) -> DeciderOptions | No
     return DeciderOptions.model_validate({**(base or DeciderOptions()).model_dump(), **choice.settings})
 
 
+def fit_settings(clf, given: dict[str, Any]) -> DeciderOptions:
+    """The settings ``narratives decider fit`` uses over a saved model: those ``given`` (``None`` = not given)
+    over what training would use for a model built like ``clf`` (:func:`resolve_options` with a decider asked
+    for), so a refit decider is the one training would have fitted.
+
+    >>> class M: config_ = {"kind": "tfidf-logreg"}
+    >>> class E: kind, members_ = "ensemble", {"a": M()}
+    >>> fit_settings(E(), {"C": 3.0, "cutoff": None}).model_dump(include={"C", "cutoff", "team_splits"})
+    {'C': 3.0, 'cutoff': 0.5, 'team_splits': ('train', 'dev')}
+    """
+    settings = {k: v for k, v in given.items() if v is not None}
+    options = resolve_options(DeciderRequest(fit=True, settings=settings), signature_of(clf))
+    assert options is not None  # fit=True always gives settings
+    return options
+
+
 def signature_of(clf) -> Signature:
     """The :data:`Signature` of a fitted or built model (a combined model's members' kinds).
 

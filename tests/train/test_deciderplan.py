@@ -198,11 +198,24 @@ def test_decider_fit_over_a_saved_model_gives_what_train_gives(labels_dir, corpu
     """One plan and one fit: `decider fit` on a plain model equals training with the decider (same weights)."""
     trained, _ = _train(labels_dir, corpus_dir, tmp_path / "trained", decider=TEAM)
     r = _cli("decider", "fit", tiny_model, "--out", tmp_path / "attached", "--articles", ARTICLES,
-             "--team-split", "train", "--team-split", "dev", "--C", "10", "--cutoff", "0.5")
+             "--team-split", "train", "--team-split", "dev", "--C", "10", "--cutoff", "0.5", "--no-real-dev")
     assert r.exit_code == 0, r.output
     a, b = _config(tmp_path / "trained")["article_decider"], _config(tmp_path / "attached")["article_decider"]
     assert b["fitted_on"].pop("base_model_hash") == json.loads((tiny_model / "manifest.json").read_text())["model_hash"]
     assert a == b
+
+
+def test_decider_fit_with_no_settings_uses_trainings_defaults(labels_dir, corpus_dir, tmp_path, tiny_model):
+    """`decider fit` used to default to C 1 on the train articles only, so a refit decider differed from the one
+    `train --decider` fits; now every setting not given is training's (C 10, cutoff 0.5, train and dev)."""
+    trained, _ = _train(labels_dir, corpus_dir, tmp_path / "trained", decider=TEAM)
+    r = CliRunner().invoke(main, ["decider", "fit", str(tiny_model), "--out", str(tmp_path / "attached"),
+                                  "--articles", str(ARTICLES), "--no-real-dev"])
+    assert r.exit_code == 0, r.output
+    assert "decider settings: C 10.0, cutoff 0.5, team splits train+dev, real dev False" in r.stderr
+    a, b = _config(tmp_path / "trained")["article_decider"], _config(tmp_path / "attached")["article_decider"]
+    b["fitted_on"].pop("base_model_hash")
+    assert a == b and b["fitted_on"]["split"] == "dev,train" and b["C"] == 10.0
 
 
 def _readme_lines() -> list[str]:
