@@ -91,15 +91,10 @@ class LeanTokenizer:
         s = _SPACES.sub(" ", unicodedata.normalize("NFKC", text)).replace(" ", META)
         if not s:
             return
-        if s[0] != META:
-            s = META + s
-        starts = [i for i, c in enumerate(s) if c == META]
-        if starts[0] != 0:
-            starts.insert(0, 0)
-        starts.append(len(s))
         cache = self._cache
-        for a, b in zip(starts, starts[1:]):
-            word = s[a:b]
+        # prepended unless already there, so the segment starts with META and split()'s first part is empty
+        for rest in s.split(META)[1:] if s[0] == META else s.split(META):
+            word = META + rest
             got = cache.get(word)
             if got is None:
                 if len(cache) >= CACHE_WORDS:
