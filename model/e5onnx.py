@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
 import warnings
 from pathlib import Path
@@ -150,6 +151,23 @@ def cached(sha256: str) -> Path | None:
     return f if f.is_file() and file_sha256(f) == sha256 else None
 
 
+def _build_pinned(pin: dict, merged) -> Path:
+    """Build a pinned export missing from the cache, under a lock per pin: processes that start together
+    (server workers, Ray or Spark tasks, parallel test runs) build it once and the others wait and find it.
+    The build takes about a minute and a few GB of memory once per machine, so it says so on stderr."""
+    from filelock import FileLock
+
+    root = onnx_dir()
+    root.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(root / f"{pin['sha256']}.lock")):
+        f = cached(pin["sha256"])
+        if f is not None:
+            return f
+        print(f"narratives: building the multilingual encoder's ONNX export {pin['sha256'][:12]}… into {root} "
+              "(once per machine and package versions; about a minute)", file=sys.stderr, flush=True)
+        return build(merged(), bool(pin["int8"]))
+
+
 def open_pinned(pin: dict | None, merged, threads: int | None = None, fallback: str = "torch",
                 batch: int = BATCH) -> OnnxEncoder | None:
     """The session for a saved model's pinned export: from the cache, or built there from ``merged()``
@@ -165,7 +183,7 @@ def open_pinned(pin: dict | None, merged, threads: int | None = None, fallback: 
     f = cached(pin["sha256"])
     if f is None:
         try:
-            f = build(merged(), bool(pin["int8"]))
+            f = _build_pinned(pin, merged)
         except ImportError as exc:  # torch or transformers missing: the export cannot be rebuilt here
             warnings.warn(f"the pinned ONNX export is not in the cache and cannot be built here ({exc}): "
                           f"using {fallback} instead", stacklevel=2)

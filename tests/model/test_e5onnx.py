@@ -1,0 +1,44 @@
+"""The pinned ONNX export is built once per machine: processes (or threads) that need a missing export together
+build it under one lock, and the build says on stderr what it is doing (it takes about a minute)."""
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+
+from narratives.model import e5onnx
+
+CONTENT = b"not a real export"
+PIN = {"sha256": hashlib.sha256(CONTENT).hexdigest(), "int8": True, "opset": e5onnx.OPSET}
+
+
+def test_a_missing_export_is_built_once_under_a_lock_and_says_so(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("NARRATIVES_CACHE", str(tmp_path))
+    builds = []
+
+    def fake_build(encoder, int8):
+        builds.append(int8)
+        time.sleep(0.3)  # long enough for the other thread to reach the lock while this one builds
+        f = e5onnx.onnx_dir() / f"{PIN['sha256']}.onnx"
+        f.write_bytes(CONTENT)
+        return f
+
+    monkeypatch.setattr(e5onnx, "build", fake_build)
+    got: list = []
+    threads = [threading.Thread(target=lambda: got.append(e5onnx._build_pinned(PIN, lambda: None))) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert builds == [True] and len(got) == 2 and got[0] == got[1] == e5onnx.cached(PIN["sha256"])
+    err = capsys.readouterr().err
+    assert err.count("building the multilingual encoder's ONNX export") == 1 and str(tmp_path) in err
+
+
+def test_an_export_already_cached_is_not_rebuilt(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("NARRATIVES_CACHE", str(tmp_path))
+    e5onnx.onnx_dir().mkdir(parents=True)
+    (e5onnx.onnx_dir() / f"{PIN['sha256']}.onnx").write_bytes(CONTENT)
+    monkeypatch.setattr(e5onnx, "build", lambda encoder, int8: (_ for _ in ()).throw(AssertionError("rebuilt")))
+    assert e5onnx._build_pinned(PIN, lambda: None).name == f"{PIN['sha256']}.onnx"
+    assert capsys.readouterr().err == ""
