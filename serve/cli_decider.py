@@ -45,9 +45,9 @@ def _errors() -> tuple[type[Exception], ...]:
               help="Article file or folder [default: data/articles].")
 @click.option("--cutoff", default=None, type=click.FloatRange(0.01, 0.99),
               help="Probability at which a narrative is predicted (choose it with `narratives decider cv`) "
-                   "[default: as for training, see below].")
+                   "[default: as for training: the shipped model's for one built like it, else 0.5].")
 @click.option("--C", "C", default=None, type=click.FloatRange(min=1e-4),
-              help="L2 inverse strength [default: as for training].")
+              help="L2 inverse strength [default: as for training: the shipped model's for one built like it, else 10].")
 @click.option("--stance/--no-stance", default=None,
               help="Also fit the article-level stance part (else the passage stance rule stays) [default: yes].")
 @click.option("--team-split", "team_splits", multiple=True, type=click.Choice(["train", "dev"]),

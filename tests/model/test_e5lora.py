@@ -58,6 +58,12 @@ def test_loads_under_onnxruntime_and_scores_every_language(e5lora_model):
     # length-sorted batches give every passage its own score, whatever the order
     p2, _ = clf.scores(TEXTS[::-1])
     np.testing.assert_allclose(p2[::-1], p, atol=1e-5)
+    # under int8 each passage runs alone: its embedding is exactly the one it gets scored on its own
+    alone = np.concatenate([clf.embed([t]) for t in TEXTS])
+    if clf.onnx_["int8"]:
+        assert clf.session_.batch == 1 and np.array_equal(clf.embed(TEXTS), alone)
+    else:
+        np.testing.assert_allclose(clf.embed(TEXTS), alone, atol=1e-4)
 
 
 @pytest.mark.slow

