@@ -218,21 +218,23 @@ _VERIFIED: dict[str, tuple] = {}  # folder -> the stat of its files when they la
 
 
 def _signature(path: Path) -> tuple:
-    """What changes when a file of ``path`` is replaced or rewritten: inode, size, mtime (ns) of each."""
+    """What changes when a file of ``path`` is replaced or rewritten: inode, size, mtime and ctime (ns) of each
+    (ctime too: ``os.utime`` can put an mtime back, not a ctime)."""
     out = []
     for name in (*OUTPUT_SHA256, "tokenizer.json"):
         try:
             st = (path / name).stat()
         except OSError:
             return ()
-        out.append((name, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns))
+        out.append((name, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
     return tuple(out)
 
 
 def verify(path: Path) -> Path:
     """Check a converted directory against the pins (the files' sha256, the probe's token ids); returns
     ``path``. Hashing 470 MB and parsing a tokenizer costs seconds and 280 MB, so a folder that passed is
-    not checked again in this process while its files keep the same inode, size and modification time."""
+    not checked again in this process while its files keep the same inode, size, modification and
+    change time."""
     sig = _signature(path)
     if sig and _VERIFIED.get(str(path)) == sig:
         return path

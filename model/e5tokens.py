@@ -39,6 +39,26 @@ HEADER = struct.Struct("<4s4x7if6iQ")  # magic, architecture, eps, quantisation,
 VOCAB_SHA256 = "a65086816ca5d9dad1a8135234f21bff881f0efa5f630a9119a30e64f4b8a909"
 CACHE_WORDS = 50_000  # words kept (cleared when full: memory stays flat however many articles are scored)
 _SPACES = re.compile(" {2,}")
+# Rust's char::is_whitespace (the White_Space property), what `tokenizers` strips before `<mask>`: Python's `\s`
+# and str.lstrip() also take U+001C..U+001F.
+_WHITE = "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a" \
+         "\u2028\u2029\u202f\u205f\u3000"
+
+
+def _normalizer():
+    """NFKC with runs of spaces collapsed, by ``tokenizers``' own normaliser where it is installed (a few bytes,
+    and the same Unicode tables as the reference tokenizer: Python's follow the Python version, and a few
+    dozen code points and combining-mark orders differ), else by :mod:`unicodedata`.
+
+    >>> _normalizer()("\ufb01  x")
+    'fi x'
+    """
+    try:
+        from tokenizers import Regex, normalizers
+    except ImportError:
+        return lambda text: _SPACES.sub(" ", unicodedata.normalize("NFKC", text))
+    norm = normalizers.Sequence([normalizers.NFKC(), normalizers.Replace(Regex(" {2,}"), " ")])
+    return norm.normalize_str
 
 
 class LeanTokenizer:
@@ -61,9 +81,10 @@ class LeanTokenizer:
         self.longest = longest  # per first character, the longest piece that starts with it
         self.specials = dict(specials)
         names = sorted(self.specials, key=len, reverse=True)
-        alternatives = [(r"\s*" if n == "<mask>" else "") + re.escape(n) for n in names]
+        alternatives = [(f"[{re.escape(_WHITE)}]*" if n == "<mask>" else "") + re.escape(n) for n in names]
         self._special_re = re.compile("|".join(alternatives)) if alternatives else None
         self._cache: dict[str, tuple[int, ...]] = {}
+        self._normalize = _normalizer()
 
     # ---- the pipeline -----------------------------------------------------------------------------
     def encode_ids(self, texts: Sequence[str]) -> list[list[int]]:
@@ -80,7 +101,7 @@ class LeanTokenizer:
         start = 0
         for m in self._special_re.finditer(text):
             self._segment(text[start:m.start()], out)
-            out.append(self.specials[m.group().lstrip()])
+            out.append(self.specials[m.group().lstrip(_WHITE)])
             start = m.end()
         self._segment(text[start:], out)
         return out
@@ -88,7 +109,7 @@ class LeanTokenizer:
     def _segment(self, text: str, out: list[int]) -> None:
         if not text:
             return
-        s = _SPACES.sub(" ", unicodedata.normalize("NFKC", text)).replace(" ", META)
+        s = self._normalize(text).replace(" ", META)
         if not s:
             return
         cache = self._cache

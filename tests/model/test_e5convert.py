@@ -147,3 +147,21 @@ def test_a_file_replaced_with_the_same_size_and_time_is_refused(tmp_path, monkey
     os.replace(other, f)
     with pytest.raises(ModelLoadError, match=r"config\.json: sha256"):
         e5convert.verify(folder)
+
+
+def test_a_file_rewritten_in_place_with_its_size_and_time_put_back_is_refused(tmp_path, monkeypatch):
+    """Same inode, size and (restored) modification time: the change time still moves, and it is checked."""
+    import os
+    import time
+
+    folder = _fake_converted(tmp_path, monkeypatch)
+    e5convert.verify(folder)
+    f = folder / "config.json"
+    st = f.stat()
+    time.sleep(0.01)
+    with open(f, "r+b") as fh:
+        fh.write(bytes(st.st_size))
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert (f.stat().st_ino, f.stat().st_size, f.stat().st_mtime_ns) == (st.st_ino, st.st_size, st.st_mtime_ns)
+    with pytest.raises(ModelLoadError, match=r"config\.json: sha256"):
+        e5convert.verify(folder)

@@ -36,6 +36,12 @@ TRICKY = [
     "mask after spaces   <mask>and<mask> at once",
     "<s>",
     "query: Kosovo je presedan za Krim, rekao je ministar 17. februara 2008.",
+    # Unicode newer than tokenizers' tables (Python normalises these; tokenizers keeps them) and combining
+    # marks that only newer tables reorder
+    "xa\u32ffb \ua7f2 \U00010780 \U0001fbf5 \U0001f16c",
+    "a\u0301\u1ac1 e\u1df6\u0300 \u0898\u0650",
+    # U+001C..U+001F are whitespace to Python, not to Rust: not stripped before <mask>
+    "a\x1f<mask> b\x1c\x1d <mask>",
 ]
 
 
