@@ -175,6 +175,30 @@ def _versions() -> dict[str, str]:
     return out
 
 
+STALE_EXPORT_S = 6 * 3600  # an export takes about a minute: a temporary folder this old is from a killed build
+
+
+def sweep_stale_exports(root: Path, max_age_s: float = STALE_EXPORT_S) -> list[Path]:
+    """Remove the temporary folders (``.export-*``) that builds killed partway left in ``root`` (each can hold
+    118 to 470 MB); only those older than ``max_age_s``, so a build running now keeps its own. Returns them.
+
+    >>> sweep_stale_exports(Path("/nonexistent"))
+    []
+    """
+    import time
+
+    gone = []
+    for d in root.glob(".export-*") if root.is_dir() else []:
+        try:
+            old = time.time() - d.stat().st_mtime > max_age_s
+        except OSError:
+            continue
+        if old and d.is_dir():
+            shutil.rmtree(d, ignore_errors=True)
+            gone.append(d)
+    return gone
+
+
 def _build_pinned(pin: dict, merged) -> Path:
     """Build a pinned export missing from the cache, under a lock per pin: processes that start together
     (server workers, Ray or Spark tasks, parallel test runs) build it once and the others wait and find it.
@@ -201,6 +225,7 @@ def _build_pinned(pin: dict, merged) -> Path:
         if isinstance(built, str) and re.fullmatch("[0-9a-f]{64}", built) and built != pin["sha256"] \
                 and seen.get("versions") == _versions():
             return root / f"{built}.onnx"  # rebuilt here before with these versions: not the pin
+        sweep_stale_exports(root)
         print(f"narratives: building the multilingual encoder's ONNX export {pin['sha256'][:12]}… into {root} "
               "(once per machine and package versions; about a minute)", file=sys.stderr, flush=True)
         f = build(merged(), bool(pin["int8"]))

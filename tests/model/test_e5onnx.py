@@ -127,3 +127,25 @@ def test_a_mismatch_record_that_does_not_make_sense_is_ignored(tmp_path, monkeyp
 
     monkeypatch.setattr(e5onnx, "build", fake_build)
     assert e5onnx._build_pinned(PIN, lambda: None) == e5onnx.cached(PIN["sha256"]) and builds == [True]
+
+
+def test_a_build_sweeps_the_folders_of_killed_builds_but_not_a_running_ones(tmp_path, monkeypatch):
+    import os
+
+    monkeypatch.setenv("NARRATIVES_CACHE", str(tmp_path))
+    root = e5onnx.onnx_dir()
+    killed, running = root / ".export-killed", root / ".export-running"
+    for d in (killed, running):
+        d.mkdir(parents=True)
+        (d / "model.onnx").write_bytes(b"partial")
+    old = time.time() - e5onnx.STALE_EXPORT_S - 60
+    os.utime(killed, (old, old))
+
+    def fake_build(encoder, int8):
+        f = root / f"{PIN['sha256']}.onnx"
+        f.write_bytes(CONTENT)
+        return f
+
+    monkeypatch.setattr(e5onnx, "build", fake_build)
+    e5onnx._build_pinned(PIN, lambda: None)
+    assert not killed.exists() and running.is_dir()
