@@ -260,7 +260,9 @@ def _real_reference_errors(labels_path: Path | None) -> list[tuple[str, str]]:
         return []  # check_labels reports it
     refs, problems = check_references(folder.parent / "real", tax)
     if refs:
-        click.echo(f"{len(refs)} real-page references in {folder.parent / 'real'}")
+        pool = sum(r.page.split == "train" for r in refs)
+        click.echo(f"{len(refs)} real-page references in {folder.parent / 'real'} ({len(refs) - pool} benchmark, "
+                   f"{pool} training pool)")
     return problems
 
 

@@ -56,10 +56,13 @@ def _errors() -> tuple[type[Exception], ...]:
 @click.option("--real-dev/--no-real-dev", default=None,
               help="Also fit on the real-page benchmark's dev half (text from the local cache; the test half is "
                    "never read) [default: as for training, when the cache holds every dev page; it says which].")
+@click.option("--real-pool/--no-real-pool", default=None,
+              help="Also fit on the real training pool (data/real/train_*.jsonl, text from the local cache) "
+                   "[default: as for training, when the cache holds every pool page; it says which].")
 @REAL
 @click.option("--per-narrative/--pooled", default=None,
               help="Fit an offset per narrative (else one set of weights for all narratives) [default: per narrative].")
-def decider_fit(model, out, articles, cutoff, C, stance, team_splits, real_dev, real_path, per_narrative):
+def decider_fit(model, out, articles, cutoff, C, stance, team_splits, real_dev, real_pool, real_path, per_narrative):
     """Score the team articles (and the real pages' dev half) with MODEL, fit the decider, and write MODEL plus
     the decider to --out (a new model version; the weights are unchanged). Prints the decider.
 
@@ -71,7 +74,8 @@ def decider_fit(model, out, articles, cutoff, C, stance, team_splits, real_dev, 
     from narratives.train.deciderplan import fit_planned, fit_settings, plan_decider
 
     given = {"C": C, "cutoff": cutoff, "stance": stance, "per_narrative": per_narrative,
-             "team_splits": tuple(team_splits) or None, "real_dev": real_dev, "articles": articles, "real": real_path}
+             "team_splits": tuple(team_splits) or None, "real_dev": real_dev, "real_pool": real_pool, "articles": articles,
+             "real": real_path}
     try:
         clf = load_model(model)
         options = fit_settings(clf, given)
@@ -100,9 +104,12 @@ def decider_fit(model, out, articles, cutoff, C, stance, team_splits, real_dev, 
               help="Only settings with (or without) the stance part [default: both].")
 @PER_NARRATIVE
 @TEAM_SPLIT
+@click.option("--real-pool/--no-real-pool", default=None,
+              help="Put the real training pool (data/real/train_*.jsonl) in every fold's fit [default: when the cache "
+                   "holds every pool page].")
 @REAL
 @click.option("--json", "json_out", type=click.Path(path_type=Path), default=None, help="Also write the rows here.")
-def decider_cv(model, articles, Cs, cutoffs, folds, stances, per_narrative, team_splits, real_path, json_out):
+def decider_cv(model, articles, Cs, cutoffs, folds, stances, per_narrative, team_splits, real_pool, real_path, json_out):
     """Cross-validate decider settings on the real pages' dev half (fitted on the team articles plus the
     other folds of the dev pages; see narratives.train.decidercv) and print them, best first, beside the
     passage rule (decider none). The test half is never read."""
@@ -112,12 +119,13 @@ def decider_cv(model, articles, Cs, cutoffs, folds, stances, per_narrative, team
 
     try:
         clf = load_model(model)
-        team, real, _ = training_articles(tuple(clf.labels_), articles, team_splits, True, real_path)
+        team, real, _ = training_articles(tuple(clf.labels_), articles, team_splits, True, real_path, real_pool)
         rows = cross_validate(clf, team, real, Cs=Cs, cutoffs=cutoffs, folds=folds, per_narrative=per_narrative,
                               stances=(True, False) if stances is None else (stances,))
     except _errors() as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"{len(real)} dev pages, {len(team)} team articles, {folds} folds")
+    pool = sum(a.split == "real-train" for a in team)
+    click.echo(f"{len(real)} dev pages, {len(team) - pool} team articles, {pool} pool pages, {folds} folds")
     click.echo("decider    C      cutoff  stance  macro-F1  negatives flagged  stance acc  non-English F1  objective")
     for r in rows:
         click.echo(f"{r['decider']:<10} {r.get('C', ''):<6} {r.get('cutoff', ''):<7} {str(r.get('stance', '')):<7} "

@@ -39,12 +39,14 @@ def real() -> None:
               help="Also check that every page is cached with the labelled text.")
 def real_check(path, with_cache):
     """Validate the reference files (schema, narratives, id and split rules, unique ids and urls) and print
-    their counts; with --cache, also list every page missing from the cache."""
+    their counts (the benchmark's halves and the training pool apart); with --cache, also list every page
+    missing from the cache."""
     from narratives.train.realcache import cache_dir, missing_pages
     from narratives.train.realpages import reference_counts
 
     refs = _refs(path)
-    c = reference_counts(refs)
+    c = {"benchmark": reference_counts([r for r in refs if r.page.split != "train"]),
+         "training_pool": reference_counts([r for r in refs if r.page.split == "train"])}
     click.echo(json.dumps(c, indent=1, ensure_ascii=False))
     if with_cache:
         missing = missing_pages(refs)

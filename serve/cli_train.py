@@ -55,6 +55,9 @@ def decider_options(f):
         click.option("--real-dev/--no-real-dev", "real_dev", default=None,
                      help="Also fit the decider on the real pages' dev half (text from the local cache; the test "
                           "half is never read) [default: when the cache holds every dev page; it says which]."),
+        click.option("--real-pool/--no-real-pool", "real_pool", default=None,
+                     help="Also fit the decider on the real training pool (data/real/train_*.jsonl, text from the "
+                          "local cache) [default: when the cache holds every pool page; it says which]."),
         click.option("--articles", type=click.Path(exists=True, path_type=Path), default=None,
                      help="Team-written article file or folder the decider is fitted on [default: data/articles]."),
         click.option("--real", "real_path", type=click.Path(exists=True, path_type=Path), default=None,
@@ -65,13 +68,14 @@ def decider_options(f):
     return f
 
 
-def decider_request(decider, decider_C, decider_cutoff, real_dev, articles, real_path):
+def decider_request(decider, decider_C, decider_cutoff, real_dev, articles, real_path, real_pool=None):
     """The :class:`~narratives.train.deciderplan.DeciderRequest` the options give (a usage error if inconsistent)."""
     from pydantic import ValidationError
 
     from narratives.train.deciderplan import DeciderRequest
 
-    given = {"C": decider_C, "cutoff": decider_cutoff, "real_dev": real_dev, "articles": articles, "real": real_path}
+    given = {"C": decider_C, "cutoff": decider_cutoff, "real_dev": real_dev, "real_pool": real_pool,
+             "articles": articles, "real": real_path}
     try:
         return DeciderRequest(fit=decider, settings={k: v for k, v in given.items() if v is not None})
     except ValidationError as exc:

@@ -177,6 +177,9 @@ def card_section(decider: dict | None) -> list[str]:
                  "never used)")
     elif fit.get("real_dev_skipped"):
         data += f"; the real pages' dev half was not used ({fit['real_dev_skipped']})"
+    if fit.get("real_pool_pages"):
+        data += (f", and of the {fit['real_pool_pages']} real pages of the training pool (data/real/train_*.jsonl, "
+                 f"references digest `{str(fit.get('real_pool_references_sha256', ''))[:12]}`)")
     lines = [CARD_HEADING, "",
              f"Whether an article carries a narrative is decided by a logistic regression over its passages' scores "
              f"(features {', '.join(decider.get('presence_features', PRESENCE_FEATURES))}; C {decider.get('C')}; "

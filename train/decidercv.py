@@ -35,14 +35,27 @@ def real_dev_articles(path=None) -> tuple[list[Article], str]:
     """The real-page benchmark's dev half as :class:`Article` objects (text from the cache), and the digest
     of their references (:func:`narratives.train.realeval.reference_digest`); raises ``CacheError`` naming
     every missing page, ``ReferenceError`` for bad references."""
+    return real_articles(path, "dev")
+
+
+def real_articles(path=None, split: str = "dev") -> tuple[list[Article], str]:
+    """The real pages of ``split`` (``dev``: the benchmark's dev half; ``train``: the training pool,
+    ``data/real/train_*.jsonl``) as :class:`Article` objects with their text from the cache, and the digest
+    of their references; raises ``CacheError`` naming every missing page. The test half is refused.
+
+    >>> real_articles("/nonexistent/real", "train")[0]
+    []
+    """
     from .realcache import cached_texts
     from .realeval import reference_digest
     from .realpages import load_references
 
-    refs = [r for r in load_references(path) if r.page.split == "dev"]
-    texts = cached_texts(refs)
+    if split not in ("dev", "train"):
+        raise ValueError(f"a decider is never fitted on the {split!r} pages (dev or train only)")
+    refs = [r for r in load_references(path) if r.page.split == split]
+    texts = cached_texts(refs) if refs else {}
     return [Article(id=r.page.id, text=texts[r.page.id], lang=r.page.lang, labels=dict(r.page.labels),
-                    source=r.page.id, split="real-dev", where=r.where) for r in refs], reference_digest(refs)
+                    source=r.page.id, split=f"real-{split}", where=r.where) for r in refs], reference_digest(refs)
 
 
 def _records(items, decider, labels, thresholds) -> list[dict]:

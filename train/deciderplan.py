@@ -28,7 +28,8 @@ from .teamarticles import Article, ArticleError
 class DeciderOptions(BaseModel):
     """How the article decider is fitted. ``real_dev``: ``True`` requires the real-page benchmark's dev half
     (an incomplete cache is an error), ``False`` leaves it out, ``None`` uses it when the cache holds every
-    dev page and says so either way. The test half is never read."""
+    dev page and says so either way. ``real_pool``: the same for the training pool of real pages
+    (``data/real/train_*.jsonl``, labelled like the benchmark and never scored). The test half is never read."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     C: float = Field(default=10.0, gt=0)
@@ -37,6 +38,7 @@ class DeciderOptions(BaseModel):
     per_narrative: bool = True
     team_splits: tuple[Literal["train", "dev"], ...] = ("train", "dev")
     real_dev: bool | None = None
+    real_pool: bool | None = None
     articles: Path | None = None
     real: Path | None = None
 
@@ -133,15 +135,18 @@ def signature_of(clf) -> Signature:
 
 
 def training_articles(narratives: tuple[str, ...], articles: Path | None, team_splits, real_dev: bool,
-                      real: Path | None) -> tuple[list[Article], list[Article], str | None]:
-    """``(team articles of team_splits, the real pages' dev half or [], their references digest or None)``;
-    raises ``ArticleError``, ``CacheError`` (naming every missing page) or ``ReferenceError``."""
-    from .decidercv import real_dev_articles
+                      real: Path | None, real_pool: bool | None = False) -> tuple[list[Article], list[Article], str | None]:
+    """``(team articles of team_splits and, with real_pool, the real training pool's pages, the real pages' dev
+    half or [], its references digest or None)``; ``real_pool`` None takes the pool when the cache holds it
+    all; raises ``ArticleError``, ``CacheError`` (naming every missing page) or ``ReferenceError``.
+    Cross-validation folds over the dev half only: the first list is in every fold's fit."""
+    from .decidercv import real_articles
     from .teamarticles import load_articles
 
     team = [a for a in load_articles(articles, narratives) if a.split in team_splits]
-    found, digest = real_dev_articles(real) if real_dev else ([], None)
-    return team, found, digest
+    pool = _real_pages(real_pool, real, "train")[0] if real_pool is not False else []
+    found, digest = real_articles(real, "dev") if real_dev else ([], None)
+    return team + pool, found, digest
 
 
 @dataclass(frozen=True)
@@ -153,6 +158,9 @@ class DeciderPlan:
     real: list[Article]
     digest: str | None
     real_dev_note: str | None
+    pool: tuple[Article, ...] = ()
+    pool_digest: str | None = None
+    pool_note: str | None = None
 
     def provenance(self, base_model_hash: str | None = None) -> dict:
         """What the decider's ``fitted_on`` records about its data (settings are recorded by the fit)."""
@@ -166,6 +174,10 @@ class DeciderPlan:
             p.update(real_dev_pages=len(self.real), real_dev_references_sha256=self.digest)
         elif self.real_dev_note:
             p["real_dev_skipped"] = self.real_dev_note
+        if self.pool:
+            p.update(real_pool_pages=len(self.pool), real_pool_references_sha256=self.pool_digest)
+        elif self.pool_note:
+            p["real_pool_skipped"] = self.pool_note
         return p
 
 
@@ -183,42 +195,64 @@ def _check_classes(arts: list[Article], options: DeciderOptions, where: str) -> 
 def plan_decider(options: DeciderOptions, narratives: tuple[str, ...], log=sys.stderr) -> DeciderPlan:
     """Load and check the articles the decider will be fitted on, before any model is fitted, and say on
     ``log`` which data it uses (and why the real pages' dev half is left out when it is)."""
-    from .decidercv import real_dev_articles
-    from .realcache import CacheError
     where = str(options.articles or "data/articles")
     try:
         team = training_articles(narratives, options.articles, options.team_splits, False, None)[0]
     except ArticleError as exc:
         raise ArticleError(f"the article decider cannot be fitted on {where} (pass --articles FILE_OR_DIR with "
                            f"articles labelled in this taxonomy, or --no-decider): {exc}") from None
-    real: list[Article] = []
-    digest, note = None, None
-    if options.real_dev is False:
-        note = "not asked (--no-real-dev)"
-    else:
-        try:
-            real, digest = real_dev_articles(options.real)
-        except CacheError as exc:
-            if options.real_dev:
-                raise
-            note = f"the real-page cache lacks {len(exc.missing)} page(s) of the dev half"
-        if not real and note is None:
-            note = "no real-page references in the dev half"
-    _check_classes(team + real, options, where)
-    data = f"{len(team)} team articles ({'+'.join(options.team_splits)} split of {where})"
-    if real:
-        print(f"article decider: fitting on {data} and the {len(real)} real pages of the benchmark's dev half "
-              "(the cache holds them all; --no-real-dev leaves them out; the test half is never read)", file=log)
-    else:
-        hint = " (fill it with `narratives real fill`; --real-dev makes this an error)" if "cache" in str(note) else ""
-        print(f"article decider: fitting on {data} only; the real pages' dev half is not used: {note}{hint}",
-              file=log)
-    uncarried = [n for n in narratives if not any(n in a.labels for a in team + real)]
+    real, digest, note = _real_pages(options.real_dev, options.real, "dev")
+    pool, pool_digest, pool_note = _real_pages(options.real_pool, options.real, "train")
+    _check_classes(team + real + pool, options, where)
+    print(_data_line(f"{len(team)} team articles ({'+'.join(options.team_splits)} split of {where})",
+                     [(real, note, "the benchmark's dev half", "--no-real-dev"),
+                      (pool, pool_note, "the training pool", "--no-real-pool")]), file=log)
+    uncarried = [n for n in narratives if not any(n in a.labels for a in team + real + pool)]
     if uncarried:
         print(f"warning: no article carries {', '.join(uncarried)}: the decider learns nothing of it and decides "
               "it by the other narratives' pooled weights, with no offset of its own; write team articles that "
               "carry it (data/articles) before relying on `score` for it, or fit with --no-decider", file=log)
-    return DeciderPlan(options, team, real, digest, note)
+    return DeciderPlan(options, team, real, digest, note, tuple(pool), pool_digest if pool else None, pool_note)
+
+
+def _data_line(team: str, parts: list[tuple[list[Article], str | None, str, str]]) -> str:
+    """The one line that says what the decider is fitted on, and why any real pages are left out.
+
+    >>> _data_line("3 team articles", [([], "not asked (--no-real-dev)", "the dev half", "--no-real-dev")])
+    'article decider: fitting on 3 team articles only; the dev half not used: not asked (--no-real-dev)'
+    """
+    used = [(f"the {len(found)} real pages of {what}", flag) for found, _, what, flag in parts if found]
+    unused = [f"{what} not used: {why}" for found, why, what, _ in parts if not found and why]
+    line = f"article decider: fitting on {team}"
+    if used:
+        line += (" and " + " and ".join(u for u, _ in used) + " (the cache holds them all; "
+                 + " and ".join(f for _, f in used) + " leave" + ("s" if len(used) == 1 else "")
+                 + " them out; the test half is never read)")
+    else:
+        line += " only"
+    if unused:
+        line += "; " + "; ".join(unused)
+        if any("cache" in u for u in unused):
+            line += " (fill it with `narratives real fill` or `narratives real put`)"
+    return line
+
+
+def _real_pages(asked: bool | None, path: Path | None, split: str) -> tuple[list[Article], str | None, str | None]:
+    """``(pages, digest, why unused)`` of the real pages of ``split`` for the decider: ``asked`` False leaves
+    them out, True makes an incomplete cache an error, None uses them when the cache holds them all."""
+    from .decidercv import real_articles
+    from .realcache import CacheError
+
+    what = "the dev half" if split == "dev" else "the training pool"
+    if asked is False:
+        return [], None, f"not asked (--no-real-{'dev' if split == 'dev' else 'pool'})"
+    try:
+        found, digest = real_articles(path, split)
+    except CacheError as exc:
+        if asked:
+            raise
+        return [], None, f"the real-page cache lacks {len(exc.missing)} page(s) of {what}"
+    return (found, digest, None) if found else ([], None, f"no real-page references in {what}")
 
 
 def fit_planned(clf, plan: DeciderPlan, base_model_hash: str | None = None) -> dict:
@@ -230,6 +264,6 @@ def fit_planned(clf, plan: DeciderPlan, base_model_hash: str | None = None) -> d
     from .decider import fit_decider, score_articles_passages
 
     o = plan.options
-    scored = score_articles_passages(clf, plan.team + plan.real)
+    scored = score_articles_passages(clf, plan.team + plan.real + list(plan.pool))
     return fit_decider(scored, list(clf.labels_), dict(clf.thresholds_), cutoff=o.cutoff, C=o.C, stance=o.stance,
                        provenance=plan.provenance(base_model_hash), per_narrative=o.per_narrative)

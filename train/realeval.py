@@ -120,10 +120,10 @@ def page_errors(ref: RealPage, rec: dict) -> list[dict]:
 
 
 def select(refs: list[RealPage], split: str) -> list[RealPage]:
-    """The pages of one half (``dev`` or ``test``) or ``all``."""
+    """The pages of one half (``dev`` or ``test``) or ``all`` (both halves; the training pool is never scored)."""
     if split not in SPLITS:
         raise ValueError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
-    return [r for r in refs if split == "all" or r.page.split == split]
+    return [r for r in refs if r.page.split == split or (split == "all" and r.page.split in ("dev", "test"))]
 
 
 def figures_with_slices(refs: list[RealPage], records: list[dict], labels: Sequence[str]) -> dict:

@@ -7,10 +7,14 @@ in the git-ignored cache (:mod:`narratives.train.realcache`). Fields (all requir
 ``outlet``, ``outlet_kind`` (state, progov, critical, factcheck, news), ``lang`` (en, ru, sr-Cyrl, sr-Latn,
 bs, hr), ``date`` (YYYY-MM-DD, YYYY-MM or null), ``labels`` (narrative id -> promotes or reports; {} for a
 page without narrative), ``hard_negative`` (same topics, no narrative), ``split`` (dev when the first 8 hex
-of sha256(url) are even, else test), ``sha256`` and ``chars`` of the cached text, ``rationale`` (the
-labeller's own words, at most 25).
+of sha256(url) are even, else test; ``train`` for a page of the training pool), ``sha256`` and ``chars`` of
+the cached text, ``rationale`` (the labeller's own words, at most 25).
 
 Every problem is reported with file and line; ids and urls must be unique across all the files.
+
+The **training pool** (files named ``train_*.jsonl``, every line ``split: train``) holds real pages labelled
+the same way but kept out of the benchmark: the article decider is fitted on them (with the dev half), and
+no figure is ever reported on them. A benchmark file holds no ``train`` line and a pool file nothing else.
 
 >>> split_for("https://example.org/a"), page_id("Example News", "https://example.org/a")
 ('dev', 'example-news-b5b10dd0')
@@ -88,7 +92,7 @@ class Page(BaseModel):
     date: str | None = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?$")
     labels: dict[str, Literal["promotes", "reports"]]
     hard_negative: bool
-    split: Literal["dev", "test"]
+    split: Literal["dev", "test", "train"]
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     chars: int = Field(ge=1)
     rationale: str = Field(min_length=1)
@@ -113,7 +117,7 @@ class Page(BaseModel):
         h = url_hash(self.url)
         if not self.id.endswith("-" + h[:8]):
             raise ValueError(f"id {self.id!r} must end with -{h[:8]} (the first 8 hex of sha256(url))")
-        if self.split != split_for(self.url):
+        if self.split != "train" and self.split != split_for(self.url):
             raise ValueError(f"split is {self.split!r}, but the split rule gives {split_for(self.url)!r} for this url")
         if self.hard_negative and self.labels:
             raise ValueError("a hard negative carries no narrative: labels must be {}")
@@ -143,6 +147,18 @@ class ReferenceError(ValueError):
         shown = "\n".join(f"{w}: {m}" for w, m in problems[:50])
         more = f"\n... and {len(problems) - 50} more" if len(problems) > 50 else ""
         super().__init__(f"{len(problems)} reference problem(s):\n{shown}{more}")
+
+
+POOL_PREFIX = "train_"
+
+
+def is_pool_file(path: str | Path) -> bool:
+    """Whether a reference file belongs to the training pool (``train_*.jsonl``) rather than the benchmark.
+
+    >>> is_pool_file("data/real/train_ru.jsonl"), is_pool_file("data/real/pages_labels.jsonl")
+    (True, False)
+    """
+    return Path(path).name.startswith(POOL_PREFIX)
 
 
 def real_dir() -> Path:
@@ -210,6 +226,11 @@ def check_references(path: str | Path | None = None, tax: Taxonomy | None = None
                 page, errs = _parse_line(obj, tax) if obj is not None else (None, [str(err)])
                 problems.extend((where, e) for e in errs)
                 if page is None:
+                    continue
+                if is_pool_file(f) != (page.split == "train"):
+                    problems.append((where, f"field split: {page.split!r} in "
+                                     + ("a training-pool file (train_*.jsonl): every line there is 'train'"
+                                        if is_pool_file(f) else "a benchmark file: 'train' belongs in a train_*.jsonl file")))
                     continue
                 if page.id in by_id:
                     problems.append((where, f"duplicate id {page.id!r} (first at {by_id[page.id]})"))

@@ -96,10 +96,47 @@ def test_fit_with_real_dev_records_its_data_and_cv_prints_the_table(rp, dev_and_
     r = CliRunner().invoke(main, ["decider", "cv", str(tiny_model), "--articles", str(team_file), "--real",
                                   str(rp.real), "--C", "1", "--cutoff", "0.5", "--folds", "2"])
     assert r.exit_code == 0, r.output
-    assert f"{n_dev} dev pages, {len(TEXTS)} team articles, 2 folds" in r.output and "objective" in r.output
+    assert f"{n_dev} dev pages, {len(TEXTS)} team articles, 0 pool pages, 2 folds" in r.output and "objective" in r.output
 
     gone = next(ref for ref in dev_and_test if ref["split"] == "dev")
     (rp.cache_dir / f"{gone['id']}.txt").unlink()  # a dev page missing from the cache: refused, with its id
     r = CliRunner().invoke(main, ["decider", "cv", str(tiny_model), "--articles", str(team_file), "--real",
                                   str(rp.real)])
     assert r.exit_code == 1 and gone["id"] in r.output
+
+
+def test_fit_takes_the_training_pool_and_cv_keeps_it_in_every_fold(rp, dev_and_test, team_file, tiny_model, tmp_path):
+    from narratives.train.decidercv import real_articles
+
+    pool = []
+    for i, (lang, labels, text) in enumerate(TEXTS[:4]):
+        ref = rp.reference(rp.url_in("test", f"pool{i}"), text, labels, lang=lang, split="train")
+        rp.cache(ref, text)
+        pool.append(ref)
+    rp.write_refs(rp.real / "train_team.jsonl", pool)
+    found, digest = real_articles(rp.real, "train")
+    assert [a.id for a in found] == [r["id"] for r in pool] and {a.split for a in found} == {"real-train"}
+    with pytest.raises(ValueError, match="never fitted on the 'test' pages"):
+        real_articles(rp.real, "test")
+
+    out = tmp_path / "with-pool"
+    r = CliRunner().invoke(main, ["decider", "fit", str(tiny_model), "--out", str(out), "--articles", str(team_file),
+                                  "--real", str(rp.real), "--no-stance"])
+    assert r.exit_code == 0, r.output
+    fitted = json.loads((out / "config.json").read_text(encoding="utf-8"))["article_decider"]["fitted_on"]
+    n_dev = sum(ref["split"] == "dev" for ref in dev_and_test)
+    assert fitted["real_pool_pages"] == len(pool) and fitted["real_pool_references_sha256"] == digest
+    assert fitted["presence_rows"] == (len(TEXTS) + n_dev + len(pool)) * 3
+
+    r = CliRunner().invoke(main, ["decider", "cv", str(tiny_model), "--articles", str(team_file), "--real",
+                                  str(rp.real), "--C", "1", "--cutoff", "0.5", "--folds", "2"])
+    assert r.exit_code == 0, r.output
+    assert f"{n_dev} dev pages, {len(TEXTS)} team articles, {len(pool)} pool pages, 2 folds" in r.output
+
+    (rp.cache_dir / f"{pool[0]['id']}.txt").unlink()  # a pool page missing: left out by default, an error if asked
+    r = CliRunner().invoke(main, ["decider", "fit", str(tiny_model), "--out", str(tmp_path / "x"), "--articles",
+                                  str(team_file), "--real", str(rp.real), "--no-stance"])
+    assert r.exit_code == 0 and "training pool not used: the real-page cache lacks 1 page(s)" in r.output
+    r = CliRunner().invoke(main, ["decider", "fit", str(tiny_model), "--out", str(tmp_path / "y"), "--articles",
+                                  str(team_file), "--real", str(rp.real), "--real-pool", "--no-stance"])
+    assert r.exit_code == 1 and pool[0]["id"] in r.output

@@ -58,6 +58,22 @@ def test_split_and_id_rules(rp):
     assert split_for(url) == "dev"
 
 
+def test_training_pool_lines_live_only_in_train_files_and_are_never_scored(rp):
+    from narratives.train.realeval import select
+
+    pool = rp.reference(rp.url_in("test", "pool"), TEXT, split="train")  # any url: the pool has no split rule
+    bench = rp.reference(rp.url_in("dev", "bench"), TEXT)
+    stray = rp.reference(rp.url_in("dev", "stray"), TEXT, split="train")
+    f_pool = rp.write_refs(rp.real / "train_a.jsonl", [pool, rp.reference(rp.url_in("dev", "p2"), TEXT)])
+    f_bench = rp.write_refs(rp.real / "pages.jsonl", [bench, stray])
+    pages, problems = check_references(rp.real)
+    assert sorted(w for w, _ in problems) == [f"{f_bench}:2", f"{f_pool}:2"]
+    assert "'train' belongs in a train_*.jsonl file" in dict(problems)[f"{f_bench}:2"]
+    assert "every line there is 'train'" in dict(problems)[f"{f_pool}:2"]
+    assert [r.page.id for r in select(pages, "all")] == [bench["id"]]
+    assert [r.page.id for r in select(pages, "test")] == []
+
+
 def test_duplicates_across_files_and_bad_lines(rp):
     a = rp.reference(rp.url_in("dev", "d"), TEXT)
     same_url = rp.reference(a["url"], TEXT, outlet="Other")
