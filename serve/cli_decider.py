@@ -58,7 +58,7 @@ def _errors() -> tuple[type[Exception], ...]:
                    "never read) [default: as for training, when the cache holds every dev page; it says which].")
 @click.option("--real-pool/--no-real-pool", default=None,
               help="Also fit on the real training pool (data/real/train_*.jsonl, text from the local cache) "
-                   "[default: as for training, when the cache holds every pool page; it says which].")
+                   "[default: as for training, no].")
 @REAL
 @click.option("--per-narrative/--pooled", default=None,
               help="Fit an offset per narrative (else one set of weights for all narratives) [default: per narrative].")
@@ -105,8 +105,8 @@ def decider_fit(model, out, articles, cutoff, C, stance, team_splits, real_dev, 
 @PER_NARRATIVE
 @TEAM_SPLIT
 @click.option("--real-pool/--no-real-pool", default=None,
-              help="Put the real training pool (data/real/train_*.jsonl) in every fold's fit [default: when the cache "
-                   "holds every pool page].")
+              help="Put the real training pool (data/real/train_*.jsonl) in every fold's fit (an incomplete cache is "
+                   "an error) [default: no].")
 @REAL
 @click.option("--json", "json_out", type=click.Path(path_type=Path), default=None, help="Also write the rows here.")
 def decider_cv(model, articles, Cs, cutoffs, folds, stances, per_narrative, team_splits, real_pool, real_path, json_out):
@@ -119,7 +119,8 @@ def decider_cv(model, articles, Cs, cutoffs, folds, stances, per_narrative, team
 
     try:
         clf = load_model(model)
-        team, real, _ = training_articles(tuple(clf.labels_), articles, team_splits, True, real_path, real_pool)
+        team, real, _ = training_articles(tuple(clf.labels_), articles, team_splits, True, real_path,
+                                          bool(real_pool))
         rows = cross_validate(clf, team, real, Cs=Cs, cutoffs=cutoffs, folds=folds, per_narrative=per_narrative,
                               stances=(True, False) if stances is None else (stances,))
     except _errors() as exc:

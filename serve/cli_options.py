@@ -8,6 +8,7 @@ CORPUS_HELP = "Folder with the seed articles that data/labels/seed_spans.jsonl p
 LABELS_HELP = "Label folder (taxonomy.yaml and *.jsonl label files) [default: data/labels]."
 # The shipped names are listed here rather than read from model/weights, so --help imports nothing;
 # tests/serve/test_cli_help.py keeps the list equal to the shipped models.
-SHIPPED_HELP = "baseline, minilm-lora, routed, e5-head, multilingual, ensemble, e5-lora, e5-lean, e5-head-int8, ensemble-int8"
+SHIPPED_HELP = ("baseline, minilm-lora, routed, e5-head, multilingual, ensemble, e5-lora, e5-lean, e5-head-int8, "
+                "ensemble-int8, e5-real")
 MODEL_HELP = (f"A model name or version (see `narratives models list`; shipped: {SHIPPED_HELP}) "
               "or a model directory [default: the default model, see `narratives promote`].")

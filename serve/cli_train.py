@@ -57,7 +57,7 @@ def decider_options(f):
                           "half is never read) [default: when the cache holds every dev page; it says which]."),
         click.option("--real-pool/--no-real-pool", "real_pool", default=None,
                      help="Also fit the decider on the real training pool (data/real/train_*.jsonl, text from the "
-                          "local cache) [default: when the cache holds every pool page; it says which]."),
+                          "local cache; an incomplete cache is an error) [default: no]."),
         click.option("--articles", type=click.Path(exists=True, path_type=Path), default=None,
                      help="Team-written article file or folder the decider is fitted on [default: data/articles]."),
         click.option("--real", "real_path", type=click.Path(exists=True, path_type=Path), default=None,
@@ -120,9 +120,13 @@ def _decider_errors() -> tuple[type[Exception], ...]:
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
               help="Any constructor setting of the kind (repeatable), e.g. --set min_df=1 --set C=4; checked "
                    "against the kind's settings and saved with the model in recipe.json.")
+@click.option("--real-negatives", is_flag=True, default=False,
+              help="Also fit on every passage of the real training pool's pages without narrative (data/real/"
+                   "train_*.jsonl; text from the local cache, which must hold them all): real on-topic reporting "
+                   "as negatives. Recorded in config.json and the card.")
 @decider_options
 def train(out, kind, labels, corpus, fit_on, reference, C, encoder, mode, epochs, seed, few_shot_below, sets,
-          **decider):
+          real_negatives, **decider):
     """Train a model from the label folder, evaluate it on the held-out splits, fit its article decider
     (--kind ensemble: by default), and write the model directory (config.json, weights, metrics.json,
     README.md card, plots) atomically."""
@@ -150,7 +154,7 @@ def train(out, kind, labels, corpus, fit_on, reference, C, encoder, mode, epochs
     command = " ".join(["narratives train", *sys.argv[2:]]) if sys.argv[1:2] == ["train"] else None
     try:
         result = _train(labels=labels, corpus=corpus, out=out, fit_splits=splits, kind=kind, reference=reference,
-                        command=command, decider=decider_request(**decider), **params)
+                        command=command, decider=decider_request(**decider), real_negatives=real_negatives, **params)
     except (LabelError, TaxonomyError, ModelLoadError, ValueError, *_decider_errors()) as exc:
         raise click.ClickException(str(exc)) from None
     _echo_held_out(result)

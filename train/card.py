@@ -79,6 +79,9 @@ def render_card(metrics: dict, config: dict, taxonomy, passages) -> str:
         f"- labels: {', '.join(config['labels'])}",
         f"- trained on split(s): {', '.join(data['fit_splits'])}; label data sha256 `{data['labels_sha256'][:16]}…`; "
         f"taxonomy sha256 `{data['taxonomy_sha256'][:16]}…`; frozen test split sha256 `{data['test_split_sha256'][:16]}…`",
+        *([f"- also fitted on {rn['passages']} real negative passages: every passage of the {rn['pages']} "
+           f"training-pool pages without narrative (data/real/train_*.jsonl, text from the local cache; references "
+           f"sha256 `{rn['references_sha256'][:16]}…`)"] if (rn := data.get("real_negatives")) else []),
         f"- library versions: {', '.join(f'{k} {v}' for k, v in sorted(config['versions'].items())) or 'see members'}",
         *_kind_lines(config),
         "",

@@ -28,8 +28,10 @@ from .teamarticles import Article, ArticleError
 class DeciderOptions(BaseModel):
     """How the article decider is fitted. ``real_dev``: ``True`` requires the real-page benchmark's dev half
     (an incomplete cache is an error), ``False`` leaves it out, ``None`` uses it when the cache holds every
-    dev page and says so either way. ``real_pool``: the same for the training pool of real pages
-    (``data/real/train_*.jsonl``, labelled like the benchmark and never scored). The test half is never read."""
+    dev page and says so either way. ``real_pool``: the training pool of real pages (``data/real/train_*.jsonl``,
+    labelled like the benchmark and never scored), off unless asked: cross-validated on the dev half and the
+    pool together it did not help any shipped recipe, and a model fitted with ``--real-negatives`` has seen the
+    pool's negative pages. The test half is never read."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     C: float = Field(default=10.0, gt=0)
@@ -38,7 +40,7 @@ class DeciderOptions(BaseModel):
     per_narrative: bool = True
     team_splits: tuple[Literal["train", "dev"], ...] = ("train", "dev")
     real_dev: bool | None = None
-    real_pool: bool | None = None
+    real_pool: bool | None = False
     articles: Path | None = None
     real: Path | None = None
 
@@ -222,7 +224,9 @@ def _data_line(team: str, parts: list[tuple[list[Article], str | None, str, str]
     'article decider: fitting on 3 team articles only; the dev half not used: not asked (--no-real-dev)'
     """
     used = [(f"the {len(found)} real pages of {what}", flag) for found, _, what, flag in parts if found]
-    unused = [f"{what} not used: {why}" for found, why, what, _ in parts if not found and why]
+    fill = " (fill it with `narratives real fill` or `narratives real put`)"
+    unused = [f"{what} not used: {why}" + (fill if "cache" in str(why) else "") for found, why, what, _ in parts
+              if not found and why]
     line = f"article decider: fitting on {team}"
     if used:
         line += (" and " + " and ".join(u for u, _ in used) + " (the cache holds them all; "
@@ -232,8 +236,6 @@ def _data_line(team: str, parts: list[tuple[list[Article], str | None, str, str]
         line += " only"
     if unused:
         line += "; " + "; ".join(unused)
-        if any("cache" in u for u in unused):
-            line += " (fill it with `narratives real fill` or `narratives real put`)"
     return line
 
 
@@ -245,7 +247,7 @@ def _real_pages(asked: bool | None, path: Path | None, split: str) -> tuple[list
 
     what = "the dev half" if split == "dev" else "the training pool"
     if asked is False:
-        return [], None, f"not asked (--no-real-{'dev' if split == 'dev' else 'pool'})"
+        return [], None, "not asked (--no-real-dev)" if split == "dev" else "not asked (--real-pool adds it)"
     try:
         found, digest = real_articles(path, split)
     except CacheError as exc:

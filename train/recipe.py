@@ -44,6 +44,7 @@ class Recipe(BaseModel):
     fit_splits: list[str]
     members: list[MemberRecipe] = []
     decider: DeciderOptions | None = None  # the article decider fitted with the model (None: none)
+    real_negatives: bool = False  # the training pool's negative passages fitted too (train.realpassages)
 
     def to_json(self) -> str:
         return json.dumps(self.model_dump(), indent=2, sort_keys=True, default=str) + "\n"

@@ -120,8 +120,11 @@ def test_fit_takes_the_training_pool_and_cv_keeps_it_in_every_fold(rp, dev_and_t
         real_articles(rp.real, "test")
 
     out = tmp_path / "with-pool"
+    r = CliRunner().invoke(main, ["decider", "fit", str(tiny_model), "--out", str(tmp_path / "no-pool"), "--articles",
+                                  str(team_file), "--real", str(rp.real), "--no-stance"])  # the pool is opt-in
+    assert r.exit_code == 0 and "training pool not used: not asked (--real-pool adds it)" in r.output
     r = CliRunner().invoke(main, ["decider", "fit", str(tiny_model), "--out", str(out), "--articles", str(team_file),
-                                  "--real", str(rp.real), "--no-stance"])
+                                  "--real", str(rp.real), "--no-stance", "--real-pool"])
     assert r.exit_code == 0, r.output
     fitted = json.loads((out / "config.json").read_text(encoding="utf-8"))["article_decider"]["fitted_on"]
     n_dev = sum(ref["split"] == "dev" for ref in dev_and_test)
@@ -129,14 +132,11 @@ def test_fit_takes_the_training_pool_and_cv_keeps_it_in_every_fold(rp, dev_and_t
     assert fitted["presence_rows"] == (len(TEXTS) + n_dev + len(pool)) * 3
 
     r = CliRunner().invoke(main, ["decider", "cv", str(tiny_model), "--articles", str(team_file), "--real",
-                                  str(rp.real), "--C", "1", "--cutoff", "0.5", "--folds", "2"])
+                                  str(rp.real), "--C", "1", "--cutoff", "0.5", "--folds", "2", "--real-pool"])
     assert r.exit_code == 0, r.output
     assert f"{n_dev} dev pages, {len(TEXTS)} team articles, {len(pool)} pool pages, 2 folds" in r.output
 
-    (rp.cache_dir / f"{pool[0]['id']}.txt").unlink()  # a pool page missing: left out by default, an error if asked
-    r = CliRunner().invoke(main, ["decider", "fit", str(tiny_model), "--out", str(tmp_path / "x"), "--articles",
-                                  str(team_file), "--real", str(rp.real), "--no-stance"])
-    assert r.exit_code == 0 and "training pool not used: the real-page cache lacks 1 page(s)" in r.output
+    (rp.cache_dir / f"{pool[0]['id']}.txt").unlink()  # a pool page missing: an error when asked for
     r = CliRunner().invoke(main, ["decider", "fit", str(tiny_model), "--out", str(tmp_path / "y"), "--articles",
                                   str(team_file), "--real", str(rp.real), "--real-pool", "--no-stance"])
     assert r.exit_code == 1 and pool[0]["id"] in r.output

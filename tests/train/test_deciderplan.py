@@ -238,9 +238,11 @@ def test_the_readme_shows_what_train_says_without_the_cache(tmp_path, monkeypatc
     assert _plan_message() == _readme_lines()[1]
 
 
-def test_the_readme_shows_what_train_says_with_the_cache():
-    """The README's first line, where the local cache holds the whole dev half (not in CI)."""
+def test_the_readme_shows_what_train_says_with_the_cache(monkeypatch):
+    """The README's first line, where the user's own cache holds the whole dev half (not in CI)."""
     from narratives.train.realcache import CacheError
+
+    monkeypatch.delenv("NARRATIVES_REAL_CACHE")  # the user cache folder, not the tests' empty one
     from narratives.train.realpages import load_references
 
     try:

@@ -1,0 +1,58 @@
+"""Negative passages from the real training pool: only pool pages without narrative, cut as `narratives score`
+cuts them, and `narratives train --real-negatives` fitting on them and recording where they came from."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from narratives.serve.cli import main
+from narratives.train.realcache import CacheError
+from narratives.train.realpassages import negative_passages
+
+ON_TOPIC = ("Burials at Potocari\n\nFamilies buried the remains of victims identified this year at the memorial "
+            "centre on Thursday.\n\nThe commission said work on the remaining cases continues.\n\nShort line.")
+CARRIES = "Opinion\n\nThe West wrote the rulebook in 2008 and cannot complain when others read from it now."
+
+
+def _pool(rp):
+    neg = rp.reference(rp.url_in("test", "neg"), ON_TOPIC, {}, hard_negative=True, split="train")
+    pos = rp.reference(rp.url_in("dev", "pos"), CARRIES, {"kosovo_precedent": "promotes"}, split="train")
+    bench = rp.reference(rp.url_in("dev", "bench"), ON_TOPIC + " Bench.", {}, hard_negative=True)
+    for ref, text in ((neg, ON_TOPIC), (pos, CARRIES), (bench, ON_TOPIC + " Bench.")):
+        rp.cache(ref, text)
+    rp.write_refs(rp.real / "train_a.jsonl", [neg, pos])
+    rp.write_refs(rp.real / "pages.jsonl", [bench])
+    return neg
+
+
+def test_only_the_pools_pages_without_narrative_give_passages_of_five_words_or_more(rp):
+    neg = _pool(rp)
+    passages, prov = negative_passages(rp.real)
+    assert [p.text for p in passages] == ["Families buried the remains of victims identified this year at the memorial "
+                                          "centre on Thursday.", "The commission said work on the remaining cases "
+                                          "continues."]  # the title and "Short line." are under five words
+    assert {(p.narratives, p.stance, p.split, p.source) for p in passages} == {((), "none", "train", f"real:{neg['id']}")}
+    assert prov["pages"] == 1 and prov["passages"] == 2 and len(prov["references_sha256"]) == 64
+
+    (rp.cache_dir / f"{neg['id']}.txt").unlink()
+    with pytest.raises(CacheError, match=neg["id"]):
+        negative_passages(rp.real)
+
+
+def test_train_with_real_negatives_fits_them_and_records_them(rp, labels_dir, corpus_dir, tmp_path):
+    _pool(rp)
+    assert rp.real == labels_dir.parent / "real"  # the pool is read beside the label folder
+    base = ["train", "--labels", str(labels_dir), "--corpus", str(corpus_dir), "--no-decider"]
+    r = CliRunner().invoke(main, [*base, "--out", str(tmp_path / "with"), "--real-negatives"])
+    assert r.exit_code == 0, r.output
+    cfg = json.loads((tmp_path / "with" / "config.json").read_text(encoding="utf-8"))
+    assert cfg["data"]["real_negatives"]["passages"] == 2
+    assert "also fitted on 2 real negative passages" in (tmp_path / "with" / "README.md").read_text(encoding="utf-8")
+    assert json.loads((tmp_path / "with" / "recipe.json").read_text(encoding="utf-8"))["real_negatives"] is True
+    r = CliRunner().invoke(main, [*base, "--out", str(tmp_path / "without")])
+    assert r.exit_code == 0, r.output
+    assert "real_negatives" not in json.loads((tmp_path / "without" / "config.json").read_text(encoding="utf-8"))["data"]
+    r = CliRunner().invoke(main, [*base, "--out", str(tmp_path / "ens"), "--kind", "ensemble", "--real-negatives"])
+    assert r.exit_code == 1 and "applies to a trained kind" in r.output
