@@ -124,9 +124,12 @@ def _decider_errors() -> tuple[type[Exception], ...]:
               help="Also fit on every passage of the real training pool's pages without narrative (data/real/"
                    "train_*.jsonl; text from the local cache, which must hold them all): real on-topic reporting "
                    "as negatives. Recorded in config.json and the card.")
+@click.option("--real-positives", is_flag=True, default=False,
+              help="Fit twice: then also on the passage the first fit scores highest for each narrative of each "
+                   "training-pool page that carries one, with the page's stance (text from the local cache).")
 @decider_options
 def train(out, kind, labels, corpus, fit_on, reference, C, encoder, mode, epochs, seed, few_shot_below, sets,
-          real_negatives, **decider):
+          real_negatives, real_positives, **decider):
     """Train a model from the label folder, evaluate it on the held-out splits, fit its article decider
     (--kind ensemble: by default), and write the model directory (config.json, weights, metrics.json,
     README.md card, plots) atomically."""
@@ -154,7 +157,8 @@ def train(out, kind, labels, corpus, fit_on, reference, C, encoder, mode, epochs
     command = " ".join(["narratives train", *sys.argv[2:]]) if sys.argv[1:2] == ["train"] else None
     try:
         result = _train(labels=labels, corpus=corpus, out=out, fit_splits=splits, kind=kind, reference=reference,
-                        command=command, decider=decider_request(**decider), real_negatives=real_negatives, **params)
+                        command=command, decider=decider_request(**decider), real_negatives=real_negatives,
+                        real_positives=real_positives, **params)
     except (LabelError, TaxonomyError, ModelLoadError, ValueError, *_decider_errors()) as exc:
         raise click.ClickException(str(exc)) from None
     _echo_held_out(result)

@@ -82,6 +82,9 @@ def render_card(metrics: dict, config: dict, taxonomy, passages) -> str:
         *([f"- also fitted on {rn['passages']} real negative passages: every passage of the {rn['pages']} "
            f"training-pool pages without narrative (data/real/train_*.jsonl, text from the local cache; references "
            f"sha256 `{rn['references_sha256'][:16]}…`)"] if (rn := data.get("real_negatives")) else []),
+        *([f"- and on {rp['passages']} real positive passages: for each narrative of the {rp['pages']} training-pool "
+           f"pages that carry one, the passage a first fit scored highest for it, with the page's stance (references "
+           f"sha256 `{rp['references_sha256'][:16]}…`)"] if (rp := data.get("real_positives")) else []),
         f"- library versions: {', '.join(f'{k} {v}' for k, v in sorted(config['versions'].items())) or 'see members'}",
         *_kind_lines(config),
         "",

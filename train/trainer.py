@@ -93,7 +93,7 @@ def _prepare(labels, corpus, reference):
 def train(labels: str | Path | None = None, corpus: str | Path | None = None, out: str | Path | None = None,
           fit_splits: tuple[str, ...] = ("train",), kind: str = "baseline", reference: str | Path | None = None,
           command: str | None = None, log=sys.stderr, decider: Choice = "auto", real_negatives: bool = False,
-          **params) -> dict:
+          real_positives: bool = False, **params) -> dict:
     """Train and save a model; returns ``{"path", "model_hash", "metrics"}``.
 
     ``kind`` is ``baseline`` (TF-IDF; thresholds from cross-validation on the fitting splits),
@@ -120,9 +120,9 @@ def train(labels: str | Path | None = None, corpus: str | Path | None = None, ou
     if spec.combined and not spec.recipe:
         raise ValueError(f"{spec.name} models are built from members, not trained: see `narratives --help`")
     if spec.combined:
-        if real_negatives:
-            raise ValueError(f"--real-negatives applies to a trained kind, not to {spec.name}: train the member "
-                             "with it, then build the combined model with `narratives ensemble`")
+        if real_negatives or real_positives:
+            raise ValueError(f"--real-negatives and --real-positives apply to a trained kind, not to {spec.name}: "
+                             "train the member with them, then build the combined model with `narratives ensemble`")
         _check_recipe(spec, fit_splits, params)
     else:
         _check_fit_splits(spec, fit_splits)
@@ -132,7 +132,8 @@ def train(labels: str | Path | None = None, corpus: str | Path | None = None, ou
     plan = plan_decider(options, tuple(prepared[0].ids), log) if options is not None else None
     if spec.combined:
         return _train_recipe(spec, prepared, labels, out, fit_splits, command, log, plan)
-    recipe = recipe.model_copy(update={"decider": options, "real_negatives": real_negatives})
+    recipe = recipe.model_copy(update={"decider": options, "real_negatives": real_negatives,
+                                       "real_positives": real_positives})
     return _train_one(spec, recipe, prepared, labels, out, command, log, plan=plan)[0]
 
 
@@ -153,24 +154,38 @@ def _train_one(spec, recipe: Recipe, prepared, labels, out, command, log, rememb
     fit = [p for p in passages if p.split in fit_splits]
     if not fit:
         raise LabelError([(str(labels or labels_dir()), f"no passages in split(s) {', '.join(fit_splits)}")])
-    real = None
+    pool = Path(labels or labels_dir()).parent / "real"  # the training pool beside the label folder
+    real: dict = {}
     if recipe.real_negatives:
         from .realpassages import negative_passages
 
-        # the pool beside the label folder; a CacheError names every missing page before any fitting
-        negatives, real = negative_passages(Path(labels or labels_dir()).parent / "real")
+        negatives, real["real_negatives"] = negative_passages(pool)  # a CacheError names every missing page
         fit = fit + negatives
-        print(f"with the {real['passages']} passages of the {real['pages']} training-pool pages without narrative "
-              "(real negatives, text from the local cache)", file=log)
+        print(f"with the {len(negatives)} passages of the {real['real_negatives']['pages']} training-pool pages "
+              "without narrative (real negatives, text from the local cache)", file=log)
+    if recipe.real_positives:
+        from .realpassages import positive_pages
+
+        carried, real["real_positives"] = positive_pages(pool)  # checked before the first fit
     t0 = time.time()
+    dev = [p for p in passages if p.split == "dev"]
     print(f"training a {spec.name} model on {len(fit)} passages ({', '.join(fit_splits)}) ...", file=log)
-    clf = _fit(spec, tax, recipe.params, fit, [p for p in passages if p.split == "dev"], log)
+    clf = _fit(spec, tax, recipe.params, fit, dev, log)
+    if recipe.real_positives:
+        from .realpassages import top_passages
+
+        picked = top_passages(clf, carried)
+        real["real_positives"]["passages"] = len(picked)
+        fit = fit + picked
+        print(f"again with the best-scored passage for each narrative of the {len(carried)} training-pool pages "
+              f"that carry one ({len(picked)} real positives): {len(fit)} passages ...", file=log)
+        clf = _fit(spec, tax, recipe.params, fit, dev, log)
     if remember:
         clf = RememberedScores(clf)
     target = Path(out) if out is not None else staging_dir()
     result = _save_with_card(clf, target, tax, passages, fit_splits, ref, time.time() - t0, spec.tuned_on,
                              command or f"narratives train --kind {spec.name}" + (f" --out {out}" if out else ""),
-                             log, cv=_cv_metrics(clf, fit), recipe=recipe, plan=plan, real_negatives=real)
+                             log, cv=_cv_metrics(clf, fit), recipe=recipe, plan=plan, real=real)
     if out is None:
         path, new = publish_version(target)
         print(f"{'new version' if new else 'identical to the existing version'} {path.name} in {path.parent}",
@@ -332,8 +347,7 @@ def _derived_files(full: dict, config: dict, tax, passages) -> dict[str, str | b
 
 
 def _save_with_card(clf, out, tax, passages, fit_splits, ref, train_s, tuned_on, command, log, cv=None,
-                    recipe: Recipe | None = None, plan: DeciderPlan | None = None,
-                    real_negatives: dict | None = None) -> dict:
+                    recipe: Recipe | None = None, plan: DeciderPlan | None = None, real: dict | None = None) -> dict:
     """Fit the planned article decider, evaluate on the held-out splits (and the reference), then save with
     metrics, card and plots: a failure in any step writes nothing."""
     extra: dict = {}
@@ -347,8 +361,7 @@ def _save_with_card(clf, out, tax, passages, fit_splits, ref, train_s, tuned_on,
     data = {"labels_sha256": data_hash(passages), "taxonomy_sha256": sha256_text(Path(tax.path).read_text("utf-8")),
             "test_split_sha256": frozen_hash([p for p in passages if p.split == "test"]),
             "fit_splits": list(fit_splits), "counts": counts}
-    if real_negatives is not None:
-        data["real_negatives"] = real_negatives
+    data.update(real or {})  # real_negatives / real_positives: what the training pool gave (train.realpassages)
     created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
     def files(model_hash: str) -> dict[str, str | bytes]:

@@ -1,5 +1,6 @@
-"""Negative passages from the real training pool: only pool pages without narrative, cut as `narratives score`
-cuts them, and `narratives train --real-negatives` fitting on them and recording where they came from."""
+"""Passages from the real training pool: negatives from pool pages without narrative (cut as `narratives score`
+cuts them), the best-scored passage per narrative of the others, and `narratives train --real-negatives
+--real-positives` fitting on them and recording where they came from."""
 from __future__ import annotations
 
 import json
@@ -9,7 +10,7 @@ from click.testing import CliRunner
 
 from narratives.serve.cli import main
 from narratives.train.realcache import CacheError
-from narratives.train.realpassages import negative_passages
+from narratives.train.realpassages import negative_passages, positive_pages, top_passages
 
 ON_TOPIC = ("Burials at Potocari\n\nFamilies buried the remains of victims identified this year at the memorial "
             "centre on Thursday.\n\nThe commission said work on the remaining cases continues.\n\nShort line.")
@@ -55,4 +56,27 @@ def test_train_with_real_negatives_fits_them_and_records_them(rp, labels_dir, co
     assert r.exit_code == 0, r.output
     assert "real_negatives" not in json.loads((tmp_path / "without" / "config.json").read_text(encoding="utf-8"))["data"]
     r = CliRunner().invoke(main, [*base, "--out", str(tmp_path / "ens"), "--kind", "ensemble", "--real-negatives"])
-    assert r.exit_code == 1 and "applies to a trained kind" in r.output
+    assert r.exit_code == 1 and "apply to a trained kind, not to ensemble" in r.output
+
+
+def test_positive_pages_give_the_best_scored_passage_per_narrative_with_the_pages_stance(rp, tiny_model):
+    from narratives.model import load_model
+
+    _pool(rp)
+    pages, prov = positive_pages(rp.real)
+    assert [p.labels for p in pages] == [{"kosovo_precedent": "promotes"}] and prov["pages"] == 1
+    assert pages[0].passages == (CARRIES.split("\n\n")[1],)  # "Opinion" is under five words
+    picked = top_passages(load_model(str(tiny_model)), pages)
+    assert [(p.text, p.narratives, p.stance, p.split) for p in picked] == [
+        (pages[0].passages[0], ("kosovo_precedent",), "promotes", "train")]
+
+
+def test_train_with_real_positives_fits_twice_and_records_the_picked_passages(rp, labels_dir, corpus_dir, tmp_path):
+    _pool(rp)
+    base = ["train", "--labels", str(labels_dir), "--corpus", str(corpus_dir), "--no-decider"]
+    r = CliRunner().invoke(main, [*base, "--out", str(tmp_path / "m"), "--real-negatives", "--real-positives"])
+    assert r.exit_code == 0, r.output
+    data = json.loads((tmp_path / "m" / "config.json").read_text(encoding="utf-8"))["data"]
+    assert data["real_positives"]["pages"] == 1 and data["real_positives"]["passages"] == 1
+    assert data["real_negatives"]["passages"] == 2
+    assert "and on 1 real positive passages" in (tmp_path / "m" / "README.md").read_text(encoding="utf-8")
