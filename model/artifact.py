@@ -26,7 +26,9 @@ MANIFEST = "manifest.json"
 FORMAT = "narratives-model"
 FORMAT_VERSION = 1
 # Files whose bytes decide predictions; they make up the model hash.
-HASHED = ("config.json", "vocab.json", "weights.safetensors")
+HASHED = ("config.json", "vocab.json", "weights.safetensors", "article_stance.json", "article_stance.safetensors")
+# Hashed files that belong to the article decider rather than to the kind (narratives.model.articlestance).
+DECIDER_FILES = ("article_stance.json", "article_stance.safetensors")
 FORBIDDEN_SUFFIXES = (".pkl", ".pickle", ".joblib", ".pt", ".bin")
 
 
@@ -100,34 +102,40 @@ def _discard(folder: Path) -> None:
 
 
 def save_model_dir(path: str | Path, config: dict, write_weights: Callable[[Path], None] | None = None,
-                   extra_config: dict | None = None, extra_files=None) -> str:
+                   extra_config: dict | None = None, extra_files=None, decider_files: dict[str, bytes] | None = None) -> str:
     """The one way every model kind is saved: ``config.json`` (``config`` updated with ``extra_config``),
-    the kind's weight files (``write_weights(tmp)``), then the derived files, all atomically. Returns
-    the model hash."""
+    the kind's weight files (``write_weights(tmp)``) and the article decider's (``decider_files``, by name,
+    each one of :data:`DECIDER_FILES`), then the derived files, all atomically. Returns the model hash."""
 
     def write(tmp: Path) -> None:
         write_json(tmp / "config.json", {**config, **(extra_config or {})})
         if write_weights is not None:
             write_weights(tmp)
+        _write_decider_files(tmp, decider_files)
         write_extra_files(tmp, extra_files)
 
     return atomic_model_dir(path, write)
 
 
 def rewrite_config(model_path: str | Path, out: str | Path, edit_config: Callable[[dict], dict],
-                   card_section: Callable[[str, str], list[str]] | None = None) -> str:
+                   card_section: Callable[[str, str], list[str]] | None = None,
+                   decider_files: dict[str, bytes] | None = None) -> str:
     """Write a copy of a model directory at ``out`` (atomically) with the same weight files and
     ``edit_config(config)`` as its ``config.json``; returns the new model hash (a new config is a new
-    version). The copied card names the new version, and ``card_section(old hash, new hash)`` (lines, the
-    first its ``## `` heading) replaces any earlier section of that heading (see :func:`with_section`)."""
+    version). ``decider_files`` not None replaces the article decider's files (:data:`DECIDER_FILES`; an
+    empty map removes them). The copied card names the new version, and ``card_section(old hash, new
+    hash)`` (lines, the first its ``## `` heading) replaces any earlier section of that heading (see
+    :func:`with_section`)."""
     manifest = verify_model_dir(model_path)
     src = Path(manifest["path"])
     config = edit_config(dict(manifest["config"]))
+    keep = ("config.json", MANIFEST) + (DECIDER_FILES if decider_files is not None else ())
 
     def write(tmp: Path) -> None:
         for name in manifest["files"]:
-            if name not in ("config.json", MANIFEST):
+            if name not in keep:
                 shutil.copy2(src / name, tmp / name)
+        _write_decider_files(tmp, decider_files)
         write_json(tmp / "config.json", config)
         card = tmp / "README.md"
         if card.exists() and card_section is not None:
@@ -151,6 +159,14 @@ def with_section(card: str, old_hash: str, new_hash: str, section: list[str]) ->
         head += rest[nxt:] if nxt >= 0 else "\n"
     head = head.replace(old_hash, new_hash).replace(old_hash[:12], new_hash[:12])
     return head.rstrip("\n") + "\n\n" + "\n".join(section)
+
+
+def _write_decider_files(tmp: Path, files: dict[str, bytes] | None) -> None:
+    unknown = sorted(set(files or {}) - set(DECIDER_FILES))
+    if unknown:
+        raise ValueError(f"not an article decider file: {', '.join(unknown)} (expected {', '.join(DECIDER_FILES)})")
+    for name, content in (files or {}).items():
+        (tmp / name).write_bytes(content)
 
 
 def write_extra_files(tmp: Path, extra_files) -> None:

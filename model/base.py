@@ -122,12 +122,13 @@ class NarrativeModelBase:
         return {**config, **detector_config()} if self.uses_language(config) else config
 
     def save_pretrained(self, path: str | Path, extra_config: dict | None = None,
-                        extra_files: ExtraFiles | None = None) -> str:
+                        extra_files: ExtraFiles | None = None, decider_files: dict[str, bytes] | None = None) -> str:
         """Write the model directory atomically; returns the model hash (its version).
 
         ``extra_config`` merges into ``config.json`` (e.g. data hashes); ``extra_files(model_hash)`` maps
         derived file names (``metrics.json``, ``README.md``) to their content, so a card can name the
-        version it describes.
+        version it describes; ``decider_files`` are the article decider's hashed files (see
+        :data:`narratives.model.artifact.DECIDER_FILES`).
         """
         tensors, files = self._weights()
 
@@ -137,7 +138,7 @@ class NarrativeModelBase:
             if tensors is not None:
                 _save_tensors(tensors, tmp / "weights.safetensors")
 
-        return save_model_dir(path, self.config(), write_weights, extra_config, extra_files)
+        return save_model_dir(path, self.config(), write_weights, extra_config, extra_files, decider_files)
 
     @classmethod
     def _from_saved(cls, saved: SavedModel, **kwargs: Any) -> Any:

@@ -50,7 +50,8 @@ class NarrativeModel(Protocol):
 
     def config(self) -> dict[str, Any]: ...
 
-    def save_pretrained(self, path: str | Path, extra_config: dict | None = None, extra_files: Any = None) -> str: ...
+    def save_pretrained(self, path: str | Path, extra_config: dict | None = None, extra_files: Any = None,
+                        decider_files: dict[str, bytes] | None = None) -> str: ...
 
 
 def stance_of(promotes: float, has_narratives: bool = True) -> str:

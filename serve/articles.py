@@ -48,8 +48,9 @@ def __getattr__(name: str) -> Any:
 
 def aggregate(passages: list[dict], spans: list[tuple[int, int]], text: str, labels: list[str],
               thresholds: dict[str, float], max_evidence: int = 3, min_words: int = 5,
-              decider: dict | None = None) -> dict:
-    """Article-level fields from its passage records (see the module docstring for the rule).
+              decider: dict | None = None, article_promotes: float | None = None) -> dict:
+    """Article-level fields from its passage records (see the module docstring for the rule);
+    ``article_promotes`` is the article stance model's probability, for a decider that reads the article text.
 
     >>> p = [{"scores": {"x": 0.9}, "stance_score": 0.8, "stance": "promotes"},
     ...      {"scores": {"x": 0.2}, "stance_score": 0.1, "stance": "none"}]
@@ -82,7 +83,8 @@ def aggregate(passages: list[dict], spans: list[tuple[int, int]], text: str, lab
             from .decider import stance_probability
 
             learned = stance_probability(decider, [p["scores"][lab] for p in passages],
-                                         [p["stance_score"] for p in passages], eligible, thresholds[lab])
+                                         [p["stance_score"] for p in passages], eligible, thresholds[lab],
+                                         article_promotes)
             promo = promo if learned is None else learned
         stances[lab] = stance_of(promo)
         evidence[lab] = [{"start": spans[i][0], "end": spans[i][1], "score": rounded(passages[i]["scores"][lab]),
@@ -195,8 +197,11 @@ def _article_record(item: dict, spans, recs, clf, info, max_evidence, min_words)
     from .records import article_fields, text_sha256
 
     text = item["text"]
+    from .decider import article_promotes
+
+    promotes = article_promotes(clf, [text]) if spans else None
     agg = aggregate(recs, spans, text, clf.labels_, clf.thresholds_, max_evidence, min_words,
-                    article_decider(clf))
+                    article_decider(clf), promotes[0] if promotes else None)
     warnings = list(item.get("warnings", []))
     if not spans:
         warnings.append("article has no text")

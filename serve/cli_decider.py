@@ -24,6 +24,10 @@ TEAM_SPLIT = click.option("--team-split", "team_splits", multiple=True, type=cli
                           help="Which splits of the team-written articles to fit on (repeat for both).")
 PER_NARRATIVE = click.option("--per-narrative/--pooled", default=True, show_default=True,
                              help="Fit an offset per narrative (else one set of weights for all narratives).")
+STANCE_SOURCE = click.option(
+    "--stance-source", "stance_source", type=click.Choice(["passages", "article_text"]), default=None,
+    help="Where the stance part reads an article's stance: its passages' stance scores, or the whole article's text "
+         "(an article stance model, written beside the weights) [default: as for training].")
 REAL = click.option("--real", "real_path", type=click.Path(exists=True, path_type=Path), default=None,
                     help="Real-page reference file or folder [default: data/real].")
 
@@ -62,7 +66,9 @@ def _errors() -> tuple[type[Exception], ...]:
 @REAL
 @click.option("--per-narrative/--pooled", default=None,
               help="Fit an offset per narrative (else one set of weights for all narratives) [default: per narrative].")
-def decider_fit(model, out, articles, cutoff, C, stance, team_splits, real_dev, real_pool, real_path, per_narrative):
+@STANCE_SOURCE
+def decider_fit(model, out, articles, cutoff, C, stance, team_splits, real_dev, real_pool, real_path, per_narrative,
+                stance_source):
     """Score the team articles (and the real pages' dev half) with MODEL, fit the decider, and write MODEL plus
     the decider to --out (a new model version; the weights are unchanged). Prints the decider.
 
@@ -75,18 +81,18 @@ def decider_fit(model, out, articles, cutoff, C, stance, team_splits, real_dev, 
 
     given = {"C": C, "cutoff": cutoff, "stance": stance, "per_narrative": per_narrative,
              "team_splits": tuple(team_splits) or None, "real_dev": real_dev, "real_pool": real_pool, "articles": articles,
-             "real": real_path}
+             "real": real_path, "stance_source": stance_source}
     try:
         clf = load_model(model)
         options = fit_settings(clf, given)
         click.echo(f"decider settings: C {options.C}, cutoff {options.cutoff}, team splits "
-                   f"{'+'.join(options.team_splits)}, real dev {'auto' if options.real_dev is None else options.real_dev}",
-                   err=True)
-        d = fit_planned(clf, plan_decider(options, tuple(clf.labels_), log=sys.stderr), clf.model_hash_)
-        h = attach_decider(clf.path_, d, out)
+                   f"{'+'.join(options.team_splits)}, real dev {'auto' if options.real_dev is None else options.real_dev}, "
+                   f"stance from {options.stance_source if options.stance else 'the passage rule'}", err=True)
+        fitted = fit_planned(clf, plan_decider(options, tuple(clf.labels_), log=sys.stderr), clf.model_hash_)
+        h = attach_decider(clf.path_, fitted.config, out, fitted.files)
     except _errors() as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(json.dumps(d, indent=1))
+    click.echo(json.dumps(fitted.config, indent=1))
     click.echo(f"wrote {out} (model hash {h[:12]})")
 
 
@@ -108,28 +114,36 @@ def decider_fit(model, out, articles, cutoff, C, stance, team_splits, real_dev, 
               help="Put the real training pool (data/real/train_*.jsonl) in every fold's fit (an incomplete cache is "
                    "an error) [default: no].")
 @REAL
+@click.option("--stance-source", "stance_sources", multiple=True, type=click.Choice(["passages", "article_text"]),
+              default=("passages",), show_default=True,
+              help="Where the stance part reads an article's stance (repeat to compare; article_text fits the "
+                   "article stance model in every fold, with the real training pool when the cache holds it).")
 @click.option("--json", "json_out", type=click.Path(path_type=Path), default=None, help="Also write the rows here.")
-def decider_cv(model, articles, Cs, cutoffs, folds, stances, per_narrative, team_splits, real_pool, real_path, json_out):
+def decider_cv(model, articles, Cs, cutoffs, folds, stances, per_narrative, team_splits, real_pool, real_path,
+               stance_sources, json_out):
     """Cross-validate decider settings on the real pages' dev half (fitted on the team articles plus the
     other folds of the dev pages; see narratives.train.decidercv) and print them, best first, beside the
     passage rule (decider none). The test half is never read."""
     from narratives.model import load_model
     from narratives.train.decidercv import cross_validate
-    from narratives.train.deciderplan import training_articles
+    from narratives.train.deciderplan import stance_pool_pages, training_articles
 
     try:
         clf = load_model(model)
         team, real, _ = training_articles(tuple(clf.labels_), articles, team_splits, True, real_path,
                                           bool(real_pool))
+        stance_pool = stance_pool_pages(team, real_path) if "article_text" in stance_sources else []
         rows = cross_validate(clf, team, real, Cs=Cs, cutoffs=cutoffs, folds=folds, per_narrative=per_narrative,
-                              stances=(True, False) if stances is None else (stances,))
+                              stances=(True, False) if stances is None else (stances,),
+                              stance_sources=stance_sources, stance_pool=stance_pool)
     except _errors() as exc:
         raise click.ClickException(str(exc)) from None
     pool = sum(a.split == "real-train" for a in team)
     click.echo(f"{len(real)} dev pages, {len(team) - pool} team articles, {pool} pool pages, {folds} folds")
-    click.echo("decider    C      cutoff  stance  macro-F1  negatives flagged  stance acc  non-English F1  objective")
+    click.echo("decider    C      cutoff  stance        macro-F1  negatives flagged  stance acc  non-English F1  objective")
     for r in rows:
-        click.echo(f"{r['decider']:<10} {r.get('C', ''):<6} {r.get('cutoff', ''):<7} {str(r.get('stance', '')):<7} "
+        st = "" if "stance" not in r else r.get("stance_source", "passages") if r["stance"] else "False"
+        click.echo(f"{r['decider']:<10} {r.get('C', ''):<6} {r.get('cutoff', ''):<7} {st:<13} "
                    f"{r['macro_f1']:<9} "
                    f"{r['negatives_flagged']:<18} {r['stance_accuracy']:<11} {r['non_english_macro_f1']!s:<15} "
                    f"{r['objective']}")

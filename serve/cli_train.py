@@ -39,6 +39,13 @@ class _TrainKind(click.ParamType):
 
 
 
+STANCE_SOURCE = click.option(
+    "--stance-source", "stance_source", type=click.Choice(["passages", "article_text"]), default=None,
+    help="Where the decider's stance part reads an article's stance: its passages' stance scores, or the whole "
+         "article's text (an article stance model fitted on the articles that carry a narrative, with the real "
+         "training pool's when the cache holds it) [default: the shipped model's, else passages].")
+
+
 def decider_options(f):
     """The article decider's options of ``train``, ``route`` and ``ensemble`` (see narratives.train.deciderplan)."""
     options = [
@@ -58,6 +65,7 @@ def decider_options(f):
         click.option("--real-pool/--no-real-pool", "real_pool", default=None,
                      help="Also fit the decider on the real training pool (data/real/train_*.jsonl, text from the "
                           "local cache; an incomplete cache is an error) [default: no]."),
+        STANCE_SOURCE,
         click.option("--articles", type=click.Path(exists=True, path_type=Path), default=None,
                      help="Team-written article file or folder the decider is fitted on [default: data/articles]."),
         click.option("--real", "real_path", type=click.Path(exists=True, path_type=Path), default=None,
@@ -68,14 +76,15 @@ def decider_options(f):
     return f
 
 
-def decider_request(decider, decider_C, decider_cutoff, real_dev, articles, real_path, real_pool=None):
+def decider_request(decider, decider_C, decider_cutoff, real_dev, articles, real_path, real_pool=None,
+                    stance_source=None):
     """The :class:`~narratives.train.deciderplan.DeciderRequest` the options give (a usage error if inconsistent)."""
     from pydantic import ValidationError
 
     from narratives.train.deciderplan import DeciderRequest
 
     given = {"C": decider_C, "cutoff": decider_cutoff, "real_dev": real_dev, "real_pool": real_pool,
-             "articles": articles, "real": real_path}
+             "articles": articles, "real": real_path, "stance_source": stance_source}
     try:
         return DeciderRequest(fit=decider, settings={k: v for k, v in given.items() if v is not None})
     except ValidationError as exc:

@@ -17,7 +17,9 @@ without one (added after the decider was fitted) gets 0. The narrative is predic
 reaches ``cutoff``. Its stance, when the decider has a
 ``stance`` part, comes from a second logistic regression over the promotes-probabilities of the passages
 that mention it (margin above ``mention_margin``): their score-weighted mean, their minimum, the last one
-in the text (a claim quoted early and refuted later ends on *reports*), and the best passage's.
+in the text (a claim quoted early and refuted later ends on *reports*), and the best passage's. A stance part
+with ``"source": "article_text"`` instead reads the whole article's text (:mod:`narratives.model.articlestance`,
+two hashed files beside the model's weights): every narrative the article carries takes the article's voice.
 
 >>> d = {"version": 1, "presence": {"coef": [1.0, 0, 0, 0, 0], "intercept": 0.0, "cutoff": 0.5}}
 >>> check_decider(d) is d
@@ -32,6 +34,7 @@ from collections.abc import Sequence
 
 PRESENCE_FEATURES = ("best", "second", "n_over", "headline", "length")
 STANCE_FEATURES = ("weighted", "minimum", "last", "best")
+ARTICLE_TEXT = "article_text"
 CLIP = 8.0
 EPS = 1e-4
 
@@ -64,7 +67,14 @@ def check_decider(d: object) -> dict:
     """
     if not isinstance(d, dict) or d.get("version") != 1:
         raise ValueError("article_decider: expected an object with version 1")
-    parts = [("presence", PRESENCE_FEATURES)] + ([("stance", STANCE_FEATURES)] if d.get("stance") is not None else [])
+    stance = d.get("stance")
+    if stance is not None and not isinstance(stance, dict):
+        raise ValueError("article_decider.stance: expected an object")
+    by_text = stance is not None and stance.get("source") == ARTICLE_TEXT
+    if stance is not None and stance.get("source", "passages") not in ("passages", ARTICLE_TEXT):
+        raise ValueError(f"article_decider.stance.source: expected 'passages' or {ARTICLE_TEXT!r}, got "
+                         f"{stance.get('source')!r}")
+    parts = [("presence", PRESENCE_FEATURES)] + ([("stance", STANCE_FEATURES)] if stance is not None and not by_text else [])
     for name, feats in parts:
         part = d.get(name)
         if not isinstance(part, dict):
@@ -141,14 +151,75 @@ def stance_features(scores: Sequence[float], promo: Sequence[float], idx: Sequen
     return [logit(weighted), logit(min(promo[i] for i in idx)), logit(promo[idx[-1]]), logit(promo[best])]
 
 
+def reads_article_text(d: dict | None) -> bool:
+    """Whether the decider's stance part reads the whole article's text.
+
+    >>> reads_article_text({"stance": {"source": "article_text"}}), reads_article_text({"stance": None})
+    (True, False)
+    """
+    stance = d.get("stance") if d else None
+    return isinstance(stance, dict) and stance.get("source") == ARTICLE_TEXT
+
+
 def stance_probability(d: dict, scores: Sequence[float], promo: Sequence[float], eligible: Sequence[int],
-                       threshold: float) -> float | None:
+                       threshold: float, article_promotes: float | None = None) -> float | None:
     """Probability of *promotes* for one narrative, or ``None`` when the decider has no stance part (the
-    caller then keeps the passage rule)."""
+    caller then keeps the passage rule); a stance part that reads the article text returns
+    ``article_promotes``, the article stance model's probability (required then).
+
+    >>> stance_probability({"stance": {"source": "article_text"}}, [0.9], [0.1], [0], 0.5, 0.8)
+    0.8
+    """
     part = d.get("stance")
     if part is None:
         return None
+    if part.get("source") == ARTICLE_TEXT:
+        if article_promotes is None:
+            raise ValueError("this model's article decider reads the article text: pass the article stance "
+                             "model's probability (narratives.serve.decider.article_promotes)")
+        return float(article_promotes)
     idx = mentions(scores, eligible, threshold, float(part.get("mention_margin", -1.0)))
     if not idx:
         return None
     return _linear(part, stance_features(scores, promo, idx))
+
+
+def article_promotes(clf, texts: Sequence[str]) -> list[float] | None:
+    """The article stance model's *promotes* probability of each article text, when ``clf``'s decider reads
+    the article text (else ``None``). The model's files are read once per loaded model and checked against
+    its manifest; a model fitted in memory carries the fitted one (``article_stance_``).
+
+    >>> article_promotes(object(), ["text"]) is None
+    True
+    """
+    d = (getattr(clf, "config_", None) or {}).get("article_decider")
+    if not reads_article_text(d):
+        return None
+    model = getattr(clf, "article_stance_", None)
+    if model is None:
+        model = _load_article_stance(getattr(clf, "path_", None))
+        clf.article_stance_ = model
+    return [float(p) for p in model.promotes_probability(list(texts))] if texts else []
+
+
+def _load_article_stance(path: str | None):
+    import json
+    from pathlib import Path
+
+    from narratives.model.articlestance import FILES, ArticleStance
+    from narratives.model.artifact import MANIFEST, ModelLoadError, file_sha256
+
+    if path is None:
+        raise ModelLoadError("the model's article decider reads the article text, but the model was never saved "
+                             "and carries no article stance model")
+    try:  # the model was verified when loaded; only these two files are checked again here
+        files = json.loads((Path(path) / MANIFEST).read_text(encoding="utf-8"))["files"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ModelLoadError(f"{path}/{MANIFEST}: unreadable ({exc!r})") from None
+    for name in FILES:  # read what the manifest vouches for, nothing written since
+        if name not in files:
+            raise ModelLoadError(f"{path}: {name} is not in the manifest (the decider's stance part reads the "
+                                 "article text)")
+        if file_sha256(Path(path) / name) != files[name]:
+            raise ModelLoadError(f"{path}: file {name} was altered since the model was saved (sha256 mismatch)")
+    return ArticleStance.from_dir(path)

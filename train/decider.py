@@ -22,6 +22,7 @@ from pathlib import Path
 
 from narratives.serve.articles import MIN_WORDS, article_spans
 from narratives.serve.decider import (
+    ARTICLE_TEXT,
     PRESENCE_FEATURES,
     STANCE_FEATURES,
     check_decider,
@@ -121,8 +122,10 @@ def _logreg(X, y, C: float) -> dict:
 
 def fit_decider(scored: Sequence[Scored], labels: Sequence[str], thresholds: dict[str, float], cutoff: float = 0.5,
                 C: float = 1.0, stance: bool = True, provenance: dict | None = None,
-                per_narrative: bool = False) -> dict:
-    """The decider object (JSON-ready) fitted on ``scored`` articles.
+                per_narrative: bool = False, article_stance=None) -> dict:
+    """The decider object (JSON-ready) fitted on ``scored`` articles; with ``article_stance`` (a fitted
+    :class:`narratives.model.articlestance.ArticleStance`) its stance part reads the article text instead of
+    the passages' stance scores (the caller saves that model's files beside the decider).
 
     >>> hi = [{"scores": {"a": 0.9}, "stance_score": 0.9}] * 2
     >>> lo = [{"scores": {"a": 0.2}, "stance_score": 0.5}] * 2
@@ -139,7 +142,9 @@ def fit_decider(scored: Sequence[Scored], labels: Sequence[str], thresholds: dic
     d: dict = {"version": 1, "presence_features": list(PRESENCE_FEATURES),
                "presence": {**presence, "cutoff": cutoff}, "stance": None, "C": C,
                "fitted_on": {**(provenance or {}), "presence_rows": len(py), "positives": int(sum(py))}}
-    if stance:
+    if stance and article_stance is not None:
+        d["stance"] = {"source": ARTICLE_TEXT, **article_stance.settings()}
+    elif stance:
         sx, sy = stance_rows(scored, labels, thresholds)
         d["stance_features"] = list(STANCE_FEATURES)
         d["stance"] = {**_logreg(sx, sy, C), "mention_margin": MENTION_MARGIN}
@@ -186,16 +191,26 @@ def card_section(decider: dict | None) -> list[str]:
              f"cutoff {p['cutoff']}), fitted on {data}. See `narratives.serve.decider`.", ""]
     if p.get("offsets"):
         lines += ["| narrative | offset |", "|---|---|", *[f"| {k} | {v:+.2f} |" for k, v in p["offsets"].items()], ""]
-    lines += ["The article stance comes from " + ("a second logistic regression over the promotes-probabilities of "
-              "the passages that mention the narrative." if decider.get("stance") else "the passage stance rule."), ""]
+    st = decider.get("stance")
+    if st and st.get("source") == ARTICLE_TEXT:
+        lines += [f"The article stance comes from the whole article's text: a logistic regression (C {st.get('C')}) "
+                  f"over word and character n-grams of {st.get('n_articles')} articles that carry a narrative "
+                  f"({st.get('promotes')} promote one): the team articles above that carry one and, when the cache "
+                  "held it, the real training pool's pages that do (data/real/train_*.jsonl); never the benchmark's "
+                  "dev half, which so stays a held-out measure of it. In the files "
+                  f"{' and '.join(st.get('files', []))}. Every narrative the article carries takes its stance.", ""]
+    else:
+        lines += ["The article stance comes from " + ("a second logistic regression over the promotes-probabilities "
+                  "of the passages that mention the narrative." if st else "the passage stance rule."), ""]
     return lines
 
 
-def attach_decider(model_path: str | Path, decider: dict | None, out: str | Path) -> str:
+def attach_decider(model_path: str | Path, decider: dict | None, out: str | Path,
+                   files: dict[str, bytes] | None = None) -> str:
     """Write a copy of the model directory at ``out`` (atomically) whose ``config.json`` holds ``decider``
-    as ``article_decider`` (``None`` removes it); returns the new model hash. The copy's weights are the
-    same files, so only the article decision changes; its card names the new version and describes the
-    decider."""
+    as ``article_decider`` (``None`` removes it) and whose decider files are ``files`` (any earlier ones are
+    removed); returns the new model hash. The copy's weights are the same files, so only the article
+    decision changes; its card names the new version and describes the decider."""
     from narratives.model.artifact import rewrite_config
 
     checked = check_decider(decider) if decider is not None else None
@@ -204,4 +219,4 @@ def attach_decider(model_path: str | Path, decider: dict | None, out: str | Path
         config.pop("article_decider", None)
         return config if checked is None else {**config, "article_decider": checked}
 
-    return rewrite_config(model_path, out, edit, lambda old, new: card_section(decider))
+    return rewrite_config(model_path, out, edit, lambda old, new: card_section(decider), decider_files=files or {})

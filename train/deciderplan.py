@@ -31,12 +31,16 @@ class DeciderOptions(BaseModel):
     dev page and says so either way. ``real_pool``: the training pool of real pages (``data/real/train_*.jsonl``,
     labelled like the benchmark and never scored), off unless asked: cross-validated on the dev half and the
     pool together it did not help any shipped recipe, and a model fitted with ``--real-negatives`` has seen the
-    pool's negative pages. The test half is never read."""
+    pool's negative pages. ``stance_source``: ``passages`` (a logistic regression over the passages' stance
+    scores) or ``article_text`` (:mod:`narratives.model.articlestance`, fitted on the articles that carry a
+    narrative, the pool's pages with one included whenever the cache holds the pool, whatever ``real_pool``
+    says). The test half is never read."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     C: float = Field(default=10.0, gt=0)
     cutoff: float = Field(default=0.5, gt=0, lt=1)
     stance: bool = True
+    stance_source: Literal["passages", "article_text"] = "passages"
     per_narrative: bool = True
     team_splits: tuple[Literal["train", "dev"], ...] = ("train", "dev")
     real_dev: bool | None = None
@@ -50,7 +54,8 @@ Signature = tuple[str, tuple[str, ...]]  # a model's kind and its members' kinds
 # The shipped models that carry a decider, by how they are built, with the settings chosen for each on the real
 # pages' dev half (README, "Article decider"); tests/train/test_deciderplan.py checks them against their config.json.
 SHIPPED: dict[Signature, tuple[str, DeciderOptions]] = {
-    ("ensemble", ("frozen-embedding", "tfidf-logreg", "transformer")): ("ensemble", DeciderOptions(C=10.0, cutoff=0.5)),
+    ("ensemble", ("frozen-embedding", "tfidf-logreg", "transformer")): (
+        "ensemble", DeciderOptions(C=10.0, cutoff=0.5, stance_source="article_text")),
     ("ensemble", ("e5-lora", "tfidf-logreg")): ("e5-lean", DeciderOptions(C=3.0, cutoff=0.6)),
     ("routed", ("frozen-embedding", "tfidf-logreg")): ("multilingual", DeciderOptions(C=10.0, cutoff=0.5)),
 }
@@ -151,6 +156,14 @@ def training_articles(narratives: tuple[str, ...], articles: Path | None, team_s
     return team + pool, found, digest
 
 
+def stance_pool_pages(team: list[Article], real: Path | None) -> list[Article]:
+    """The training pool's pages that carry a narrative, for the article stance model, when ``team`` does not
+    already hold the pool and the cache holds it all (else none: the model is fitted without them)."""
+    if any(a.split == "real-train" for a in team):
+        return []
+    return [a for a in _real_pages(None, real, "train")[0] if a.labels]
+
+
 @dataclass(frozen=True)
 class DeciderPlan:
     """Settings and the articles they apply to, checked; ``real_dev_note`` says why the dev half is unused."""
@@ -163,6 +176,13 @@ class DeciderPlan:
     pool: tuple[Article, ...] = ()
     pool_digest: str | None = None
     pool_note: str | None = None
+    stance_pool: tuple[Article, ...] = ()  # pool pages for the article stance model only (see DeciderOptions)
+
+    def stance_articles(self) -> list[Article]:
+        """The articles the article stance model is fitted on: the team articles and the training pool's pages
+        that carry a narrative; never the benchmark's dev half (see :func:`narratives.train.decidercv.cross_validate`),
+        which so stays a held-out measure of it."""
+        return [a for a in self.team + list(self.pool or self.stance_pool) if a.labels]
 
     def provenance(self, base_model_hash: str | None = None) -> dict:
         """What the decider's ``fitted_on`` records about its data (settings are recorded by the fit)."""
@@ -180,6 +200,10 @@ class DeciderPlan:
             p.update(real_pool_pages=len(self.pool), real_pool_references_sha256=self.pool_digest)
         elif self.pool_note:
             p["real_pool_skipped"] = self.pool_note
+        if self.options.stance and self.options.stance_source == "article_text":
+            p["stance_articles_sha256"] = articles_digest(self.stance_articles())
+            if self.stance_pool:
+                p["stance_pool_pages"] = len(self.stance_pool)
         return p
 
 
@@ -205,16 +229,27 @@ def plan_decider(options: DeciderOptions, narratives: tuple[str, ...], log=sys.s
                            f"articles labelled in this taxonomy, or --no-decider): {exc}") from None
     real, digest, note = _real_pages(options.real_dev, options.real, "dev")
     pool, pool_digest, pool_note = _real_pages(options.real_pool, options.real, "train")
+    by_text = options.stance and options.stance_source == "article_text"
+    stance_pool = _real_pages(None, options.real, "train") if by_text and not pool else ([], None, None)
     _check_classes(team + real + pool, options, where)
     print(_data_line(f"{len(team)} team articles ({'+'.join(options.team_splits)} split of {where})",
                      [(real, note, "the benchmark's dev half", "--no-real-dev"),
                       (pool, pool_note, "the training pool", "--no-real-pool")]), file=log)
+    if by_text:
+        carrying = sum(bool(a.labels) for a in team)
+        pooled = sum(bool(a.labels) for a in pool or stance_pool[0])
+        extra = (f" and the {pooled} pages of the real training pool that do (never the benchmark's dev half)"
+                 if pooled else " (never the benchmark's dev half)" + (
+                     f"; the training pool not used: {stance_pool[2]}" if stance_pool[2] else ""))
+        print(f"article stance model: fitting on the {carrying} team articles that carry a narrative{extra}",
+              file=log)
     uncarried = [n for n in narratives if not any(n in a.labels for a in team + real + pool)]
     if uncarried:
         print(f"warning: no article carries {', '.join(uncarried)}: the decider learns nothing of it and decides "
               "it by the other narratives' pooled weights, with no offset of its own; write team articles that "
               "carry it (data/articles) before relying on `score` for it, or fit with --no-decider", file=log)
-    return DeciderPlan(options, team, real, digest, note, tuple(pool), pool_digest if pool else None, pool_note)
+    return DeciderPlan(options, team, real, digest, note, tuple(pool), pool_digest if pool else None, pool_note,
+                       tuple(a for a in stance_pool[0] if a.labels))
 
 
 def _data_line(team: str, parts: list[tuple[list[Article], str | None, str, str]]) -> str:
@@ -257,8 +292,19 @@ def _real_pages(asked: bool | None, path: Path | None, split: str) -> tuple[list
     return (found, digest, None) if found else ([], None, f"no real-page references in {what}")
 
 
-def fit_planned(clf, plan: DeciderPlan, base_model_hash: str | None = None) -> dict:
-    """The decider fitted over ``clf``'s passage scores of the planned articles (JSON-ready, checked).
+@dataclass(frozen=True)
+class FittedDecider:
+    """A fitted decider: its ``config`` (``config.json``'s ``article_decider``) and its hashed ``files``
+    (the article stance model's, or none), saved together."""
+
+    config: dict
+    files: dict[str, bytes]
+    article_stance: Any = None
+
+
+def fit_planned(clf, plan: DeciderPlan, base_model_hash: str | None = None) -> FittedDecider:
+    """The decider fitted over ``clf``'s passage scores of the planned articles (JSON-ready, checked), with
+    the article stance model when its settings ask for one.
 
     >>> fit_planned.__name__
     'fit_planned'
@@ -267,5 +313,24 @@ def fit_planned(clf, plan: DeciderPlan, base_model_hash: str | None = None) -> d
 
     o = plan.options
     scored = score_articles_passages(clf, plan.team + plan.real + list(plan.pool))
-    return fit_decider(scored, list(clf.labels_), dict(clf.thresholds_), cutoff=o.cutoff, C=o.C, stance=o.stance,
-                       provenance=plan.provenance(base_model_hash), per_narrative=o.per_narrative)
+    stance_model = fit_article_stance(plan.stance_articles()) if o.stance and o.stance_source == "article_text" else None
+    d = fit_decider(scored, list(clf.labels_), dict(clf.thresholds_), cutoff=o.cutoff, C=o.C, stance=o.stance,
+                    provenance=plan.provenance(base_model_hash), per_narrative=o.per_narrative,
+                    article_stance=stance_model)
+    return FittedDecider(d, stance_model.files() if stance_model else {}, stance_model)
+
+
+def fit_article_stance(articles: list[Article]):
+    """The article stance model fitted on ``articles`` (each carries a narrative; promotes when any is promoted).
+
+    >>> from narratives.train.teamarticles import Article
+    >>> arts = [Article(str(i), t, "en", {"a": s}, "x", "train", "f:1") for i, (t, s) in
+    ...         enumerate([("they claim it", "reports"), ("brothers forever", "promotes")])]
+    >>> fit_article_stance(arts).n_promotes_
+    1
+    """
+    from narratives.model.articlestance import ArticleStance
+
+    from .realeval import page_stance
+
+    return ArticleStance().fit([a.text for a in articles], [int(page_stance(a.labels) == "promotes") for a in articles])

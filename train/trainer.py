@@ -351,9 +351,10 @@ def _save_with_card(clf, out, tax, passages, fit_splits, ref, train_s, tuned_on,
     """Fit the planned article decider, evaluate on the held-out splits (and the reference), then save with
     metrics, card and plots: a failure in any step writes nothing."""
     extra: dict = {}
-    if plan is not None:
-        extra["article_decider"] = fit_planned(clf, plan)
-        fit = extra["article_decider"]["fitted_on"]
+    fitted = fit_planned(clf, plan) if plan is not None else None
+    if plan is not None and fitted is not None:
+        extra["article_decider"] = fitted.config
+        fit = fitted.config["fitted_on"]
         print(f"article decider fitted: C {plan.options.C}, cutoff {plan.options.cutoff}, {fit['presence_rows']} "
               f"article-narrative rows ({fit['positives']} carried)", file=log)
     metrics: dict = {**_held_out(clf, passages, fit_splits, ref), "cv_on_fit_splits": cv, "tuned_on": tuned_on}
@@ -370,8 +371,10 @@ def _save_with_card(clf, out, tax, passages, fit_splits, ref, train_s, tuned_on,
         derived = _derived_files(full, {**clf.config(), **extra}, tax, passages)
         return {**derived, RECIPE_FILE: recipe.to_json()} if recipe is not None else derived
 
-    model_hash = clf.save_pretrained(out, extra_config={"data": data, **extra}, extra_files=files)
+    model_hash = clf.save_pretrained(out, extra_config={"data": data, **extra}, extra_files=files,
+                                     decider_files=fitted.files if fitted else None)
     clf.model_hash_, clf.config_, clf.path_ = model_hash, {**clf.config(), "data": data, **extra}, str(out)  # as loaded
+    clf.article_stance_ = fitted.article_stance if fitted else None
     if not Path(out).name.startswith(".incoming-"):
         print(f"wrote {out} (version {model_hash[:12]})", file=log)
     return {"path": str(out), "model_hash": model_hash, "metrics": metrics}

@@ -45,6 +45,10 @@ def test_the_defaults_are_the_shipped_models_settings(signature):
     d = config["article_decider"]
     assert (d["C"], d["presence"]["cutoff"]) == (options.C, options.cutoff)
     assert ("offsets" in d["presence"], d["stance"] is not None) == (options.per_narrative, options.stance)
+    assert (d["stance"] or {}).get("source", "passages") == options.stance_source
+    if options.stance_source == "article_text":  # its own files, hashed with the weights
+        assert {"article_stance.json", "article_stance.safetensors"} <= set(json.loads(
+            (ROOT / "model" / "weights" / name / "manifest.json").read_text())["files"])
     assert d["fitted_on"]["split"] == ",".join(sorted(options.team_splits))
     assert d["fitted_on"]["real_dev_pages"] > 0 and options.real_dev in (None, True)  # fitted with the dev half
 
@@ -219,21 +223,26 @@ def test_decider_fit_with_no_settings_uses_trainings_defaults(labels_dir, corpus
 
 
 def _readme_lines() -> list[str]:
+    """The README's two examples of what `narratives train --kind ensemble` says of its decider's data."""
     text = (ROOT / "README.md").read_text(encoding="utf-8")
-    return [line.strip() for line in text.splitlines() if line.strip().startswith("article decider: fitting on")]
+    lines = [line.strip() for line in text.splitlines()
+             if line.strip().startswith(("article decider: fitting on", "article stance model: fitting on"))]
+    return ["\n".join(lines[:2]), "\n".join(lines[2:4])]
 
 
-def _plan_message(**options) -> str:
+def _plan_message() -> str:
+    """What planning the default's decider (`narratives train --kind ensemble`) prints."""
     from narratives.model.taxonomy import load_taxonomy
     from narratives.train.deciderplan import plan_decider
 
     log = io.StringIO()
-    plan_decider(DeciderOptions(**options), tuple(load_taxonomy().ids), log=log)
+    options = SHIPPED[("ensemble", ("frozen-embedding", "tfidf-logreg", "transformer"))][1]
+    plan_decider(options, tuple(load_taxonomy().ids), log=log)
     return log.getvalue().strip()
 
 
 def test_the_readme_shows_what_train_says_without_the_cache(tmp_path, monkeypatch):
-    """The repository's articles and references, an empty cache (as in CI): the README's second line."""
+    """The repository's articles and references, an empty cache (as in CI): the README's second example."""
     monkeypatch.setenv("NARRATIVES_REAL_CACHE", str(tmp_path / "empty"))
     assert _plan_message() == _readme_lines()[1]
 
@@ -289,3 +298,40 @@ def test_ensemble_and_route_fit_one_by_their_members_kinds(tiny_model, labels_di
              ARTICLES, "--no-real-dev", "--decider-cutoff", "0.45", *common)
     assert r.exit_code == 0, r.output
     assert _config(tmp_path / "rt")["article_decider"]["presence"]["cutoff"] == 0.45
+
+
+def test_an_article_text_stance_writes_its_files_decides_stance_and_is_refused_when_altered(tiny_model, tmp_path):
+    """`--stance-source article_text` fits the article stance model on the team articles that carry a narrative,
+    writes its two files beside the weights (a new version), and `score` takes every narrative's stance from the
+    article's text; refitting with the passages drops the files; an altered file is refused by name."""
+    from narratives.model import ModelLoadError, load_model
+    from narratives.model.artifact import verify_model_dir
+    from narratives.serve.articles import score_articles
+    from narratives.serve.decider import article_promotes
+
+    text, plain = tmp_path / "text", tmp_path / "plain"
+    r = _cli("decider", "fit", tiny_model, "--out", text, "--articles", ARTICLES, "--no-real-dev",
+             "--stance-source", "article_text")
+    assert r.exit_code == 0, r.output
+    assert "article stance model: fitting on the 7 team articles that carry a narrative" in r.stderr
+    stance = _config(text)["article_decider"]["stance"]
+    assert stance["source"] == "article_text" and "coef" not in stance and stance["promotes"] == 4
+    assert {"article_stance.json", "article_stance.safetensors"} <= set(json.loads((text / "manifest.json").read_text())["files"])
+    r = _cli("decider", "fit", text, "--out", plain, "--articles", ARTICLES, "--no-real-dev", "--stance-source", "passages")
+    assert r.exit_code == 0, r.output
+    assert not (plain / "article_stance.json").exists() and "coef" in _config(plain)["article_decider"]["stance"]
+
+    clf = load_model(str(text))
+    assert clf.model_hash_ != load_model(str(plain)).model_hash_
+    item = {"id": "a", "text": "Kosovo was the precedent for Crimea, the West made it so and lies about it.\n\n"
+                               "The West humiliates Serbia; Kosovo is Serbia and the precedent stands."}
+    rec = next(score_articles([item], model=clf))
+    (p,) = article_promotes(clf, [item["text"]])
+    assert rec["narratives"] and set(rec["stances"].values()) == {"promotes" if p >= 0.5 else "reports"}
+
+    (text / "article_stance.safetensors").write_bytes(b"altered")
+    with pytest.raises(ModelLoadError, match="article_stance.safetensors"):
+        verify_model_dir(text)
+    clf.article_stance_ = None  # a loaded model reads the files again only through the manifest's sums
+    with pytest.raises(ModelLoadError, match="article_stance.safetensors was altered"):
+        article_promotes(clf, [item["text"]])

@@ -1,0 +1,131 @@
+"""The article's voice: whether a whole article *promotes* the narratives it carries or *reports* them, read from
+its full text (TF-IDF word and character n-grams, a balanced logistic regression), not from its passages.
+
+On real pages a narrative's stance is a property of the outlet's voice across the article (a critical outlet
+quotes a claim and refutes it paragraphs later; a state outlet relays an official without distance), which the
+passage stance head, trained on single passages, reads poorly. This model is fitted on whole articles that carry
+a narrative (team-written articles and real pages of the training pool), so it learns the vocabulary of distance
+and of advocacy at article level. Serbian Cyrillic is transliterated first, so both scripts share n-grams.
+
+Saved beside a model's other weights as two hashed files (:data:`FILES`): the vocabulary and settings in JSON,
+the idf vectors and weights in safetensors; no pickle.
+
+>>> m = ArticleStance(min_df=1).fit(["they claim the so-called genocide", "brothers forever against the West",
+...                                  "fact check: the claim is false", "our Slavic brothers stand firm"], [0, 1, 0, 1])
+>>> bool(m.promotes_probability(["Slavic brothers stand firm against the West"])[0] > 0.5)
+True
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from .artifact import ModelLoadError
+from .baseline import _Block, _fit_block, _hstack
+from .heads import _sigmoid, logistic_head
+from .translit import transliterate
+
+JSON_FILE = "article_stance.json"
+WEIGHTS_FILE = "article_stance.safetensors"
+FILES = (JSON_FILE, WEIGHTS_FILE)
+
+
+def _prepare(texts: Sequence[str]) -> list[str]:
+    return [transliterate(t) for t in texts]
+
+
+class ArticleStance:
+    """Promotes vs reports of a whole article (scikit-learn estimator style: learned state ends in ``_``)."""
+
+    def __init__(self, C: float = 1.0, min_df: int = 2, word_max_features: int = 200_000,
+                 char_max_features: int = 200_000):
+        self.C = C
+        self.min_df = min_df
+        self.word_max_features = word_max_features
+        self.char_max_features = char_max_features
+
+    def fit(self, texts: Sequence[str], promotes: Sequence[int]) -> ArticleStance:
+        """Fit on whole article texts, each labelled 1 (promotes a narrative it carries) or 0 (reports only).
+
+        >>> ArticleStance().fit(["a"], [1])
+        Traceback (most recent call last):
+        ...
+        ValueError: the article stance model needs articles that promote and articles that report (got 1 and 0)
+        """
+        y = np.asarray(promotes, dtype=np.int64)
+        if len(texts) != len(y):
+            raise ValueError(f"{len(texts)} texts but {len(y)} labels")
+        if y.sum() == 0 or y.sum() == len(y):
+            raise ValueError("the article stance model needs articles that promote and articles that report "
+                             f"(got {int(y.sum())} and {int(len(y) - y.sum())})")
+        prepared = _prepare(texts)
+        self.blocks_ = [_fit_block("word", (1, 2), prepared, self.min_df, self.word_max_features),
+                        _fit_block("char_wb", (2, 5), prepared, self.min_df, self.char_max_features)]
+        x = _hstack([b.transform(prepared) for b in self.blocks_])
+        self.coef_, self.intercept_ = logistic_head(x, y, self.C, solver="liblinear", max_iter=2000, random_state=0)
+        self.n_articles_, self.n_promotes_ = len(y), int(y.sum())
+        return self
+
+    def promotes_probability(self, texts: Sequence[str]) -> np.ndarray:
+        """The probability that each article *promotes* (rather than reports) the narratives it carries."""
+        prepared = _prepare(texts)
+        return _sigmoid(_hstack([b.transform(prepared) for b in self.blocks_]) @ self.coef_ + self.intercept_)
+
+    def settings(self) -> dict:
+        """What the decider's config records of this model (its files hold the rest)."""
+        return {"C": self.C, "min_df": self.min_df, "word_max_features": self.word_max_features,
+                "char_max_features": self.char_max_features, "n_articles": self.n_articles_,
+                "promotes": self.n_promotes_, "files": list(FILES)}
+
+    def files(self) -> dict[str, bytes]:
+        """The two files, by name, as bytes (deterministic: sorted keys, no safetensors metadata).
+
+        >>> sorted(ArticleStance(min_df=1).fit(["x y", "z w"], [1, 0]).files())
+        ['article_stance.json', 'article_stance.safetensors']
+        """
+        from safetensors.numpy import save
+
+        meta = {"blocks": [{"analyzer": b.counter.analyzer, "ngram_range": list(b.counter.ngram_range), "terms": b.terms}
+                           for b in self.blocks_], "settings": self.settings()}
+        tensors = {f"block{i}.idf": b.idf.astype(np.float32) for i, b in enumerate(self.blocks_)}
+        tensors.update(coef=self.coef_.astype(np.float32), intercept=np.array([self.intercept_], dtype=np.float32))
+        return {JSON_FILE: (json.dumps(meta, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8"),
+                WEIGHTS_FILE: save(tensors)}
+
+    @classmethod
+    def from_dir(cls, path: str | Path) -> ArticleStance:
+        """Read the two files from a model directory (whose manifest the caller has verified); a
+        ``ModelLoadError`` names the file when they are missing or do not fit together.
+
+        >>> try:
+        ...     ArticleStance.from_dir("/nonexistent")
+        ... except ModelLoadError as exc:
+        ...     print(exc)
+        ... # doctest: +ELLIPSIS
+        /nonexistent: article_stance.json missing (the decider's stance part reads ...)
+        """
+        from safetensors.numpy import load_file
+
+        path = Path(path)
+        for name in FILES:
+            if not (path / name).is_file():
+                raise ModelLoadError(f"{path}: {name} missing (the decider's stance part reads the article text)")
+        try:
+            meta = json.loads((path / JSON_FILE).read_text(encoding="utf-8"))
+            t = load_file(str(path / WEIGHTS_FILE))
+            s = meta["settings"]
+            self = cls(C=s["C"], min_df=s["min_df"], word_max_features=s["word_max_features"],
+                       char_max_features=s["char_max_features"])
+            self.blocks_ = [_Block(b["analyzer"], tuple(b["ngram_range"]), list(b["terms"]), t[f"block{i}.idf"])
+                            for i, b in enumerate(meta["blocks"])]
+            self.coef_, self.intercept_ = t["coef"].astype(np.float64), float(t["intercept"][0])
+            self.n_articles_, self.n_promotes_ = int(s["n_articles"]), int(s["promotes"])
+        except (KeyError, TypeError, ValueError, OSError) as exc:
+            raise ModelLoadError(f"{path}/{JSON_FILE}: unreadable article stance model ({exc!r})") from None
+        width = sum(len(b.terms) for b in self.blocks_)
+        if self.coef_.shape != (width,) or any(len(b.idf) != len(b.terms) for b in self.blocks_):
+            raise ModelLoadError(f"{path}/{WEIGHTS_FILE}: weights do not match the vocabulary of {JSON_FILE}")
+        return self
