@@ -226,7 +226,7 @@ def _readme_lines() -> list[str]:
     """The README's two examples of what `narratives train --kind ensemble` says of its decider's data."""
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     lines = [line.strip() for line in text.splitlines()
-             if line.strip().startswith(("article decider: fitting on", "article stance model: fitting on"))]
+             if line.strip().startswith(("article decider: fitting on", "article stance model: "))]
     return ["\n".join(lines[:2]), "\n".join(lines[2:4])]
 
 
@@ -300,24 +300,50 @@ def test_ensemble_and_route_fit_one_by_their_members_kinds(tiny_model, labels_di
     assert _config(tmp_path / "rt")["article_decider"]["presence"]["cutoff"] == 0.45
 
 
-def test_an_article_text_stance_writes_its_files_decides_stance_and_is_refused_when_altered(tiny_model, tmp_path):
-    """`--stance-source article_text` fits the article stance model on the team articles that carry a narrative,
-    writes its two files beside the weights (a new version), and `score` takes every narrative's stance from the
-    article's text; refitting with the passages drops the files; an altered file is refused by name."""
+def _stance_pool(rp) -> int:
+    """Training-pool pages (team-written texts, cached) that carry a narrative: the article stance model's real
+    pages. Returns how many promote one."""
+    texts = [({"kosovo_precedent": "promotes"}, "Crimea Followed Kosovo\n\nWhat the West allowed for Pristina "
+              "it must allow for Crimea; the precedent is theirs."),
+             ({"anti_western": "promotes"}, "Brussels Wants Obedience\n\nThe West punishes every leader who "
+              "refuses its orders, and Serbia will not kneel."),
+             ({"kosovo_precedent": "reports"}, "Analysis\n\nMoscow again claims that Kosovo was a precedent "
+              "for Crimea; lawyers say the cases differ."),
+             ({"anti_western": "reports"}, "Fact-check\n\nA channel claims the West stages colour revolutions; "
+              "the documents it shows were forged, researchers found.")]
+    refs = []
+    for i, (labels, text) in enumerate(texts):
+        refs.append(rp.reference(f"https://example.org/pool/{i}", text, labels, split="train"))
+        rp.cache(refs[-1], text)
+    rp.write_refs(rp.real / "train_pool.jsonl", refs)
+    return sum("promotes" in r["labels"].values() for r in refs)
+
+
+def test_an_article_text_stance_writes_its_files_decides_stance_and_is_refused_when_altered(tiny_model, tmp_path, rp):
+    """`--stance-source article_text` fits the article stance model on the team articles and the training pool's
+    pages that carry a narrative, writes its two files beside the weights (a new version), and `score` takes
+    every narrative's stance from the article's text; refitting with the passages drops the files; an altered
+    file is refused by name."""
     from narratives.model import ModelLoadError, load_model
     from narratives.model.artifact import verify_model_dir
     from narratives.serve.articles import score_articles
     from narratives.serve.decider import article_promotes
 
+    pool_promotes = _stance_pool(rp)
     text, plain = tmp_path / "text", tmp_path / "plain"
-    r = _cli("decider", "fit", tiny_model, "--out", text, "--articles", ARTICLES, "--no-real-dev",
+    r = _cli("decider", "fit", tiny_model, "--out", text, "--articles", ARTICLES, "--no-real-dev", "--real", rp.real,
              "--stance-source", "article_text")
     assert r.exit_code == 0, r.output
-    assert "article stance model: fitting on the 7 team articles that carry a narrative" in r.stderr
+    assert ("article stance model: fitting on the 7 team articles that carry a narrative and the 4 pages of the "
+            "real training pool that do (never the benchmark's dev half)") in r.stderr
     stance = _config(text)["article_decider"]["stance"]
-    assert stance["source"] == "article_text" and "coef" not in stance and stance["promotes"] == 4
-    assert {"article_stance.json", "article_stance.safetensors"} <= set(json.loads((text / "manifest.json").read_text())["files"])
-    r = _cli("decider", "fit", text, "--out", plain, "--articles", ARTICLES, "--no-real-dev", "--stance-source", "passages")
+    assert stance["source"] == "article_text" and "coef" not in stance
+    assert (stance["n_articles"], stance["promotes"]) == (7 + 4, 4 + pool_promotes)
+    assert _config(text)["article_decider"]["fitted_on"]["stance_pool_pages"] == 4
+    files = set(json.loads((text / "manifest.json").read_text())["files"])
+    assert {"article_stance.json", "article_stance.safetensors"} <= files
+    r = _cli("decider", "fit", text, "--out", plain, "--articles", ARTICLES, "--no-real-dev", "--real", rp.real,
+             "--stance-source", "passages")
     assert r.exit_code == 0, r.output
     assert not (plain / "article_stance.json").exists() and "coef" in _config(plain)["article_decider"]["stance"]
 
@@ -335,3 +361,20 @@ def test_an_article_text_stance_writes_its_files_decides_stance_and_is_refused_w
     clf.article_stance_ = None  # a loaded model reads the files again only through the manifest's sums
     with pytest.raises(ModelLoadError, match="article_stance.safetensors was altered"):
         article_promotes(clf, [item["text"]])
+
+
+def test_an_article_text_stance_without_the_training_pool_falls_back_to_the_passages_and_says_why(tiny_model,
+                                                                                                  tmp_path, rp):
+    """Team articles alone made a worse text model than the passages on the dev half, so without the pool in the
+    cache the stance part reads the passages, and the run and the recorded settings say so."""
+    out = tmp_path / "m"
+    rp.write_refs(rp.real / "train_pool.jsonl", [rp.reference("https://example.org/pool/0", "Uncached page.",
+                                                              {"anti_western": "promotes"}, split="train")])
+    r = _cli("decider", "fit", tiny_model, "--out", out, "--articles", ARTICLES, "--no-real-dev", "--real", rp.real,
+             "--stance-source", "article_text")
+    assert r.exit_code == 0, r.output
+    assert ("article stance model: not fitted, the training pool not used (the real-page cache lacks 1 page(s) of "
+            "the training pool): the stance part reads the passages instead") in r.stderr
+    stance = _config(out)["article_decider"]["stance"]
+    assert stance.get("source", "passages") == "passages" and "coef" in stance
+    assert not (out / "article_stance.json").exists()
