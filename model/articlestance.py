@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 
 from .artifact import ModelLoadError
-from .baseline import _Block, _fit_block, _hstack
-from .heads import _sigmoid, logistic_head
+from .heads import _sigmoid
+from .ngrams import NgramBlock
 from .translit import transliterate
 
 JSON_FILE = "article_stance.json"
@@ -61,18 +61,25 @@ class ArticleStance:
         if y.sum() == 0 or y.sum() == len(y):
             raise ValueError("the article stance model needs articles that promote and articles that report "
                              f"(got {int(y.sum())} and {int(len(y) - y.sum())})")
+        from .baseline import _fit_block, _hstack
+        from .heads import logistic_head
+
         prepared = _prepare(texts)
-        self.blocks_ = [_fit_block("word", (1, 2), prepared, self.min_df, self.word_max_features),
-                        _fit_block("char_wb", (2, 5), prepared, self.min_df, self.char_max_features)]
-        x = _hstack([b.transform(prepared) for b in self.blocks_])
+        fitted = [_fit_block("word", (1, 2), prepared, self.min_df, self.word_max_features),
+                  _fit_block("char_wb", (2, 5), prepared, self.min_df, self.char_max_features)]
+        x = _hstack([b.transform(prepared) for b in fitted])
         self.coef_, self.intercept_ = logistic_head(x, y, self.C, solver="liblinear", max_iter=2000, random_state=0)
+        self.blocks_ = [NgramBlock(b.counter.analyzer, b.counter.ngram_range, b.terms, b.idf) for b in fitted]
         self.n_articles_, self.n_promotes_ = len(y), int(y.sum())
         return self
 
     def promotes_probability(self, texts: Sequence[str]) -> np.ndarray:
         """The probability that each article *promotes* (rather than reports) the narratives it carries."""
-        prepared = _prepare(texts)
-        return _sigmoid(_hstack([b.transform(prepared) for b in self.blocks_]) @ self.coef_ + self.intercept_)
+        prepared, score, start = _prepare(texts), np.full(len(texts), self.intercept_), 0
+        for b in self.blocks_:  # scikit-learn's features without importing it (see narratives.model.ngrams)
+            score += b.dot(prepared, self.coef_[start:start + len(b.terms)])
+            start += len(b.terms)
+        return _sigmoid(score)
 
     def settings(self) -> dict:
         """What the decider's config records of this model (its files hold the rest)."""
@@ -88,7 +95,7 @@ class ArticleStance:
         """
         from safetensors.numpy import save
 
-        meta = {"blocks": [{"analyzer": b.counter.analyzer, "ngram_range": list(b.counter.ngram_range), "terms": b.terms}
+        meta = {"blocks": [{"analyzer": b.analyzer, "ngram_range": list(b.ngram_range), "terms": b.terms}
                            for b in self.blocks_], "settings": self.settings()}
         tensors = {f"block{i}.idf": b.idf.astype(np.float32) for i, b in enumerate(self.blocks_)}
         tensors.update(coef=self.coef_.astype(np.float32), intercept=np.array([self.intercept_], dtype=np.float32))
@@ -119,7 +126,7 @@ class ArticleStance:
             s = meta["settings"]
             self = cls(C=s["C"], min_df=s["min_df"], word_max_features=s["word_max_features"],
                        char_max_features=s["char_max_features"])
-            self.blocks_ = [_Block(b["analyzer"], tuple(b["ngram_range"]), list(b["terms"]), t[f"block{i}.idf"])
+            self.blocks_ = [NgramBlock(b["analyzer"], tuple(b["ngram_range"]), list(b["terms"]), t[f"block{i}.idf"])
                             for i, b in enumerate(meta["blocks"])]
             self.coef_, self.intercept_ = t["coef"].astype(np.float64), float(t["intercept"][0])
             self.n_articles_, self.n_promotes_ = int(s["n_articles"]), int(s["promotes"])
