@@ -90,7 +90,7 @@ class ArticleStance:
     def files(self) -> dict[str, bytes]:
         """The two files, by name, as bytes (deterministic: sorted keys, no safetensors metadata).
 
-        >>> sorted(ArticleStance(min_df=1).fit(["x y", "z w"], [1, 0]).files())
+        >>> sorted(ArticleStance(min_df=1).fit(["they claim it", "brothers forever"], [0, 1]).files())
         ['article_stance.json', 'article_stance.safetensors']
         """
         from safetensors.numpy import save

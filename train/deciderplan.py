@@ -332,7 +332,7 @@ def fit_article_stance(articles: list[Article]):
 
     >>> from narratives.train.teamarticles import Article
     >>> arts = [Article(str(i), t, "en", {"a": s}, "x", "train", "f:1") for i, (t, s) in
-    ...         enumerate([("they claim it", "reports"), ("brothers forever", "promotes")])]
+    ...         enumerate([("they claim the brothers lie", "reports"), ("the brothers stand forever", "promotes")])]
     >>> fit_article_stance(arts).n_promotes_
     1
     """
