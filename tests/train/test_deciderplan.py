@@ -319,6 +319,14 @@ def _stance_pool(rp) -> int:
     return sum("promotes" in r["labels"].values() for r in refs)
 
 
+def _fit_by_text(model, out, rp, source: str = "article_text"):
+    """`narratives decider fit MODEL --stance-source SOURCE` on the fixture articles and rp's references; its stderr."""
+    r = _cli("decider", "fit", model, "--out", out, "--articles", ARTICLES, "--no-real-dev", "--real", rp.real,
+             "--stance-source", source)
+    assert r.exit_code == 0, r.output
+    return r.stderr
+
+
 def test_an_article_text_stance_writes_its_files_decides_stance_and_is_refused_when_altered(tiny_model, tmp_path, rp):
     """`--stance-source article_text` fits the article stance model on the team articles and the training pool's
     pages that carry a narrative, writes its two files beside the weights (a new version), and `score` takes
@@ -331,20 +339,15 @@ def test_an_article_text_stance_writes_its_files_decides_stance_and_is_refused_w
 
     pool_promotes = _stance_pool(rp)
     text, plain = tmp_path / "text", tmp_path / "plain"
-    r = _cli("decider", "fit", tiny_model, "--out", text, "--articles", ARTICLES, "--no-real-dev", "--real", rp.real,
-             "--stance-source", "article_text")
-    assert r.exit_code == 0, r.output
     assert ("article stance model: fitting on the 7 team articles that carry a narrative and the 4 pages of the "
-            "real training pool that do (never the benchmark's dev half)") in r.stderr
+            "real training pool that do (never the benchmark's dev half)") in _fit_by_text(tiny_model, text, rp)
     stance = _config(text)["article_decider"]["stance"]
     assert stance["source"] == "article_text" and "coef" not in stance
     assert (stance["n_articles"], stance["promotes"]) == (7 + 4, 4 + pool_promotes)
     assert _config(text)["article_decider"]["fitted_on"]["stance_pool_pages"] == 4
     files = set(json.loads((text / "manifest.json").read_text())["files"])
     assert {"article_stance.json", "article_stance.safetensors"} <= files
-    r = _cli("decider", "fit", text, "--out", plain, "--articles", ARTICLES, "--no-real-dev", "--real", rp.real,
-             "--stance-source", "passages")
-    assert r.exit_code == 0, r.output
+    _fit_by_text(text, plain, rp, "passages")
     assert not (plain / "article_stance.json").exists() and "coef" in _config(plain)["article_decider"]["stance"]
 
     clf = load_model(str(text))
@@ -370,11 +373,8 @@ def test_an_article_text_stance_without_the_training_pool_falls_back_to_the_pass
     out = tmp_path / "m"
     rp.write_refs(rp.real / "train_pool.jsonl", [rp.reference("https://example.org/pool/0", "Uncached page.",
                                                               {"anti_western": "promotes"}, split="train")])
-    r = _cli("decider", "fit", tiny_model, "--out", out, "--articles", ARTICLES, "--no-real-dev", "--real", rp.real,
-             "--stance-source", "article_text")
-    assert r.exit_code == 0, r.output
     assert ("article stance model: not fitted, the training pool not used (the real-page cache lacks 1 page(s) of "
-            "the training pool): the stance part reads the passages instead") in r.stderr
+            "the training pool): the stance part reads the passages instead") in _fit_by_text(tiny_model, out, rp)
     stance = _config(out)["article_decider"]["stance"]
     assert stance.get("source", "passages") == "passages" and "coef" in stance
     assert not (out / "article_stance.json").exists()
