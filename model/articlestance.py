@@ -74,12 +74,20 @@ class ArticleStance:
         return self
 
     def promotes_probability(self, texts: Sequence[str]) -> np.ndarray:
-        """The probability that each article *promotes* (rather than reports) the narratives it carries."""
+        """The probability that each article *promotes* (rather than reports) the narratives it carries; NaN for
+        a text that holds none of the model's n-grams (an empty text, a script it never saw), of which it can
+        say nothing.
+
+        >>> m = ArticleStance(min_df=1).fit(["they claim it", "brothers forever"], [0, 1])
+        >>> [bool(np.isnan(p)) for p in m.promotes_probability(["brothers", "   "])]
+        [False, True]
+        """
         prepared, score, start = _prepare(texts), np.full(len(texts), self.intercept_), 0
+        known = np.zeros(len(texts), dtype=np.int64)
         for b in self.blocks_:  # scikit-learn's features without importing it (see narratives.model.ngrams)
-            score += b.dot(prepared, self.coef_[start:start + len(b.terms)])
-            start += len(b.terms)
-        return _sigmoid(score)
+            part, n = b.dot(prepared, self.coef_[start:start + len(b.terms)])
+            score, known, start = score + part, known + n, start + len(b.terms)
+        return np.where(known > 0, _sigmoid(score), np.nan)
 
     def settings(self) -> dict:
         """What the decider's config records of this model (its files hold the rest)."""
@@ -114,25 +122,39 @@ class ArticleStance:
         ... # doctest: +ELLIPSIS
         /nonexistent: article_stance.json missing (the decider's stance part reads ...)
         """
-        from safetensors.numpy import load_file
-
         path = Path(path)
         for name in FILES:
             if not (path / name).is_file():
                 raise ModelLoadError(f"{path}: {name} missing (the decider's stance part reads the article text)")
+        return cls.from_bytes({name: (path / name).read_bytes() for name in FILES}, str(path))
+
+    @classmethod
+    def from_bytes(cls, files: dict[str, bytes], where: str = "<memory>") -> ArticleStance:
+        """The model from its two files' bytes (as :meth:`files` gives them), so a caller that checks the bytes'
+        sums parses exactly what it checked; ``where`` names the model in errors.
+
+        >>> m = ArticleStance(min_df=1).fit(["they claim it", "brothers forever"], [0, 1])
+        >>> ArticleStance.from_bytes(m.files()).n_promotes_
+        1
+        """
+        from safetensors.numpy import load
+
         try:
-            meta = json.loads((path / JSON_FILE).read_text(encoding="utf-8"))
-            t = load_file(str(path / WEIGHTS_FILE))
+            meta = json.loads(files[JSON_FILE].decode("utf-8"))
             s = meta["settings"]
             self = cls(C=s["C"], min_df=s["min_df"], word_max_features=s["word_max_features"],
                        char_max_features=s["char_max_features"])
+            self.n_articles_, self.n_promotes_ = int(s["n_articles"]), int(s["promotes"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelLoadError(f"{where}/{JSON_FILE}: unreadable article stance model ({exc!r})") from None
+        try:  # safetensors raises its own error type for a malformed file
+            t = load(files[WEIGHTS_FILE])
             self.blocks_ = [NgramBlock(b["analyzer"], tuple(b["ngram_range"]), list(b["terms"]), t[f"block{i}.idf"])
                             for i, b in enumerate(meta["blocks"])]
             self.coef_, self.intercept_ = t["coef"].astype(np.float64), float(t["intercept"][0])
-            self.n_articles_, self.n_promotes_ = int(s["n_articles"]), int(s["promotes"])
-        except (KeyError, TypeError, ValueError, OSError) as exc:
-            raise ModelLoadError(f"{path}/{JSON_FILE}: unreadable article stance model ({exc!r})") from None
+        except Exception as exc:  # noqa: BLE001 - any failure to read the weights is a load error, by file
+            raise ModelLoadError(f"{where}/{WEIGHTS_FILE}: unreadable article stance weights ({exc!r})") from None
         width = sum(len(b.terms) for b in self.blocks_)
         if self.coef_.shape != (width,) or any(len(b.idf) != len(b.terms) for b in self.blocks_):
-            raise ModelLoadError(f"{path}/{WEIGHTS_FILE}: weights do not match the vocabulary of {JSON_FILE}")
+            raise ModelLoadError(f"{where}/{WEIGHTS_FILE}: weights do not match the vocabulary of {JSON_FILE}")
         return self

@@ -78,10 +78,22 @@ def load_model(ref: str | Path | None = None):
         with _LOCK:
             if key in _CACHE:
                 return _CACHE[key]
-        model = load_model_dir(path, member_loader=load_member)  # verifies the manifest first
+        model = _with_article_stance(load_model_dir(path, member_loader=load_member), path)  # verified first
         with _LOCK:
             if len(_CACHE) >= 8:
                 _CACHE.clear()
                 _KEY_LOCKS.clear()
             _CACHE[key] = model
         return model
+
+
+def _with_article_stance(model, path: Path):
+    """Read the article stance model with the rest, right after the manifest was verified, when the model's
+    decider reads the article text: a broken file fails the load, not the first article, and a directory
+    replaced later cannot pair the loaded decider with another version's files."""
+    stance = ((getattr(model, "config_", None) or {}).get("article_decider") or {}).get("stance")
+    if isinstance(stance, dict) and stance.get("source") == "article_text":
+        from .articlestance import ArticleStance
+
+        model.article_stance_ = ArticleStance.from_dir(path)
+    return model

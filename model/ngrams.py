@@ -9,15 +9,16 @@ scikit-learn (:func:`narratives.model.baseline._fit_block`); ``tests/model/test_
 >>> sorted(cols.tolist()), [round(float(v), 3) for v in vals]
 ([0, 1, 2], [0.577, 0.577, 0.577])
 >>> words = NgramBlock("word", (1, 2), ["so called", "called"], np.array([2.0, 1.0]))
->>> [round(float(v), 3) for v in words.dot(["So-called, so called", "nothing here"], np.array([1.0, -1.0]))]
-[0.447, 0.0]
+>>> score, known = words.dot(["So-called, so called", "nothing here"], np.array([1.0, -1.0]))
+>>> [round(float(v), 3) for v in score], known.tolist()
+([0.447, 0.0], [2, 0])
 """
 from __future__ import annotations
 
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
@@ -33,23 +34,21 @@ def _strip_accents(s: str) -> str:
         return "".join(c for c in unicodedata.normalize("NFKD", s) if not unicodedata.combining(c))
 
 
-def _word_ngrams(doc: str, lo: int, hi: int) -> list[str]:
+def _word_ngrams(doc: str, lo: int, hi: int) -> Iterator[str]:
     tokens = _TOKEN.findall(doc)
-    grams = list(tokens) if lo == 1 else []
+    if lo == 1:
+        yield from tokens
     for n in range(max(lo, 2), min(hi, len(tokens)) + 1):
-        grams.extend(" ".join(tokens[i:i + n]) for i in range(len(tokens) - n + 1))
-    return grams
+        yield from (" ".join(tokens[i:i + n]) for i in range(len(tokens) - n + 1))
 
 
-def _char_wb_ngrams(doc: str, lo: int, hi: int) -> list[str]:
-    grams: list[str] = []
+def _char_wb_ngrams(doc: str, lo: int, hi: int) -> Iterator[str]:
     for w in _WHITE_SPACES.sub(" ", doc).split():
         w = f" {w} "
         for n in range(lo, hi + 1):
-            grams.extend(w[i:i + n] for i in range(max(len(w) - n, 0) + 1))
+            yield from (w[i:i + n] for i in range(max(len(w) - n, 0) + 1))
             if len(w) <= n:  # a short word counts once, at its full length
                 break
-    return grams
 
 
 _ANALYZERS = {"word": _word_ngrams, "char_wb": _char_wb_ngrams}
@@ -69,16 +68,18 @@ class NgramBlock:
     def features(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """The text's non-zero features: column indices and values (sublinear tf times idf, of unit l2 norm;
         both empty when the text has no known n-gram)."""
-        grams = _ANALYZERS[self.analyzer](_strip_accents(text.lower()), *self.ngram_range)
-        counts = Counter(g for g in grams if g in self.index)
+        index = self.index
+        counts = Counter(g for g in _ANALYZERS[self.analyzer](_strip_accents(text.lower()), *self.ngram_range)
+                         if g in index)
         cols = np.fromiter((self.index[g] for g in counts), dtype=np.int64, count=len(counts))
         vals = (1.0 + np.log(np.fromiter(counts.values(), dtype=np.float64, count=len(counts)))) * self.idf[cols]
         return cols, (vals / np.linalg.norm(vals) if len(vals) else vals)
 
-    def dot(self, texts: Sequence[str], weights: np.ndarray) -> np.ndarray:
-        """Each text's features times ``weights`` (one per term): a linear model's score, with no matrix built."""
-        out = np.zeros(len(texts))
+    def dot(self, texts: Sequence[str], weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each text's features times ``weights`` (one per term), a linear model's score with no matrix built,
+        and how many of the block's terms the text holds."""
+        out, known = np.zeros(len(texts)), np.zeros(len(texts), dtype=np.int64)
         for row, text in enumerate(texts):
             cols, vals = self.features(text)
-            out[row] = float(vals @ weights[cols])
-        return out
+            out[row], known[row] = float(vals @ weights[cols]), len(cols)
+        return out, known

@@ -199,7 +199,8 @@ def _article_record(item: dict, spans, recs, clf, info, max_evidence, min_words)
     text = item["text"]
     from .decider import article_promotes
 
-    promotes = article_promotes(clf, [text]) if spans else None
+    # the text its passages cover: an article cut at MAX_PASSAGES is read no further for its stance either
+    promotes = article_promotes(clf, [text[:spans[-1][1]]]) if spans else None
     agg = aggregate(recs, spans, text, clf.labels_, clf.thresholds_, max_evidence, min_words,
                     article_decider(clf), promotes[0] if promotes else None)
     warnings = list(item.get("warnings", []))

@@ -25,11 +25,18 @@ TEAM_SPLIT = click.option("--team-split", "team_splits", multiple=True, type=cli
 PER_NARRATIVE = click.option("--per-narrative/--pooled", default=True, show_default=True,
                              help="Fit an offset per narrative (else one set of weights for all narratives).")
 STANCE_SOURCE = click.option(
-    "--stance-source", "stance_source", type=click.Choice(["passages", "article_text"]), default=None,
-    help="Where the stance part reads an article's stance: its passages' stance scores, or the whole article's text "
-         "(an article stance model, written beside the weights) [default: as for training].")
+    "--stance-source", "stance_source", type=click.Choice(["passages", "article_text", "auto"]), default=None,
+    help="Where the stance part reads an article's stance: its passages' stance scores, the whole article's text "
+         "(an article stance model written beside the weights, fitted with the real training pool, which the cache "
+         "must hold), or auto (the article's text when the cache holds the pool, else the passages) [default: as "
+         "for training].")
 REAL = click.option("--real", "real_path", type=click.Path(exists=True, path_type=Path), default=None,
                     help="Real-page reference file or folder [default: data/real].")
+
+
+def _source(source: str) -> str:
+    return "auto (the article text when the cache holds the training pool, else the passages)" if source == "auto" \
+        else source
 
 
 def _errors() -> tuple[type[Exception], ...]:
@@ -87,7 +94,7 @@ def decider_fit(model, out, articles, cutoff, C, stance, team_splits, real_dev, 
         options = fit_settings(clf, given)
         click.echo(f"decider settings: C {options.C}, cutoff {options.cutoff}, team splits "
                    f"{'+'.join(options.team_splits)}, real dev {'auto' if options.real_dev is None else options.real_dev}, "
-                   f"stance from {options.stance_source if options.stance else 'the passage rule'}", err=True)
+                   f"stance from {_source(options.stance_source) if options.stance else 'the passage rule'}", err=True)
         fitted = fit_planned(clf, plan_decider(options, tuple(clf.labels_), log=sys.stderr), clf.model_hash_)
         h = attach_decider(clf.path_, fitted.config, out, fitted.files)
     except _errors() as exc:
@@ -140,6 +147,11 @@ def decider_cv(model, articles, Cs, cutoffs, folds, stances, per_narrative, team
         raise click.ClickException(str(exc)) from None
     pool = sum(a.split == "real-train" for a in team)
     click.echo(f"{len(real)} dev pages, {len(team) - pool} team articles, {pool} pool pages, {folds} folds")
+    if "article_text" in stance_sources:
+        text_pool = sum(bool(a.labels) for a in team if a.split == "real-train") + len(stance_pool)
+        click.echo(f"article stance model: fitted once on the team articles and {text_pool} pool pages that carry a "
+                   "narrative" + ("" if text_pool else " (the cache lacks the pool: training would not fit this "
+                                  "model, see --stance-source)"))
     click.echo("decider    C      cutoff  stance        macro-F1  negatives flagged  stance acc  non-English F1  objective")
     for r in rows:
         st = "" if "stance" not in r else r.get("stance_source", "passages") if r["stance"] else "False"

@@ -40,10 +40,11 @@ class _TrainKind(click.ParamType):
 
 
 STANCE_SOURCE = click.option(
-    "--stance-source", "stance_source", type=click.Choice(["passages", "article_text"]), default=None,
-    help="Where the decider's stance part reads an article's stance: its passages' stance scores, or the whole "
-         "article's text (an article stance model fitted on the articles that carry a narrative, with the real "
-         "training pool's when the cache holds it) [default: the shipped model's, else passages].")
+    "--stance-source", "stance_source", type=click.Choice(["passages", "article_text", "auto"]), default=None,
+    help="Where the decider's stance part reads an article's stance: its passages' stance scores, the whole "
+         "article's text (an article stance model fitted on the team articles and the real training pool's pages "
+         "that carry a narrative; the cache must hold the pool), or auto (the article's text when the cache holds "
+         "the pool, else the passages) [default: the shipped model's, else passages].")
 
 
 def decider_options(f):

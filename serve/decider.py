@@ -165,7 +165,8 @@ def stance_probability(d: dict, scores: Sequence[float], promo: Sequence[float],
                        threshold: float, article_promotes: float | None = None) -> float | None:
     """Probability of *promotes* for one narrative, or ``None`` when the decider has no stance part (the
     caller then keeps the passage rule); a stance part that reads the article text returns
-    ``article_promotes``, the article stance model's probability (required then).
+    ``article_promotes``, the article stance model's probability, or ``None`` (the passage rule) when there is
+    none (NaN: the article holds none of its n-grams).
 
     >>> stance_probability({"stance": {"source": "article_text"}}, [0.9], [0.1], [0], 0.5, 0.8)
     0.8
@@ -174,9 +175,8 @@ def stance_probability(d: dict, scores: Sequence[float], promo: Sequence[float],
     if part is None:
         return None
     if part.get("source") == ARTICLE_TEXT:
-        if article_promotes is None:
-            raise ValueError("this model's article decider reads the article text: pass the article stance "
-                             "model's probability (narratives.serve.decider.article_promotes)")
+        if article_promotes is None or math.isnan(article_promotes):
+            return None
         return float(article_promotes)
     idx = mentions(scores, eligible, threshold, float(part.get("mention_margin", -1.0)))
     if not idx:
@@ -184,10 +184,11 @@ def stance_probability(d: dict, scores: Sequence[float], promo: Sequence[float],
     return _linear(part, stance_features(scores, promo, idx))
 
 
-def article_promotes(clf, texts: Sequence[str]) -> list[float] | None:
-    """The article stance model's *promotes* probability of each article text, when ``clf``'s decider reads
-    the article text (else ``None``). The model's files are read once per loaded model and checked against
-    its manifest; a model fitted in memory carries the fitted one (``article_stance_``).
+def article_promotes(clf, texts: Sequence[str]) -> list[float | None] | None:
+    """The article stance model's *promotes* probability of each article text (``None`` for one that holds
+    none of its n-grams), when ``clf``'s decider reads the article text (else ``None``). ``load_model`` reads
+    the model with the rest; a model loaded otherwise reads it here once, checked against its manifest; a model
+    fitted in memory carries the fitted one (``article_stance_``).
 
     >>> article_promotes(object(), ["text"]) is None
     True
@@ -197,29 +198,43 @@ def article_promotes(clf, texts: Sequence[str]) -> list[float] | None:
         return None
     model = getattr(clf, "article_stance_", None)
     if model is None:
-        model = _load_article_stance(getattr(clf, "path_", None))
+        model = _load_article_stance(clf)
         clf.article_stance_ = model
-    return [float(p) for p in model.promotes_probability(list(texts))] if texts else []
+    return [None if math.isnan(p) else float(p) for p in model.promotes_probability(list(texts))] if texts else []
 
 
-def _load_article_stance(path: str | None):
+def _load_article_stance(clf):
+    """The article stance model of a saved model loaded without it (``load_model`` reads it eagerly): its two
+    files, hashed and parsed from the same bytes, from a directory whose manifest is still the loaded version's."""
+    import hashlib
     import json
     from pathlib import Path
 
     from narratives.model.articlestance import FILES, ArticleStance
-    from narratives.model.artifact import MANIFEST, ModelLoadError, file_sha256
+    from narratives.model.artifact import MANIFEST, ModelLoadError
 
+    path = getattr(clf, "path_", None)
     if path is None:
         raise ModelLoadError("the model's article decider reads the article text, but the model was never saved "
                              "and carries no article stance model")
-    try:  # the model was verified when loaded; only these two files are checked again here
-        files = json.loads((Path(path) / MANIFEST).read_text(encoding="utf-8"))["files"]
+    try:
+        manifest = json.loads((Path(path) / MANIFEST).read_text(encoding="utf-8"))
+        files = manifest["files"]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ModelLoadError(f"{path}/{MANIFEST}: unreadable ({exc!r})") from None
-    for name in FILES:  # read what the manifest vouches for, nothing written since
+    loaded = getattr(clf, "model_hash_", None)
+    if loaded is not None and manifest.get("model_hash") != loaded:
+        raise ModelLoadError(f"{path}: the model directory now holds version {str(manifest.get('model_hash'))[:12]}, "
+                             f"not the loaded {loaded[:12]}; load the model again")
+    blobs = {}
+    for name in FILES:
         if name not in files:
             raise ModelLoadError(f"{path}: {name} is not in the manifest (the decider's stance part reads the "
                                  "article text)")
-        if file_sha256(Path(path) / name) != files[name]:
+        try:
+            blobs[name] = (Path(path) / name).read_bytes()
+        except OSError as exc:
+            raise ModelLoadError(f"{path}: {name} unreadable ({exc!r})") from None
+        if hashlib.sha256(blobs[name]).hexdigest() != files[name]:
             raise ModelLoadError(f"{path}: file {name} was altered since the model was saved (sha256 mismatch)")
-    return ArticleStance.from_dir(path)
+    return ArticleStance.from_bytes(blobs, str(path))

@@ -34,13 +34,15 @@ class DeciderOptions(BaseModel):
     pool's negative pages. ``stance_source``: ``passages`` (a logistic regression over the passages' stance
     scores) or ``article_text`` (:mod:`narratives.model.articlestance`, fitted on the articles that carry a
     narrative, the pool's pages with one included whenever the cache holds the pool, whatever ``real_pool``
-    says; without the pool it falls back to ``passages`` and says so). The test half is never read."""
+    says; it needs the pool in the cache, since on team articles alone it was worse than ``passages``) or
+    ``auto`` (``article_text`` when the cache holds the pool, else ``passages``, and the run says which: what the
+    default's recipe uses). The test half is never read."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     C: float = Field(default=10.0, gt=0)
     cutoff: float = Field(default=0.5, gt=0, lt=1)
     stance: bool = True
-    stance_source: Literal["passages", "article_text"] = "passages"
+    stance_source: Literal["passages", "article_text", "auto"] = "passages"
     per_narrative: bool = True
     team_splits: tuple[Literal["train", "dev"], ...] = ("train", "dev")
     real_dev: bool | None = None
@@ -59,7 +61,7 @@ Signature = tuple[str, tuple[str, ...]]  # a model's kind and its members' kinds
 # pages' dev half (README, "Article decider"); tests/train/test_deciderplan.py checks them against their config.json.
 SHIPPED: dict[Signature, tuple[str, DeciderOptions]] = {
     ("ensemble", ("frozen-embedding", "tfidf-logreg", "transformer")): (
-        "ensemble", DeciderOptions(C=10.0, cutoff=0.5, stance_source="article_text")),
+        "ensemble", DeciderOptions(C=10.0, cutoff=0.5, stance_source="auto")),
     ("ensemble", ("e5-lora", "tfidf-logreg")): ("e5-lean", DeciderOptions(C=3.0, cutoff=0.6)),
     ("routed", ("frozen-embedding", "tfidf-logreg")): ("multilingual", DeciderOptions(C=10.0, cutoff=0.5)),
 }
@@ -233,13 +235,17 @@ def plan_decider(options: DeciderOptions, narratives: tuple[str, ...], log=sys.s
                            f"articles labelled in this taxonomy, or --no-decider): {exc}") from None
     real, digest, note = _real_pages(options.real_dev, options.real, "dev")
     pool, pool_digest, pool_note = _real_pages(options.real_pool, options.real, "train")
-    by_text = options.stance and options.stance_source == "article_text"
-    stance_pool = _real_pages(None, options.real, "train") if by_text and not pool else ([], None, None)
+    by_text = options.stance and options.stance_source in ("article_text", "auto")
+    asked = True if options.stance_source == "article_text" else None  # explicit: an incomplete cache is an error
+    stance_pool = _real_pages(asked, options.real, "train") if by_text and not pool else ([], None, None)
     _check_classes(team + real + pool, options, where)
     print(_data_line(f"{len(team)} team articles ({'+'.join(options.team_splits)} split of {where})",
                      [(real, note, "the benchmark's dev half", "--no-real-dev"),
                       (pool, pool_note, "the training pool", "--no-real-pool")]), file=log)
     pooled = sum(bool(a.labels) for a in pool or stance_pool[0])
+    if by_text and not pooled and asked:
+        raise ArticleError(f"--stance-source article_text: no page of the real training pool carries a narrative "
+                           f"({options.real or 'data/real'}); pass --stance-source passages or auto")
     if by_text and not pooled:
         options = options.model_copy(update={"stance_source": "passages"})
         why = stance_pool[2] or "none of its pages carries a narrative"
@@ -247,6 +253,7 @@ def plan_decider(options: DeciderOptions, narratives: tuple[str, ...], log=sys.s
               f"passages instead (a text model of the team articles alone was worse on the dev half: stance "
               f"{TEAM_ONLY_TEXT_STANCE} out of fold, e5-real)", file=log)
     elif by_text:
+        options = options.model_copy(update={"stance_source": "article_text"})
         carrying = sum(bool(a.labels) for a in team)
         print(f"article stance model: fitting on the {carrying} team articles that carry a narrative and the "
               f"{pooled} pages of the real training pool that do (never the benchmark's dev half)", file=log)

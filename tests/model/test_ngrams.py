@@ -30,7 +30,9 @@ def test_the_features_are_scikit_learns(analyzer, ngram_range):
         dense[cols] = vals
         np.testing.assert_allclose(dense, theirs[row], rtol=1e-12, atol=1e-12)
     weights = np.random.RandomState(0).normal(size=len(fitted.terms))
-    np.testing.assert_allclose(ours.dot(TEXTS, weights), theirs @ weights, rtol=1e-10, atol=1e-12)
+    score, known = ours.dot(TEXTS, weights)
+    np.testing.assert_allclose(score, theirs @ weights, rtol=1e-10, atol=1e-12)
+    assert known.tolist() == [int(n) for n in (theirs != 0).sum(axis=1)]
 
 
 def test_an_unknown_analyzer_is_refused_by_name():

@@ -75,12 +75,13 @@ def test_bad_decider_names_the_field(bad, field):
         check_decider(bad)
 
 
-def test_a_stance_part_that_reads_the_article_text_needs_no_coefficients_but_a_probability():
+def test_a_stance_part_that_reads_the_article_text_needs_no_coefficients_and_takes_its_probability():
     d = check_decider({"version": 1, "presence": {"coef": [0] * 5, "intercept": 0, "cutoff": 0.5},
                        "stance": {"source": "article_text"}})
     assert stance_probability(d, [0.9], [0.1], [0], 0.5, article_promotes=0.7) == 0.7  # not the passages' 0.1
-    with pytest.raises(ValueError, match="reads the article text"):
-        stance_probability(d, [0.9], [0.1], [0], 0.5)
+    # no probability (the article holds none of the model's n-grams): the passage rule decides
+    assert stance_probability(d, [0.9], [0.1], [0], 0.5) is None
+    assert stance_probability(d, [0.9], [0.1], [0], 0.5, article_promotes=float("nan")) is None
 
 
 def test_attached_decider_is_a_new_version_and_changes_score(tiny_model, tmp_path):

@@ -45,8 +45,9 @@ def test_the_defaults_are_the_shipped_models_settings(signature):
     d = config["article_decider"]
     assert (d["C"], d["presence"]["cutoff"]) == (options.C, options.cutoff)
     assert ("offsets" in d["presence"], d["stance"] is not None) == (options.per_narrative, options.stance)
-    assert (d["stance"] or {}).get("source", "passages") == options.stance_source
-    if options.stance_source == "article_text":  # its own files, hashed with the weights
+    source = "article_text" if options.stance_source == "auto" else options.stance_source  # shipped with the pool
+    assert (d["stance"] or {}).get("source", "passages") == source
+    if source == "article_text":  # its own files, hashed with the weights
         assert {"article_stance.json", "article_stance.safetensors"} <= set(json.loads(
             (ROOT / "model" / "weights" / name / "manifest.json").read_text())["files"])
     assert d["fitted_on"]["split"] == ",".join(sorted(options.team_splits))
@@ -366,15 +367,19 @@ def test_an_article_text_stance_writes_its_files_decides_stance_and_is_refused_w
         article_promotes(clf, [item["text"]])
 
 
-def test_an_article_text_stance_without_the_training_pool_falls_back_to_the_passages_and_says_why(tiny_model,
-                                                                                                  tmp_path, rp):
+def test_an_auto_stance_without_the_training_pool_falls_back_to_the_passages_and_says_why(tiny_model, tmp_path, rp):
     """Team articles alone made a worse text model than the passages on the dev half, so without the pool in the
-    cache the stance part reads the passages, and the run and the recorded settings say so."""
+    cache `auto` (the default's setting) reads the passages, and the run and the recorded settings say so; asked
+    for explicitly, `article_text` refuses to run and names the missing page."""
     out = tmp_path / "m"
-    rp.write_refs(rp.real / "train_pool.jsonl", [rp.reference("https://example.org/pool/0", "Uncached page.",
-                                                              {"anti_western": "promotes"}, split="train")])
+    ref = rp.reference("https://example.org/pool/0", "Uncached page.", {"anti_western": "promotes"}, split="train")
+    rp.write_refs(rp.real / "train_pool.jsonl", [ref])
+    r = _cli("decider", "fit", tiny_model, "--out", out, "--articles", ARTICLES, "--no-real-dev", "--real", rp.real,
+             "--stance-source", "article_text")
+    assert r.exit_code == 1 and ref["id"] in r.output and not out.exists()
     assert ("article stance model: not fitted, the training pool not used (the real-page cache lacks 1 page(s) of "
-            "the training pool): the stance part reads the passages instead") in _fit_by_text(tiny_model, out, rp)
+            "the training pool): the stance part reads the passages instead") in _fit_by_text(tiny_model, out, rp,
+                                                                                               "auto")
     stance = _config(out)["article_decider"]["stance"]
     assert stance.get("source", "passages") == "passages" and "coef" in stance
     assert not (out / "article_stance.json").exists()
