@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -335,6 +336,7 @@ def test_an_article_text_stance_writes_its_files_decides_stance_and_is_refused_w
     file is refused by name."""
     from narratives.model import ModelLoadError, load_model
     from narratives.model.artifact import verify_model_dir
+    from narratives.model.kinds import load_model_dir
     from narratives.serve.articles import score_articles
     from narratives.serve.decider import article_promotes
 
@@ -353,6 +355,11 @@ def test_an_article_text_stance_writes_its_files_decides_stance_and_is_refused_w
 
     clf = load_model(str(text))
     assert clf.model_hash_ != load_model(str(plain)).model_hash_
+    assert clf.article_stance_ is not None  # read with the rest, right after the manifest was verified
+    lazy = load_model_dir(shutil.copytree(text, tmp_path / "copy"))  # loaded without it: read at first use ...
+    shutil.copy(plain / "manifest.json", tmp_path / "copy" / "manifest.json")  # ... from a directory since replaced
+    with pytest.raises(ModelLoadError, match="now holds version .* not the loaded"):
+        article_promotes(lazy, ["text"])
     item = {"id": "a", "text": "Kosovo was the precedent for Crimea, the West made it so and lies about it.\n\n"
                                "The West humiliates Serbia; Kosovo is Serbia and the precedent stands."}
     rec = next(score_articles([item], model=clf))
