@@ -12,6 +12,8 @@ from pathlib import Path
 
 import click
 
+from .cli_options import STANCE_SOURCE_HELP, STANCE_SOURCES
+
 
 @click.group()
 def decider() -> None:
@@ -24,12 +26,8 @@ TEAM_SPLIT = click.option("--team-split", "team_splits", multiple=True, type=cli
                           help="Which splits of the team-written articles to fit on (repeat for both).")
 PER_NARRATIVE = click.option("--per-narrative/--pooled", default=True, show_default=True,
                              help="Fit an offset per narrative (else one set of weights for all narratives).")
-STANCE_SOURCE = click.option(
-    "--stance-source", "stance_source", type=click.Choice(["passages", "article_text", "auto"]), default=None,
-    help="Where the stance part reads an article's stance: its passages' stance scores, the whole article's text "
-         "(an article stance model written beside the weights, fitted with the real training pool, which the cache "
-         "must hold), or auto (the article's text when the cache holds the pool, else the passages) [default: as "
-         "for training].")
+STANCE_SOURCE = click.option("--stance-source", "stance_source", type=click.Choice(STANCE_SOURCES), default=None,
+                             help=STANCE_SOURCE_HELP)
 REAL = click.option("--real", "real_path", type=click.Path(exists=True, path_type=Path), default=None,
                     help="Real-page reference file or folder [default: data/real].")
 

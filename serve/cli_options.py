@@ -12,3 +12,9 @@ SHIPPED_HELP = ("baseline, minilm-lora, routed, e5-head, multilingual, ensemble,
                 "ensemble-int8, e5-real")
 MODEL_HELP = (f"A model name or version (see `narratives models list`; shipped: {SHIPPED_HELP}) "
               "or a model directory [default: the default model, see `narratives promote`].")
+STANCE_SOURCES = ("passages", "article_text", "auto")
+STANCE_SOURCE_HELP = ("Where the decider's stance part reads an article's stance: its passages' stance scores, the whole "
+                      "article's text (an article stance model written beside the weights, fitted on the team articles "
+                      "and the real training pool's pages that carry a narrative; the cache must hold the pool), or auto "
+                      "(the article's text when the cache holds the pool, else the passages) [default: as for "
+                      "training: the shipped model's for one built like it, else passages].")

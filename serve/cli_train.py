@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from .cli_options import CORPUS_HELP, LABELS_HELP
+from .cli_options import CORPUS_HELP, LABELS_HELP, STANCE_SOURCE_HELP, STANCE_SOURCES
 
 
 class _TrainKind(click.ParamType):
@@ -39,12 +39,8 @@ class _TrainKind(click.ParamType):
 
 
 
-STANCE_SOURCE = click.option(
-    "--stance-source", "stance_source", type=click.Choice(["passages", "article_text", "auto"]), default=None,
-    help="Where the decider's stance part reads an article's stance: its passages' stance scores, the whole "
-         "article's text (an article stance model fitted on the team articles and the real training pool's pages "
-         "that carry a narrative; the cache must hold the pool), or auto (the article's text when the cache holds "
-         "the pool, else the passages) [default: the shipped model's, else passages].")
+STANCE_SOURCE = click.option("--stance-source", "stance_source", type=click.Choice(STANCE_SOURCES), default=None,
+                             help=STANCE_SOURCE_HELP)
 
 
 def decider_options(f):
