@@ -31,6 +31,17 @@ from .translit import transliterate
 JSON_FILE = "article_stance.json"
 WEIGHTS_FILE = "article_stance.safetensors"
 FILES = (JSON_FILE, WEIGHTS_FILE)
+ARTICLE_TEXT = "article_text"  # the ``source`` of an article decider's stance part that reads this model
+
+
+def reads_article_text(decider: dict | None) -> bool:
+    """Whether an article decider (``config.json``'s ``article_decider``) takes its stance from this model.
+
+    >>> reads_article_text({"stance": {"source": "article_text"}}), reads_article_text({"stance": None})
+    (True, False)
+    """
+    stance = decider.get("stance") if decider else None
+    return isinstance(stance, dict) and stance.get("source") == ARTICLE_TEXT
 
 
 def _prepare(texts: Sequence[str]) -> list[str]:

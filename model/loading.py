@@ -91,9 +91,8 @@ def _with_article_stance(model, path: Path):
     """Read the article stance model with the rest, right after the manifest was verified, when the model's
     decider reads the article text: a broken file fails the load, not the first article, and a directory
     replaced later cannot pair the loaded decider with another version's files."""
-    stance = ((getattr(model, "config_", None) or {}).get("article_decider") or {}).get("stance")
-    if isinstance(stance, dict) and stance.get("source") == "article_text":
-        from .articlestance import ArticleStance
+    from .articlestance import ArticleStance, reads_article_text
 
+    if reads_article_text((getattr(model, "config_", None) or {}).get("article_decider")):
         model.article_stance_ = ArticleStance.from_dir(path)
     return model

@@ -32,9 +32,10 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from narratives.model.articlestance import ARTICLE_TEXT, reads_article_text
+
 PRESENCE_FEATURES = ("best", "second", "n_over", "headline", "length")
 STANCE_FEATURES = ("weighted", "minimum", "last", "best")
-ARTICLE_TEXT = "article_text"
 CLIP = 8.0
 EPS = 1e-4
 
@@ -70,11 +71,11 @@ def check_decider(d: object) -> dict:
     stance = d.get("stance")
     if stance is not None and not isinstance(stance, dict):
         raise ValueError("article_decider.stance: expected an object")
-    by_text = stance is not None and stance.get("source") == ARTICLE_TEXT
-    if stance is not None and stance.get("source", "passages") not in ("passages", ARTICLE_TEXT):
-        raise ValueError(f"article_decider.stance.source: expected 'passages' or {ARTICLE_TEXT!r}, got "
-                         f"{stance.get('source')!r}")
-    parts = [("presence", PRESENCE_FEATURES)] + ([("stance", STANCE_FEATURES)] if stance is not None and not by_text else [])
+    source = (stance or {}).get("source", "passages")
+    if source not in ("passages", ARTICLE_TEXT):
+        raise ValueError(f"article_decider.stance.source: expected 'passages' or {ARTICLE_TEXT!r}, got {source!r}")
+    by_passages = stance is not None and source == "passages"
+    parts = [("presence", PRESENCE_FEATURES)] + ([("stance", STANCE_FEATURES)] if by_passages else [])
     for name, feats in parts:
         part = d.get(name)
         if not isinstance(part, dict):
@@ -149,16 +150,6 @@ def stance_features(scores: Sequence[float], promo: Sequence[float], idx: Sequen
     weighted = sum(scores[i] * promo[i] for i in idx) / w if w else 0.5
     best = max(idx, key=lambda i: scores[i])
     return [logit(weighted), logit(min(promo[i] for i in idx)), logit(promo[idx[-1]]), logit(promo[best])]
-
-
-def reads_article_text(d: dict | None) -> bool:
-    """Whether the decider's stance part reads the whole article's text.
-
-    >>> reads_article_text({"stance": {"source": "article_text"}}), reads_article_text({"stance": None})
-    (True, False)
-    """
-    stance = d.get("stance") if d else None
-    return isinstance(stance, dict) and stance.get("source") == ARTICLE_TEXT
 
 
 def stance_probability(d: dict, scores: Sequence[float], promo: Sequence[float], eligible: Sequence[int],

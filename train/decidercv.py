@@ -95,26 +95,22 @@ def cross_validate(clf, team: Sequence[Article], real: Sequence[Article], Cs: Se
             "non_english_macro_f1": f_ne["macro_f1"], "objective": objective(f)}
 
     rows = [{"decider": "none", **figures(_records(real_items, None, labels, thresholds))}]
-    text_models: list = []  # the article stance model: fitted once, on no dev page, so the same in every fold
-
-    def text_model(g: int):
-        if not text_models:
-            from .deciderplan import fit_article_stance
-
-            text_models.append(fit_article_stance([a for a in [*team, *stance_pool] if a.labels]))
-        return text_models[0]
-
     settings = [(C, cutoff, stance, source) for C, cutoff, stance, source in product(Cs, cutoffs, stances, stance_sources)
                 if stance or source == stance_sources[0]]
+    text_model = None  # the article stance model: fitted once, on no dev page, so the same in every fold
+    if any(stance and source == "article_text" for _, _, stance, source in settings):
+        from .deciderplan import fit_article_stance
+
+        text_model = fit_article_stance([a for a in [*team, *stance_pool] if a.labels])
     for C, cutoff, stance, source in settings:
         by_text = stance and source == "article_text"
         records: list[dict] = [{}] * len(real)
         for g in range(folds):
             fit_on = team_scored + [real_items[i][0] for i in range(len(real)) if group[i] != g]
             d = fit_decider(fit_on, labels, thresholds, cutoff=cutoff, C=C, stance=stance,
-                            per_narrative=per_narrative, article_stance=text_model(g) if by_text else None)
+                            per_narrative=per_narrative, article_stance=text_model if by_text else None)
             held = [i for i in range(len(real)) if group[i] == g]
-            promotes = text_model(g).promotes_probability([real[i].text for i in held]) if by_text else None
+            promotes = text_model.promotes_probability([real[i].text for i in held]) if text_model and by_text else None
             for i, rec in zip(held, _records([real_items[i] for i in held], d, labels, thresholds, promotes)):
                 records[i] = rec
         row = {"decider": "fitted", "C": C, "cutoff": cutoff, "stance": stance, "per_narrative": per_narrative}

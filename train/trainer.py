@@ -351,8 +351,9 @@ def _save_with_card(clf, out, tax, passages, fit_splits, ref, train_s, tuned_on,
     """Fit the planned article decider, evaluate on the held-out splits (and the reference), then save with
     metrics, card and plots: a failure in any step writes nothing."""
     extra: dict = {}
-    fitted = fit_planned(clf, plan) if plan is not None else None
-    if plan is not None and fitted is not None:
+    fitted = None
+    if plan is not None:
+        fitted = fit_planned(clf, plan)
         extra["article_decider"] = fitted.config
         fit = fitted.config["fitted_on"]
         print(f"article decider fitted: C {plan.options.C}, cutoff {plan.options.cutoff}, {fit['presence_rows']} "
