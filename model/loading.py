@@ -6,7 +6,7 @@ This is the one place that turns a reference into a loaded model: it asks the mo
 :func:`load_member`, so each member is loaded (and cached) once.
 
 >>> resolve_model(None).name
-'ensemble'
+'ensemble-int8'
 """
 from __future__ import annotations
 

@@ -60,8 +60,8 @@ Signature = tuple[str, tuple[str, ...]]  # a model's kind and its members' kinds
 # The shipped models that carry a decider, by how they are built, with the settings chosen for each on the real
 # pages' dev half (README, "Article decider"); tests/train/test_deciderplan.py checks them against their config.json.
 SHIPPED: dict[Signature, tuple[str, DeciderOptions]] = {
-    ("ensemble", ("frozen-embedding", "tfidf-logreg", "transformer")): (
-        "ensemble", DeciderOptions(C=10.0, cutoff=0.5, stance_source="auto")),
+    ("ensemble", ("frozen-embedding", "tfidf-logreg", "transformer")): (  # `ensemble` ships the same settings
+        "ensemble-int8", DeciderOptions(C=10.0, cutoff=0.5, stance_source="auto")),
     ("ensemble", ("e5-lora", "tfidf-logreg")): ("e5-lean", DeciderOptions(C=3.0, cutoff=0.6)),
     ("routed", ("frozen-embedding", "tfidf-logreg")): ("multilingual", DeciderOptions(C=10.0, cutoff=0.5)),
 }

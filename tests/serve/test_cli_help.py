@@ -7,6 +7,7 @@ import shutil
 import click
 from click.testing import CliRunner
 
+from narratives.model import DEFAULT_MODEL_NAME
 from narratives.model.loading import shipped_names
 from narratives.serve.cli import SHIPPED_HELP, main
 
@@ -57,4 +58,4 @@ def test_rollback_names_the_shipped_default(tmp_path, monkeypatch):
     res = runner.invoke(main, ["rollback"])
     assert res.exit_code == 0, res.output
     assert "version shipped" not in res.output
-    assert "default is now ensemble (the shipped default" in res.output
+    assert f"default is now {DEFAULT_MODEL_NAME} (the shipped default" in res.output
