@@ -176,6 +176,23 @@ def _strict_json_problem(body: bytes) -> str | None:
     return None
 
 
+WARM_UP_TEXT = "Warm-up."
+
+
+def warm_up(clf) -> None:
+    """Score one short passage, so that what a model builds or opens on its first call (the multilingual
+    encoder's ONNX export of the default, about 40 s once per machine; onnxruntime sessions, tokenizers) is
+    done before the server takes its first request rather than inside it.
+
+    >>> class Spy:
+    ...     seen = []
+    ...     def score(self, texts): self.seen.extend(texts)
+    >>> warm_up(Spy()); Spy.seen
+    ['Warm-up.']
+    """
+    clf.score([WARM_UP_TEXT])
+
+
 def create_app(model: str | Path | None = None, limits: Limits = Limits(), corrections: str | Path | None = None,
                token: str | None = None) -> FastAPI:
     """The FastAPI application serving ``model`` (a name, version or directory, fixed for the server's
@@ -190,6 +207,7 @@ def create_app(model: str | Path | None = None, limits: Limits = Limits(), corre
         from narratives.model import load_model
 
         app.state.model = load_model(model)  # at start-up: a broken model fails the start, not a request
+        warm_up(app.state.model)
         yield
 
     def current(request: Request):

@@ -80,3 +80,20 @@ def test_a_bounded_load_has_no_server_errors(server):
     with ThreadPoolExecutor(max_workers=8) as pool:
         codes = list(pool.map(call, range(80)))
     assert codes == [200] * 80
+
+
+def test_the_model_is_warmed_up_before_the_first_request(tiny_model, monkeypatch):
+    """Start-up scores one passage (the default builds its ONNX export on its first call), so the first request
+    does not wait for it."""
+    from fastapi.testclient import TestClient
+
+    from narratives.model import load_model
+    from narratives.serve import http
+
+    calls = []
+    real = load_model(tiny_model)
+    monkeypatch.setattr(real, "score", lambda texts, _f=real.score: calls.append(list(texts)) or _f(texts))
+    monkeypatch.setattr("narratives.model.load_model", lambda ref=None: real)
+    with TestClient(http.create_app(str(tiny_model))) as client:
+        assert calls == [[http.WARM_UP_TEXT]]  # before any request
+        assert client.get("/healthz").status_code == 200
