@@ -299,8 +299,52 @@ def frozen_embedder(pin: dict, threads: int | None = None, max_length: int = 512
     if session is None:
         return None
     tok = lean_tokenizer(max_length)
+    recent = EmbeddingMemo() if pin["int8"] else None
 
-    def fn(texts: list[str], prefix: str) -> np.ndarray:
+    def embed(texts: list[str], prefix: str) -> np.ndarray:
         e = session.embed(tok.encode_ids([f"{prefix}: {t}" for t in texts]))
         return e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
+
+    def fn(texts: list[str], prefix: str) -> np.ndarray:
+        return recent.embed(texts, prefix, embed) if recent is not None else embed(texts, prefix)
     return fn
+
+
+class EmbeddingMemo:
+    """The embeddings of the last ``size`` texts, so that two models on the same export (the default's
+    multilingual member and the real-page scorer its article decider reads) encode a batch once. Only for
+    one-passage calls (int8), where a text's embedding is the same whatever it is scored with.
+
+    >>> calls = []
+    >>> def enc(texts, prefix):
+    ...     calls.append(list(texts)); return np.ones((len(texts), 2), dtype=np.float32)
+    >>> memo = EmbeddingMemo(size=2)
+    >>> _ = memo.embed(["a", "b"], "query", enc); _ = memo.embed(["b", "c"], "query", enc); calls
+    [['a', 'b'], ['c']]
+    """
+
+    def __init__(self, size: int = 2048):
+        import threading
+        from collections import OrderedDict
+
+        self.size = size
+        self._items: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def embed(self, texts: list[str], prefix: str, encode) -> np.ndarray:
+        with self._lock:
+            found = {i: self._items[(prefix, t)] for i, t in enumerate(texts) if (prefix, t) in self._items}
+        todo = [i for i in range(len(texts)) if i not in found]
+        fresh = encode([texts[i] for i in todo], prefix) if todo else np.zeros((0, 384), dtype=np.float32)
+        with self._lock:
+            for k, i in enumerate(todo):
+                self._items[(prefix, texts[i])] = fresh[k].copy()
+                self._items.move_to_end((prefix, texts[i]))
+            for i in found:
+                if (prefix, texts[i]) in self._items:
+                    self._items.move_to_end((prefix, texts[i]))
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        where = {i: k for k, i in enumerate(todo)}
+        rows = [found[i] if i in found else fresh[where[i]] for i in range(len(texts))]
+        return np.stack(rows).astype(np.float32) if rows else np.zeros((0, 384), dtype=np.float32)

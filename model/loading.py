@@ -79,6 +79,12 @@ def load_model(ref: str | Path | None = None):
             if key in _CACHE:
                 return _CACHE[key]
         model = _with_article_stance(load_model_dir(path, member_loader=load_member), path)  # verified first
+        evidence = ((getattr(model, "config_", None) or {}).get("article_decider") or {}).get("evidence")
+        if evidence:  # the scorer its article decider reads: a broken or replaced one fails this load
+            model.evidence_model_ = load_evidence(evidence, path)
+            if list(model.evidence_model_.labels_) != list(model.labels_):
+                raise ModelLoadError(f"{path}: the article decider's evidence model {evidence['model']!r} scores "
+                                     f"{list(model.evidence_model_.labels_)}, not the model's {list(model.labels_)}")
         with _LOCK:
             if len(_CACHE) >= 8:
                 _CACHE.clear()
@@ -96,3 +102,22 @@ def _with_article_stance(model, path: Path):
     if reads_article_text((getattr(model, "config_", None) or {}).get("article_decider")):
         model.article_stance_ = ArticleStance.from_dir(path)
     return model
+
+
+def load_evidence(evidence: dict, base_dir: str | Path | None = None):
+    """The model an article decider's ``evidence`` names (``{"model": reference, "model_hash": sha256}``),
+    found beside ``base_dir`` first (as a member is), refused unless its hash is the pinned one.
+
+    >>> try:
+    ...     load_evidence({"model": "baseline", "model_hash": "0" * 64})
+    ... except ModelLoadError as exc:
+    ...     print(str(exc)[:80])
+    the article decider's evidence model 'baseline' is version 3fa1020adc89, not the
+    """
+    ref = str(evidence["model"])
+    found = load_member(ref, Path(base_dir).parent if base_dir is not None else None)
+    if found.model_hash_ != evidence["model_hash"]:
+        raise ModelLoadError(f"the article decider's evidence model {ref!r} is version {found.model_hash_[:12]}, not "
+                             f"the pinned {str(evidence['model_hash'])[:12]} it was fitted on; refit the decider "
+                             f"(`narratives decider fit ... --evidence {ref}`)")
+    return found

@@ -48,9 +48,12 @@ def __getattr__(name: str) -> Any:
 
 def aggregate(passages: list[dict], spans: list[tuple[int, int]], text: str, labels: list[str],
               thresholds: dict[str, float], max_evidence: int = 3, min_words: int = 5,
-              decider: dict | None = None, article_promotes: float | None = None) -> dict:
+              decider: dict | None = None, article_promotes: float | None = None,
+              judged: list[dict] | None = None, judged_thresholds: dict[str, float] | None = None) -> dict:
     """Article-level fields from its passage records (see the module docstring for the rule);
-    ``article_promotes`` is the article stance model's probability, for a decider that reads the article text.
+    ``article_promotes`` is the article stance model's probability, for a decider that reads the article text;
+    ``judged`` and ``judged_thresholds``, the passage records and thresholds of the decider's evidence model,
+    which the decider reads instead of ``passages`` (the evidence shown is still ``passages``').
 
     >>> p = [{"scores": {"x": 0.9}, "stance_score": 0.8, "stance": "promotes"},
     ...      {"scores": {"x": 0.2}, "stance_score": 0.1, "stance": "none"}]
@@ -64,6 +67,7 @@ def aggregate(passages: list[dict], spans: list[tuple[int, int]], text: str, lab
 
     eligible = [i for i, (s, e) in enumerate(spans) if len(text[s:e].split()) >= min_words]
     scores = {lab: max((passages[i]["scores"][lab] for i in eligible), default=0.0) for lab in labels}
+    jp, jt = (judged, judged_thresholds) if judged is not None and judged_thresholds is not None else (passages, thresholds)
     if decider is None:
         predicted = [lab for lab in labels if eligible and scores[lab] >= thresholds[lab]]
     else:
@@ -71,7 +75,7 @@ def aggregate(passages: list[dict], spans: list[tuple[int, int]], text: str, lab
 
         cutoff = decider["presence"]["cutoff"]
         predicted = [lab for lab in labels if eligible and presence_probability(
-            decider, [p["scores"][lab] for p in passages], eligible, thresholds[lab], lab) >= cutoff]
+            decider, [p["scores"][lab] for p in jp], eligible, jt[lab], lab) >= cutoff]
     evidence, stances = {}, {}
     for lab in predicted:
         hits = sorted((i for i in eligible if passages[i]["scores"][lab] >= thresholds[lab]),
@@ -82,9 +86,8 @@ def aggregate(passages: list[dict], spans: list[tuple[int, int]], text: str, lab
         if decider is not None:
             from .decider import stance_probability
 
-            learned = stance_probability(decider, [p["scores"][lab] for p in passages],
-                                         [p["stance_score"] for p in passages], eligible, thresholds[lab],
-                                         article_promotes)
+            learned = stance_probability(decider, [p["scores"][lab] for p in jp],
+                                         [p["stance_score"] for p in jp], eligible, jt[lab], article_promotes)
             promo = promo if learned is None else learned
         stances[lab] = stance_of(promo)
         evidence[lab] = [{"start": spans[i][0], "end": spans[i][1], "score": rounded(passages[i]["scores"][lab]),
@@ -120,6 +123,7 @@ def score_articles(items: Iterable[dict], model=None, batch_passages: int = 256,
         nonlocal pending, n_pending
         flat = [t for _, _, texts in pending for t in texts]
         results = decide(clf, flat) if flat else []
+        judged = _judged(clf, flat)
         if flat:
             release_memory()  # the encoders' freed batch buffers, before the next batch allocates its own
         pos = 0
@@ -128,8 +132,9 @@ def score_articles(items: Iterable[dict], model=None, batch_passages: int = 256,
                 yield error_record(item, info)
                 continue
             recs = results[pos:pos + len(texts)]
+            own = judged[pos:pos + len(texts)] if judged is not None else None
             pos += len(texts)
-            yield _article_record(item, spans, recs, clf, info, max_evidence, min_words)
+            yield _article_record(item, spans, recs, clf, info, max_evidence, min_words, own)
         pending, n_pending = [], 0
 
     for item in items:
@@ -174,8 +179,9 @@ def score_article(clf, item: dict, max_evidence: int = 3, max_chars: int = 1000,
     (1, 1, ['lang', 'narratives', 'scores'])
     """
     spans = article_spans(item, max_chars)
-    decisions = decide(clf, [item["text"][s:e] for s, e in spans]) if spans else []
-    record = _article_record(item, spans, decisions, clf, model_info(clf), max_evidence, min_words)
+    texts = [item["text"][s:e] for s, e in spans]
+    decisions = decide(clf, texts) if spans else []
+    record = _article_record(item, spans, decisions, clf, model_info(clf), max_evidence, min_words, _judged(clf, texts))
     return record, spans, decisions
 
 
@@ -191,7 +197,16 @@ def article_decider(clf) -> dict | None:
     return None if d is None else check_decider(d)
 
 
-def _article_record(item: dict, spans, recs, clf, info, max_evidence, min_words) -> dict:
+def _judged(clf, texts: list[str]) -> list[dict] | None:
+    """The passage decisions of the model ``clf``'s article decider reads, when that is another model (its
+    ``evidence``); else ``None``."""
+    from .decider import decision_scorer
+
+    scorer = decision_scorer(clf) if article_decider(clf) is not None else clf
+    return None if scorer is clf else (decide(scorer, texts) if texts else [])
+
+
+def _article_record(item: dict, spans, recs, clf, info, max_evidence, min_words, judged=None) -> dict:
     from narratives.model.langid import detect_language
 
     from .records import article_fields, text_sha256
@@ -201,8 +216,10 @@ def _article_record(item: dict, spans, recs, clf, info, max_evidence, min_words)
 
     # the text its passages cover: an article cut at MAX_PASSAGES is read no further for its stance either
     promotes = article_promotes(clf, [text[:spans[-1][1]]]) if spans else None
+    scorer = getattr(clf, "evidence_model_", None) if judged is not None else None
     agg = aggregate(recs, spans, text, clf.labels_, clf.thresholds_, max_evidence, min_words,
-                    article_decider(clf), promotes[0] if promotes else None)
+                    article_decider(clf), promotes[0] if promotes else None, judged,
+                    dict(scorer.thresholds_) if scorer is not None else None)
     warnings = list(item.get("warnings", []))
     if not spans:
         warnings.append("article has no text")

@@ -72,8 +72,13 @@ def _errors() -> tuple[type[Exception], ...]:
 @click.option("--per-narrative/--pooled", default=None,
               help="Fit an offset per narrative (else one set of weights for all narratives) [default: per narrative].")
 @STANCE_SOURCE
+@click.option("--evidence", default=None, metavar="MODEL",
+              help="Read the passage scores and thresholds of MODEL (a name, version or directory scoring the same "
+                   "narratives, pinned by its hash) instead of the model's own (`own`); the records' passage scores "
+                   "and evidence stay the model's [default: as for training: the shipped model's for one built "
+                   "like it, else own].")
 def decider_fit(model, out, articles, cutoff, C, stance, team_splits, real_dev, real_pool, real_path, per_narrative,
-                stance_source):
+                stance_source, evidence):
     """Score the team articles (and the real pages' dev half) with MODEL, fit the decider, and write MODEL plus
     the decider to --out (a new model version; the weights are unchanged). Prints the decider.
 
@@ -86,13 +91,17 @@ def decider_fit(model, out, articles, cutoff, C, stance, team_splits, real_dev, 
 
     given = {"C": C, "cutoff": cutoff, "stance": stance, "per_narrative": per_narrative,
              "team_splits": tuple(team_splits) or None, "real_dev": real_dev, "real_pool": real_pool, "articles": articles,
-             "real": real_path, "stance_source": stance_source}
+             "real": real_path, "stance_source": stance_source, "evidence": evidence,
+             "evidence_optional": False if evidence else None}
     try:
         clf = load_model(model)
         options = fit_settings(clf, given)
+        if evidence == "own":
+            options = options.model_copy(update={"evidence": None, "evidence_optional": False})
         click.echo(f"decider settings: C {options.C}, cutoff {options.cutoff}, team splits "
                    f"{'+'.join(options.team_splits)}, real dev {'auto' if options.real_dev is None else options.real_dev}, "
-                   f"stance from {_source(options.stance_source) if options.stance else 'the passage rule'}", err=True)
+                   f"stance from {_source(options.stance_source) if options.stance else 'the passage rule'}, passage "
+                   f"scores of {options.evidence or 'the model itself'}", err=True)
         fitted = fit_planned(clf, plan_decider(options, tuple(clf.labels_), log=sys.stderr), clf.model_hash_)
         h = attach_decider(clf.path_, fitted.config, out, fitted.files)
     except _errors() as exc:
@@ -123,22 +132,26 @@ def decider_fit(model, out, articles, cutoff, C, stance, team_splits, real_dev, 
               default=("passages",), show_default=True,
               help="Where the stance part reads an article's stance (repeat to compare; article_text fits the "
                    "article stance model in every fold, with the real training pool when the cache holds it).")
+@click.option("--evidence", default=None, metavar="MODEL",
+              help="Decide from MODEL's passage scores and thresholds, as a decider fitted with --evidence MODEL "
+                   "does [default: the model's own].")
 @click.option("--json", "json_out", type=click.Path(path_type=Path), default=None, help="Also write the rows here.")
 def decider_cv(model, articles, Cs, cutoffs, folds, stances, per_narrative, team_splits, real_pool, real_path,
-               stance_sources, json_out):
+               stance_sources, evidence, json_out):
     """Cross-validate decider settings on the real pages' dev half (fitted on the team articles plus the
     other folds of the dev pages; see narratives.train.decidercv) and print them, best first, beside the
     passage rule (decider none). The test half is never read."""
     from narratives.model import load_model
     from narratives.train.decidercv import cross_validate
-    from narratives.train.deciderplan import stance_pool_pages, training_articles
+    from narratives.train.deciderplan import evidence_model, stance_pool_pages, training_articles
 
     try:
         clf = load_model(model)
         team, real, _ = training_articles(tuple(clf.labels_), articles, team_splits, True, real_path,
                                           bool(real_pool))
         stance_pool = stance_pool_pages(team, real_path) if "article_text" in stance_sources else []
-        rows = cross_validate(clf, team, real, Cs=Cs, cutoffs=cutoffs, folds=folds, per_narrative=per_narrative,
+        scorer = evidence_model(evidence, clf) if evidence else clf
+        rows = cross_validate(scorer, team, real, Cs=Cs, cutoffs=cutoffs, folds=folds, per_narrative=per_narrative,
                               stances=(True, False) if stances is None else (stances,),
                               stance_sources=stance_sources, stance_pool=stance_pool)
     except _errors() as exc:

@@ -21,6 +21,10 @@ in the text (a claim quoted early and refuted later ends on *reports*), and the 
 with ``"source": "article_text"`` instead reads the whole article's text (:mod:`narratives.model.articlestance`,
 two hashed files beside the model's weights): every narrative the article carries takes the article's voice.
 
+A decider with ``evidence`` (``{"model": reference, "model_hash": sha256}``) reads the passage scores and
+thresholds of that model instead of its own model's (a scorer fitted on real pages, pinned by hash and loaded
+with the model: :func:`decision_scorer`); the record's passage scores and evidence passages stay the model's own.
+
 >>> d = {"version": 1, "presence": {"coef": [1.0, 0, 0, 0, 0], "intercept": 0.0, "cutoff": 0.5}}
 >>> check_decider(d) is d
 True
@@ -30,6 +34,7 @@ True
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 
 from narratives.model.articlestance import ARTICLE_TEXT, reads_article_text
@@ -93,6 +98,11 @@ def check_decider(d: object) -> dict:
     cutoff = d["presence"].get("cutoff")
     if not isinstance(cutoff, (int, float)) or not 0.0 < cutoff < 1.0:
         raise ValueError(f"article_decider.presence.cutoff: expected a number in (0, 1), got {cutoff!r}")
+    evidence = d.get("evidence")
+    if evidence is not None and not (isinstance(evidence, dict) and isinstance(evidence.get("model"), str)
+                                     and evidence["model"] and isinstance(evidence.get("model_hash"), str)
+                                     and re.fullmatch(r"[0-9a-f]{64}", evidence["model_hash"])):
+        raise ValueError('article_decider.evidence: expected {"model": a model reference, "model_hash": its sha256}')
     return d
 
 
@@ -173,6 +183,25 @@ def stance_probability(d: dict, scores: Sequence[float], promo: Sequence[float],
     if not idx:
         return None
     return _linear(part, stance_features(scores, promo, idx))
+
+
+def decision_scorer(clf):
+    """The model whose passage scores ``clf``'s article decider reads: its ``evidence`` model (loaded with
+    ``clf`` by ``load_model``, which checks its hash) or ``clf`` itself.
+
+    >>> class M: config_ = {"article_decider": None}
+    >>> decision_scorer(M) is M
+    True
+    """
+    d = (getattr(clf, "config_", None) or {}).get("article_decider") or {}
+    if not d.get("evidence"):
+        return clf
+    scorer = getattr(clf, "evidence_model_", None)
+    if scorer is None:
+        from narratives.model.loading import load_evidence
+
+        scorer = clf.evidence_model_ = load_evidence(d["evidence"], getattr(clf, "path_", None))
+    return scorer
 
 
 def article_promotes(clf, texts: Sequence[str]) -> list[float | None] | None:

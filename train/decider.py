@@ -189,6 +189,11 @@ def card_section(decider: dict | None) -> list[str]:
              f"Whether an article carries a narrative is decided by a logistic regression over its passages' scores "
              f"(features {', '.join(decider.get('presence_features', PRESENCE_FEATURES))}; C {decider.get('C')}; "
              f"cutoff {p['cutoff']}), fitted on {data}. See `narratives.serve.decider`.", ""]
+    ev = decider.get("evidence")
+    if ev:
+        lines += [f"It reads the passage scores and thresholds of `{ev['model']}` (version {ev['model_hash'][:12]}, "
+                  "pinned: another version refuses to load), not this model's own; the passage scores and evidence "
+                  "passages of each article record are this model's.", ""]
     if p.get("offsets"):
         lines += ["| narrative | offset |", "|---|---|", *[f"| {k} | {v:+.2f} |" for k, v in p["offsets"].items()], ""]
     st = decider.get("stance")

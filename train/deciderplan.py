@@ -36,7 +36,11 @@ class DeciderOptions(BaseModel):
     narrative, the pool's pages with one included whenever the cache holds the pool, whatever ``real_pool``
     says; it needs the pool in the cache, since on team articles alone it was worse than ``passages``) or
     ``auto`` (``article_text`` when the cache holds the pool, else ``passages``, and the run says which: what the
-    default's recipe uses). The test half is never read."""
+    default's recipe uses). ``evidence``: a model reference (name, version or directory) whose passage scores
+    and thresholds the decider reads instead of the model's own, pinned by its hash in the decider (``None``:
+    the model's own); with ``evidence_optional`` (the shipped settings) a model that cannot be read or scores
+    other narratives (one just added) gives way to the model's own scores, and the run says so; given on the
+    command line it is an error. The test half is never read."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     C: float = Field(default=10.0, gt=0)
@@ -49,6 +53,8 @@ class DeciderOptions(BaseModel):
     real_pool: bool | None = False
     articles: Path | None = None
     real: Path | None = None
+    evidence: str | None = None
+    evidence_optional: bool = False
 
 
 # Why ``article_text`` needs the training pool: `narratives decider cv e5-real --C 10 --cutoff 0.5 --stance
@@ -60,8 +66,9 @@ Signature = tuple[str, tuple[str, ...]]  # a model's kind and its members' kinds
 # The shipped models that carry a decider, by how they are built, with the settings chosen for each on the real
 # pages' dev half (README, "Article decider"); tests/train/test_deciderplan.py checks them against their config.json.
 SHIPPED: dict[Signature, tuple[str, DeciderOptions]] = {
-    ("ensemble", ("frozen-embedding", "tfidf-logreg", "transformer")): (  # `ensemble` ships the same settings
-        "ensemble-int8", DeciderOptions(C=10.0, cutoff=0.5, stance_source="auto")),
+    ("ensemble", ("frozen-embedding", "tfidf-logreg", "transformer")): (
+        "ensemble-int8", DeciderOptions(C=10.0, cutoff=0.5, stance_source="auto", evidence="e5-real",
+                                        evidence_optional=True)),
     ("ensemble", ("e5-lora", "tfidf-logreg")): ("e5-lean", DeciderOptions(C=3.0, cutoff=0.6)),
     ("routed", ("frozen-embedding", "tfidf-logreg")): ("multilingual", DeciderOptions(C=10.0, cutoff=0.5)),
 }
@@ -257,6 +264,7 @@ def plan_decider(options: DeciderOptions, narratives: tuple[str, ...], log=sys.s
         carrying = sum(bool(a.labels) for a in team)
         print(f"article stance model: fitting on the {carrying} team articles that carry a narrative and the "
               f"{pooled} pages of the real training pool that do (never the benchmark's dev half)", file=log)
+    options = _resolve_evidence(options, narratives, log)
     uncarried = [n for n in narratives if not any(n in a.labels for a in team + real + pool)]
     if uncarried:
         print(f"warning: no article carries {', '.join(uncarried)}: the decider learns nothing of it and decides "
@@ -264,6 +272,31 @@ def plan_decider(options: DeciderOptions, narratives: tuple[str, ...], log=sys.s
               "carry it (data/articles) before relying on `score` for it, or fit with --no-decider", file=log)
     return DeciderPlan(options, team, real, digest, note, tuple(pool), pool_digest if pool else None, pool_note,
                        tuple(a for a in stance_pool[0] if a.labels))
+
+
+def _resolve_evidence(options: DeciderOptions, narratives: tuple[str, ...], log) -> DeciderOptions:
+    """Check the evidence model before any fitting: readable and scoring ``narratives`` in order, else an error
+    (given) or the model's own scores, said on ``log`` (the shipped settings)."""
+    if not options.evidence:
+        return options
+    from narratives.model import ModelLoadError, load_model
+
+    try:
+        scorer = load_model(options.evidence)
+        problem = None if tuple(scorer.labels_) == tuple(narratives) else (
+            f"it scores {', '.join(scorer.labels_)}, not {', '.join(narratives)}")
+    except ModelLoadError as exc:
+        problem = str(exc)
+    if problem is None:
+        print(f"article decider: reading the passage scores of {options.evidence} ({scorer.model_hash_[:12]}), "
+              "not the model's own", file=log)
+        return options
+    if not options.evidence_optional:
+        raise ArticleError(f"--evidence {options.evidence}: {problem}")
+    print(f"article decider: reading the model's own passage scores, not {options.evidence}'s ({problem}); "
+          f"retrain {options.evidence} on these labels and refit with `narratives decider fit MODEL --evidence "
+          "NEW_VERSION`", file=log)
+    return options.model_copy(update={"evidence": None})
 
 
 def _data_line(team: str, parts: list[tuple[list[Article], str | None, str, str]]) -> str:
@@ -326,11 +359,14 @@ def fit_planned(clf, plan: DeciderPlan, base_model_hash: str | None = None) -> F
     from .decider import fit_decider, score_articles_passages
 
     o = plan.options
-    scored = score_articles_passages(clf, plan.team + plan.real + list(plan.pool))
+    scorer = evidence_model(o.evidence, clf) if o.evidence else clf
+    scored = score_articles_passages(scorer, plan.team + plan.real + list(plan.pool))
     stance_model = fit_article_stance(plan.stance_articles()) if o.stance and o.stance_source == "article_text" else None
-    d = fit_decider(scored, list(clf.labels_), dict(clf.thresholds_), cutoff=o.cutoff, C=o.C, stance=o.stance,
+    d = fit_decider(scored, list(clf.labels_), dict(scorer.thresholds_), cutoff=o.cutoff, C=o.C, stance=o.stance,
                     provenance=plan.provenance(base_model_hash), per_narrative=o.per_narrative,
                     article_stance=stance_model)
+    if o.evidence:
+        d["evidence"] = {"model": o.evidence, "model_hash": scorer.model_hash_}
     return FittedDecider(d, stance_model.files() if stance_model else {}, stance_model)
 
 
@@ -348,3 +384,23 @@ def fit_article_stance(articles: list[Article]):
     from .realeval import page_stance
 
     return ArticleStance().fit([a.text for a in articles], [int(page_stance(a.labels) == "promotes") for a in articles])
+
+
+def evidence_model(ref: str, clf):
+    """The model named by ``ref`` as a decider's evidence for ``clf``: loaded, and refused unless it scores the
+    same narratives in the same order.
+
+    >>> class M: labels_ = ["other"]
+    >>> try:
+    ...     evidence_model("baseline", M())
+    ... except ValueError as exc:
+    ...     print(str(exc)[:60])
+    --evidence baseline scores genocide_denial, kosovo_precedent
+    """
+    from narratives.model import load_model
+
+    scorer = load_model(ref)
+    if list(scorer.labels_) != list(clf.labels_):
+        raise ValueError(f"--evidence {ref} scores {', '.join(scorer.labels_)}, not the model's "
+                         f"{', '.join(clf.labels_)}: the decider reads one score per narrative of the model")
+    return scorer

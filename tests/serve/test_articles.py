@@ -23,6 +23,22 @@ def test_aggregation_rule():
     assert none["narratives"] == [] and none["stance"] == "none" and none["evidence"] == {}
 
 
+def test_a_decider_with_an_evidence_model_decides_from_its_scores_and_shows_the_models_own():
+    text = "aaa bbb"
+    spans = [(0, 3), (4, 7)]
+    d = {"version": 1, "presence": {"coef": [1.0, 0, 0, 0, 0], "intercept": 0.0, "cutoff": 0.5}, "stance": None}
+    own = [_p(0.9, 0.8), _p(0.2, 0.8)]            # the model's own: x clearly present
+    judged = [_p(0.1, 0.8), _p(0.2, 0.8)]         # the evidence model's: x absent
+    a = aggregate(own, spans, text, ["x", "y"], {"x": 0.5, "y": 0.5}, min_words=1, decider=d)
+    b = aggregate(own, spans, text, ["x", "y"], {"x": 0.5, "y": 0.5}, min_words=1, decider=d,
+                  judged=judged, judged_thresholds={"x": 0.5, "y": 0.5})
+    assert a["narratives"] == ["x"] and b["narratives"] == []
+    assert b["scores"] == a["scores"]  # the record's scores are still the model's
+    c = aggregate(judged, spans, text, ["x", "y"], {"x": 0.5, "y": 0.5}, min_words=1, decider=d,
+                  judged=own, judged_thresholds={"x": 0.05, "y": 0.5})   # its own thresholds too: 0.9 >> 0.05
+    assert c["narratives"] == ["x"] and [e["start"] for e in c["evidence"]["x"]] == [4]  # evidence: the best shown
+
+
 def test_passages_under_min_words_are_not_evidence():
     text = "Outlet Name | Section\n\nA long enough passage of seven words."
     spans = [(0, 21), (23, len(text))]

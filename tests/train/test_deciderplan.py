@@ -52,6 +52,10 @@ def test_the_defaults_are_the_shipped_models_settings(signature):
         assert {"article_stance.json", "article_stance.safetensors"} <= set(json.loads(
             (ROOT / "model" / "weights" / name / "manifest.json").read_text())["files"])
     assert d["fitted_on"]["split"] == ",".join(sorted(options.team_splits))
+    assert (d.get("evidence") or {}).get("model") == options.evidence  # the scorer it reads, pinned by hash
+    if options.evidence:
+        pinned = json.loads((ROOT / "model" / "weights" / options.evidence / "manifest.json").read_text())["model_hash"]
+        assert d["evidence"]["model_hash"] == pinned
     assert d["fitted_on"]["real_dev_pages"] > 0 and options.real_dev in (None, True)  # fitted with the dev half
 
 
@@ -228,8 +232,9 @@ def _readme_lines() -> list[str]:
     """The README's two examples of what `narratives train --kind ensemble` says of its decider's data."""
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     lines = [line.strip() for line in text.splitlines()
-             if line.strip().startswith(("article decider: fitting on", "article stance model: "))]
-    return ["\n".join(lines[:2]), "\n".join(lines[2:4])]
+             if line.strip().startswith(("article decider: fitting on", "article stance model: ",
+                                         "article decider: reading"))]
+    return ["\n".join(lines[:3]), "\n".join(lines[3:6])]
 
 
 def _plan_message() -> str:
@@ -390,3 +395,38 @@ def test_an_auto_stance_without_the_training_pool_falls_back_to_the_passages_and
     stance = _config(out)["article_decider"]["stance"]
     assert stance.get("source", "passages") == "passages" and "coef" in stance
     assert not (out / "article_stance.json").exists()
+
+
+def test_an_evidence_model_is_read_pinned_and_checked_before_any_fitting(tiny_model, labels_dir, corpus_dir, tmp_path):
+    """`decider fit MODEL --evidence OTHER` fits on OTHER's passage scores and thresholds and pins OTHER's hash;
+    `score` then decides from OTHER's scores while the records keep MODEL's; OTHER scoring other narratives is
+    refused before any fitting when asked for, and gives way to the model's own scores when only the shipped
+    settings named it."""
+    from narratives.model import load_model
+    from narratives.serve.articles import score_articles
+    from narratives.train.deciderplan import plan_decider
+
+    other, _ = _train(labels_dir, corpus_dir, tmp_path / "other", decider=None, C=0.05)  # another scorer, same labels
+    r = _cli("decider", "fit", tiny_model, "--out", tmp_path / "ev", "--articles", ARTICLES, "--no-real-dev",
+             "--evidence", tmp_path / "other")
+    assert r.exit_code == 0, r.output
+    assert f"reading the passage scores of {tmp_path / 'other'}" in r.stderr
+    d = _config(tmp_path / "ev")["article_decider"]
+    assert d["evidence"] == {"model": str(tmp_path / "other"), "model_hash": other["model_hash"]}
+    r = _cli("decider", "fit", tmp_path / "other", "--out", tmp_path / "own", "--articles", ARTICLES, "--no-real-dev")
+    own = _config(tmp_path / "own")["article_decider"]
+    assert (d["presence"], d["stance"]) == (own["presence"], own["stance"])  # fitted on exactly OTHER's scores
+    item = {"id": "a", "text": "Kosovo set the precedent for Crimea, and the West knows it.\n\nRain in Sarajevo."}
+    ev, by_other = (list(score_articles([item], model=m))[0] for m in (tmp_path / "ev", tmp_path / "own"))
+    plain = list(score_articles([item], model=tiny_model))[0]
+    assert (ev["narratives"], ev["stances"]) == (by_other["narratives"], by_other["stances"])
+    assert ev["scores"] == plain["scores"]  # the record's scores are the model's own
+    assert load_model(tmp_path / "ev").evidence_model_.model_hash_ == other["model_hash"]
+
+    strict = DeciderOptions(evidence="baseline", team_splits=("train", "dev"), real_dev=False, articles=ARTICLES)
+    with pytest.raises(ValueError, match="--evidence baseline: it scores genocide_denial"):
+        plan_decider(strict, tuple(load_model(tiny_model).labels_), log=io.StringIO())
+    log = io.StringIO()
+    plan = plan_decider(strict.model_copy(update={"evidence_optional": True}), tuple(load_model(tiny_model).labels_),
+                        log=log)
+    assert plan.options.evidence is None and "reading the model's own passage scores, not baseline's" in log.getvalue()
