@@ -46,7 +46,8 @@ def main(quiet: bool = False) -> None:
 @main.command()
 @click.argument("files", nargs=-1, required=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write records here: .jsonl, .csv or .parquet by extension [default: JSONL on standard output].")
+              help="Write records here: .jsonl, .csv or .parquet by extension; - is standard output [default: JSONL "
+                   "on standard output].")
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "parquet"]), default=None,
               help="Output format, overriding the extension.")
 @click.option("--resume", is_flag=True,
@@ -80,6 +81,8 @@ def score(files, output, fmt, resume, model, id_field, text_field, max_evidence,
     from narratives.serve.output import Writer, done_sources, output_format
     from narratives.serve.readers import expand_paths, read_articles
 
+    if output is not None and str(output) == "-":
+        output = None  # -o - is standard output, as - is standard input (it used to create a file named "-")
     if output is not None:
         inputs = {os.path.realpath(f) for f in expand_paths(files) if f != "-"}  # Path.resolve raises on a loop
         if os.path.realpath(output) in inputs:

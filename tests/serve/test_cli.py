@@ -19,6 +19,14 @@ def test_score_fixture_files_to_a_file(tiny_model, articles_dir, tmp_path):
     assert "scored 6 article(s), 0 error(s)" in r.output
 
 
+def test_dash_as_the_output_is_standard_output_not_a_file(tiny_model, articles_dir, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    r = CliRunner().invoke(main, ["score", str(articles_dir / "state_media.txt"), "--model", str(tiny_model), "-o", "-"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout.splitlines()[0])["id"] == "state_media"
+    assert not (tmp_path / "-").exists()
+
+
 def test_bad_records_do_not_stop_the_batch(tiny_model, articles_dir, tmp_path):
     r = CliRunner().invoke(main, ["score", str(articles_dir / "malformed.jsonl"), str(articles_dir / "missing_column.csv"),
                                   "--model", str(tiny_model), "--no-progress"])
