@@ -328,21 +328,28 @@ class EmbeddingMemo:
         from collections import OrderedDict
 
         self.size = size
-        self._items: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+        self._items: OrderedDict[bytes, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
 
+    @staticmethod
+    def _key(prefix: str, text: str) -> bytes:  # a digest, so that long texts are not kept
+        import hashlib
+
+        return hashlib.blake2b(f"{prefix}\x00{text}".encode("utf-8", "surrogatepass"), digest_size=20).digest()
+
     def embed(self, texts: list[str], prefix: str, encode) -> np.ndarray:
+        keys = [self._key(prefix, t) for t in texts]
         with self._lock:
-            found = {i: self._items[(prefix, t)] for i, t in enumerate(texts) if (prefix, t) in self._items}
+            found = {i: self._items[k] for i, k in enumerate(keys) if k in self._items}
         todo = [i for i in range(len(texts)) if i not in found]
         fresh = encode([texts[i] for i in todo], prefix) if todo else np.zeros((0, 384), dtype=np.float32)
         with self._lock:
             for k, i in enumerate(todo):
-                self._items[(prefix, texts[i])] = fresh[k].copy()
-                self._items.move_to_end((prefix, texts[i]))
+                self._items[keys[i]] = fresh[k].copy()
+                self._items.move_to_end(keys[i])
             for i in found:
-                if (prefix, texts[i]) in self._items:
-                    self._items.move_to_end((prefix, texts[i]))
+                if keys[i] in self._items:
+                    self._items.move_to_end(keys[i])
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
         where = {i: k for k, i in enumerate(todo)}

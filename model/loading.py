@@ -80,11 +80,11 @@ def load_model(ref: str | Path | None = None):
                 return _CACHE[key]
         model = _with_article_stance(load_model_dir(path, member_loader=load_member), path)  # verified first
         evidence = ((getattr(model, "config_", None) or {}).get("article_decider") or {}).get("evidence")
-        if evidence:  # the scorer its article decider reads: a broken or replaced one fails this load
-            model.evidence_model_ = load_evidence(evidence, path)
-            if list(model.evidence_model_.labels_) != list(model.labels_):
-                raise ModelLoadError(f"{path}: the article decider's evidence model {evidence['model']!r} scores "
-                                     f"{list(model.evidence_model_.labels_)}, not the model's {list(model.labels_)}")
+        if evidence:  # the scorer its article decider reads, checked now; passages still score without it, and
+            try:      # deciding an article raises (``narratives.serve.decider.decision_scorer``; `score` and the
+                model.evidence_model_ = load_evidence(evidence, path, model.labels_)  # server check at start)
+            except ModelLoadError as exc:
+                model.evidence_problem_ = f"{path}: {exc}"
         with _LOCK:
             if len(_CACHE) >= 8:
                 _CACHE.clear()
@@ -104,9 +104,10 @@ def _with_article_stance(model, path: Path):
     return model
 
 
-def load_evidence(evidence: dict, base_dir: str | Path | None = None):
+def load_evidence(evidence: object, base_dir: str | Path | None = None, labels=None):
     """The model an article decider's ``evidence`` names (``{"model": reference, "model_hash": sha256}``),
-    found beside ``base_dir`` first (as a member is), refused unless its hash is the pinned one.
+    found beside ``base_dir`` first (as a member is), else the version its pinned hash names in the models
+    directory; refused unless its hash is the pinned one and it scores ``labels`` (when given) in that order.
 
     >>> try:
     ...     load_evidence({"model": "baseline", "model_hash": "0" * 64})
@@ -114,10 +115,26 @@ def load_evidence(evidence: dict, base_dir: str | Path | None = None):
     ...     print(str(exc)[:80])
     the article decider's evidence model 'baseline' is version 3fa1020adc89, not the
     """
-    ref = str(evidence["model"])
-    found = load_member(ref, Path(base_dir).parent if base_dir is not None else None)
-    if found.model_hash_ != evidence["model_hash"]:
-        raise ModelLoadError(f"the article decider's evidence model {ref!r} is version {found.model_hash_[:12]}, not "
-                             f"the pinned {str(evidence['model_hash'])[:12]} it was fitted on; refit the decider "
-                             f"(`narratives decider fit ... --evidence {ref}`)")
+    if not (isinstance(evidence, dict) and isinstance(evidence.get("model"), str)
+            and isinstance(evidence.get("model_hash"), str)):
+        raise ModelLoadError('article_decider.evidence: expected {"model": a model reference, "model_hash": its sha256}')
+    ref, pinned = evidence["model"], evidence["model_hash"]
+    found = None
+    # beside the model (as a member is), then by reference, then the pinned version in the models directory
+    for attempt in (lambda: load_member(ref, Path(base_dir).parent if base_dir is not None else None),
+                    lambda: load_model(ref), lambda: load_model(find_model(pinned[:12]) or pinned[:12])):
+        try:
+            found = attempt()
+        except ModelLoadError:
+            continue
+        if found.model_hash_ == pinned:
+            break
+    if found is None or found.model_hash_ != pinned:
+        now = f"is version {found.model_hash_[:12]}" if found is not None else "cannot be loaded"
+        raise ModelLoadError(f"the article decider's evidence model {ref!r} {now}, not the pinned {pinned[:12]} it "
+                             f"was fitted on; refit the decider (`narratives decider fit MODEL --evidence {ref}`, or "
+                             "`--evidence own`)")
+    if labels is not None and list(found.labels_) != list(labels):
+        raise ModelLoadError(f"the article decider's evidence model {ref!r} scores {list(found.labels_)}, not the "
+                             f"model's {list(labels)}")
     return found

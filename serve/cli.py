@@ -78,6 +78,7 @@ def score(files, output, fmt, resume, model, id_field, text_field, max_evidence,
     from narratives.model.progress import enabled
     from narratives.model.progress import progress as bar_over
     from narratives.serve.articles import score_articles
+    from narratives.serve.decider import decision_scorer
     from narratives.serve.output import Writer, done_sources, output_format
     from narratives.serve.readers import expand_paths, read_articles
 
@@ -94,6 +95,7 @@ def score(files, output, fmt, resume, model, id_field, text_field, max_evidence,
         raise click.UsageError(f"--engine {engine} reads files: no --resume, no - for standard input")
     try:
         clf = load_model(model)  # fail before the output file is created
+        decision_scorer(clf)  # ... also when its article decider's evidence model cannot be used
         done = done_sources(output) if resume and output is not None else set()
         writer = Writer(output, fmt, clf.labels_, append=resume, stdout=sys.stdout)
     except (ModelLoadError, ValueError) as exc:
@@ -171,10 +173,11 @@ def serve(host, port, model, corrections, token):
     POST /v1/score, GET /v1/model, GET /healthz; OpenAPI at /openapi.json and /docs; the analyst's
     workbench at / (read, check and correct the model's calls in a browser)."""
     from narratives.model import ModelLoadError, load_model
+    from narratives.serve.decider import decision_scorer
     from narratives.serve.http import serve as _serve
 
-    try:
-        load_model(model)  # fail here, with a clear message, rather than inside the server's start-up
+    try:  # fail here, with a clear message, rather than inside the server's start-up
+        decision_scorer(load_model(model))
     except ModelLoadError as exc:
         raise click.ClickException(str(exc)) from None
     if token is not None and not re.fullmatch(r"[A-Za-z0-9._~-]{16,200}", token):

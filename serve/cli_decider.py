@@ -134,7 +134,8 @@ def decider_fit(model, out, articles, cutoff, C, stance, team_splits, real_dev, 
                    "article stance model in every fold, with the real training pool when the cache holds it).")
 @click.option("--evidence", default=None, metavar="MODEL",
               help="Decide from MODEL's passage scores and thresholds, as a decider fitted with --evidence MODEL "
-                   "does [default: the model's own].")
+                   "does (the passage-rule and no-stance rows then read MODEL's passages too, where serving shows "
+                   "the model's own) [default: own, the model's own].")
 @click.option("--json", "json_out", type=click.Path(path_type=Path), default=None, help="Also write the rows here.")
 def decider_cv(model, articles, Cs, cutoffs, folds, stances, per_narrative, team_splits, real_pool, real_path,
                stance_sources, evidence, json_out):
@@ -150,7 +151,7 @@ def decider_cv(model, articles, Cs, cutoffs, folds, stances, per_narrative, team
         team, real, _ = training_articles(tuple(clf.labels_), articles, team_splits, True, real_path,
                                           bool(real_pool))
         stance_pool = stance_pool_pages(team, real_path) if "article_text" in stance_sources else []
-        scorer = evidence_model(evidence, clf) if evidence else clf
+        scorer = evidence_model(evidence, clf) if evidence and evidence != "own" else clf
         rows = cross_validate(scorer, team, real, Cs=Cs, cutoffs=cutoffs, folds=folds, per_narrative=per_narrative,
                               stances=(True, False) if stances is None else (stances,),
                               stance_sources=stance_sources, stance_pool=stance_pool)

@@ -63,6 +63,11 @@ def decider_options(f):
                      help="Also fit the decider on the real training pool (data/real/train_*.jsonl, text from the "
                           "local cache; an incomplete cache is an error) [default: no]."),
         STANCE_SOURCE,
+        click.option("--decider-evidence", "decider_evidence", default=None, metavar="MODEL",
+                     help="Fit the decider on the passage scores of MODEL (a name, version or directory scoring the "
+                          "same narratives, pinned by hash) instead of the model's own (own) [default: the shipped "
+                          "model's for one built like it (the default's recipe: e5-real, when it scores the same "
+                          "narratives), else own]."),
         click.option("--articles", type=click.Path(exists=True, path_type=Path), default=None,
                      help="Team-written article file or folder the decider is fitted on [default: data/articles]."),
         click.option("--real", "real_path", type=click.Path(exists=True, path_type=Path), default=None,
@@ -74,7 +79,7 @@ def decider_options(f):
 
 
 def decider_request(decider, decider_C, decider_cutoff, real_dev, articles, real_path, real_pool=None,
-                    stance_source=None):
+                    stance_source=None, decider_evidence=None):
     """The :class:`~narratives.train.deciderplan.DeciderRequest` the options give (a usage error if inconsistent)."""
     from pydantic import ValidationError
 
@@ -82,8 +87,11 @@ def decider_request(decider, decider_C, decider_cutoff, real_dev, articles, real
 
     given = {"C": decider_C, "cutoff": decider_cutoff, "real_dev": real_dev, "real_pool": real_pool,
              "articles": articles, "real": real_path, "stance_source": stance_source}
+    settings = {k: v for k, v in given.items() if v is not None}
+    if decider_evidence is not None:  # own: the model's own scores, over a shipped default that names another
+        settings.update(evidence=None if decider_evidence == "own" else decider_evidence, evidence_optional=False)
     try:
-        return DeciderRequest(fit=decider, settings={k: v for k, v in given.items() if v is not None})
+        return DeciderRequest(fit=decider, settings=settings)
     except ValidationError as exc:
         raise click.UsageError("; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())) from None
 

@@ -198,9 +198,13 @@ def decision_scorer(clf):
         return clf
     scorer = getattr(clf, "evidence_model_", None)
     if scorer is None:
+        from narratives.model.artifact import ModelLoadError
         from narratives.model.loading import load_evidence
 
-        scorer = clf.evidence_model_ = load_evidence(d["evidence"], getattr(clf, "path_", None))
+        problem = getattr(clf, "evidence_problem_", None)
+        if problem:  # found at load: the model still scores passages, but cannot decide an article
+            raise ModelLoadError(problem)
+        scorer = clf.evidence_model_ = load_evidence(d["evidence"], getattr(clf, "path_", None), clf.labels_)
     return scorer
 
 

@@ -191,6 +191,9 @@ def warm_up(clf) -> None:
     ['Warm-up.']
     """
     clf.score([WARM_UP_TEXT])
+    from .decider import decision_scorer
+
+    decision_scorer(clf)  # an article decider's evidence model that cannot be used fails the start, not each article
 
 
 def create_app(model: str | Path | None = None, limits: Limits = Limits(), corrections: str | Path | None = None,

@@ -192,8 +192,8 @@ def card_section(decider: dict | None) -> list[str]:
     ev = decider.get("evidence")
     if ev:
         lines += [f"It reads the passage scores and thresholds of `{ev['model']}` (version {ev['model_hash'][:12]}, "
-                  "pinned: another version refuses to load), not this model's own; the passage scores and evidence "
-                  "passages of each article record are this model's.", ""]
+                  "pinned: with another version `score` and `serve` refuse to start), not this model's own; the "
+                  "passage scores and evidence passages of each article record are this model's.", ""]
     if p.get("offsets"):
         lines += ["| narrative | offset |", "|---|---|", *[f"| {k} | {v:+.2f} |" for k, v in p["offsets"].items()], ""]
     st = decider.get("stance")

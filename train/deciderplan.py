@@ -366,7 +366,7 @@ def fit_planned(clf, plan: DeciderPlan, base_model_hash: str | None = None) -> F
                     provenance=plan.provenance(base_model_hash), per_narrative=o.per_narrative,
                     article_stance=stance_model)
     if o.evidence:
-        d["evidence"] = {"model": o.evidence, "model_hash": scorer.model_hash_}
+        d["evidence"] = {"model": canonical_reference(o.evidence), "model_hash": scorer.model_hash_}
     return FittedDecider(d, stance_model.files() if stance_model else {}, stance_model)
 
 
@@ -404,3 +404,17 @@ def evidence_model(ref: str, clf):
         raise ValueError(f"--evidence {ref} scores {', '.join(scorer.labels_)}, not the model's "
                          f"{', '.join(clf.labels_)}: the decider reads one score per narrative of the model")
     return scorer
+
+
+def canonical_reference(ref: str) -> str:
+    """How a decider names its evidence model: a model name or version as given, a directory as its absolute
+    path (a relative one would be read from wherever the model is loaded).
+
+    >>> canonical_reference("e5-real")
+    'e5-real'
+    """
+    from narratives.model.registry import find_model
+
+    if find_model(ref) is not None:
+        return ref
+    return str(Path(ref).resolve()) if Path(ref).is_dir() else ref

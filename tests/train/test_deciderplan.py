@@ -430,3 +430,16 @@ def test_an_evidence_model_is_read_pinned_and_checked_before_any_fitting(tiny_mo
     plan = plan_decider(strict.model_copy(update={"evidence_optional": True}), tuple(load_model(tiny_model).labels_),
                         log=log)
     assert plan.options.evidence is None and "reading the model's own passage scores, not baseline's" in log.getvalue()
+
+
+def test_decider_evidence_own_overrides_the_shipped_evidence_and_a_name_is_strict():
+    """`train`/`ensemble`/`route --decider-evidence own` gives the model's own scores where the shipped settings name
+    e5-real (how `ensemble` itself is rebuilt); a named model is required, not optional."""
+    from narratives.serve.cli_train import decider_request
+
+    signature = ("ensemble", ("frozen-embedding", "tfidf-logreg", "transformer"))
+    assert resolve_options("auto", signature).evidence == "e5-real"
+    own = resolve_options(decider_request(None, None, None, None, None, None, decider_evidence="own"), signature)
+    assert own.evidence is None and own.C == 10.0
+    named = resolve_options(decider_request(None, None, None, None, None, None, decider_evidence="v1"), signature)
+    assert (named.evidence, named.evidence_optional) == ("v1", False)
