@@ -10,6 +10,7 @@ This is the one place that turns a reference into a loaded model: it asks the mo
 """
 from __future__ import annotations
 
+import re
 import threading
 from pathlib import Path
 
@@ -79,7 +80,7 @@ def load_model(ref: str | Path | None = None):
             if key in _CACHE:
                 return _CACHE[key]
         model = _with_article_stance(load_model_dir(path, member_loader=load_member), path)  # verified first
-        evidence = ((getattr(model, "config_", None) or {}).get("article_decider") or {}).get("evidence")
+        evidence = (article_decider_config(model) or {}).get("evidence")
         if evidence:  # the scorer its article decider reads, checked now; passages still score without it, and
             try:      # deciding an article raises (``narratives.serve.decider.decision_scorer``; `score` and the
                 model.evidence_model_ = load_evidence(evidence, path, model.labels_)  # server check at start)
@@ -93,13 +94,37 @@ def load_model(ref: str | Path | None = None):
         return model
 
 
+def article_decider_config(model) -> dict | None:
+    """A model's article decider as its ``config.json`` holds it (unchecked), or ``None``.
+
+    >>> article_decider_config(object()) is None
+    True
+    """
+    return (getattr(model, "config_", None) or {}).get("article_decider")
+
+
+EVIDENCE_SHAPE = 'article_decider.evidence: expected {"model": a model reference, "model_hash": its sha256}'
+
+
+def evidence_problem(evidence: object) -> str | None:
+    """What is wrong with the shape of a decider's ``evidence`` (``{"model": reference, "model_hash": sha256}``),
+    or ``None``.
+
+    >>> evidence_problem({"model": "e5-real", "model_hash": "0" * 64}) is None, evidence_problem("e5-real") is None
+    (True, False)
+    """
+    ok = (isinstance(evidence, dict) and isinstance(evidence.get("model"), str) and evidence["model"]
+          and isinstance(evidence.get("model_hash"), str) and re.fullmatch(r"[0-9a-f]{64}", evidence["model_hash"]))
+    return None if ok else EVIDENCE_SHAPE
+
+
 def _with_article_stance(model, path: Path):
     """Read the article stance model with the rest, right after the manifest was verified, when the model's
     decider reads the article text: a broken file fails the load, not the first article, and a directory
     replaced later cannot pair the loaded decider with another version's files."""
     from .articlestance import ArticleStance, reads_article_text
 
-    if reads_article_text((getattr(model, "config_", None) or {}).get("article_decider")):
+    if reads_article_text(article_decider_config(model)):
         model.article_stance_ = ArticleStance.from_dir(path)
     return model
 
@@ -115,9 +140,9 @@ def load_evidence(evidence: object, base_dir: str | Path | None = None, labels=N
     ...     print(str(exc)[:80])
     the article decider's evidence model 'baseline' is version 3fa1020adc89, not the
     """
-    if not (isinstance(evidence, dict) and isinstance(evidence.get("model"), str)
-            and isinstance(evidence.get("model_hash"), str)):
-        raise ModelLoadError('article_decider.evidence: expected {"model": a model reference, "model_hash": its sha256}')
+    problem = evidence_problem(evidence)
+    if problem is not None or not isinstance(evidence, dict):
+        raise ModelLoadError(problem or EVIDENCE_SHAPE)
     ref, pinned = evidence["model"], evidence["model_hash"]
     found = None
     # beside the model (as a member is), then by reference, then the pinned version in the models directory

@@ -132,7 +132,7 @@ def score_articles(items: Iterable[dict], model=None, batch_passages: int = 256,
                 yield error_record(item, info)
                 continue
             recs = results[pos:pos + len(texts)]
-            own = judged[pos:pos + len(texts)] if judged is not None else None
+            own = (judged[0][pos:pos + len(texts)], judged[1]) if judged is not None else None
             pos += len(texts)
             yield _article_record(item, spans, recs, clf, info, max_evidence, min_words, own)
         pending, n_pending = [], 0
@@ -191,19 +191,21 @@ def article_decider(clf) -> dict | None:
     >>> article_decider(object()) is None
     True
     """
+    from narratives.model.loading import article_decider_config
+
     from .decider import check_decider
 
-    d = (getattr(clf, "config_", None) or {}).get("article_decider")
+    d = article_decider_config(clf)
     return None if d is None else check_decider(d)
 
 
-def _judged(clf, texts: list[str]) -> list[dict] | None:
-    """The passage decisions of the model ``clf``'s article decider reads, when that is another model (its
-    ``evidence``); else ``None``."""
+def _judged(clf, texts: list[str]) -> tuple[list[dict], dict[str, float]] | None:
+    """The passage decisions and thresholds of the model ``clf``'s article decider reads, when that is another
+    model (its ``evidence``); else ``None``."""
     from .decider import decision_scorer
 
-    scorer = decision_scorer(clf) if article_decider(clf) is not None else clf
-    return None if scorer is clf else (decide(scorer, texts) if texts else [])
+    scorer = decision_scorer(clf)
+    return None if scorer is clf else (decide(scorer, texts) if texts else [], dict(scorer.thresholds_))
 
 
 def _article_record(item: dict, spans, recs, clf, info, max_evidence, min_words, judged=None) -> dict:
@@ -216,10 +218,8 @@ def _article_record(item: dict, spans, recs, clf, info, max_evidence, min_words,
 
     # the text its passages cover: an article cut at MAX_PASSAGES is read no further for its stance either
     promotes = article_promotes(clf, [text[:spans[-1][1]]]) if spans else None
-    scorer = getattr(clf, "evidence_model_", None) if judged is not None else None
     agg = aggregate(recs, spans, text, clf.labels_, clf.thresholds_, max_evidence, min_words,
-                    article_decider(clf), promotes[0] if promotes else None, judged,
-                    dict(scorer.thresholds_) if scorer is not None else None)
+                    article_decider(clf), promotes[0] if promotes else None, *(judged or (None, None)))
     warnings = list(item.get("warnings", []))
     if not spans:
         warnings.append("article has no text")

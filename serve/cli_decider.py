@@ -12,7 +12,8 @@ from pathlib import Path
 
 import click
 
-from .cli_options import STANCE_SOURCE_HELP, STANCE_SOURCES
+from .cli_options import EVIDENCE_HELP
+from .cli_train import STANCE_SOURCE
 
 
 @click.group()
@@ -26,8 +27,6 @@ TEAM_SPLIT = click.option("--team-split", "team_splits", multiple=True, type=cli
                           help="Which splits of the team-written articles to fit on (repeat for both).")
 PER_NARRATIVE = click.option("--per-narrative/--pooled", default=True, show_default=True,
                              help="Fit an offset per narrative (else one set of weights for all narratives).")
-STANCE_SOURCE = click.option("--stance-source", "stance_source", type=click.Choice(STANCE_SOURCES), default=None,
-                             help=STANCE_SOURCE_HELP)
 REAL = click.option("--real", "real_path", type=click.Path(exists=True, path_type=Path), default=None,
                     help="Real-page reference file or folder [default: data/real].")
 
@@ -72,11 +71,7 @@ def _errors() -> tuple[type[Exception], ...]:
 @click.option("--per-narrative/--pooled", default=None,
               help="Fit an offset per narrative (else one set of weights for all narratives) [default: per narrative].")
 @STANCE_SOURCE
-@click.option("--evidence", default=None, metavar="MODEL",
-              help="Read the passage scores and thresholds of MODEL (a name, version or directory scoring the same "
-                   "narratives, pinned by its hash) instead of the model's own (`own`); the records' passage scores "
-                   "and evidence stay the model's [default: as for training: the shipped model's for one built "
-                   "like it, else own].")
+@click.option("--evidence", default=None, metavar="MODEL", help=EVIDENCE_HELP)
 def decider_fit(model, out, articles, cutoff, C, stance, team_splits, real_dev, real_pool, real_path, per_narrative,
                 stance_source, evidence):
     """Score the team articles (and the real pages' dev half) with MODEL, fit the decider, and write MODEL plus
@@ -91,13 +86,10 @@ def decider_fit(model, out, articles, cutoff, C, stance, team_splits, real_dev, 
 
     given = {"C": C, "cutoff": cutoff, "stance": stance, "per_narrative": per_narrative,
              "team_splits": tuple(team_splits) or None, "real_dev": real_dev, "real_pool": real_pool, "articles": articles,
-             "real": real_path, "stance_source": stance_source, "evidence": evidence,
-             "evidence_optional": False if evidence else None}
+             "real": real_path, "stance_source": stance_source}
     try:
         clf = load_model(model)
-        options = fit_settings(clf, given)
-        if evidence == "own":
-            options = options.model_copy(update={"evidence": None, "evidence_optional": False})
+        options = fit_settings(clf, given, evidence)
         click.echo(f"decider settings: C {options.C}, cutoff {options.cutoff}, team splits "
                    f"{'+'.join(options.team_splits)}, real dev {'auto' if options.real_dev is None else options.real_dev}, "
                    f"stance from {_source(options.stance_source) if options.stance else 'the passage rule'}, passage "
@@ -144,14 +136,15 @@ def decider_cv(model, articles, Cs, cutoffs, folds, stances, per_narrative, team
     passage rule (decider none). The test half is never read."""
     from narratives.model import load_model
     from narratives.train.decidercv import cross_validate
-    from narratives.train.deciderplan import evidence_model, stance_pool_pages, training_articles
+    from narratives.train.deciderplan import evidence_model, evidence_settings, stance_pool_pages, training_articles
 
     try:
         clf = load_model(model)
         team, real, _ = training_articles(tuple(clf.labels_), articles, team_splits, True, real_path,
                                           bool(real_pool))
         stance_pool = stance_pool_pages(team, real_path) if "article_text" in stance_sources else []
-        scorer = evidence_model(evidence, clf) if evidence and evidence != "own" else clf
+        ref = evidence_settings(evidence).get("evidence")
+        scorer = evidence_model(ref, clf.labels_) if ref else clf
         rows = cross_validate(scorer, team, real, Cs=Cs, cutoffs=cutoffs, folds=folds, per_narrative=per_narrative,
                               stances=(True, False) if stances is None else (stances,),
                               stance_sources=stance_sources, stance_pool=stance_pool)

@@ -4,6 +4,10 @@
 True
 """
 
+EVIDENCE_HELP = ("Fit the decider on the passage scores and thresholds of MODEL (a name, version or directory scoring "
+                 "the same narratives, pinned by its hash) instead of the model's own (own); the records' passage "
+                 "scores and evidence stay the model's [default: the shipped model's for one built like it (the "
+                 "default's recipe: e5-real, when it scores the same narratives), else own].")
 CORPUS_HELP = "Folder with the seed articles that data/labels/seed_spans.jsonl points into [default: ../shared/seeds]."
 LABELS_HELP = "Label folder (taxonomy.yaml and *.jsonl label files) [default: data/labels]."
 # The shipped names are listed here rather than read from model/weights, so --help imports nothing;

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from .cli_options import CORPUS_HELP, LABELS_HELP, STANCE_SOURCE_HELP, STANCE_SOURCES
+from .cli_options import CORPUS_HELP, EVIDENCE_HELP, LABELS_HELP, STANCE_SOURCE_HELP, STANCE_SOURCES
 
 
 class _TrainKind(click.ParamType):
@@ -63,11 +63,7 @@ def decider_options(f):
                      help="Also fit the decider on the real training pool (data/real/train_*.jsonl, text from the "
                           "local cache; an incomplete cache is an error) [default: no]."),
         STANCE_SOURCE,
-        click.option("--decider-evidence", "decider_evidence", default=None, metavar="MODEL",
-                     help="Fit the decider on the passage scores of MODEL (a name, version or directory scoring the "
-                          "same narratives, pinned by hash) instead of the model's own (own) [default: the shipped "
-                          "model's for one built like it (the default's recipe: e5-real, when it scores the same "
-                          "narratives), else own]."),
+        click.option("--decider-evidence", "decider_evidence", default=None, metavar="MODEL", help=EVIDENCE_HELP),
         click.option("--articles", type=click.Path(exists=True, path_type=Path), default=None,
                      help="Team-written article file or folder the decider is fitted on [default: data/articles]."),
         click.option("--real", "real_path", type=click.Path(exists=True, path_type=Path), default=None,
@@ -83,13 +79,11 @@ def decider_request(decider, decider_C, decider_cutoff, real_dev, articles, real
     """The :class:`~narratives.train.deciderplan.DeciderRequest` the options give (a usage error if inconsistent)."""
     from pydantic import ValidationError
 
-    from narratives.train.deciderplan import DeciderRequest
+    from narratives.train.deciderplan import DeciderRequest, evidence_settings
 
     given = {"C": decider_C, "cutoff": decider_cutoff, "real_dev": real_dev, "real_pool": real_pool,
              "articles": articles, "real": real_path, "stance_source": stance_source}
-    settings = {k: v for k, v in given.items() if v is not None}
-    if decider_evidence is not None:  # own: the model's own scores, over a shipped default that names another
-        settings.update(evidence=None if decider_evidence == "own" else decider_evidence, evidence_optional=False)
+    settings = {k: v for k, v in given.items() if v is not None} | evidence_settings(decider_evidence)
     try:
         return DeciderRequest(fit=decider, settings=settings)
     except ValidationError as exc:

@@ -34,10 +34,10 @@ True
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 
 from narratives.model.articlestance import ARTICLE_TEXT, reads_article_text
+from narratives.model.loading import article_decider_config, evidence_problem
 
 PRESENCE_FEATURES = ("best", "second", "n_over", "headline", "length")
 STANCE_FEATURES = ("weighted", "minimum", "last", "best")
@@ -98,11 +98,9 @@ def check_decider(d: object) -> dict:
     cutoff = d["presence"].get("cutoff")
     if not isinstance(cutoff, (int, float)) or not 0.0 < cutoff < 1.0:
         raise ValueError(f"article_decider.presence.cutoff: expected a number in (0, 1), got {cutoff!r}")
-    evidence = d.get("evidence")
-    if evidence is not None and not (isinstance(evidence, dict) and isinstance(evidence.get("model"), str)
-                                     and evidence["model"] and isinstance(evidence.get("model_hash"), str)
-                                     and re.fullmatch(r"[0-9a-f]{64}", evidence["model_hash"])):
-        raise ValueError('article_decider.evidence: expected {"model": a model reference, "model_hash": its sha256}')
+    problem = evidence_problem(d["evidence"]) if d.get("evidence") is not None else None
+    if problem:
+        raise ValueError(problem)
     return d
 
 
@@ -193,7 +191,7 @@ def decision_scorer(clf):
     >>> decision_scorer(M) is M
     True
     """
-    d = (getattr(clf, "config_", None) or {}).get("article_decider") or {}
+    d = article_decider_config(clf) or {}
     if not d.get("evidence"):
         return clf
     scorer = getattr(clf, "evidence_model_", None)
@@ -217,8 +215,7 @@ def article_promotes(clf, texts: Sequence[str]) -> list[float | None] | None:
     >>> article_promotes(object(), ["text"]) is None
     True
     """
-    d = (getattr(clf, "config_", None) or {}).get("article_decider")
-    if not reads_article_text(d):
+    if not reads_article_text(article_decider_config(clf)):
         return None
     model = getattr(clf, "article_stance_", None)
     if model is None:

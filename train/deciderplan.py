@@ -16,6 +16,7 @@ True
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -124,17 +125,17 @@ def resolve_options(choice: Choice, signature: Signature) -> DeciderOptions | No
     return DeciderOptions.model_validate({**(base or DeciderOptions()).model_dump(), **choice.settings})
 
 
-def fit_settings(clf, given: dict[str, Any]) -> DeciderOptions:
+def fit_settings(clf, given: dict[str, Any], evidence: str | None = None) -> DeciderOptions:
     """The settings ``narratives decider fit`` uses over a saved model: those ``given`` (``None`` = not given)
-    over what training would use for a model built like ``clf`` (:func:`resolve_options` with a decider asked
-    for), so a refit decider is the one training would have fitted.
+    and ``evidence`` (:func:`evidence_settings`) over what training would use for a model built like ``clf``
+    (:func:`resolve_options` with a decider asked for), so a refit decider is the one training would have fitted.
 
     >>> class M: config_ = {"kind": "tfidf-logreg"}
     >>> class E: kind, members_ = "ensemble", {"a": M()}
     >>> fit_settings(E(), {"C": 3.0, "cutoff": None}).model_dump(include={"C", "cutoff", "team_splits"})
     {'C': 3.0, 'cutoff': 0.5, 'team_splits': ('train', 'dev')}
     """
-    settings = {k: v for k, v in given.items() if v is not None}
+    settings = {k: v for k, v in given.items() if v is not None} | evidence_settings(evidence)
     options = resolve_options(DeciderRequest(fit=True, settings=settings), signature_of(clf))
     assert options is not None  # fit=True always gives settings
     return options
@@ -279,24 +280,18 @@ def _resolve_evidence(options: DeciderOptions, narratives: tuple[str, ...], log)
     (given) or the model's own scores, said on ``log`` (the shipped settings)."""
     if not options.evidence:
         return options
-    from narratives.model import ModelLoadError, load_model
-
     try:
-        scorer = load_model(options.evidence)
-        problem = None if tuple(scorer.labels_) == tuple(narratives) else (
-            f"it scores {', '.join(scorer.labels_)}, not {', '.join(narratives)}")
-    except ModelLoadError as exc:
-        problem = str(exc)
-    if problem is None:
-        print(f"article decider: reading the passage scores of {options.evidence} ({scorer.model_hash_[:12]}), "
-              "not the model's own", file=log)
-        return options
-    if not options.evidence_optional:
-        raise ArticleError(f"--evidence {options.evidence}: {problem}")
-    print(f"article decider: reading the model's own passage scores, not {options.evidence}'s ({problem}); "
-          f"retrain {options.evidence} on these labels and refit with `narratives decider fit MODEL --evidence "
-          "NEW_VERSION`", file=log)
-    return options.model_copy(update={"evidence": None})
+        scorer = evidence_model(options.evidence, narratives)
+    except ValueError as exc:  # ModelLoadError too
+        if not options.evidence_optional:
+            raise ArticleError(str(exc)) from None
+        print(f"article decider: reading the model's own passage scores, not {options.evidence}'s ({exc}); "
+              f"retrain {options.evidence} on these labels and refit with `narratives decider fit MODEL --evidence "
+              "NEW_VERSION`", file=log)
+        return options.model_copy(update={"evidence": None})
+    print(f"article decider: reading the passage scores of {options.evidence} ({scorer.model_hash_[:12]}), "
+          "not the model's own", file=log)
+    return options
 
 
 def _data_line(team: str, parts: list[tuple[list[Article], str | None, str, str]]) -> str:
@@ -359,7 +354,7 @@ def fit_planned(clf, plan: DeciderPlan, base_model_hash: str | None = None) -> F
     from .decider import fit_decider, score_articles_passages
 
     o = plan.options
-    scorer = evidence_model(o.evidence, clf) if o.evidence else clf
+    scorer = evidence_model(o.evidence, clf.labels_) if o.evidence else clf
     scored = score_articles_passages(scorer, plan.team + plan.real + list(plan.pool))
     stance_model = fit_article_stance(plan.stance_articles()) if o.stance and o.stance_source == "article_text" else None
     d = fit_decider(scored, list(clf.labels_), dict(scorer.thresholds_), cutoff=o.cutoff, C=o.C, stance=o.stance,
@@ -386,24 +381,42 @@ def fit_article_stance(articles: list[Article]):
     return ArticleStance().fit([a.text for a in articles], [int(page_stance(a.labels) == "promotes") for a in articles])
 
 
-def evidence_model(ref: str, clf):
-    """The model named by ``ref`` as a decider's evidence for ``clf``: loaded, and refused unless it scores the
-    same narratives in the same order.
+def evidence_model(ref: str, labels: Sequence[str]):
+    """The model named by ``ref`` as the evidence of a decider for a model scoring ``labels``: loaded, and
+    refused (a ``ValueError`` naming ``--evidence ref``) unless it loads and scores the same narratives in the
+    same order.
 
-    >>> class M: labels_ = ["other"]
     >>> try:
-    ...     evidence_model("baseline", M())
+    ...     evidence_model("baseline", ["other"])
     ... except ValueError as exc:
     ...     print(str(exc)[:60])
-    --evidence baseline scores genocide_denial, kosovo_precedent
+    --evidence baseline: it scores genocide_denial, kosovo_prece
     """
-    from narratives.model import load_model
+    from narratives.model import ModelLoadError, load_model
 
-    scorer = load_model(ref)
-    if list(scorer.labels_) != list(clf.labels_):
-        raise ValueError(f"--evidence {ref} scores {', '.join(scorer.labels_)}, not the model's "
-                         f"{', '.join(clf.labels_)}: the decider reads one score per narrative of the model")
+    try:
+        scorer = load_model(ref)
+    except ModelLoadError as exc:
+        raise ModelLoadError(f"--evidence {ref}: {exc}") from None
+    if list(scorer.labels_) != list(labels):
+        raise ValueError(f"--evidence {ref}: it scores {', '.join(scorer.labels_)}, not {', '.join(labels)}: the "
+                         "decider reads one score per narrative of the model")
     return scorer
+
+
+OWN = "own"  # as an evidence reference: the model's own passage scores
+
+
+def evidence_settings(ref: str | None) -> dict[str, Any]:
+    """The decider settings a command line's evidence option gives: none when not given, else that model (or
+    the model's own scores for ``own``), required rather than optional.
+
+    >>> evidence_settings(None), evidence_settings("own")
+    ({}, {'evidence': None, 'evidence_optional': False})
+    """
+    if ref is None:
+        return {}
+    return {"evidence": None if ref == OWN else ref, "evidence_optional": False}
 
 
 def canonical_reference(ref: str) -> str:
