@@ -149,3 +149,63 @@ def test_a_build_sweeps_the_folders_of_killed_builds_but_not_a_running_ones(tmp_
     monkeypatch.setattr(e5onnx, "build", fake_build)
     e5onnx._build_pinned(PIN, lambda: None)
     assert not killed.exists() and running.is_dir()
+
+
+def _tiny_export(path):
+    """A stand-in for the encoder export with its inputs and output: each passage's 384 values are the sum of
+    its unmasked token ids times 1..384, so every passage has its own embedding."""
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper
+
+    scale = helper.make_tensor("scale", TensorProto.FLOAT, [384], [float(i + 1) for i in range(384)])
+    nodes = [helper.make_node("Cast", ["input_ids"], ["ids_f"], to=TensorProto.FLOAT),
+             helper.make_node("Cast", ["attention_mask"], ["mask_f"], to=TensorProto.FLOAT),
+             helper.make_node("Mul", ["ids_f", "mask_f"], ["kept"]),
+             helper.make_node("ReduceSum", ["kept", "axis"], ["total"], keepdims=1),
+             helper.make_node("Mul", ["total", "scale"], ["pooled"])]
+    axis = helper.make_tensor("axis", TensorProto.INT64, [1], [1])
+    graph = helper.make_graph(nodes, "tiny", [helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["b", "t"]),
+                                              helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["b", "t"])],
+                              [helper.make_tensor_value_info("pooled", TensorProto.FLOAT, ["b", 384])], [scale, axis])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    return path
+
+
+def test_one_passage_calls_run_side_by_side_and_give_the_same_embeddings_in_order(tmp_path):
+    pytest.importorskip("onnxruntime")
+    path = _tiny_export(tmp_path / "tiny.onnx")
+    ids = [[0] + [7] * n + [2] for n in (5, 1, 9, 3, 0, 12, 4)] * 3
+    parallel = e5onnx.OnnxEncoder(path, threads=3, batch=1)
+    serial = e5onnx.OnnxEncoder(path, threads=1, batch=1)
+    assert (parallel.workers, serial.workers) == (3, 1)
+    got = parallel.embed(ids)
+    assert got.tobytes() == serial.embed(ids).tobytes()
+    assert [row[0] for row in got[:7]] == [float(sum(x)) for x in ids[:7]]  # each row is its own passage's
+
+
+def test_batches_of_several_passages_keep_one_caller_and_its_intra_op_threads(tmp_path):
+    pytest.importorskip("onnxruntime")
+    enc = e5onnx.OnnxEncoder(_tiny_export(tmp_path / "tiny.onnx"), threads=2, batch=4)
+    ids = [[0] + [3] * n + [2] for n in range(9)]
+    assert enc.workers == 1 and enc.embed(ids)[:, 0].tolist() == [float(sum(x)) for x in ids]
+
+
+def test_clear_memos_makes_every_memo_encode_again():
+    """The speed benchmark scores the same passages again and again; emptied memos make it time the encoder."""
+    import numpy as np
+
+    calls: list[list[str]] = []
+
+    def enc(texts, prefix):
+        calls.append(list(texts))
+        return np.ones((len(texts), 384), dtype=np.float32)
+
+    first, second = e5onnx.EmbeddingMemo(), e5onnx.EmbeddingMemo()
+    for memo in (first, second):
+        memo.embed(["a", "b"], "query", enc)
+        memo.embed(["a", "b"], "query", enc)  # remembered: no call
+    assert calls == [["a", "b"], ["a", "b"]]
+    e5onnx.clear_memos()
+    first.embed(["a", "b"], "query", enc)
+    second.embed(["b"], "query", enc)
+    assert calls[2:] == [["a", "b"], ["b"]]
