@@ -163,6 +163,15 @@ class OnnxEncoder:
         self._pool: Any = None  # a ThreadPoolExecutor of ``workers`` threads, made on first use
         self._pool_pid = 0
 
+    def _caller(self):
+        """The pool of ``workers`` threads that call the session, made on first use (again in a forked child,
+        which has no threads of its own)."""
+        if self._pool is None or self._pool_pid != os.getpid():
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool, self._pool_pid = ThreadPoolExecutor(self.workers, thread_name_prefix="onnx"), os.getpid()
+        return self._pool
+
     def _run(self, ids: list[list[int]]) -> np.ndarray:
         input_ids, mask = pad(ids)
         return self.session.run(None, {"input_ids": input_ids, "attention_mask": mask})[0]
@@ -170,15 +179,8 @@ class OnnxEncoder:
     def embed(self, ids: list[list[int]]) -> np.ndarray:
         out = np.zeros((len(ids), 384), dtype=np.float32)
         batches = length_batches(ids, self.batch)
-        if self.workers > 1 and len(batches) > 1:
-            if self._pool is None or self._pool_pid != os.getpid():  # a forked child has no threads of its own
-                from concurrent.futures import ThreadPoolExecutor
-
-                self._pool, self._pool_pid = ThreadPoolExecutor(self.workers, thread_name_prefix="onnx"), os.getpid()
-            results = self._pool.map(lambda idx: self._run([ids[i] for i in idx]), batches)
-        else:
-            results = (self._run([ids[i] for i in idx]) for idx in batches)
-        for idx, emb in zip(batches, results):
+        run = (self._caller().map if self.workers > 1 and len(batches) > 1 else map)
+        for idx, emb in zip(batches, run(lambda idx: self._run([ids[i] for i in idx]), batches)):
             out[idx] = emb
         return out
 
