@@ -112,6 +112,8 @@ def decider_fit(model, out, articles, cutoff, C, stance, team_splits, real_dev, 
               default=(0.3, 0.35, 0.4, 0.45, 0.5), show_default=True, help="Cutoffs to try (repeat).")
 @click.option("--folds", default=5, show_default=True, type=click.IntRange(2, 50),
               help="Number of groups the dev pages are cut into (each decided by a decider that never saw it).")
+@click.option("--fold-seeds", default=1, show_default=True, type=click.IntRange(1, 20),
+              help="Cut the dev pages into folds this many ways (seeds 0, 1, ...) and print each figure's mean.")
 @click.option("--stance/--no-stance", "stances", default=None,
               help="Only settings with (or without) the stance part [default: both].")
 @PER_NARRATIVE
@@ -129,8 +131,8 @@ def decider_fit(model, out, articles, cutoff, C, stance, team_splits, real_dev, 
                    "does (the passage-rule and no-stance rows then read MODEL's passages too, where serving shows "
                    "the model's own) [default: own, the model's own].")
 @click.option("--json", "json_out", type=click.Path(path_type=Path), default=None, help="Also write the rows here.")
-def decider_cv(model, articles, Cs, cutoffs, folds, stances, per_narrative, team_splits, real_pool, real_path,
-               stance_sources, evidence, json_out):
+def decider_cv(model, articles, Cs, cutoffs, folds, fold_seeds, stances, per_narrative, team_splits, real_pool,
+               real_path, stance_sources, evidence, json_out):
     """Cross-validate decider settings on the real pages' dev half (fitted on the team articles plus the
     other folds of the dev pages; see narratives.train.decidercv) and print them, best first, beside the
     passage rule (decider none). The test half is never read."""
@@ -145,13 +147,15 @@ def decider_cv(model, articles, Cs, cutoffs, folds, stances, per_narrative, team
         stance_pool = stance_pool_pages(team, real_path) if "article_text" in stance_sources else []
         ref = evidence_settings(evidence).get("evidence")
         scorer = evidence_model(ref, clf.labels_) if ref else clf
-        rows = cross_validate(scorer, team, real, Cs=Cs, cutoffs=cutoffs, folds=folds, per_narrative=per_narrative,
+        rows = cross_validate(scorer, team, real, Cs=Cs, cutoffs=cutoffs, folds=folds, seeds=range(fold_seeds),
+                              per_narrative=per_narrative,
                               stances=(True, False) if stances is None else (stances,),
                               stance_sources=stance_sources, stance_pool=stance_pool)
     except _errors() as exc:
         raise click.ClickException(str(exc)) from None
     pool = sum(a.split == "real-train" for a in team)
-    click.echo(f"{len(real)} dev pages, {len(team) - pool} team articles, {pool} pool pages, {folds} folds")
+    click.echo(f"{len(real)} dev pages, {len(team) - pool} team articles, {pool} pool pages, {folds} folds"
+               + (f", means over {fold_seeds} fold seeds" if fold_seeds > 1 else ""))
     if "article_text" in stance_sources:
         text_pool = sum(bool(a.labels) for a in team if a.split == "real-train") + len(stance_pool)
         click.echo(f"article stance model: fitted once on the team articles and {text_pool} pool pages that carry a "

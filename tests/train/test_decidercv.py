@@ -72,6 +72,18 @@ def test_cv_reads_only_the_dev_half_and_its_none_row_is_real_evaluate(rp, dev_an
     assert sum(r["decider"] == "none" for r in rows) == 1 and len(rows) == 3
     assert all(r["objective"] == objective(r) for r in rows)
 
+    # several fold seeds: each figure is the mean of the same setting's figures under each seed alone
+    def by_setting(rs):
+        return {(r["decider"], r.get("cutoff")): r for r in rs}
+
+    one = [by_setting(cross_validate(clf, team, real, Cs=(1.0,), cutoffs=(0.3, 0.6), folds=2, seeds=(s,)))
+           for s in (0, 1)]
+    both = by_setting(cross_validate(clf, team, real, Cs=(1.0,), cutoffs=(0.3, 0.6), folds=2, seeds=(0, 1)))
+    assert one[0] == by_setting(rows)  # seed 0 is the default
+    for key, row in both.items():
+        for fig in ("macro_f1", "negatives_flagged", "stance_accuracy"):
+            assert row[fig] == pytest.approx((one[0][key][fig] + one[1][key][fig]) / 2, abs=1e-4)
+
     out = tmp_path / "dev.json"
     r = CliRunner().invoke(main, ["real", "evaluate", str(tiny_model), "--real", str(rp.real), "--split", "dev",
                                   "--json", str(out), "--no-errors"])
@@ -97,6 +109,10 @@ def test_fit_with_real_dev_records_its_data_and_cv_prints_the_table(rp, dev_and_
                                   str(rp.real), "--C", "1", "--cutoff", "0.5", "--folds", "2"])
     assert r.exit_code == 0, r.output
     assert f"{n_dev} dev pages, {len(TEXTS)} team articles, 0 pool pages, 2 folds" in r.output and "objective" in r.output
+    r = CliRunner().invoke(main, ["decider", "cv", str(tiny_model), "--articles", str(team_file), "--real",
+                                  str(rp.real), "--C", "1", "--cutoff", "0.5", "--folds", "2", "--fold-seeds", "3"])
+    assert r.exit_code == 0, r.output
+    assert "2 folds, means over 3 fold seeds" in r.output
 
     gone = next(ref for ref in dev_and_test if ref["split"] == "dev")
     (rp.cache_dir / f"{gone['id']}.txt").unlink()  # a dev page missing from the cache: refused, with its id
