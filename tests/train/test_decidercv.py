@@ -81,6 +81,7 @@ def test_cv_reads_only_the_dev_half_and_its_none_row_is_real_evaluate(rp, dev_an
     both = by_setting(cross_validate(clf, team, real, Cs=(1.0,), cutoffs=(0.3, 0.6), folds=2, seeds=(0, 1)))
     assert one[0] == by_setting(rows)  # seed 0 is the default
     for key, row in both.items():
+        assert row["objective"] == objective(row)
         for fig in ("macro_f1", "negatives_flagged", "stance_accuracy"):
             assert row[fig] == pytest.approx((one[0][key][fig] + one[1][key][fig]) / 2, abs=1e-4)
 
