@@ -37,7 +37,10 @@ def real() -> None:
 @click.option("--real", "path", type=click.Path(path_type=Path), default=None, help=REAL_HELP)
 @click.option("--cache/--no-cache", "with_cache", default=False, show_default=True,
               help="Also check that every page is cached with the labelled text.")
-def real_check(path, with_cache):
+@click.option("--by-query", is_flag=True, default=False,
+              help="With --cache, list the missing pages under the query that finds each (one search of the "
+                   "team's tool can then refill several).")
+def real_check(path, with_cache, by_query):
     """Validate the reference files (schema, narratives, id and split rules, unique ids and urls) and print
     their counts (the benchmark's halves and the training pool apart); with --cache, also list every page
     missing from the cache."""
@@ -50,9 +53,20 @@ def real_check(path, with_cache):
     click.echo(json.dumps(c, indent=1, ensure_ascii=False))
     if with_cache:
         missing = missing_pages(refs)
-        for r, why in missing:
-            click.echo(f"missing: {r.page.id}  {r.page.url}  ({why})", err=True)
-        click.echo(f"{len(refs) - len(missing)} of {len(refs)} page(s) cached in {cache_dir()}")
+        if by_query:
+            by: dict[str, list] = {}
+            for r, why in missing:
+                by.setdefault(r.page.query, []).append((r, why))
+            for query, pages in by.items():
+                click.echo(f"query: {query}", err=True)
+                for r, why in pages:
+                    click.echo(f"  missing: {r.page.id}  {r.page.url}  ({why})", err=True)
+        else:
+            for r, why in missing:
+                click.echo(f"missing: {r.page.id}  {r.page.url}  ({why})", err=True)
+        click.echo(f"{len(refs) - len(missing)} of {len(refs)} page(s) cached in {cache_dir()}"
+                   + (f"; {len(missing)} missing under {len({r.page.query for r, _ in missing})} queries"
+                      if by_query and missing else ""))
         sys.exit(1 if missing else 0)
 
 
@@ -80,7 +94,11 @@ def real_fill(path, timeout):
 @click.argument("page_id")
 @click.argument("source", type=click.File("rb"), default="-")
 @click.option("--real", "path", type=click.Path(path_type=Path), default=None, help=REAL_HELP)
-def real_put(page_id, source, path):
+@click.option("--json-string", is_flag=True, default=False,
+              help="SOURCE holds the text as one JSON string literal (quotes, \\n and \\u escapes), as a search "
+                   "tool's JSON answer shows it: copied from there, it keeps invisible characters a retyped text "
+                   "loses.")
+def real_put(page_id, source, path, json_string):
     """Store the text of page PAGE_ID from SOURCE (a file, or - for standard input; UTF-8) in the cache,
     after checking its sha256 and length against the reference."""
     from narratives.train.realcache import put
@@ -88,11 +106,18 @@ def real_put(page_id, source, path):
     refs = {r.page.id: r for r in _refs(path)}
     if page_id not in refs:
         raise click.ClickException(f"no reference with id {page_id!r} in {path or 'data/real'}")
-    raw = source.read()
+    raw, where = source.read(), getattr(source, "name", "<stdin>")  # click's test stdin has no name
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise click.ClickException(f"{source.name}: not valid UTF-8 ({exc.reason} at byte {exc.start})") from None
+        raise click.ClickException(f"{where}: not valid UTF-8 ({exc.reason} at byte {exc.start})") from None
+    if json_string:
+        try:
+            text = json.loads(text)
+        except ValueError as exc:
+            raise click.ClickException(f"{where}: not a JSON string literal ({exc})") from None
+        if not isinstance(text, str):
+            raise click.ClickException(f"{where}: holds JSON {type(text).__name__}, not a string literal")
     try:
         click.echo(f"stored {put(refs[page_id], text)}")
     except ValueError as exc:

@@ -2,6 +2,8 @@
 with every missing id and url; put and fill store only the labelled text."""
 from __future__ import annotations
 
+import json
+
 import pytest
 from click.testing import CliRunner
 
@@ -118,6 +120,39 @@ def test_put_checks_the_reference_and_cli_put_reads_stdin(rp, tmp_path):
     assert cached_texts([page]) == {ref["id"]: TEXT}
     r = CliRunner().invoke(main, ["real", "put", "nope-12345678", "-", "--real", str(rp.real)], input=b"x")
     assert r.exit_code == 1 and "no reference with id 'nope-12345678'" in r.output
+
+
+def test_put_reads_a_json_string_literal_with_its_escapes(rp):
+    text = r"Naslov\u00a0\u2014 prvi red\nDrugi red sa \"navodnicima\""  # NBSP and quotes, as a JSON answer shows them
+    decoded = json.loads(f'"{text}"')
+    ref = rp.reference(rp.url_in("test", "js"), decoded)
+    rp.write_refs(rp.real / "p.jsonl", [ref])
+    args = ["real", "put", ref["id"], "-", "--real", str(rp.real), "--json-string"]
+    r = CliRunner().invoke(main, args, input=f'"{text}"\n'.encode())
+    assert r.exit_code == 0, r.output
+    assert cached_texts(load_references(rp.real)) == {ref["id"]: decoded}
+    r = CliRunner().invoke(main, args, input=b'{"excerpt": "x"}')
+    assert r.exit_code == 1 and "holds JSON dict, not a string literal" in r.output
+    r = CliRunner().invoke(main, args, input=b'"unterminated')
+    assert r.exit_code == 1 and "not a JSON string literal" in r.output
+    r = CliRunner().invoke(main, args[:-1], input=b"\xff bad bytes")  # from standard input, which has no file name
+    assert r.exit_code == 1 and "<stdin>: not valid UTF-8" in r.output
+
+
+def test_check_by_query_groups_the_missing_pages_under_their_query(rp):
+    refs = [rp.reference(rp.url_in("dev", f"q{i}"), f"{TEXT} {i}") for i in range(3)]
+    refs[0]["query"] = refs[1]["query"] = "one query"
+    refs[2]["query"] = "another query"
+    rp.write_refs(rp.real / "p.jsonl", refs)
+    rp.cache(refs[1], f"{TEXT} 1")
+    r = CliRunner().invoke(main, ["real", "check", "--cache", "--by-query", "--real", str(rp.real)])
+    assert r.exit_code == 1
+    lines = r.output.splitlines()
+    i, j = lines.index("query: one query"), lines.index("query: another query")
+    assert lines[i + 1] == f"  missing: {refs[0]['id']}  {refs[0]['url']}  (not cached)"
+    assert lines[j + 1] == f"  missing: {refs[2]['id']}  {refs[2]['url']}  (not cached)"
+    assert refs[1]["id"] not in r.output
+    assert "1 of 3 page(s) cached" in r.output and "2 missing under 2 queries" in r.output
 
 
 def test_fill_stores_only_the_labelled_text_and_reports_the_rest(rp):
