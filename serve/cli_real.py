@@ -53,20 +53,16 @@ def real_check(path, with_cache, by_query):
     click.echo(json.dumps(c, indent=1, ensure_ascii=False))
     if with_cache:
         missing = missing_pages(refs)
-        if by_query:
-            by: dict[str, list] = {}
-            for r, why in missing:
-                by.setdefault(r.page.query, []).append((r, why))
-            for query, pages in by.items():
+        groups: dict[str | None, list] = {}  # one group without a heading unless --by-query
+        for r, why in missing:
+            groups.setdefault(r.page.query if by_query else None, []).append((r, why))
+        for query, pages in groups.items():
+            if query is not None:
                 click.echo(f"query: {query}", err=True)
-                for r, why in pages:
-                    click.echo(f"  missing: {r.page.id}  {r.page.url}  ({why})", err=True)
-        else:
-            for r, why in missing:
-                click.echo(f"missing: {r.page.id}  {r.page.url}  ({why})", err=True)
+            for r, why in pages:
+                click.echo(f"{'  ' if by_query else ''}missing: {r.page.id}  {r.page.url}  ({why})", err=True)
         click.echo(f"{len(refs) - len(missing)} of {len(refs)} page(s) cached in {cache_dir()}"
-                   + (f"; {len(missing)} missing under {len({r.page.query for r, _ in missing})} queries"
-                      if by_query and missing else ""))
+                   + (f"; {len(missing)} missing under {len(groups)} queries" if by_query and missing else ""))
         sys.exit(1 if missing else 0)
 
 
