@@ -25,7 +25,7 @@ the best passage when none is), and its stance comes from the decider's stance p
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from .memory import map_large_blocks, release_memory
@@ -49,9 +49,12 @@ def __getattr__(name: str) -> Any:
 def aggregate(passages: list[dict], spans: list[tuple[int, int]], text: str, labels: list[str],
               thresholds: dict[str, float], max_evidence: int = 3, min_words: int = 5,
               decider: dict | None = None, article_promotes: float | None = None,
-              judged: list[dict] | None = None, judged_thresholds: dict[str, float] | None = None) -> dict:
+              judged: list[dict] | None = None, judged_thresholds: dict[str, float] | None = None,
+              page: float | None = None) -> dict:
     """Article-level fields from its passage records (see the module docstring for the rule);
     ``article_promotes`` is the article stance model's probability, for a decider that reads the article text;
+    ``page``, the article's page-model logit, for a decider with a page part
+    (:func:`narratives.serve.decider.article_page_logits`);
     ``judged`` and ``judged_thresholds``, the passage records and thresholds of the decider's evidence model,
     which the decider reads instead of ``passages`` (the evidence shown is still ``passages``').
 
@@ -65,7 +68,7 @@ def aggregate(passages: list[dict], spans: list[tuple[int, int]], text: str, lab
 
     from .records import rounded
 
-    eligible = [i for i, (s, e) in enumerate(spans) if len(text[s:e].split()) >= min_words]
+    eligible = [i for i, (s, e) in enumerate(spans) if len(text[s:e].split()) >= min_words]  # as eligible_texts
     scores = {lab: max((passages[i]["scores"][lab] for i in eligible), default=0.0) for lab in labels}
     jp, jt = (judged, judged_thresholds) if judged is not None and judged_thresholds is not None else (passages, thresholds)
     if decider is None:
@@ -75,7 +78,7 @@ def aggregate(passages: list[dict], spans: list[tuple[int, int]], text: str, lab
 
         cutoff = decider["presence"]["cutoff"]
         predicted = [lab for lab in labels if eligible and presence_probability(
-            decider, [p["scores"][lab] for p in jp], eligible, jt[lab], lab) >= cutoff]
+            decider, [p["scores"][lab] for p in jp], eligible, jt[lab], lab, page) >= cutoff]
     evidence, stances = {}, {}
     for lab in predicted:
         hits = sorted((i for i in eligible if passages[i]["scores"][lab] >= thresholds[lab]),
@@ -98,6 +101,15 @@ def aggregate(passages: list[dict], spans: list[tuple[int, int]], text: str, lab
         stance = "promotes" if "promotes" in stances.values() else "reports"
     return {"narratives": predicted, "stance": stance, "stances": stances,
             "scores": {k: rounded(v) for k, v in scores.items()}, "evidence": evidence}
+
+
+def eligible_texts(text: str, spans: Sequence[tuple[int, int]], min_words: int = MIN_WORDS) -> list[str]:
+    """The texts of an article's passages long enough to be evidence (what the decider reads).
+
+    >>> eligible_texts("Short. A passage of five words.", [(0, 6), (7, 31)])
+    ['A passage of five words.']
+    """
+    return [text[s:e] for s, e in spans if len(text[s:e].split()) >= min_words]
 
 
 def score_articles(items: Iterable[dict], model=None, batch_passages: int = 256,
@@ -214,12 +226,15 @@ def _article_record(item: dict, spans, recs, clf, info, max_evidence, min_words,
     from .records import article_fields, text_sha256
 
     text = item["text"]
-    from .decider import article_promotes
+    from .decider import article_page_logits, article_promotes
 
     # the text its passages cover: an article cut at MAX_PASSAGES is read no further for its stance either
     promotes = article_promotes(clf, [text[:spans[-1][1]]]) if spans else None
+    page = article_page_logits(clf, [eligible_texts(text, spans, min_words)])
     agg = aggregate(recs, spans, text, clf.labels_, clf.thresholds_, max_evidence, min_words,
-                    article_decider(clf), promotes[0] if promotes else None, *(judged or (None, None)))
+                    article_decider(clf), promotes[0] if promotes else None,
+                    judged=judged[0] if judged else None, judged_thresholds=judged[1] if judged else None,
+                    page=page[0] if page else None)
     warnings = list(item.get("warnings", []))
     if not spans:
         warnings.append("article has no text")

@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from .cli_options import EVIDENCE_HELP
-from .cli_train import STANCE_SOURCE
+from .cli_train import PAGE_MODEL, STANCE_SOURCE
 
 
 @click.group()
@@ -71,9 +71,10 @@ def _errors() -> tuple[type[Exception], ...]:
 @click.option("--per-narrative/--pooled", default=None,
               help="Fit an offset per narrative (else one set of weights for all narratives) [default: per narrative].")
 @STANCE_SOURCE
+@PAGE_MODEL
 @click.option("--evidence", default=None, metavar="MODEL", help=EVIDENCE_HELP)
 def decider_fit(model, out, articles, cutoff, C, stance, team_splits, real_dev, real_pool, real_path, per_narrative,
-                stance_source, evidence):
+                stance_source, page_model, evidence):
     """Score the team articles (and the real pages' dev half) with MODEL, fit the decider, and write MODEL plus
     the decider to --out (a new model version; the weights are unchanged). Prints the decider.
 
@@ -86,14 +87,16 @@ def decider_fit(model, out, articles, cutoff, C, stance, team_splits, real_dev, 
 
     given = {"C": C, "cutoff": cutoff, "stance": stance, "per_narrative": per_narrative,
              "team_splits": tuple(team_splits) or None, "real_dev": real_dev, "real_pool": real_pool, "articles": articles,
-             "real": real_path, "stance_source": stance_source}
+             "real": real_path, "stance_source": stance_source, "page_model": page_model}
     try:
         clf = load_model(model)
         options = fit_settings(clf, given, evidence)
         click.echo(f"decider settings: C {options.C}, cutoff {options.cutoff}, team splits "
                    f"{'+'.join(options.team_splits)}, real dev {'auto' if options.real_dev is None else options.real_dev}, "
                    f"stance from {_source(options.stance_source) if options.stance else 'the passage rule'}, passage "
-                   f"scores of {options.evidence or 'the model itself'}", err=True)
+                   f"scores of {options.evidence or 'the model itself'}, page model "
+                   f"{'auto (when the cache holds the training pool)' if options.page_model is None else options.page_model}",
+                   err=True)
         fitted = fit_planned(clf, plan_decider(options, tuple(clf.labels_), log=sys.stderr), clf.model_hash_)
         h = attach_decider(clf.path_, fitted.config, out, fitted.files)
     except _errors() as exc:
@@ -126,20 +129,28 @@ def decider_fit(model, out, articles, cutoff, C, stance, team_splits, real_dev, 
               default=("passages",), show_default=True,
               help="Where the stance part reads an article's stance (repeat to compare; article_text fits the "
                    "article stance model in every fold, with the real training pool when the cache holds it).")
+@click.option("--page-model", "page_models", multiple=True, type=click.Choice(["off", "on"]), default=("off",),
+              show_default=True,
+              help="Without or with the page feature (repeat to compare; on fits the page model once on the real "
+                   "training pool, which the cache must hold, in the embedding space of the model the decider reads).")
 @click.option("--evidence", default=None, metavar="MODEL",
               help="Decide from MODEL's passage scores and thresholds, as a decider fitted with --evidence MODEL "
                    "does (the passage-rule and no-stance rows then read MODEL's passages too, where serving shows "
                    "the model's own) [default: own, the model's own].")
 @click.option("--json", "json_out", type=click.Path(path_type=Path), default=None, help="Also write the rows here.")
 def decider_cv(model, articles, Cs, cutoffs, folds, fold_seeds, stances, per_narrative, team_splits, real_pool,
-               real_path, stance_sources, evidence, json_out):
+               real_path, stance_sources, page_models, evidence, json_out):
     """Cross-validate decider settings on the real pages' dev half (fitted on the team articles plus the
     other folds of the dev pages; see narratives.train.decidercv) and print them, best first, beside the
     passage rule (decider none). The test half is never read."""
     from narratives.model import load_model
-    from narratives.train.decidercv import cross_validate
+    from narratives.train.decidercv import cross_validate, real_articles
     from narratives.train.deciderplan import evidence_model, evidence_settings, stance_pool_pages, training_articles
 
+    paged = tuple(dict.fromkeys(m == "on" for m in page_models))
+    if True in paged and real_pool:
+        raise click.UsageError("--page-model on and --real-pool: the page model is fitted on the pool, so the pool's "
+                               "pages in the decider's fit would give it in-sample logits")
     try:
         clf = load_model(model)
         team, real, _ = training_articles(tuple(clf.labels_), articles, team_splits, True, real_path,
@@ -150,7 +161,8 @@ def decider_cv(model, articles, Cs, cutoffs, folds, fold_seeds, stances, per_nar
         rows = cross_validate(scorer, team, real, Cs=Cs, cutoffs=cutoffs, folds=folds, seeds=range(fold_seeds),
                               per_narrative=per_narrative,
                               stances=(True, False) if stances is None else (stances,),
-                              stance_sources=stance_sources, stance_pool=stance_pool)
+                              stance_sources=stance_sources, stance_pool=stance_pool, page_models=paged,
+                              page_pool=real_articles(real_path, "train")[0] if True in paged else ())
     except _errors() as exc:
         raise click.ClickException(str(exc)) from None
     pool = sum(a.split == "real-train" for a in team)
@@ -161,10 +173,11 @@ def decider_cv(model, articles, Cs, cutoffs, folds, fold_seeds, stances, per_nar
         click.echo(f"article stance model: fitted once on the team articles and {text_pool} pool pages that carry a "
                    "narrative" + ("" if text_pool else " (the cache lacks the pool: training would not fit this "
                                   "model, see --stance-source)"))
-    click.echo("decider    C      cutoff  stance        macro-F1  negatives flagged  stance acc  non-English F1  objective")
+    click.echo("decider    C      cutoff  stance        page  macro-F1  negatives flagged  stance acc  non-English F1  objective")
     for r in rows:
         st = "" if "stance" not in r else r.get("stance_source", "passages") if r["stance"] else "False"
-        click.echo(f"{r['decider']:<10} {r.get('C', ''):<6} {r.get('cutoff', ''):<7} {st:<13} "
+        page = {True: "on", False: "off"}.get(r.get("page_model", False) if r["decider"] != "none" else None, "")
+        click.echo(f"{r['decider']:<10} {r.get('C', ''):<6} {r.get('cutoff', ''):<7} {st:<13} {page:<5} "
                    f"{r['macro_f1']:<9} "
                    f"{r['negatives_flagged']:<18} {r['stance_accuracy']:<11} {r['non_english_macro_f1']!s:<15} "
                    f"{r['objective']}")

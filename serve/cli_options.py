@@ -22,3 +22,7 @@ STANCE_SOURCE_HELP = ("Where the decider's stance part reads an article's stance
                       "and the real training pool's pages that carry a narrative; the cache must hold the pool), or auto "
                       "(the article's text when the cache holds the pool, else the passages) [default: as for "
                       "training: the shipped model's for one built like it, else passages].")
+PAGE_MODEL_HELP = ("Give the decider the page feature: a page model (does the page carry any narrative?) over the mean "
+                   "embedding of the article's passages, fitted on the real training pool (the cache must hold it) "
+                   "in the embedding space of the model the decider reads [default: as for training: the shipped "
+                   "model's for one built like it (the default's recipe: when the cache holds the pool), else no].")

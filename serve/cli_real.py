@@ -48,8 +48,9 @@ def real_check(path, with_cache, by_query):
     from narratives.train.realpages import reference_counts
 
     refs = _refs(path)
-    c = {"benchmark": reference_counts([r for r in refs if r.page.split != "train"]),
-         "training_pool": reference_counts([r for r in refs if r.page.split == "train"])}
+    c = {"benchmark": reference_counts([r for r in refs if r.page.split in ("dev", "test")]),
+         "training_pool": reference_counts([r for r in refs if r.page.split == "train"]),
+         "check_set": reference_counts([r for r in refs if r.page.split == "check"])}
     click.echo(json.dumps(c, indent=1, ensure_ascii=False))
     if with_cache:
         missing = missing_pages(refs)
@@ -123,9 +124,10 @@ def real_put(page_id, source, path, json_string):
 @real.command("evaluate")
 @click.argument("models", nargs=-1)
 @click.option("--real", "path", type=click.Path(path_type=Path), default=None, help=REAL_HELP)
-@click.option("--split", "splits", multiple=True, type=click.Choice(["dev", "test", "all"]),
-              help="dev: for choosing and tuning; test: the held-out half to report; repeat for several halves "
-                   "in one run (each page scored once) [default: test].")
+@click.option("--split", "splits", multiple=True, type=click.Choice(["dev", "test", "all", "check"]),
+              help="dev: for choosing and tuning; test: the held-out half to report; check: the check set "
+                   "(data/real/check_*.jsonl, for choosing between candidates the dev half cannot tell apart); "
+                   "repeat for several in one run (each page scored once) [default: test].")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write every figure and error to this JSON file.")
 @click.option("--errors/--no-errors", default=True, show_default=True, help="Print every error with its id and url.")
@@ -161,7 +163,8 @@ def echo_report(report: dict, errors: bool = True) -> None:
     res = report["models"]
     names = list(res)
     c = report["counts"]
-    click.echo(f"real pages, {report['split']} half: {report['n_pages']} pages ({c['negatives']} negatives, "
+    where = "the check set" if report['split'] == "check" else f"{report['split']} half"
+    click.echo(f"real pages, {where}: {report['n_pages']} pages ({c['negatives']} negatives, "
                f"{c['hard_negatives']} hard; languages {c['languages']}; references {report['references_sha256'][:12]})")
     click.echo(f"{'':<24}" + "".join(f"{n[:22]:>24}" for n in names))
     if not names:

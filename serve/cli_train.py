@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from .cli_options import CORPUS_HELP, EVIDENCE_HELP, LABELS_HELP, STANCE_SOURCE_HELP, STANCE_SOURCES
+from .cli_options import CORPUS_HELP, EVIDENCE_HELP, LABELS_HELP, PAGE_MODEL_HELP, STANCE_SOURCE_HELP, STANCE_SOURCES
 
 
 class _TrainKind(click.ParamType):
@@ -41,6 +41,7 @@ class _TrainKind(click.ParamType):
 
 STANCE_SOURCE = click.option("--stance-source", "stance_source", type=click.Choice(STANCE_SOURCES), default=None,
                              help=STANCE_SOURCE_HELP)
+PAGE_MODEL = click.option("--page-model/--no-page-model", "page_model", default=None, help=PAGE_MODEL_HELP)
 
 
 def decider_options(f):
@@ -63,6 +64,7 @@ def decider_options(f):
                      help="Also fit the decider on the real training pool (data/real/train_*.jsonl, text from the "
                           "local cache; an incomplete cache is an error) [default: no]."),
         STANCE_SOURCE,
+        PAGE_MODEL,
         click.option("--decider-evidence", "decider_evidence", default=None, metavar="MODEL", help=EVIDENCE_HELP),
         click.option("--articles", type=click.Path(exists=True, path_type=Path), default=None,
                      help="Team-written article file or folder the decider is fitted on [default: data/articles]."),
@@ -75,14 +77,14 @@ def decider_options(f):
 
 
 def decider_request(decider, decider_C, decider_cutoff, real_dev, articles, real_path, real_pool=None,
-                    stance_source=None, decider_evidence=None):
+                    stance_source=None, decider_evidence=None, page_model=None):
     """The :class:`~narratives.train.deciderplan.DeciderRequest` the options give (a usage error if inconsistent)."""
     from pydantic import ValidationError
 
     from narratives.train.deciderplan import DeciderRequest, evidence_settings
 
     given = {"C": decider_C, "cutoff": decider_cutoff, "real_dev": real_dev, "real_pool": real_pool,
-             "articles": articles, "real": real_path, "stance_source": stance_source}
+             "articles": articles, "real": real_path, "stance_source": stance_source, "page_model": page_model}
     settings = {k: v for k, v in given.items() if v is not None} | evidence_settings(decider_evidence)
     try:
         return DeciderRequest(fit=decider, settings=settings)

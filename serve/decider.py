@@ -25,6 +25,12 @@ A decider with ``evidence`` (``{"model": reference, "model_hash": sha256}``) rea
 thresholds of that model instead of its own model's (a scorer fitted on real pages, pinned by hash and loaded
 with the model: :func:`decision_scorer`); the record's passage scores and evidence passages stay the model's own.
 
+A decider with a ``page`` part (``{"coef": [...], "intercept": b}``) has a sixth presence feature, ``page``: the
+logit of a **page model**, a logistic regression over the mean embedding of the article's eligible passages
+(in the embedding space of the model whose scores the decider reads) that says whether the page carries any
+narrative at all. It is fitted on the real training pool's pages, article labels only
+(:mod:`narratives.train.pagemodel`); being linear in the mean, it is the mean of the passages' projections.
+
 >>> d = {"version": 1, "presence": {"coef": [1.0, 0, 0, 0, 0], "intercept": 0.0, "cutoff": 0.5}}
 >>> check_decider(d) is d
 True
@@ -40,6 +46,7 @@ from narratives.model.articlestance import ARTICLE_TEXT, reads_article_text
 from narratives.model.loading import article_decider_config, evidence_problem
 
 PRESENCE_FEATURES = ("best", "second", "n_over", "headline", "length")
+PAGE_FEATURE = "page"
 STANCE_FEATURES = ("weighted", "minimum", "last", "best")
 CLIP = 8.0
 EPS = 1e-4
@@ -80,7 +87,9 @@ def check_decider(d: object) -> dict:
     if source not in ("passages", ARTICLE_TEXT):
         raise ValueError(f"article_decider.stance.source: expected 'passages' or {ARTICLE_TEXT!r}, got {source!r}")
     by_passages = stance is not None and source == "passages"
-    parts = [("presence", PRESENCE_FEATURES)] + ([("stance", STANCE_FEATURES)] if by_passages else [])
+    page = _check_page(d.get("page"))
+    presence = PRESENCE_FEATURES + ((PAGE_FEATURE,) if page is not None else ())
+    parts = [("presence", presence)] + ([("stance", STANCE_FEATURES)] if by_passages else [])
     for name, feats in parts:
         part = d.get(name)
         if not isinstance(part, dict):
@@ -104,6 +113,26 @@ def check_decider(d: object) -> dict:
     return d
 
 
+def _check_page(page: object) -> dict | None:
+    """The decider's page part, checked (``None`` when it has none).
+
+    >>> _check_page({"coef": [0.5, "x"], "intercept": 0.0})
+    Traceback (most recent call last):
+    ...
+    ValueError: article_decider.page.coef: expected a non-empty list of numbers
+    """
+    if page is None:
+        return None
+    if not isinstance(page, dict):
+        raise ValueError("article_decider.page: expected an object")
+    coef = page.get("coef")
+    if not isinstance(coef, list) or not coef or not all(isinstance(c, (int, float)) and math.isfinite(c) for c in coef):
+        raise ValueError("article_decider.page.coef: expected a non-empty list of numbers")
+    if not isinstance(page.get("intercept"), (int, float)):
+        raise ValueError("article_decider.page.intercept: expected a number")
+    return page
+
+
 def presence_features(scores: Sequence[float], eligible: Sequence[int], threshold: float) -> list[float]:
     """The presence features of one narrative: ``scores`` of every passage in order, ``eligible`` the
     indices of passages long enough to be evidence.
@@ -121,16 +150,71 @@ def presence_features(scores: Sequence[float], eligible: Sequence[int], threshol
 
 
 def presence_probability(d: dict, scores: Sequence[float], eligible: Sequence[int], threshold: float,
-                         narrative: str | None = None) -> float:
-    """The decider's probability that the article carries ``narrative`` (its offset, if any, is added).
+                         narrative: str | None = None, page: float | None = None) -> float:
+    """The decider's probability that the article carries ``narrative`` (its offset, if any, is added);
+    ``page`` is the article's page-model logit (:func:`page_logit`), which a decider with a page part needs.
 
     >>> d = {"presence": {"coef": [1.0, 0, 0, 0, 0], "intercept": 0.0, "offsets": {"a": -2.2}}}
     >>> round(presence_probability(d, [0.9], [0], 0.5, "a"), 2), round(presence_probability(d, [0.9], [0], 0.5, "b"), 2)
     (0.5, 0.9)
+    >>> d2 = {**d, "page": {"coef": [1.0], "intercept": 0.0}, "presence": {"coef": [1.0, 0, 0, 0, 0, 1.0], "intercept": 0.0}}
+    >>> round(presence_probability(d2, [0.9], [0], 0.5, "a", page=-2.2), 2)
+    0.5
     """
     part = d["presence"]
     offset = float(part.get("offsets", {}).get(narrative, 0.0)) if narrative is not None else 0.0
-    return _linear(part, presence_features(scores, eligible, threshold), offset)
+    x = presence_features(scores, eligible, threshold)
+    if d.get("page") is not None:
+        if page is None:
+            raise ValueError("article_decider.page: the decider reads the article's page-model logit, and none was given")
+        x.append(page)
+    return _linear(part, x, offset)
+
+
+def page_logit(part: dict, embeddings) -> float:
+    """The page model's logit (clipped to +-8) for one article, from its eligible passages' embeddings.
+
+    >>> page_logit({"coef": [1.0, -1.0], "intercept": 0.5}, [[1.0, 0.0], [0.0, 0.0]])
+    1.0
+    """
+    import numpy as np
+
+    x = np.asarray(embeddings, dtype=np.float64)
+    coef = np.asarray(part["coef"], dtype=np.float64)
+    if x.ndim != 2 or not len(x) or x.shape[1] != coef.size:
+        raise ValueError(f"article_decider.page: expected passage embeddings of {coef.size} dimensions, got an "
+                         f"array of shape {x.shape}")
+    return max(-CLIP, min(CLIP, float(x.mean(0) @ coef) + float(part["intercept"])))
+
+
+def article_page_logits(clf, texts: Sequence[Sequence[str]]) -> list[float | None] | None:
+    """Each article's page-model logit from the texts of its eligible passages (``None`` for an article with
+    none), when ``clf``'s decider has a page part (else ``None``). The embeddings are those of the model the
+    decider reads (:func:`decision_scorer`); an int8 export remembers the batch it just scored, so they cost no
+    second encoding.
+
+    >>> article_page_logits(object(), [["text"]]) is None
+    True
+    """
+    d = article_decider_config(clf) or {}
+    part = d.get("page")
+    if part is None:
+        return None
+    scorer = decision_scorer(clf)
+    embed = getattr(scorer, "embed", None)
+    if embed is None:
+        from narratives.model.artifact import ModelLoadError
+
+        raise ModelLoadError(f"the article decider's page model reads passage embeddings, and the model it reads "
+                             f"({getattr(scorer, 'kind', type(scorer).__name__)}) has none")
+    flat = [t for ts in texts for t in ts]
+    x = embed(flat) if flat else []
+    out: list[float | None] = []
+    pos = 0
+    for ts in texts:
+        out.append(page_logit(part, x[pos:pos + len(ts)]) if ts else None)
+        pos += len(ts)
+    return out
 
 
 def mentions(scores: Sequence[float], eligible: Sequence[int], threshold: float, margin: float) -> list[int]:

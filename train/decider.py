@@ -23,6 +23,7 @@ from pathlib import Path
 from narratives.serve.articles import MIN_WORDS, article_spans
 from narratives.serve.decider import (
     ARTICLE_TEXT,
+    PAGE_FEATURE,
     PRESENCE_FEATURES,
     STANCE_FEATURES,
     check_decider,
@@ -63,8 +64,9 @@ def score_articles_passages(clf, articles, min_words: int = MIN_WORDS, max_chars
 
 
 def presence_rows(scored: Sequence[Scored], labels: Sequence[str], thresholds: dict[str, float],
-                  per_narrative: bool = False):
+                  per_narrative: bool = False, pages: Sequence[float | None] | None = None):
     """``(X, y)``: one row per article and narrative (articles with no eligible passage are skipped); with
+    ``pages`` (each article's page-model logit) each row has the ``page`` feature too; with
     ``per_narrative`` each row ends with one indicator per narrative (what the offsets are fitted on).
     A narrative that no article carries (one just added) has no rows: nothing here says how its evidence
     should be read, so it is decided by the pooled part alone, like a narrative added after fitting.
@@ -76,12 +78,15 @@ def presence_rows(scored: Sequence[Scored], labels: Sequence[str], thresholds: d
     """
     X, y = [], []
     fitted = carried(scored, labels)
-    for recs, eligible, gold in scored:
+    for k, (recs, eligible, gold) in enumerate(scored):
         if not eligible:
             continue
+        page = [] if pages is None else [pages[k]]
+        if None in page:
+            raise ValueError(f"article {k}: it has eligible passages and no page-model logit")
         for j, lab in enumerate(fitted):
             onehot = [float(k == j) for k in range(len(fitted))] if per_narrative else []
-            X.append(presence_features([r["scores"][lab] for r in recs], eligible, thresholds[lab]) + onehot)
+            X.append(presence_features([r["scores"][lab] for r in recs], eligible, thresholds[lab]) + page + onehot)
             y.append(int(lab in gold))
     return X, y
 
@@ -122,10 +127,13 @@ def _logreg(X, y, C: float) -> dict:
 
 def fit_decider(scored: Sequence[Scored], labels: Sequence[str], thresholds: dict[str, float], cutoff: float = 0.5,
                 C: float = 1.0, stance: bool = True, provenance: dict | None = None,
-                per_narrative: bool = False, article_stance=None) -> dict:
+                per_narrative: bool = False, article_stance=None, page: dict | None = None,
+                pages: Sequence[float | None] | None = None) -> dict:
     """The decider object (JSON-ready) fitted on ``scored`` articles; with ``article_stance`` (a fitted
     :class:`narratives.model.articlestance.ArticleStance`) its stance part reads the article text instead of
-    the passages' stance scores (the caller saves that model's files beside the decider).
+    the passages' stance scores (the caller saves that model's files beside the decider); with ``page`` (a
+    fitted page part, :func:`narratives.train.pagemodel.fit_page_model`) and ``pages`` (each scored article's
+    page-model logit) it has the ``page`` presence feature.
 
     >>> hi = [{"scores": {"a": 0.9}, "stance_score": 0.9}] * 2
     >>> lo = [{"scores": {"a": 0.2}, "stance_score": 0.5}] * 2
@@ -133,15 +141,20 @@ def fit_decider(scored: Sequence[Scored], labels: Sequence[str], thresholds: dic
     >>> d["presence"]["coef"][0] > 0, d["stance"]
     (True, None)
     """
-    px, py = presence_rows(scored, labels, thresholds, per_narrative)
+    if (page is None) != (pages is None):
+        raise ValueError("a page part needs each article's page-model logit, and logits need the page part")
+    features = list(PRESENCE_FEATURES) + ([PAGE_FEATURE] if page is not None else [])
+    px, py = presence_rows(scored, labels, thresholds, per_narrative, pages)
     presence = _logreg(px, py, C)
     if per_narrative:  # the indicator columns' weights are the narratives' offsets
-        k = len(PRESENCE_FEATURES)
+        k = len(features)
         presence["offsets"] = dict(zip(carried(scored, labels), presence["coef"][k:]))
         presence["coef"] = presence["coef"][:k]
-    d: dict = {"version": 1, "presence_features": list(PRESENCE_FEATURES),
+    d: dict = {"version": 1, "presence_features": features,
                "presence": {**presence, "cutoff": cutoff}, "stance": None, "C": C,
                "fitted_on": {**(provenance or {}), "presence_rows": len(py), "positives": int(sum(py))}}
+    if page is not None:
+        d["page"] = page
     if stance and article_stance is not None:
         d["stance"] = {"source": ARTICLE_TEXT, **article_stance.settings()}
     elif stance:
@@ -194,6 +207,14 @@ def card_section(decider: dict | None) -> list[str]:
         lines += [f"It reads the passage scores and thresholds of `{ev['model']}` (version {ev['model_hash'][:12]}, "
                   "pinned: with another version `score` and `serve` refuse to start), not this model's own; the "
                   "passage scores and evidence passages of each article record are this model's.", ""]
+    page = decider.get("page")
+    if page:
+        pf = page.get("fitted_on", {})
+        lines += [f"Its `page` feature is the logit of a page model: a logistic regression (C {page.get('C')}) over "
+                  f"the mean embedding of the article's passages, fitted on {pf.get('pages', '?')} pages of the real "
+                  f"training pool ({pf.get('carrying', '?')} carrying a narrative; references digest "
+                  f"`{str(pf.get('references_sha256', ''))[:12]}`), that says whether a page carries any narrative. "
+                  "See `narratives.train.pagemodel`.", ""]
     if p.get("offsets"):
         lines += ["| narrative | offset |", "|---|---|", *[f"| {k} | {v:+.2f} |" for k, v in p["offsets"].items()], ""]
     st = decider.get("stance")

@@ -58,18 +58,22 @@ def real_articles(path=None, split: str = "dev") -> tuple[list[Article], str]:
                     source=r.page.id, split=f"real-{split}", where=r.where) for r in refs], reference_digest(refs)
 
 
-def _records(items, decider, labels, thresholds, promotes: Sequence[float | None] | None = None) -> list[dict]:
+def _records(items, decider, labels, thresholds, promotes: Sequence[float | None] | None = None,
+             pages: Sequence[float | None] | None = None) -> list[dict]:
     from narratives.serve.articles import aggregate
 
     promotes = promotes if promotes is not None else [None] * len(items)
-    return [aggregate(recs, spans, text, labels, thresholds, decider=decider, article_promotes=p)
-            for ((recs, _, _), spans, text), p in zip(items, promotes)]
+    pages = pages if pages is not None else [None] * len(items)
+    return [aggregate(recs, spans, text, labels, thresholds, decider=decider, article_promotes=p, page=g)
+            for ((recs, _, _), spans, text), p, g in zip(items, promotes, pages)]
 
 
 def cross_validate(clf, team: Sequence[Article], real: Sequence[Article], Cs: Sequence[float] = (0.3, 1.0, 3.0),
                    cutoffs: Sequence[float] = (0.3, 0.35, 0.4, 0.45, 0.5), stances: Sequence[bool] = (True,),
                    folds: int = 5, seeds: Sequence[int] = (0,), per_narrative: bool = True,
-                   stance_sources: Sequence[str] = ("passages",), stance_pool: Sequence[Article] = ()) -> list[dict]:
+                   stance_sources: Sequence[str] = ("passages",), stance_pool: Sequence[Article] = (),
+                   page_models: Sequence[bool] = (False,), page_pool: Sequence[Article] = (),
+                   page_C: float = 30.0) -> list[dict]:
     """One row per setting (plus ``decider: none``, the passage rule): the pooled out-of-fold figures on
     ``real`` (the dev pages) and the :func:`objective`, best first. Pages and articles are scored once.
     With several ``seeds`` the pages are cut into folds once per seed and each figure is the mean over the
@@ -77,7 +81,10 @@ def cross_validate(clf, team: Sequence[Article], real: Sequence[Article], Cs: Se
     ``stance_sources`` holding ``article_text`` adds settings whose stance part reads the article text: the
     article stance model is fitted on the articles of ``team`` and ``stance_pool`` that carry a narrative, as
     :func:`narratives.train.deciderplan.fit_planned` does (never on dev pages: with the other folds' pages
-    added, the dev half's stance accuracy fell from 0.779 to 0.738-0.746 over four fold seeds for e5-real)."""
+    added, the dev half's stance accuracy fell from 0.779 to 0.738-0.746 over four fold seeds for e5-real).
+    ``page_models`` holding ``True`` adds settings with the ``page`` feature: the page model
+    (:mod:`narratives.train.pagemodel`) is fitted once on ``page_pool`` (the training pool, never a dev page),
+    so it is the same in every fold."""
     from .realeval import page_figures
 
     if len(real) < folds:
@@ -97,32 +104,45 @@ def cross_validate(clf, team: Sequence[Article], real: Sequence[Article], Cs: Se
             "non_english_macro_f1": f_ne["macro_f1"], "objective": objective(f)}
 
     rows = [{"decider": "none", **figures(_records(real_items, None, labels, thresholds))}]
-    settings = [(C, cutoff, stance, source) for C, cutoff, stance, source in product(Cs, cutoffs, stances, stance_sources)
-                if stance or source == stance_sources[0]]
+    settings = [(C, cutoff, stance, source, page) for C, cutoff, stance, source, page
+                in product(Cs, cutoffs, stances, stance_sources, page_models) if stance or source == stance_sources[0]]
+    page_part, team_pages, real_pages = None, None, None
+    if any(page_models):
+        from .pagemodel import fit_page_model, page_logits
+
+        page_part = fit_page_model(clf, page_pool, page_C)
+        team_pages, real_pages = page_logits(page_part, clf, team), page_logits(page_part, clf, real)
     text_model = None  # the article stance model: fitted once, on no dev page, so the same in every fold
-    if any(stance and source == "article_text" for _, _, stance, source in settings):
+    if any(stance and source == "article_text" for _, _, stance, source, _ in settings):
         from .deciderplan import fit_article_stance
 
         text_model = fit_article_stance([a for a in [*team, *stance_pool] if a.labels])
     promotes_all = (text_model.promotes_probability([a.text for a in real]) if text_model is not None
                     else [None] * len(real))  # one probability per page: the model is the same in every fold
-    for C, cutoff, stance, source in settings:
+    for C, cutoff, stance, source, page in settings:
         by_text = stance and source == "article_text"
         per_seed = []
         for group in groups:
             records: list[dict] = [{}] * len(real)
             for g in range(folds):
-                fit_on = team_scored + [real_items[i][0] for i in range(len(real)) if group[i] != g]
+                train = [i for i in range(len(real)) if group[i] != g]
+                fit_on = team_scored + [real_items[i][0] for i in train]
+                pages = [*(team_pages or []), *((real_pages or [])[i] for i in train)] if page else None
                 d = fit_decider(fit_on, labels, thresholds, cutoff=cutoff, C=C, stance=stance,
-                                per_narrative=per_narrative, article_stance=text_model if by_text else None)
+                                per_narrative=per_narrative, article_stance=text_model if by_text else None,
+                                page=page_part if page else None, pages=pages)
                 held = [i for i in range(len(real)) if group[i] == g]
                 promotes = [promotes_all[i] for i in held] if by_text else None
-                for i, rec in zip(held, _records([real_items[i] for i in held], d, labels, thresholds, promotes)):
+                held_pages = [(real_pages or [])[i] for i in held] if page else None
+                for i, rec in zip(held, _records([real_items[i] for i in held], d, labels, thresholds, promotes,
+                                                 held_pages)):
                     records[i] = rec
             per_seed.append(figures(records))
         row = {"decider": "fitted", "C": C, "cutoff": cutoff, "stance": stance, "per_narrative": per_narrative}
         if stance:
             row["stance_source"] = source
+        if any(page_models):
+            row["page_model"] = page
         mean = mean_figures(per_seed)
         rows.append({**row, **mean, "objective": objective(mean)})  # of the means, so the row stays consistent
     return sorted(rows, key=lambda r: -r["objective"])

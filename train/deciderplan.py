@@ -41,7 +41,10 @@ class DeciderOptions(BaseModel):
     and thresholds the decider reads instead of the model's own, pinned by its hash in the decider (``None``:
     the model's own); with ``evidence_optional`` (the shipped settings) a model that cannot be read or scores
     other narratives (one just added) gives way to the model's own scores, and the run says so; given on the
-    command line it is an error. The test half is never read."""
+    command line it is an error. ``page_model``: the ``page`` presence feature (:mod:`narratives.train.pagemodel`,
+    a page-level model fitted on the training pool with ``page_C``, over the embeddings of the model the decider
+    reads): ``True`` requires the pool in the cache, ``None`` uses it when the cache holds the pool and says
+    which, ``False`` leaves it out. The test half is never read."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     C: float = Field(default=10.0, gt=0)
@@ -56,6 +59,8 @@ class DeciderOptions(BaseModel):
     real: Path | None = None
     evidence: str | None = None
     evidence_optional: bool = False
+    page_model: bool | None = False
+    page_C: float = Field(default=30.0, gt=0)
 
 
 # Why ``article_text`` needs the training pool: `narratives decider cv e5-real --C 10 --cutoff 0.5 --stance
@@ -191,6 +196,8 @@ class DeciderPlan:
     pool_digest: str | None = None
     pool_note: str | None = None
     stance_pool: tuple[Article, ...] = ()  # pool pages for the article stance model only (see DeciderOptions)
+    page_pool: tuple[Article, ...] = ()  # pool pages for the page model only, with their references digest
+    page_pool_digest: str | None = None
 
     def stance_articles(self) -> list[Article]:
         """The articles the article stance model is fitted on: the team articles and the training pool's pages
@@ -219,6 +226,10 @@ class DeciderPlan:
             if self.stance_pool:
                 p["stance_pool_pages"] = len(self.stance_pool)
         return p
+
+    def page_provenance(self) -> dict:
+        """What the page part's ``fitted_on`` records about its pages."""
+        return {"references_sha256": self.page_pool_digest, "split": "real-train"}
 
 
 def _check_classes(arts: list[Article], options: DeciderOptions, where: str) -> None:
@@ -266,13 +277,40 @@ def plan_decider(options: DeciderOptions, narratives: tuple[str, ...], log=sys.s
         print(f"article stance model: fitting on the {carrying} team articles that carry a narrative and the "
               f"{pooled} pages of the real training pool that do (never the benchmark's dev half)", file=log)
     options = _resolve_evidence(options, narratives, log)
+    options, page_pool, page_digest = _plan_page_model(options, bool(pool), log)
     uncarried = [n for n in narratives if not any(n in a.labels for a in team + real + pool)]
     if uncarried:
         print(f"warning: no article carries {', '.join(uncarried)}: the decider learns nothing of it and decides "
               "it by the other narratives' pooled weights, with no offset of its own; write team articles that "
               "carry it (data/articles) before relying on `score` for it, or fit with --no-decider", file=log)
     return DeciderPlan(options, team, real, digest, note, tuple(pool), pool_digest if pool else None, pool_note,
-                       tuple(a for a in stance_pool[0] if a.labels))
+                       tuple(a for a in stance_pool[0] if a.labels), tuple(page_pool), page_digest)
+
+
+def _plan_page_model(options: DeciderOptions, pool_in_fit: bool, log) -> tuple[DeciderOptions, list[Article], str | None]:
+    """The pool pages the page model is fitted on and their digest, with ``page_model`` resolved to True or
+    False (said on ``log``); an error where it is required and cannot be fitted."""
+    if options.page_model is False:
+        return options, [], None
+    required = options.page_model is True
+    why = None
+    if pool_in_fit:
+        why = ("the training pool is in the decider's fit (--real-pool), and the page model, fitted on the pool, "
+               "would give its pages in-sample logits")
+        pages: list[Article] = []
+        digest = None
+    else:
+        pages, digest, why = _real_pages(True if required else None, options.real, "train")
+        if pages and (all(a.labels for a in pages) or not any(a.labels for a in pages)):
+            why, pages = "the training pool holds pages of one kind only (with and without a narrative are needed)", []
+    if not pages:
+        if required:
+            raise ArticleError(f"--page-model: {why}")
+        print(f"page model: not fitted ({why})", file=log)
+        return options.model_copy(update={"page_model": False}), [], None
+    print(f"page model: fitting on the {len(pages)} pages of the real training pool ({sum(bool(a.labels) for a in pages)} "
+          f"carry a narrative; C {options.page_C}; never the benchmark's pages)", file=log)
+    return options.model_copy(update={"page_model": True}), pages, digest
 
 
 def _resolve_evidence(options: DeciderOptions, narratives: tuple[str, ...], log) -> DeciderOptions:
@@ -355,11 +393,18 @@ def fit_planned(clf, plan: DeciderPlan, base_model_hash: str | None = None) -> F
 
     o = plan.options
     scorer = evidence_model(o.evidence, clf.labels_) if o.evidence else clf
-    scored = score_articles_passages(scorer, plan.team + plan.real + list(plan.pool))
+    fitted_on = plan.team + plan.real + list(plan.pool)
+    scored = score_articles_passages(scorer, fitted_on)
     stance_model = fit_article_stance(plan.stance_articles()) if o.stance and o.stance_source == "article_text" else None
+    page = pages = None
+    if o.page_model:
+        from .pagemodel import fit_page_model, page_logits
+
+        page = fit_page_model(scorer, plan.page_pool, o.page_C, plan.page_provenance())
+        pages = page_logits(page, scorer, fitted_on)
     d = fit_decider(scored, list(clf.labels_), dict(scorer.thresholds_), cutoff=o.cutoff, C=o.C, stance=o.stance,
                     provenance=plan.provenance(base_model_hash), per_narrative=o.per_narrative,
-                    article_stance=stance_model)
+                    article_stance=stance_model, page=page, pages=pages)
     if o.evidence:
         d["evidence"] = {"model": canonical_reference(o.evidence), "model_hash": scorer.model_hash_}
     return FittedDecider(d, stance_model.files() if stance_model else {}, stance_model)

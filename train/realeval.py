@@ -26,7 +26,7 @@ import numpy as np
 from .realcache import cached_texts
 from .realpages import RealPage, load_references
 
-SPLITS = ("dev", "test", "all")
+SPLITS = ("dev", "test", "all", "check")
 
 
 def _r(x: float | None) -> float | None:
@@ -120,7 +120,8 @@ def page_errors(ref: RealPage, rec: dict) -> list[dict]:
 
 
 def select(refs: list[RealPage], split: str) -> list[RealPage]:
-    """The pages of one half (``dev`` or ``test``) or ``all`` (both halves; the training pool is never scored)."""
+    """The pages of one half (``dev`` or ``test``), ``all`` (both halves) or the ``check`` set; the training pool
+    is never scored."""
     if split not in SPLITS:
         raise ValueError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
     return [r for r in refs if r.page.split == split or (split == "all" and r.page.split in ("dev", "test"))]

@@ -14,7 +14,10 @@ Every problem is reported with file and line; ids and urls must be unique across
 
 The **training pool** (files named ``train_*.jsonl``, every line ``split: train``) holds real pages labelled
 the same way but kept out of the benchmark: the article decider is fitted on them (with the dev half), and
-no figure is ever reported on them. A benchmark file holds no ``train`` line and a pool file nothing else.
+no figure is ever reported on them. The **check set** (files named ``check_*.jsonl``, every line ``split:
+check``) is a third held-out slice, collected after both halves had been read, for choosing between
+candidates that the dev half cannot tell apart: nothing is ever fitted on it. A benchmark file holds neither
+kind of line, and a pool or check file nothing else.
 
 >>> split_for("https://example.org/a"), page_id("Example News", "https://example.org/a")
 ('dev', 'example-news-b5b10dd0')
@@ -92,7 +95,7 @@ class Page(BaseModel):
     date: str | None = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?$")
     labels: dict[str, Literal["promotes", "reports"]]
     hard_negative: bool
-    split: Literal["dev", "test", "train"]
+    split: Literal["dev", "test", "train", "check"]
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     chars: int = Field(ge=1)
     rationale: str = Field(min_length=1)
@@ -117,7 +120,7 @@ class Page(BaseModel):
         h = url_hash(self.url)
         if not self.id.endswith("-" + h[:8]):
             raise ValueError(f"id {self.id!r} must end with -{h[:8]} (the first 8 hex of sha256(url))")
-        if self.split != "train" and self.split != split_for(self.url):
+        if self.split in ("dev", "test") and self.split != split_for(self.url):
             raise ValueError(f"split is {self.split!r}, but the split rule gives {split_for(self.url)!r} for this url")
         if self.hard_negative and self.labels:
             raise ValueError("a hard negative carries no narrative: labels must be {}")
@@ -150,6 +153,7 @@ class ReferenceError(ValueError):
 
 
 POOL_PREFIX = "train_"
+CHECK_PREFIX = "check_"
 
 
 def is_pool_file(path: str | Path) -> bool:
@@ -159,6 +163,17 @@ def is_pool_file(path: str | Path) -> bool:
     (True, False)
     """
     return Path(path).name.startswith(POOL_PREFIX)
+
+
+def file_split(path: str | Path) -> str | None:
+    """The split every line of a reference file must have (``train`` for a pool file, ``check`` for a check
+    file), or ``None`` for a benchmark file (``dev`` or ``test`` by the url rule).
+
+    >>> file_split("train_ru.jsonl"), file_split("check_ru.jsonl"), file_split("pages_labels.jsonl")
+    ('train', 'check', None)
+    """
+    name = Path(path).name
+    return "train" if name.startswith(POOL_PREFIX) else "check" if name.startswith(CHECK_PREFIX) else None
 
 
 def real_dir() -> Path:
@@ -227,10 +242,12 @@ def check_references(path: str | Path | None = None, tax: Taxonomy | None = None
                 problems.extend((where, e) for e in errs)
                 if page is None:
                     continue
-                if is_pool_file(f) != (page.split == "train"):
-                    problems.append((where, f"field split: {page.split!r} in "
-                                     + ("a training-pool file (train_*.jsonl): every line there is 'train'"
-                                        if is_pool_file(f) else "a benchmark file: 'train' belongs in a train_*.jsonl file")))
+                wanted = file_split(f)
+                if (page.split if page.split in ("train", "check") else None) != wanted:
+                    problems.append((where, f"field split: {page.split!r} in " + (
+                        "a training-pool file (train_*.jsonl): every line there is 'train'" if wanted == "train" else
+                        "a check-set file (check_*.jsonl): every line there is 'check'" if wanted == "check" else
+                        f"a benchmark file: {page.split!r} belongs in a {page.split}_*.jsonl file")))
                     continue
                 if page.id in by_id:
                     problems.append((where, f"duplicate id {page.id!r} (first at {by_id[page.id]})"))

@@ -157,3 +157,33 @@ def test_fit_takes_the_training_pool_and_cv_keeps_it_in_every_fold(rp, dev_and_t
     r = CliRunner().invoke(main, ["decider", "fit", str(tiny_model), "--out", str(tmp_path / "y"), "--articles",
                                   str(team_file), "--real", str(rp.real), "--real-pool", "--no-stance"])
     assert r.exit_code == 1 and pool[0]["id"] in r.output
+
+
+def test_cv_with_the_page_model_fits_it_once_on_the_pool_and_marks_its_rows(rp, dev_and_test, team_file, tiny_model):
+    """`page_models=(False, True)` adds one row per setting with the page feature; the page model is fitted on
+    the pool pages given (never a dev page) over the model's embeddings (here a toy bag of words)."""
+    import numpy as np
+
+    from narratives.model import load_model
+    from narratives.train.teamarticles import Article, load_articles
+
+    words = ("west", "kosovo", "crimea", "court", "gas", "rain")
+
+    def embed(texts, langs=None):
+        x = np.array([[t.lower().count(w) for w in words] for t in texts], dtype=float) + 1e-3
+        return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+    clf = load_model(str(tiny_model))
+    clf.embed = embed
+    team = load_articles(team_file, tuple(clf.labels_))
+    real, _ = real_dev_articles(rp.real)
+    pool = [Article(f"p{i}", text, lang, labels, "s", "real-train", f"f:{i}")
+            for i, (lang, labels, text) in enumerate(TEXTS * 2)]
+    rows = cross_validate(clf, team, real, Cs=(1.0,), cutoffs=(0.5,), folds=2, page_models=(False, True),
+                          page_pool=pool)
+    fitted = [r for r in rows if r["decider"] == "fitted"]
+    assert sorted(r["page_model"] for r in fitted) == [False, True]
+    assert all(r["objective"] == objective(r) for r in rows)
+    with pytest.raises(ValueError, match="with and without a narrative"):
+        cross_validate(clf, team, real, Cs=(1.0,), cutoffs=(0.5,), folds=2, page_models=(True,),
+                       page_pool=[a for a in pool if a.labels])

@@ -76,6 +76,36 @@ def test_training_pool_lines_live_only_in_train_files_and_are_never_scored(rp):
     assert [r.page.id for r in select(pages, "test")] == []
 
 
+def test_check_set_lines_live_only_in_check_files_are_scored_alone_and_never_fitted_on(rp, tiny_model):
+    from narratives.train.decidercv import real_articles
+    from narratives.train.realeval import select
+
+    check = rp.reference(rp.url_in("test", "check"), TEXT, split="check")  # any url: no split rule
+    bench = rp.reference(rp.url_in("dev", "bench"), TEXT)
+    stray = rp.reference(rp.url_in("dev", "stray"), TEXT, split="check")
+    f_check = rp.write_refs(rp.real / "check_a.jsonl", [check, rp.reference(rp.url_in("dev", "c2"), TEXT)])
+    f_bench = rp.write_refs(rp.real / "pages.jsonl", [bench, stray])
+    pages, problems = check_references(rp.real)
+    assert sorted(w for w, _ in problems) == sorted([f"{f_bench}:2", f"{f_check}:2"])
+    assert "'check' belongs in a check_*.jsonl file" in dict(problems)[f"{f_bench}:2"]
+    assert "every line there is 'check'" in dict(problems)[f"{f_check}:2"]
+    rp.write_refs(rp.real / "pages.jsonl", [bench])
+    rp.write_refs(rp.real / "check_a.jsonl", [check])
+    pages = load_references(rp.real)
+    assert [r.page.id for r in select(pages, "check")] == [check["id"]]
+    assert [r.page.id for r in select(pages, "all")] == [bench["id"]]  # the two halves only
+    with pytest.raises(ValueError, match="never fitted on the 'check' pages"):
+        real_articles(rp.real, "check")
+    rp.cache(check, TEXT)
+    rp.cache(bench, TEXT)
+    r = CliRunner().invoke(main, ["real", "evaluate", str(tiny_model), "--real", str(rp.real), "--split", "check",
+                                  "--no-errors"])
+    assert r.exit_code == 0, r.output
+    assert "real pages, the check set: 1 pages" in r.output
+    r = CliRunner().invoke(main, ["real", "check", "--real", str(rp.real)])
+    assert r.exit_code == 0 and json.loads(r.output)["check_set"]["pages"] == 1
+
+
 def test_duplicates_across_files_and_bad_lines(rp):
     a = rp.reference(rp.url_in("dev", "d"), TEXT)
     same_url = rp.reference(a["url"], TEXT, outlet="Other")

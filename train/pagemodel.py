@@ -1,0 +1,87 @@
+"""The article decider's page model: does a page carry any narrative at all?
+
+A real page's best passage often looks like propaganda while the page only covers the same people and events
+(a commemoration, a verdict, KFOR, gas); another page carries a narrative spread thin over many passages. The
+passage scores the decider reads see one passage at a time. The page model sees the page: a logistic
+regression (L2, ``C``) over the mean embedding of its eligible passages, labelled by whether the page carries
+any narrative, fitted on the real training pool (``data/real/train_*.jsonl``: article labels only, text from
+the git-ignored cache; never the benchmark's pages). Its logit is one more presence feature of the decider
+(:mod:`narratives.serve.decider`, ``page``), shared by every narrative of the article, so the decider learns
+how far to trust it beside the passage evidence.
+
+The embeddings are those of the model whose scores the decider reads (``e5-real`` for the default), so the
+page model costs no encoding at serving time. Its ``C`` (30) was chosen by cross-validation over the pool's
+pages alone (5 folds, ROC AUC 0.911 at 30 against 0.901-0.908 at 3, 10 and 100), not on the benchmark.
+
+>>> import numpy as np
+>>> class Enc:
+...     def embed(self, texts, langs=None):
+...         return np.array([[1.0, 0.0] if "claim" in t else [0.0, 1.0] for t in texts])
+>>> from narratives.train.teamarticles import Article
+>>> pages = [Article(str(i), t, "en", lab, "x", "real-train", "f:1") for i, (t, lab) in enumerate(
+...     [("the big claim is told here", {"a": "promotes"}), ("the weather was mild today", {})] * 3)]
+>>> part = fit_page_model(Enc(), pages, C=30.0)
+>>> part["fitted_on"]["pages"], page_logits(part, Enc(), pages[:2])[0] > 0 > page_logits(part, Enc(), pages[:2])[1]
+(6, True)
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from narratives.serve.articles import MIN_WORDS, article_spans, eligible_texts
+
+from .teamarticles import Article
+
+PAGE_C = 30.0
+
+
+def _embedder(scorer):
+    embed = getattr(scorer, "embed", None)
+    if embed is None:
+        raise ValueError(f"the page model reads passage embeddings, and the model the decider reads "
+                         f"({getattr(scorer, 'kind', type(scorer).__name__)}) has none: fit it with --evidence "
+                         "e5-real (or another frozen-embedding model), or --no-page-model")
+    return embed
+
+
+def article_embeddings(scorer, articles: Sequence[Article], min_words: int = MIN_WORDS,
+                       max_chars: int = 1000) -> list[np.ndarray | None]:
+    """Each article's mean embedding over its eligible passages (cut as ``narratives score`` cuts it), in
+    ``scorer``'s embedding space; ``None`` for an article with no eligible passage. One encoding call."""
+    embed = _embedder(scorer)
+    texts = [eligible_texts(a.text, article_spans({"text": a.text}, max_chars), min_words) for a in articles]
+    flat = [t for ts in texts for t in ts]
+    x = np.asarray(embed(flat), dtype=np.float64) if flat else np.zeros((0, 1))
+    out: list[np.ndarray | None] = []
+    pos = 0
+    for ts in texts:
+        out.append(x[pos:pos + len(ts)].mean(0) if ts else None)
+        pos += len(ts)
+    return out
+
+
+def fit_page_model(scorer, pages: Sequence[Article], C: float = PAGE_C, provenance: dict | None = None) -> dict:
+    """The page part of a decider (JSON-ready): fitted on ``pages`` (each labelled; none from the benchmark),
+    with what it was fitted on. Raises ``ValueError`` when the pages lack either class."""
+    from sklearn.linear_model import LogisticRegression
+
+    means = article_embeddings(scorer, pages)
+    keep = [i for i, m in enumerate(means) if m is not None]
+    y = [int(bool(pages[i].labels)) for i in keep]
+    if len(set(y)) < 2:
+        raise ValueError(f"the page model needs pages with and without a narrative; the {len(keep)} pages with an "
+                         "eligible passage hold only one kind")
+    X = np.stack([m for m in means if m is not None])
+    m = LogisticRegression(C=C, max_iter=5000).fit(X, y)
+    return {"coef": [round(float(c), 6) for c in m.coef_[0]], "intercept": round(float(m.intercept_[0]), 6),
+            "C": C, "fitted_on": {**(provenance or {}), "pages": len(keep), "carrying": int(sum(y))}}
+
+
+def page_logits(part: dict, scorer, articles: Sequence[Article]) -> list[float | None]:
+    """The page-model logit of each article (``None`` for one with no eligible passage), exactly as
+    :func:`narratives.serve.decider.article_page_logits` computes it at serving time."""
+    from narratives.serve.decider import page_logit
+
+    return [None if m is None else page_logit(part, m[None, :]) for m in article_embeddings(scorer, articles)]
