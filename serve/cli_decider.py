@@ -145,7 +145,8 @@ def decider_cv(model, articles, Cs, cutoffs, folds, fold_seeds, stances, per_nar
     passage rule (decider none). The test half is never read."""
     from narratives.model import load_model
     from narratives.train.decidercv import cross_validate, real_articles
-    from narratives.train.deciderplan import evidence_model, evidence_settings, stance_pool_pages, training_articles
+    from narratives.train.deciderplan import stance_pool_pages, training_articles
+    from narratives.train.evidence import evidence_model, evidence_settings
 
     paged = tuple(dict.fromkeys(m == "on" for m in page_models))
     if True in paged and real_pool:

@@ -81,7 +81,8 @@ def decider_request(decider, decider_C, decider_cutoff, real_dev, articles, real
     """The :class:`~narratives.train.deciderplan.DeciderRequest` the options give (a usage error if inconsistent)."""
     from pydantic import ValidationError
 
-    from narratives.train.deciderplan import DeciderRequest, evidence_settings
+    from narratives.train.deciderplan import DeciderRequest
+    from narratives.train.evidence import evidence_settings
 
     given = {"C": decider_C, "cutoff": decider_cutoff, "real_dev": real_dev, "real_pool": real_pool,
              "articles": articles, "real": real_path, "stance_source": stance_source, "page_model": page_model}
