@@ -68,7 +68,7 @@ def aggregate(passages: list[dict], spans: list[tuple[int, int]], text: str, lab
 
     from .records import rounded
 
-    eligible = [i for i, (s, e) in enumerate(spans) if len(text[s:e].split()) >= min_words]  # as eligible_texts
+    eligible = eligible_indices([text[s:e] for s, e in spans], min_words)
     scores = {lab: max((passages[i]["scores"][lab] for i in eligible), default=0.0) for lab in labels}
     jp, jt = (judged, judged_thresholds) if judged is not None and judged_thresholds is not None else (passages, thresholds)
     if decider is None:
@@ -103,13 +103,14 @@ def aggregate(passages: list[dict], spans: list[tuple[int, int]], text: str, lab
             "scores": {k: rounded(v) for k, v in scores.items()}, "evidence": evidence}
 
 
-def eligible_texts(text: str, spans: Sequence[tuple[int, int]], min_words: int = MIN_WORDS) -> list[str]:
-    """The texts of an article's passages long enough to be evidence (what the decider reads).
+def eligible_indices(texts: Sequence[str], min_words: int = MIN_WORDS) -> list[int]:
+    """Indices of an article's passages long enough to be evidence (``min_words`` words or more): the
+    passages the decider reads.
 
-    >>> eligible_texts("Short. A passage of five words.", [(0, 6), (7, 31)])
-    ['A passage of five words.']
+    >>> eligible_indices(["Short.", "A passage of five words."])
+    [1]
     """
-    return [text[s:e] for s, e in spans if len(text[s:e].split()) >= min_words]
+    return [i for i, t in enumerate(texts) if len(t.split()) >= min_words]
 
 
 def score_articles(items: Iterable[dict], model=None, batch_passages: int = 256,
@@ -230,9 +231,13 @@ def _article_record(item: dict, spans, recs, clf, info, max_evidence, min_words,
 
     # the text its passages cover: an article cut at MAX_PASSAGES is read no further for its stance either
     promotes = article_promotes(clf, [text[:spans[-1][1]]]) if spans else None
-    page = article_page_logits(clf, [eligible_texts(text, spans, min_words)])
+    decider = article_decider(clf)
+    page = None
+    if decider is not None and decider.get("page") is not None:  # else no passage text is gathered for it
+        texts = [text[s:e] for s, e in spans]
+        page = article_page_logits(clf, [[texts[i] for i in eligible_indices(texts, min_words)]])
     agg = aggregate(recs, spans, text, clf.labels_, clf.thresholds_, max_evidence, min_words,
-                    article_decider(clf), promotes[0] if promotes else None,
+                    decider, promotes[0] if promotes else None,
                     judged=judged[0] if judged else None, judged_thresholds=judged[1] if judged else None,
                     page=page[0] if page else None)
     warnings = list(item.get("warnings", []))

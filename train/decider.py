@@ -20,7 +20,7 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from narratives.serve.articles import MIN_WORDS, article_spans
+from narratives.serve.articles import MIN_WORDS, article_spans, eligible_indices
 from narratives.serve.decider import (
     ARTICLE_TEXT,
     PAGE_FEATURE,
@@ -52,8 +52,7 @@ def split_and_score(clf, articles, min_words: int = MIN_WORDS, max_chars: int = 
         mine = [{"scores": r["scores"], "stance_score": r["stance_score"], "stance": r["stance"]}
                 for r in recs[pos:pos + len(ts)]]
         pos += len(ts)
-        eligible = [i for i, t in enumerate(ts) if len(t.split()) >= min_words]
-        out.append(((mine, eligible, a.labels), sp))
+        out.append(((mine, eligible_indices(ts, min_words), a.labels), sp))
     return out
 
 

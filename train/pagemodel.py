@@ -30,7 +30,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from narratives.serve.articles import MIN_WORDS, article_spans, eligible_texts
+from narratives.serve.articles import MIN_WORDS, article_spans, eligible_indices
 
 from .teamarticles import Article
 
@@ -51,7 +51,8 @@ def article_embeddings(scorer, articles: Sequence[Article], min_words: int = MIN
     """Each article's mean embedding over its eligible passages (cut as ``narratives score`` cuts it), in
     ``scorer``'s embedding space; ``None`` for an article with no eligible passage. One encoding call."""
     embed = _embedder(scorer)
-    texts = [eligible_texts(a.text, article_spans({"text": a.text}, max_chars), min_words) for a in articles]
+    cut = [[a.text[s:e] for s, e in article_spans({"text": a.text}, max_chars)] for a in articles]
+    texts = [[ts[i] for i in eligible_indices(ts, min_words)] for ts in cut]
     flat = [t for ts in texts for t in ts]
     x = np.asarray(embed(flat), dtype=np.float64) if flat else np.zeros((0, 1))
     out: list[np.ndarray | None] = []

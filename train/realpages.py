@@ -156,15 +156,6 @@ POOL_PREFIX = "train_"
 CHECK_PREFIX = "check_"
 
 
-def is_pool_file(path: str | Path) -> bool:
-    """Whether a reference file belongs to the training pool (``train_*.jsonl``) rather than the benchmark.
-
-    >>> is_pool_file("data/real/train_ru.jsonl"), is_pool_file("data/real/pages_labels.jsonl")
-    (True, False)
-    """
-    return Path(path).name.startswith(POOL_PREFIX)
-
-
 def file_split(path: str | Path) -> str | None:
     """The split every line of a reference file must have (``train`` for a pool file, ``check`` for a check
     file), or ``None`` for a benchmark file (``dev`` or ``test`` by the url rule).

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from narratives.serve.articles import MIN_WORDS, article_spans
+from narratives.serve.articles import MIN_WORDS, article_spans, eligible_indices
 
 from .data import Passage
 
@@ -42,8 +42,8 @@ class PoolPage:
 
 
 def _passages(text: str, min_words: int) -> list[tuple[int, str]]:
-    return [(k, text[s:e]) for k, (s, e) in enumerate(article_spans({"text": text}))
-            if len(text[s:e].split()) >= min_words]
+    texts = [text[s:e] for s, e in article_spans({"text": text})]
+    return [(k, texts[k]) for k in eligible_indices(texts, min_words)]
 
 
 def negative_passages(path: str | Path | None = None, min_words: int = MIN_WORDS) -> tuple[list[Passage], dict]:
