@@ -74,7 +74,7 @@ Signature = tuple[str, tuple[str, ...]]  # a model's kind and its members' kinds
 SHIPPED: dict[Signature, tuple[str, DeciderOptions]] = {
     ("ensemble", ("frozen-embedding", "tfidf-logreg", "transformer")): (
         "ensemble-int8", DeciderOptions(C=10.0, cutoff=0.5, stance_source="auto", evidence="e5-real",
-                                        evidence_optional=True)),
+                                        evidence_optional=True, page_model=None)),
     ("ensemble", ("e5-lora", "tfidf-logreg")): ("e5-lean", DeciderOptions(C=3.0, cutoff=0.6)),
     ("routed", ("frozen-embedding", "tfidf-logreg")): ("multilingual", DeciderOptions(C=10.0, cutoff=0.5)),
 }
@@ -276,8 +276,11 @@ def plan_decider(options: DeciderOptions, narratives: tuple[str, ...], log=sys.s
         carrying = sum(bool(a.labels) for a in team)
         print(f"article stance model: fitting on the {carrying} team articles that carry a narrative and the "
               f"{pooled} pages of the real training pool that do (never the benchmark's dev half)", file=log)
-    options = _resolve_evidence(options, narratives, log)
-    options, page_pool, page_digest = _plan_page_model(options, bool(pool), log)
+    resolved = _resolve_evidence(options, narratives, log)
+    if options.evidence and not resolved.evidence and options.page_model is None:
+        print("page model: not fitted (it reads the embeddings of the evidence model, which gave way)", file=log)
+        resolved = resolved.model_copy(update={"page_model": False})
+    options, page_pool, page_digest = _plan_page_model(resolved, bool(pool), log)
     uncarried = [n for n in narratives if not any(n in a.labels for a in team + real + pool)]
     if uncarried:
         print(f"warning: no article carries {', '.join(uncarried)}: the decider learns nothing of it and decides "

@@ -57,6 +57,9 @@ def test_the_defaults_are_the_shipped_models_settings(signature):
         pinned = json.loads((ROOT / "model" / "weights" / options.evidence / "manifest.json").read_text())["model_hash"]
         assert d["evidence"]["model_hash"] == pinned
     assert d["fitted_on"]["real_dev_pages"] > 0 and options.real_dev in (None, True)  # fitted with the dev half
+    assert ("page" in d) == (options.page_model is not False)  # shipped with the pool in the cache
+    if "page" in d:
+        assert d["page"]["C"] == options.page_C and d["page"]["fitted_on"]["split"] == "real-train"
 
 
 def test_only_models_built_like_a_shipped_decider_get_one_by_default():
@@ -233,8 +236,8 @@ def _readme_lines() -> list[str]:
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     lines = [line.strip() for line in text.splitlines()
              if line.strip().startswith(("article decider: fitting on", "article stance model: ",
-                                         "article decider: reading"))]
-    return ["\n".join(lines[:3]), "\n".join(lines[3:6])]
+                                         "article decider: reading", "page model: "))]
+    return ["\n".join(lines[:4]), "\n".join(lines[4:8])]
 
 
 def _plan_message() -> str:
@@ -430,6 +433,11 @@ def test_an_evidence_model_is_read_pinned_and_checked_before_any_fitting(tiny_mo
     plan = plan_decider(strict.model_copy(update={"evidence_optional": True}), tuple(load_model(tiny_model).labels_),
                         log=log)
     assert plan.options.evidence is None and "reading the model's own passage scores, not baseline's" in log.getvalue()
+    log = io.StringIO()  # the shipped page model (auto) reads the evidence model's embeddings: it goes with it
+    plan = plan_decider(strict.model_copy(update={"evidence_optional": True, "page_model": None}),
+                        tuple(load_model(tiny_model).labels_), log=log)
+    assert plan.options.page_model is False and "page model: not fitted (it reads the embeddings of the evidence " \
+        "model, which gave way)" in log.getvalue()
 
 
 def test_decider_evidence_own_overrides_the_shipped_evidence_and_a_name_is_strict():
