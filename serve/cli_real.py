@@ -50,7 +50,8 @@ def real_check(path, with_cache, by_query):
     refs = _refs(path)
     c = {"benchmark": reference_counts([r for r in refs if r.page.split in ("dev", "test")]),
          "training_pool": reference_counts([r for r in refs if r.page.split == "train"]),
-         "check_set": reference_counts([r for r in refs if r.page.split == "check"])}
+         "check_set": reference_counts([r for r in refs if r.page.split == "check"]),
+         "holdout_set": reference_counts([r for r in refs if r.page.split == "holdout"])}
     click.echo(json.dumps(c, indent=1, ensure_ascii=False))
     if with_cache:
         missing = missing_pages(refs)
@@ -124,9 +125,10 @@ def real_put(page_id, source, path, json_string):
 @real.command("evaluate")
 @click.argument("models", nargs=-1)
 @click.option("--real", "path", type=click.Path(path_type=Path), default=None, help=REAL_HELP)
-@click.option("--split", "splits", multiple=True, type=click.Choice(["dev", "test", "all", "check"]),
+@click.option("--split", "splits", multiple=True, type=click.Choice(["dev", "test", "all", "check", "holdout"]),
               help="dev: for choosing and tuning; test: the held-out half to report; check: the check set "
                    "(data/real/check_*.jsonl, for choosing between candidates the dev half cannot tell apart); "
+                   "holdout: the hold-out set (data/real/holdout_*.jsonl, collected after the check set was read); "
                    "repeat for several in one run (each page scored once) [default: test].")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write every figure and error to this JSON file.")
@@ -163,7 +165,7 @@ def echo_report(report: dict, errors: bool = True) -> None:
     res = report["models"]
     names = list(res)
     c = report["counts"]
-    where = "the check set" if report['split'] == "check" else f"{report['split']} half"
+    where = {"check": "the check set", "holdout": "the hold-out set"}.get(report["split"], f"{report['split']} half")
     click.echo(f"real pages, {where}: {report['n_pages']} pages ({c['negatives']} negatives, "
                f"{c['hard_negatives']} hard; languages {c['languages']}; references {report['references_sha256'][:12]})")
     click.echo(f"{'':<24}" + "".join(f"{n[:22]:>24}" for n in names))

@@ -24,9 +24,9 @@ from pathlib import Path
 import numpy as np
 
 from .realcache import cached_texts
-from .realpages import RealPage, load_references
+from .realpages import HELD_OUT, RealPage, load_references
 
-SPLITS = ("dev", "test", "all", "check")
+SPLITS = ("dev", "test", "all", *HELD_OUT)
 
 
 def _r(x: float | None) -> float | None:
@@ -120,8 +120,8 @@ def page_errors(ref: RealPage, rec: dict) -> list[dict]:
 
 
 def select(refs: list[RealPage], split: str) -> list[RealPage]:
-    """The pages of one half (``dev`` or ``test``), ``all`` (both halves) or the ``check`` set; the training pool
-    is never scored."""
+    """The pages of one half (``dev`` or ``test``), ``all`` (both halves), the ``check`` set or the ``holdout``
+    set; the training pool is never scored."""
     if split not in SPLITS:
         raise ValueError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
     return [r for r in refs if r.page.split == split or (split == "all" and r.page.split in ("dev", "test"))]

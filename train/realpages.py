@@ -16,8 +16,10 @@ The **training pool** (files named ``train_*.jsonl``, every line ``split: train`
 the same way but kept out of the benchmark: the article decider is fitted on them (with the dev half), and
 no figure is ever reported on them. The **check set** (files named ``check_*.jsonl``, every line ``split:
 check``) is a third held-out slice, collected after both halves had been read, for choosing between
-candidates that the dev half cannot tell apart: nothing is ever fitted on it. A benchmark file holds neither
-kind of line, and a pool or check file nothing else.
+candidates that the dev half cannot tell apart: nothing is ever fitted on it. The **hold-out set** (files
+named ``holdout_*.jsonl``, every line ``split: holdout``) is a fourth, collected after the check set had been
+read, for the next choice. A benchmark file holds none of these lines, and a pool, check or hold-out file
+nothing else (:data:`FILE_SPLITS`).
 
 >>> split_for("https://example.org/a"), page_id("Example News", "https://example.org/a")
 ('dev', 'example-news-b5b10dd0')
@@ -95,7 +97,7 @@ class Page(BaseModel):
     date: str | None = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?$")
     labels: dict[str, Literal["promotes", "reports"]]
     hard_negative: bool
-    split: Literal["dev", "test", "train", "check"]
+    split: Literal["dev", "test", "train", "check", "holdout"]
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     chars: int = Field(ge=1)
     rationale: str = Field(min_length=1)
@@ -153,18 +155,36 @@ class ReferenceError(ValueError):
 
 
 POOL_PREFIX = "train_"
-CHECK_PREFIX = "check_"
+#: file-name prefix -> the split every line of such a file has (and what the set is called in messages);
+#: a benchmark file (any other name) holds ``dev`` and ``test`` lines by the url rule
+FILE_SPLITS = {POOL_PREFIX: ("train", "a training-pool file"), "check_": ("check", "a check-set file"),
+               "holdout_": ("holdout", "a hold-out file")}
+#: the held-out sets beside the benchmark's halves: scored, never fitted on
+HELD_OUT = tuple(split for prefix, (split, _) in FILE_SPLITS.items() if prefix != POOL_PREFIX)
 
 
 def file_split(path: str | Path) -> str | None:
     """The split every line of a reference file must have (``train`` for a pool file, ``check`` for a check
-    file), or ``None`` for a benchmark file (``dev`` or ``test`` by the url rule).
+    file, ``holdout`` for a hold-out file), or ``None`` for a benchmark file (``dev`` or ``test`` by the url rule).
 
-    >>> file_split("train_ru.jsonl"), file_split("check_ru.jsonl"), file_split("pages_labels.jsonl")
-    ('train', 'check', None)
+    >>> [file_split(f) for f in ("train_ru.jsonl", "check_ru.jsonl", "holdout_en.jsonl", "pages_labels.jsonl")]
+    ['train', 'check', 'holdout', None]
     """
     name = Path(path).name
-    return "train" if name.startswith(POOL_PREFIX) else "check" if name.startswith(CHECK_PREFIX) else None
+    return next((split for prefix, (split, _) in FILE_SPLITS.items() if name.startswith(prefix)), None)
+
+
+def _split_rule(wanted: str | None, got: str) -> str:
+    """The rule a line broke, for the message: ``wanted`` is the file's split (``None``: a benchmark file).
+
+    >>> _split_rule("check", "dev")
+    "a check-set file (check_*.jsonl): every line there is 'check'"
+    """
+    for prefix, (split, what) in FILE_SPLITS.items():
+        if split == wanted:
+            return f"{what} ({prefix}*.jsonl): every line there is {split!r}"
+    prefix = next((p for p, (split, _) in FILE_SPLITS.items() if split == got), f"{got}_")
+    return f"a benchmark file: {got!r} belongs in a {prefix}*.jsonl file"
 
 
 def real_dir() -> Path:
@@ -234,11 +254,8 @@ def check_references(path: str | Path | None = None, tax: Taxonomy | None = None
                 if page is None:
                     continue
                 wanted = file_split(f)
-                if (page.split if page.split in ("train", "check") else None) != wanted:
-                    problems.append((where, f"field split: {page.split!r} in " + (
-                        "a training-pool file (train_*.jsonl): every line there is 'train'" if wanted == "train" else
-                        "a check-set file (check_*.jsonl): every line there is 'check'" if wanted == "check" else
-                        f"a benchmark file: {page.split!r} belongs in a {page.split}_*.jsonl file")))
+                if (page.split if page.split not in ("dev", "test") else None) != wanted:
+                    problems.append((where, f"field split: {page.split!r} in " + _split_rule(wanted, page.split)))
                     continue
                 if page.id in by_id:
                     problems.append((where, f"duplicate id {page.id!r} (first at {by_id[page.id]})"))

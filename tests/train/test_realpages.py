@@ -76,34 +76,35 @@ def test_training_pool_lines_live_only_in_train_files_and_are_never_scored(rp):
     assert [r.page.id for r in select(pages, "test")] == []
 
 
-def test_check_set_lines_live_only_in_check_files_are_scored_alone_and_never_fitted_on(rp, tiny_model):
+@pytest.mark.parametrize("split,where", [("check", "the check set"), ("holdout", "the hold-out set")])
+def test_held_out_lines_live_only_in_their_files_are_scored_alone_and_never_fitted_on(rp, tiny_model, split, where):
     from narratives.train.decidercv import real_articles
     from narratives.train.realeval import select
 
-    check = rp.reference(rp.url_in("test", "check"), TEXT, split="check")  # any url: no split rule
+    held = rp.reference(rp.url_in("test", split), TEXT, split=split)  # any url: no split rule
     bench = rp.reference(rp.url_in("dev", "bench"), TEXT)
-    stray = rp.reference(rp.url_in("dev", "stray"), TEXT, split="check")
-    f_check = rp.write_refs(rp.real / "check_a.jsonl", [check, rp.reference(rp.url_in("dev", "c2"), TEXT)])
+    stray = rp.reference(rp.url_in("dev", "stray"), TEXT, split=split)
+    f_held = rp.write_refs(rp.real / f"{split}_a.jsonl", [held, rp.reference(rp.url_in("dev", "c2"), TEXT)])
     f_bench = rp.write_refs(rp.real / "pages.jsonl", [bench, stray])
     pages, problems = check_references(rp.real)
-    assert sorted(w for w, _ in problems) == sorted([f"{f_bench}:2", f"{f_check}:2"])
-    assert "'check' belongs in a check_*.jsonl file" in dict(problems)[f"{f_bench}:2"]
-    assert "every line there is 'check'" in dict(problems)[f"{f_check}:2"]
+    assert sorted(w for w, _ in problems) == sorted([f"{f_bench}:2", f"{f_held}:2"])
+    assert f"{split!r} belongs in a {split}_*.jsonl file" in dict(problems)[f"{f_bench}:2"]
+    assert f"every line there is {split!r}" in dict(problems)[f"{f_held}:2"]
     rp.write_refs(rp.real / "pages.jsonl", [bench])
-    rp.write_refs(rp.real / "check_a.jsonl", [check])
+    rp.write_refs(rp.real / f"{split}_a.jsonl", [held])
     pages = load_references(rp.real)
-    assert [r.page.id for r in select(pages, "check")] == [check["id"]]
+    assert [r.page.id for r in select(pages, split)] == [held["id"]]
     assert [r.page.id for r in select(pages, "all")] == [bench["id"]]  # the two halves only
-    with pytest.raises(ValueError, match="never fitted on the 'check' pages"):
-        real_articles(rp.real, "check")
-    rp.cache(check, TEXT)
+    with pytest.raises(ValueError, match=f"never fitted on the {split!r} pages"):
+        real_articles(rp.real, split)
+    rp.cache(held, TEXT)
     rp.cache(bench, TEXT)
-    r = CliRunner().invoke(main, ["real", "evaluate", str(tiny_model), "--real", str(rp.real), "--split", "check",
+    r = CliRunner().invoke(main, ["real", "evaluate", str(tiny_model), "--real", str(rp.real), "--split", split,
                                   "--no-errors"])
     assert r.exit_code == 0, r.output
-    assert "real pages, the check set: 1 pages" in r.output
+    assert f"real pages, {where}: 1 pages" in r.output
     r = CliRunner().invoke(main, ["real", "check", "--real", str(rp.real)])
-    assert r.exit_code == 0 and json.loads(r.output)["check_set"]["pages"] == 1
+    assert r.exit_code == 0 and json.loads(r.output)[f"{split}_set"]["pages"] == 1
 
 
 def test_duplicates_across_files_and_bad_lines(rp):
