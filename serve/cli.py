@@ -255,6 +255,8 @@ def labels_check(labels_path, corpus, no_targets):
 
 def _real_reference_errors(labels_path: Path | None) -> list[tuple[str, str]]:
     """Problems of the real-page references (data/real beside the label folder); the cache is not needed."""
+    from collections import Counter
+
     from narratives.model.paths import labels_dir
     from narratives.model.taxonomy import TaxonomyError, load_taxonomy
     from narratives.train.realpages import check_references
@@ -266,9 +268,9 @@ def _real_reference_errors(labels_path: Path | None) -> list[tuple[str, str]]:
         return []  # check_labels reports it
     refs, problems = check_references(folder.parent / "real", tax)
     if refs:
-        pool = sum(r.page.split == "train" for r in refs)
-        click.echo(f"{len(refs)} real-page references in {folder.parent / 'real'} ({len(refs) - pool} benchmark, "
-                   f"{pool} training pool)")
+        n = Counter(r.page.split for r in refs)
+        click.echo(f"{len(refs)} real-page references in {folder.parent / 'real'} ({n['dev'] + n['test']} benchmark, "
+                   f"{n['check']} check set, {n['holdout']} hold-out set, {n['train']} training pool)")
     return problems
 
 

@@ -225,9 +225,11 @@ def test_labels_check_validates_real_references_without_a_cache(rp, labels_dir, 
                                   "--no-targets"])
     assert r.exit_code == 1 and f"{f}:1: field lang" in r.output
     rp.write_refs(f, [rp.reference(rp.url_in("dev", "lc"), TEXT)])
+    rp.write_refs(labels_dir.parent / "real" / "holdout_a.jsonl", [rp.reference(rp.url_in("dev", "h"), TEXT, split="holdout")])
     r = CliRunner().invoke(main, ["labels", "check", "--labels", str(labels_dir), "--corpus", str(corpus_dir),
                                   "--no-targets"])
-    assert "1 real-page references" in r.output and "field lang" not in r.output
+    assert "2 real-page references" in r.output and "field lang" not in r.output
+    assert "(1 benchmark, 0 check set, 1 hold-out set, 0 training pool)" in r.output
 
 
 def test_shipped_references_are_valid():
