@@ -45,13 +45,12 @@ def real_check(path, with_cache, by_query):
     their counts (the benchmark's halves and the training pool apart); with --cache, also list every page
     missing from the cache."""
     from narratives.train.realcache import cache_dir, missing_pages
-    from narratives.train.realpages import reference_counts
+    from narratives.train.realpages import HELD_OUT, reference_counts
 
     refs = _refs(path)
     c = {"benchmark": reference_counts([r for r in refs if r.page.split in ("dev", "test")]),
          "training_pool": reference_counts([r for r in refs if r.page.split == "train"]),
-         "check_set": reference_counts([r for r in refs if r.page.split == "check"]),
-         "holdout_set": reference_counts([r for r in refs if r.page.split == "holdout"])}
+         **{f"{s}_set": reference_counts([r for r in refs if r.page.split == s]) for s in HELD_OUT}}
     click.echo(json.dumps(c, indent=1, ensure_ascii=False))
     if with_cache:
         missing = missing_pages(refs)
@@ -122,7 +121,7 @@ def real_put(page_id, source, path, json_string):
         raise click.ClickException(str(exc)) from None
 
 
-@real.command("evaluate")
+@real.command("evaluate")  # --split's choices are realeval.SPLITS, written out to keep --help free of its imports
 @click.argument("models", nargs=-1)
 @click.option("--real", "path", type=click.Path(path_type=Path), default=None, help=REAL_HELP)
 @click.option("--split", "splits", multiple=True, type=click.Choice(["dev", "test", "all", "check", "holdout"]),

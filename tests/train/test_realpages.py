@@ -107,6 +107,14 @@ def test_held_out_lines_live_only_in_their_files_are_scored_alone_and_never_fitt
     assert r.exit_code == 0 and json.loads(r.output)[f"{split}_set"]["pages"] == 1
 
 
+def test_evaluate_offers_every_split_that_select_takes():
+    from narratives.serve.cli_real import real_evaluate
+    from narratives.train.realeval import SPLITS
+
+    choice = next(p for p in real_evaluate.params if p.name == "splits").type
+    assert list(choice.choices) == list(SPLITS)
+
+
 def test_duplicates_across_files_and_bad_lines(rp):
     a = rp.reference(rp.url_in("dev", "d"), TEXT)
     same_url = rp.reference(a["url"], TEXT, outlet="Other")
