@@ -270,7 +270,8 @@ def _real_reference_errors(labels_path: Path | None) -> list[tuple[str, str]]:
     if refs:
         n = Counter(r.page.split for r in refs)
         click.echo(f"{len(refs)} real-page references in {folder.parent / 'real'} ({n['dev'] + n['test']} benchmark, "
-                   f"{n['check']} check set, {n['holdout']} hold-out set, {n['train']} training pool)")
+                   f"{n['check']} check set, {n['holdout']} hold-out set, {n['holdout2']} second hold-out set, "
+                   f"{n['train']} training pool)")
     return problems
 
 

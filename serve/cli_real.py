@@ -124,10 +124,11 @@ def real_put(page_id, source, path, json_string):
 @real.command("evaluate")  # --split's choices are realeval.SPLITS, written out to keep --help free of its imports
 @click.argument("models", nargs=-1)
 @click.option("--real", "path", type=click.Path(path_type=Path), default=None, help=REAL_HELP)
-@click.option("--split", "splits", multiple=True, type=click.Choice(["dev", "test", "all", "check", "holdout"]),
+@click.option("--split", "splits", multiple=True, type=click.Choice(["dev", "test", "all", "check", "holdout", "holdout2"]),
               help="dev: for choosing and tuning; test: the held-out half to report; check: the check set "
                    "(data/real/check_*.jsonl, for choosing between candidates the dev half cannot tell apart); "
                    "holdout: the hold-out set (data/real/holdout_*.jsonl, collected after the check set was read); "
+                   "holdout2: the second hold-out set (data/real/holdout2_*.jsonl, collected after the first was read); "
                    "repeat for several in one run (each page scored once) [default: test].")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write every figure and error to this JSON file.")
@@ -164,7 +165,7 @@ def echo_report(report: dict, errors: bool = True) -> None:
     res = report["models"]
     names = list(res)
     c = report["counts"]
-    where = {"check": "the check set", "holdout": "the hold-out set"}.get(report["split"], f"{report['split']} half")
+    where = {"check": "the check set", "holdout": "the hold-out set", "holdout2": "the second hold-out set"}.get(report["split"], f"{report['split']} half")
     click.echo(f"real pages, {where}: {report['n_pages']} pages ({c['negatives']} negatives, "
                f"{c['hard_negatives']} hard; languages {c['languages']}; references {report['references_sha256'][:12]})")
     click.echo(f"{'':<24}" + "".join(f"{n[:22]:>24}" for n in names))

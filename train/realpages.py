@@ -97,7 +97,7 @@ class Page(BaseModel):
     date: str | None = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?$")
     labels: dict[str, Literal["promotes", "reports"]]
     hard_negative: bool
-    split: Literal["dev", "test", "train", "check", "holdout"]
+    split: Literal["dev", "test", "train", "check", "holdout", "holdout2"]
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     chars: int = Field(ge=1)
     rationale: str = Field(min_length=1)
@@ -158,7 +158,7 @@ POOL_PREFIX = "train_"
 #: file-name prefix -> the split every line of such a file has (and what the set is called in messages);
 #: a benchmark file (any other name) holds ``dev`` and ``test`` lines by the url rule
 FILE_SPLITS = {POOL_PREFIX: ("train", "a training-pool file"), "check_": ("check", "a check-set file"),
-               "holdout_": ("holdout", "a hold-out file")}
+               "holdout_": ("holdout", "a hold-out file"), "holdout2_": ("holdout2", "a second hold-out file")}
 #: the held-out sets beside the benchmark's halves: scored, never fitted on
 HELD_OUT = tuple(split for prefix, (split, _) in FILE_SPLITS.items() if prefix != POOL_PREFIX)
 
