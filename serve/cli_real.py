@@ -40,7 +40,10 @@ def real() -> None:
 @click.option("--by-query", is_flag=True, default=False,
               help="With --cache, list the missing pages under the query that finds each (one search of the "
                    "team's tool can then refill several).")
-def real_check(path, with_cache, by_query):
+@click.option("--plan", "plan_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="With --cache, also write the missing pages as a refill plan: one JSON line per query, "
+                   '{"query": ..., "pages": [{"id": ..., "url": ...}]}, most pages first.')
+def real_check(path, with_cache, by_query, plan_path):
     """Validate the reference files (schema, narratives, id and split rules, unique ids and urls) and print
     their counts (the benchmark's halves and the training pool apart); with --cache, also list every page
     missing from the cache."""
@@ -62,6 +65,14 @@ def real_check(path, with_cache, by_query):
                 click.echo(f"query: {query}", err=True)
             for r, why in pages:
                 click.echo(f"{'  ' if by_query else ''}missing: {r.page.id}  {r.page.url}  ({why})", err=True)
+        if plan_path is not None:
+            by_q: dict[str, list] = {}
+            for r, _ in missing:
+                by_q.setdefault(r.page.query, []).append({"id": r.page.id, "url": r.page.url})
+            lines = [json.dumps({"query": q, "pages": p}, ensure_ascii=False) + "\n"
+                     for q, p in sorted(by_q.items(), key=lambda kv: -len(kv[1]))]
+            plan_path.write_text("".join(lines), encoding="utf-8")
+            click.echo(f"refill plan: {len(missing)} page(s) under {len(lines)} queries -> {plan_path}", err=True)
         click.echo(f"{len(refs) - len(missing)} of {len(refs)} page(s) cached in {cache_dir()}"
                    + (f"; {len(missing)} missing under {len(groups)} queries" if by_query and missing else ""))
         sys.exit(1 if missing else 0)
@@ -121,6 +132,39 @@ def real_put(page_id, source, path, json_string):
         raise click.ClickException(str(exc)) from None
 
 
+@real.command("put-batch")
+@click.argument("sources", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--real", "path", type=click.Path(path_type=Path), default=None, help=REAL_HELP)
+def real_put_batch(sources, path):
+    """Store many pages at once: each SOURCE is a JSON object {"<id>": "<text>", ...}, the texts copied as a
+    search tool's JSON answer shows them. Each text is stored only when it, or it less trailing newlines, trailing
+    white space or a last line, has the reference's sha256; every page not stored is named with the reason, and
+    one bad page never stops the rest (exit status 1 when any was not stored)."""
+    from narratives.train.realcache import put_many
+
+    refs = _refs(path)
+    n_stored = n_failed = 0
+    for src in sources:
+        try:
+            texts = json.loads(src.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, ValueError) as exc:
+            click.echo(f"{src}: not a JSON object of texts ({exc})", err=True)
+            n_failed += 1
+            continue
+        if not isinstance(texts, dict):
+            click.echo(f"{src}: holds JSON {type(texts).__name__}, not an object of id -> text", err=True)
+            n_failed += 1
+            continue
+        stored, failed = put_many(refs, texts)
+        for pid, trim in stored:
+            click.echo(f"stored {pid}" + ("" if trim == "as given" else f" ({trim})"))
+        for pid, why in failed:
+            click.echo(f"{src}: {pid}: {why}", err=True)
+        n_stored, n_failed = n_stored + len(stored), n_failed + len(failed)
+    click.echo(f"{n_stored} stored, {n_failed} not stored")
+    sys.exit(1 if n_failed else 0)
+
+
 @real.command("evaluate")  # --split's choices are realeval.SPLITS, written out to keep --help free of its imports
 @click.argument("models", nargs=-1)
 @click.option("--real", "path", type=click.Path(path_type=Path), default=None, help=REAL_HELP)
@@ -165,7 +209,8 @@ def echo_report(report: dict, errors: bool = True) -> None:
     res = report["models"]
     names = list(res)
     c = report["counts"]
-    where = {"check": "the check set", "holdout": "the hold-out set", "holdout2": "the second hold-out set"}.get(report["split"], f"{report['split']} half")
+    where = {"check": "the check set", "holdout": "the hold-out set",
+             "holdout2": "the second hold-out set"}.get(report["split"], f"{report['split']} half")
     click.echo(f"real pages, {where}: {report['n_pages']} pages ({c['negatives']} negatives, "
                f"{c['hard_negatives']} hard; languages {c['languages']}; references {report['references_sha256'][:12]})")
     click.echo(f"{'':<24}" + "".join(f"{n[:22]:>24}" for n in names))

@@ -4,7 +4,8 @@ The directory is ``$NARRATIVES_REAL_CACHE`` if set, else ``platformdirs.user_cac
 Page text is third-party and never enters the repository: the references hold only its sha256 and length,
 and every read checks them, so a benchmark figure is always computed on the text that was labelled.
 
-* :func:`put` stores a given text for a reference id (the sha256 must match the reference);
+* :func:`put` stores a given text for a reference id (the sha256 must match the reference), :func:`put_many`
+  many at once (a batch copied from a search tool), trying the few trims such copies need;
 * :func:`fill` fetches missing pages over HTTP where the network allows (short timeout, size cap, HTML
   through :func:`narratives.serve.html.html_to_text`) and reports every page it could not get;
 * :func:`cached_texts` refuses a partial cache, listing each missing or altered page with its url.
@@ -203,3 +204,52 @@ def fill(refs: Iterable[RealPage], fetch: Callable[[str], str] = http_text) -> F
             continue
         res.stored.append(r.page.id)
     return res
+
+
+#: what a copied page text may carry that the labelled text does not (tried in this order, each only stored
+#: when its sha256 is the reference's): nothing, trailing blank lines, trailing space, a last line (a "read more"
+#: or footer line the tool appended)
+TRIMS: tuple[tuple[str, Callable[[str], str]], ...] = (
+    ("as given", lambda t: t),
+    ("trailing newlines dropped", lambda t: t.rstrip("\n")),
+    ("trailing white space dropped", lambda t: t.rstrip()),
+    ("last line dropped", lambda t: t.rstrip("\n").rsplit("\n", 1)[0] if "\n" in t.rstrip("\n") else t),
+)
+
+
+def put_many(refs: Iterable[RealPage], texts: dict[str, str]) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    r"""Store many ``{id: text}`` at once, each only when a trim of :data:`TRIMS` gives the reference's sha256
+    and length. Returns ``(stored, failed)``: ``(id, trim)`` for each page stored, ``(id, reason)`` for each
+    not; one bad text never stops the others.
+
+    >>> import os, tempfile
+    >>> os.environ["NARRATIVES_REAL_CACHE"] = tempfile.mkdtemp()
+    >>> from narratives.train.realpages import Page, page_id, split_for
+    >>> url = "https://example.org/a"
+    >>> ref = RealPage(Page(id=page_id("ex", url), url=url, query="q", outlet="ex", outlet_kind="news", lang="en",
+    ...     date=None, labels={}, hard_negative=False, split=split_for(url), sha256=text_sha256("hi"), chars=2,
+    ...     rationale="r"), "refs.jsonl:1")
+    >>> put_many([ref], {ref.page.id: "hi\n\n", "nope-00000000": "x"})
+    ([('ex-b5b10dd0', 'trailing newlines dropped')], [('nope-00000000', 'no reference with this id')])
+    >>> put_many([ref], {ref.page.id: "ho"})[1][0][1][:39]
+    'not the labelled text (sha256 a821c62e…'
+    >>> del os.environ["NARRATIVES_REAL_CACHE"]
+    """
+    by_id = {r.page.id: r for r in refs}
+    stored: list[tuple[str, str]] = []
+    failed: list[tuple[str, str]] = []
+    for pid, text in texts.items():
+        ref = by_id.get(pid)
+        if ref is None:
+            failed.append((pid, "no reference with this id"))
+        elif not isinstance(text, str):
+            failed.append((pid, f"the text is JSON {type(text).__name__}, not a string"))
+        else:
+            trim = next((name for name, f in TRIMS if text_sha256(f(text)) == ref.page.sha256), None)
+            if trim is None:
+                failed.append((pid, f"not the labelled text (sha256 {text_sha256(text)[:8]}…, {len(text)} characters; "
+                                    f"the reference has {ref.page.chars}), under any of the trims tried"))
+            else:
+                put(ref, dict(TRIMS)[trim](text))
+                stored.append((pid, trim))
+    return stored, failed

@@ -195,6 +195,40 @@ def test_check_by_query_groups_the_missing_pages_under_their_query(rp):
     assert "1 of 3 page(s) cached" in r.output and "2 missing under 2 queries" in r.output
 
 
+def test_check_writes_a_refill_plan_and_put_batch_stores_what_it_can(rp, tmp_path):
+    refs = [rp.reference(rp.url_in("dev", f"b{i}"), f"{TEXT} {i}\nlast") for i in range(4)]
+    for ref, q in zip(refs, ["one query", "one query", "other", "one query"]):
+        ref["query"] = q
+    rp.write_refs(rp.real / "p.jsonl", refs)
+    plan = tmp_path / "plan.jsonl"
+    r = CliRunner().invoke(main, ["real", "check", "--cache", "--real", str(rp.real), "--plan", str(plan)])
+    assert r.exit_code == 1 and "4 page(s) under 2 queries" in r.output
+    lines = [json.loads(line) for line in plan.read_text(encoding="utf-8").splitlines()]
+    assert [x["query"] for x in lines] == ["one query", "other"]  # most pages first
+    assert [p["id"] for p in lines[0]["pages"]] == [refs[0]["id"], refs[1]["id"], refs[3]["id"]]
+    assert lines[1]["pages"] == [{"id": refs[2]["id"], "url": refs[2]["url"]}]
+
+    batch = {refs[0]["id"]: f"{TEXT} 0\nlast",               # as labelled
+             refs[1]["id"]: f"{TEXT} 1\nlast\n\n",           # trailing newlines the labelled text lacks
+             refs[2]["id"]: f"{TEXT} 2\nlast\nRead more",     # a line the tool appended
+             refs[3]["id"]: f"{TEXT} 3\nLAST",               # another text: never stored
+             "nope-12345678": "x"}
+    (tmp_path / "b.json").write_text(json.dumps(batch), encoding="utf-8")
+    (tmp_path / "bad.json").write_text("[1, 2]", encoding="utf-8")
+    r = CliRunner().invoke(main, ["real", "put-batch", str(tmp_path / "bad.json"), str(tmp_path / "b.json"),
+                                  "--real", str(rp.real)])
+    assert r.exit_code == 1
+    assert "bad.json: holds JSON list, not an object" in r.output
+    assert f"stored {refs[1]['id']} (trailing newlines dropped)" in r.output
+    assert f"stored {refs[2]['id']} (last line dropped)" in r.output
+    assert f"{refs[3]['id']}: not the labelled text" in r.output and "nope-12345678: no reference" in r.output
+    assert "3 stored, 3 not stored" in r.output
+    pages = load_references(rp.real)
+    assert cached_texts(pages[:3]) == {ref["id"]: f"{TEXT} {i}\nlast" for i, ref in enumerate(refs[:3])}
+    with pytest.raises(CacheError, match=refs[3]["id"]):
+        cached_texts(pages)
+
+
 def test_fill_stores_only_the_labelled_text_and_reports_the_rest(rp):
     texts = {rp.url_in("dev", f"f{i}"): f"{TEXT} {i}" for i in range(3)}
     refs = [rp.reference(u, t) for u, t in texts.items()]
