@@ -1,6 +1,6 @@
 """Out-of-fold figures on the real training pool: the whole `e5-real` recipe refitted without each fold.
 
-    python benchmarks/pool_cv.py [--folds 5] [--seed 0] [--cutoff 0.5 ...] [--work DIR] [--out pool_cv.json]
+    python benchmarks/pool_cv.py [--folds 5] [--seed 0] [--cutoff 0.5 ...] [--set KEY=VALUE ...] [--work DIR] [--out pool_cv.json]
 
 The benchmark's dev half has 122 pages and every held-out set costs a labelling round, so a choice between
 two recipes has few pages to go on. The training pool has more than a thousand real pages labelled the same way.
@@ -102,6 +102,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--cutoff", type=float, action="append", default=None, help="decider cutoff(s) [0.5]")
     ap.add_argument("--real", type=Path, default=ROOT / "data" / "real")
     ap.add_argument("--labels", type=Path, default=ROOT / "data" / "labels")
+    ap.add_argument("--set", dest="train_set", action="append", default=[], metavar="KEY=VALUE",
+                    help="a training option passed to `narratives train --set` (repeat), to compare a variant")
     ap.add_argument("--work", type=Path, default=None, help="where the fold trees go [a temporary folder]")
     ap.add_argument("--out", type=Path, default=None, help="write the figures (and every error) as JSON here")
     a = ap.parse_args(argv)
@@ -117,7 +119,8 @@ def main(argv: list[str] | None = None) -> dict:
     for k, held in enumerate(tqdm(folds, desc="folds", file=sys.stderr)):
         root = fold_tree(work / f"fold{k}", a.real, a.labels, held)
         heads = root / "heads"
-        _run(["train", "--kind", "e5", "--set", "onnx=int8", "--real-negatives", "--real-positives", "--decider",
+        extra = [x for kv in a.train_set for x in ("--set", kv)]
+        _run(["train", "--kind", "e5", "--set", "onnx=int8", *extra, "--real-negatives", "--real-positives", "--decider",
               "--reference", "baseline", "--labels", str(root / "labels"), "--real", str(root / "real"),
               "--out", str(heads)], sys.stderr)
         held_refs = [by_id[p["id"]] for p in held]
@@ -130,7 +133,7 @@ def main(argv: list[str] | None = None) -> dict:
             for ref, rec in zip(held_refs, score_pages(held_refs, texts, model=clf)):
                 records[c][ref.page.id] = rec
     refs = [by_id[p["id"]] for fold in folds for p in fold]
-    out = {"pages": len(refs), "folds": a.folds, "seed": a.seed, "cutoffs": {
+    out = {"pages": len(refs), "folds": a.folds, "seed": a.seed, "train_set": a.train_set, "cutoffs": {
         str(c): figures_with_slices(refs, [records[c][r.page.id] for r in refs], labels) for c in cutoffs}}
     if a.out:
         a.out.write_text(json.dumps(out, indent=1, ensure_ascii=False), encoding="utf-8")

@@ -50,6 +50,9 @@ def real_check(path, with_cache, by_query, plan_path):
     from narratives.train.realcache import cache_dir, missing_pages
     from narratives.train.realpages import HELD_OUT, reference_counts
 
+    if plan_path is not None and not with_cache:
+        raise click.UsageError("--plan lists the pages missing from the cache: add --cache")
+
     refs = _refs(path)
     c = {"benchmark": reference_counts([r for r in refs if r.page.split in ("dev", "test")]),
          "training_pool": reference_counts([r for r in refs if r.page.split == "train"]),

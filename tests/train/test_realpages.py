@@ -201,6 +201,8 @@ def test_check_writes_a_refill_plan_and_put_batch_stores_what_it_can(rp, tmp_pat
         ref["query"] = q
     rp.write_refs(rp.real / "p.jsonl", refs)
     plan = tmp_path / "plan.jsonl"
+    r = CliRunner().invoke(main, ["real", "check", "--real", str(rp.real), "--plan", str(plan)])
+    assert r.exit_code == 2 and "add --cache" in r.output and not plan.exists()
     r = CliRunner().invoke(main, ["real", "check", "--cache", "--real", str(rp.real), "--plan", str(plan)])
     assert r.exit_code == 1 and "4 page(s) under 2 queries" in r.output
     lines = [json.loads(line) for line in plan.read_text(encoding="utf-8").splitlines()]
