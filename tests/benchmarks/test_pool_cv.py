@@ -2,19 +2,16 @@
 as its pool and the fold as a hold-out file that the reference checks accept."""
 from __future__ import annotations
 
-import importlib.util
 import json
+import runpy
 from pathlib import Path
+from types import SimpleNamespace
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _module():
-    spec = importlib.util.spec_from_file_location("pool_cv", ROOT / "benchmarks" / "pool_cv.py")
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+def _module() -> SimpleNamespace:
+    return SimpleNamespace(**runpy.run_path(str(ROOT / "benchmarks" / "pool_cv.py")))  # not run as __main__
 
 
 def _page(i: int, split: str, lang: str = "ru") -> dict:
