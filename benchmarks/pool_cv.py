@@ -58,6 +58,8 @@ def deal_folds(pages: list[dict], folds: int, seed: int) -> list[list[dict]]:
 def fold_tree(work: Path, real: Path, labels: Path, held: list[dict]) -> Path:
     """A tree for one fold: ``labels`` linked, ``real`` copied with the pool less ``held`` in one pool file and
     ``held`` in a hold-out file. Returns the tree's root (its ``real`` folder is ``root / "real"``)."""
+    from narratives.train.realpages import file_split
+
     held_ids = {p["id"] for p in held}
     if work.exists():
         shutil.rmtree(work)
@@ -65,10 +67,11 @@ def fold_tree(work: Path, real: Path, labels: Path, held: list[dict]) -> Path:
     (work / "labels").symlink_to(labels.resolve(), target_is_directory=True)
     pool: list[str] = []
     for f in sorted(real.glob("*.jsonl")):
-        if f.name.startswith("train_"):
+        split = file_split(f)
+        if split == "train":
             pool += [line for line in f.read_text(encoding="utf-8").splitlines()
                      if line.strip() and json.loads(line)["id"] not in held_ids]
-        elif not f.name.startswith(("check_", "holdout")):  # the benchmark's halves: the decider's dev half
+        elif split is None:  # the benchmark's halves (the decider's dev half); the held-out sets stay out
             shutil.copy(f, work / "real" / f.name)
     (work / "real" / "train_cv.jsonl").write_text("\n".join(pool) + "\n", encoding="utf-8")
     (work / "real" / "holdout_cv.jsonl").write_text(

@@ -259,7 +259,7 @@ def _real_reference_errors(labels_path: Path | None) -> list[tuple[str, str]]:
 
     from narratives.model.paths import labels_dir
     from narratives.model.taxonomy import TaxonomyError, load_taxonomy
-    from narratives.train.realpages import check_references
+    from narratives.train.realpages import HELD_OUT, SET_NAMES, check_references
 
     folder = labels_path or labels_dir()
     try:
@@ -269,9 +269,9 @@ def _real_reference_errors(labels_path: Path | None) -> list[tuple[str, str]]:
     refs, problems = check_references(folder.parent / "real", tax)
     if refs:
         n = Counter(r.page.split for r in refs)
+        sets = [f"{n[s]} {SET_NAMES[s].removeprefix('the ')}" for s in (*HELD_OUT, "train")]
         click.echo(f"{len(refs)} real-page references in {folder.parent / 'real'} ({n['dev'] + n['test']} benchmark, "
-                   f"{n['check']} check set, {n['holdout']} hold-out set, {n['holdout2']} second hold-out set, "
-                   f"{n['train']} training pool)")
+                   f"{', '.join(sets)})")
     return problems
 
 

@@ -212,8 +212,9 @@ def echo_report(report: dict, errors: bool = True) -> None:
     res = report["models"]
     names = list(res)
     c = report["counts"]
-    where = {"check": "the check set", "holdout": "the hold-out set",
-             "holdout2": "the second hold-out set"}.get(report["split"], f"{report['split']} half")
+    from narratives.train.realpages import SET_NAMES
+
+    where = SET_NAMES.get(report["split"], f"{report['split']} half")
     click.echo(f"real pages, {where}: {report['n_pages']} pages ({c['negatives']} negatives, "
                f"{c['hard_negatives']} hard; languages {c['languages']}; references {report['references_sha256'][:12]})")
     click.echo(f"{'':<24}" + "".join(f"{n[:22]:>24}" for n in names))

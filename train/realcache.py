@@ -245,11 +245,12 @@ def put_many(refs: Iterable[RealPage], texts: dict[str, str]) -> tuple[list[tupl
         elif not isinstance(text, str):
             failed.append((pid, f"the text is JSON {type(text).__name__}, not a string"))
         else:
-            trim = next((name for name, f in TRIMS if text_sha256(f(text)) == ref.page.sha256), None)
-            if trim is None:
+            for name, trim in TRIMS:
+                if text_sha256(trimmed := trim(text)) == ref.page.sha256:
+                    put(ref, trimmed)
+                    stored.append((pid, name))
+                    break
+            else:
                 failed.append((pid, f"not the labelled text (sha256 {text_sha256(text)[:8]}…, {len(text)} characters; "
                                     f"the reference has {ref.page.chars}), under any of the trims tried"))
-            else:
-                put(ref, dict(TRIMS)[trim](text))
-                stored.append((pid, trim))
     return stored, failed

@@ -155,12 +155,16 @@ class ReferenceError(ValueError):
 
 
 POOL_PREFIX = "train_"
-#: file-name prefix -> the split every line of such a file has (and what the set is called in messages);
-#: a benchmark file (any other name) holds ``dev`` and ``test`` lines by the url rule
-FILE_SPLITS = {POOL_PREFIX: ("train", "a training-pool file"), "check_": ("check", "a check-set file"),
-               "holdout_": ("holdout", "a hold-out file"), "holdout2_": ("holdout2", "a second hold-out file")}
+#: file-name prefix -> the split every line of such a file has, what such a file and what the set are called in
+#: messages; a benchmark file (any other name) holds ``dev`` and ``test`` lines by the url rule
+FILE_SPLITS = {POOL_PREFIX: ("train", "a training-pool file", "the training pool"),
+               "check_": ("check", "a check-set file", "the check set"),
+               "holdout_": ("holdout", "a hold-out file", "the hold-out set"),
+               "holdout2_": ("holdout2", "a second hold-out file", "the second hold-out set")}
 #: the held-out sets beside the benchmark's halves: scored, never fitted on
-HELD_OUT = tuple(split for prefix, (split, _) in FILE_SPLITS.items() if prefix != POOL_PREFIX)
+HELD_OUT = tuple(split for prefix, (split, _, _) in FILE_SPLITS.items() if prefix != POOL_PREFIX)
+#: split -> what the set of such lines is called (``the check set``)
+SET_NAMES = {split: name for split, _, name in FILE_SPLITS.values()}
 
 
 def file_split(path: str | Path) -> str | None:
@@ -171,7 +175,7 @@ def file_split(path: str | Path) -> str | None:
     ['train', 'check', 'holdout', None]
     """
     name = Path(path).name
-    return next((split for prefix, (split, _) in FILE_SPLITS.items() if name.startswith(prefix)), None)
+    return next((split for prefix, (split, _, _) in FILE_SPLITS.items() if name.startswith(prefix)), None)
 
 
 def _split_rule(wanted: str | None, got: str) -> str:
@@ -180,10 +184,10 @@ def _split_rule(wanted: str | None, got: str) -> str:
     >>> _split_rule("check", "dev")
     "a check-set file (check_*.jsonl): every line there is 'check'"
     """
-    for prefix, (split, what) in FILE_SPLITS.items():
+    for prefix, (split, what, _) in FILE_SPLITS.items():
         if split == wanted:
             return f"{what} ({prefix}*.jsonl): every line there is {split!r}"
-    prefix = next((p for p, (split, _) in FILE_SPLITS.items() if split == got), f"{got}_")
+    prefix = next((p for p, (split, _, _) in FILE_SPLITS.items() if split == got), f"{got}_")
     return f"a benchmark file: {got!r} belongs in a {prefix}*.jsonl file"
 
 
