@@ -1,6 +1,7 @@
 """Out-of-fold figures on the real training pool: the whole `e5-real` recipe refitted without each fold.
 
-    python benchmarks/pool_cv.py [--folds 5] [--seed 0] [--cutoff 0.5 ...] [--set KEY=VALUE ...] [--work DIR] [--out pool_cv.json]
+    python benchmarks/pool_cv.py [--folds 5] [--seed 0] [--cutoff 0.5 ...] [--set KEY=VALUE ...]
+        [--decider-variant ARGS ...] [--work DIR] [--out pool_cv.json]
 
 The benchmark's dev half has 122 pages and every held-out set costs a labelling round, so a choice between
 two recipes has few pages to go on. The training pool has more than a thousand real pages labelled the same way.
@@ -14,7 +15,8 @@ model that never saw it, and the figures are computed once over every page, with
 
 Each fold runs in a temporary tree: the label folder linked, a copy of `data/real` whose pool file is the rest of
 the pool and whose held-out file is the fold (``split: holdout``). A fold takes about 3.5 minutes on a 2-core
-machine. With several ``--cutoff`` values the heads are fitted once per fold and only the decider again.
+machine. With several ``--cutoff`` values or ``--decider-variant`` strings the heads are fitted once per fold and
+only the decider again, once per cutoff and variant.
 Read these figures as development figures. The pool's labels are the conservative reading: blind second
 labellers added narratives more often than they removed them. So a figure here is no replacement for pages
 nobody has fitted or chosen on.
@@ -107,17 +109,23 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--labels", type=Path, default=ROOT / "data" / "labels")
     ap.add_argument("--set", dest="train_set", action="append", default=[], metavar="KEY=VALUE",
                     help="a training option passed to `narratives train --set` (repeat), to compare a variant")
+    ap.add_argument("--decider-variant", dest="variants", action="append", default=None, metavar="ARGS",
+                    help="arguments added to `narratives decider fit` (space-separated; repeat to compare several "
+                         "over the same heads; '' is the shipped decider) [''], e.g. --decider-variant=--page-narratives")
     ap.add_argument("--work", type=Path, default=None, help="where the fold trees go [a temporary folder]")
     ap.add_argument("--out", type=Path, default=None, help="write the figures (and every error) as JSON here")
     a = ap.parse_args(argv)
     cutoffs = a.cutoff or [0.5]
+    variants = a.variants or [""]
+    settings = [(v, c) for v in variants for c in cutoffs]  # each keyed "cutoff" or "cutoff variant" in the output
+    key = {s: f"{s[1]} {s[0]}".strip() for s in settings}
     pool = [r for r in load_references(a.real) if r.page.split == "train"]
     texts = cached_texts(pool)  # a partial cache fails here, naming every missing page
     pages = [r.page.model_dump() for r in pool]
     folds = deal_folds(pages, a.folds, a.seed)
     work = a.work or Path(tempfile.mkdtemp(prefix="pool_cv_"))
     by_id = {r.page.id: r for r in pool}
-    records: dict[float, dict[str, dict]] = {c: {} for c in cutoffs}
+    records: dict[str, dict[str, dict]] = {key[s]: {} for s in settings}
     labels: list[str] = []
     for k, held in enumerate(tqdm(folds, desc="folds", file=sys.stderr)):
         root = fold_tree(work / f"fold{k}", a.real, a.labels, held)
@@ -127,17 +135,17 @@ def main(argv: list[str] | None = None) -> dict:
               "--reference", "baseline", "--labels", str(root / "labels"), "--real", str(root / "real"),
               "--out", str(heads)], sys.stderr)
         held_refs = [by_id[p["id"]] for p in held]
-        for c in cutoffs:
-            model = root / f"decided-{c}"
+        for n, (variant, c) in enumerate(settings):
+            model = root / f"decided-{n}"
             _run(["decider", "fit", str(heads), "--C", "10", "--cutoff", str(c), "--stance-source", "article_text",
-                  "--page-model", "--real", str(root / "real"), "--out", str(model)], sys.stderr)
+                  "--page-model", *variant.split(), "--real", str(root / "real"), "--out", str(model)], sys.stderr)
             clf = load_model(str(model))
             labels = list(clf.labels_)
             for ref, rec in zip(held_refs, score_pages(held_refs, texts, model=clf)):
-                records[c][ref.page.id] = rec
+                records[key[(variant, c)]][ref.page.id] = rec
     refs = [by_id[p["id"]] for fold in folds for p in fold]
     out = {"pages": len(refs), "folds": a.folds, "seed": a.seed, "train_set": a.train_set, "cutoffs": {
-        str(c): figures_with_slices(refs, [records[c][r.page.id] for r in refs], labels) for c in cutoffs}}
+        k: figures_with_slices(refs, [records[k][r.page.id] for r in refs], labels) for k in records}}
     if a.out:
         a.out.write_text(json.dumps(out, indent=1, ensure_ascii=False), encoding="utf-8")
     for c, f in out["cutoffs"].items():

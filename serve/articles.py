@@ -26,11 +26,14 @@ the best passage when none is), and its stance comes from the decider's stance p
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .memory import map_large_blocks, release_memory
 from .passages import split_passages
 from .predict import decide, model_info
+
+if TYPE_CHECKING:
+    from .decider import PageLogits
 
 MAX_PASSAGES = 2000  # per article; beyond this the article is truncated with a warning
 MIN_WORDS = 5  # shorter passages are scored and counted but never evidence (see the module docstring)
@@ -50,10 +53,10 @@ def aggregate(passages: list[dict], spans: list[tuple[int, int]], text: str, lab
               thresholds: dict[str, float], max_evidence: int = 3, min_words: int = 5,
               decider: dict | None = None, article_promotes: float | None = None,
               judged: list[dict] | None = None, judged_thresholds: dict[str, float] | None = None,
-              page: float | None = None) -> dict:
+              page: PageLogits | float | None = None) -> dict:
     """Article-level fields from its passage records (see the module docstring for the rule);
     ``article_promotes`` is the article stance model's probability, for a decider that reads the article text;
-    ``page``, the article's page-model logit, for a decider with a page part
+    ``page``, the article's page-model logits, for a decider with a page part
     (:func:`narratives.serve.decider.article_page_logits`);
     ``judged`` and ``judged_thresholds``, the passage records and thresholds of the decider's evidence model,
     which the decider reads instead of ``passages`` (the evidence shown is still ``passages``').

@@ -72,9 +72,12 @@ def _errors() -> tuple[type[Exception], ...]:
               help="Fit an offset per narrative (else one set of weights for all narratives) [default: per narrative].")
 @STANCE_SOURCE
 @PAGE_MODEL
+@click.option("--page-narratives/--no-page-narratives", default=None,
+              help="With the page model, also fit one page model per narrative, read by the page_narrative feature "
+                   "[default: as for training, no].")
 @click.option("--evidence", default=None, metavar="MODEL", help=EVIDENCE_HELP)
 def decider_fit(model, out, articles, cutoff, C, stance, team_splits, real_dev, real_pool, real_path, per_narrative,
-                stance_source, page_model, evidence):
+                stance_source, page_model, page_narratives, evidence):
     """Score the team articles (and the real pages' dev half) with MODEL, fit the decider, and write MODEL plus
     the decider to --out (a new model version; the weights are unchanged). Prints the decider.
 
@@ -87,7 +90,8 @@ def decider_fit(model, out, articles, cutoff, C, stance, team_splits, real_dev, 
 
     given = {"C": C, "cutoff": cutoff, "stance": stance, "per_narrative": per_narrative,
              "team_splits": tuple(team_splits) or None, "real_dev": real_dev, "real_pool": real_pool, "articles": articles,
-             "real": real_path, "stance_source": stance_source, "page_model": page_model}
+             "real": real_path, "stance_source": stance_source, "page_model": page_model,
+             "page_narratives": page_narratives}
     try:
         clf = load_model(model)
         options = fit_settings(clf, given, evidence)
@@ -95,7 +99,8 @@ def decider_fit(model, out, articles, cutoff, C, stance, team_splits, real_dev, 
                    f"{'+'.join(options.team_splits)}, real dev {'auto' if options.real_dev is None else options.real_dev}, "
                    f"stance from {_source(options.stance_source) if options.stance else 'the passage rule'}, passage "
                    f"scores of {options.evidence or 'the model itself'}, page model "
-                   f"{'auto (when the cache holds the training pool)' if options.page_model is None else options.page_model}",
+                   f"{'auto (when the cache holds the training pool)' if options.page_model is None else options.page_model}"
+                   + (", per narrative too" if options.page_narratives else ""),
                    err=True)
         fitted = fit_planned(clf, plan_decider(options, tuple(clf.labels_), log=sys.stderr), clf.model_hash_)
         h = attach_decider(clf.path_, fitted.config, out, fitted.files)
@@ -129,10 +134,11 @@ def decider_fit(model, out, articles, cutoff, C, stance, team_splits, real_dev, 
               default=("passages",), show_default=True,
               help="Where the stance part reads an article's stance (repeat to compare; article_text fits the "
                    "article stance model in every fold, with the real training pool when the cache holds it).")
-@click.option("--page-model", "page_models", multiple=True, type=click.Choice(["off", "on"]), default=("off",),
-              show_default=True,
+@click.option("--page-model", "page_models", multiple=True, type=click.Choice(["off", "on", "narratives"]),
+              default=("off",), show_default=True,
               help="Without or with the page feature (repeat to compare; on fits the page model once on the real "
-                   "training pool, which the cache must hold, in the embedding space of the model the decider reads).")
+                   "training pool, which the cache must hold, in the embedding space of the model the decider reads; "
+                   "narratives adds the per-narrative page models and their page_narrative feature).")
 @click.option("--evidence", default=None, metavar="MODEL",
               help="Decide from MODEL's passage scores and thresholds, as a decider fitted with --evidence MODEL "
                    "does (the passage-rule and no-stance rows then read MODEL's passages too, where serving shows "
@@ -148,8 +154,8 @@ def decider_cv(model, articles, Cs, cutoffs, folds, fold_seeds, stances, per_nar
     from narratives.train.deciderplan import stance_pool_pages, training_articles
     from narratives.train.evidence import evidence_model, evidence_settings
 
-    paged = tuple(dict.fromkeys(m == "on" for m in page_models))
-    if True in paged and real_pool:
+    paged = tuple(dict.fromkeys({"off": False, "on": True}.get(m, m) for m in page_models))
+    if any(paged) and real_pool:
         raise click.UsageError("--page-model on and --real-pool: the page model is fitted on the pool, so the pool's "
                                "pages in the decider's fit would give it in-sample logits")
     try:
@@ -163,7 +169,7 @@ def decider_cv(model, articles, Cs, cutoffs, folds, fold_seeds, stances, per_nar
                               per_narrative=per_narrative,
                               stances=(True, False) if stances is None else (stances,),
                               stance_sources=stance_sources, stance_pool=stance_pool, page_models=paged,
-                              page_pool=real_articles(real_path, "train")[0] if True in paged else ())
+                              page_pool=real_articles(real_path, "train")[0] if any(paged) else ())
     except _errors() as exc:
         raise click.ClickException(str(exc)) from None
     pool = sum(a.split == "real-train" for a in team)
@@ -177,7 +183,8 @@ def decider_cv(model, articles, Cs, cutoffs, folds, fold_seeds, stances, per_nar
     click.echo("decider    C      cutoff  stance        page  macro-F1  negatives flagged  stance acc  non-English F1  objective")
     for r in rows:
         st = "" if "stance" not in r else r.get("stance_source", "passages") if r["stance"] else "False"
-        page = {True: "on", False: "off"}.get(r.get("page_model", False) if r["decider"] != "none" else None, "")
+        page = {True: "on", False: "off", "narratives": "narr"}.get(
+            r.get("page_model", False) if r["decider"] != "none" else None, "")
         click.echo(f"{r['decider']:<10} {r.get('C', ''):<6} {r.get('cutoff', ''):<7} {st:<13} {page:<5} "
                    f"{r['macro_f1']:<9} "
                    f"{r['negatives_flagged']:<18} {r['stance_accuracy']:<11} {r['non_english_macro_f1']!s:<15} "

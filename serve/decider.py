@@ -30,6 +30,10 @@ logit of a **page model**, a logistic regression over the mean embedding of the 
 (in the embedding space of the model whose scores the decider reads) that says whether the page carries any
 narrative at all. It is fitted on the real training pool's pages, article labels only
 (:mod:`narratives.train.pagemodel`); being linear in the mean, it is the mean of the passages' projections.
+A page part that also holds ``narratives`` (narrative id -> ``{"coef": [...], "intercept": b}``) gives a seventh,
+``page_narrative``: the logit of that narrative's own page model over the same mean (one logistic regression per
+narrative, fitted on the same pages), so the decider can tell a page about Dodik that carries secession from one
+that carries the West's hostility. A narrative with no model of its own (added after fitting) reads ``page`` there.
 
 >>> d = {"version": 1, "presence": {"coef": [1.0, 0, 0, 0, 0], "intercept": 0.0, "cutoff": 0.5}}
 >>> check_decider(d) is d
@@ -40,13 +44,15 @@ True
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import NamedTuple
 
 from narratives.model.articlestance import ARTICLE_TEXT, reads_article_text
 from narratives.model.loading import article_decider_config, evidence_problem
 
 PRESENCE_FEATURES = ("best", "second", "n_over", "headline", "length")
 PAGE_FEATURE = "page"
+PAGE_NARRATIVE_FEATURE = "page_narrative"
 STANCE_FEATURES = ("weighted", "minimum", "last", "best")
 CLIP = 8.0
 EPS = 1e-4
@@ -87,8 +93,7 @@ def check_decider(d: object) -> dict:
     if source not in ("passages", ARTICLE_TEXT):
         raise ValueError(f"article_decider.stance.source: expected 'passages' or {ARTICLE_TEXT!r}, got {source!r}")
     by_passages = stance is not None and source == "passages"
-    page = _check_page(d.get("page"))
-    presence = PRESENCE_FEATURES + ((PAGE_FEATURE,) if page is not None else ())
+    presence = PRESENCE_FEATURES + page_features(_check_page(d.get("page")))
     parts = [("presence", presence)] + ([("stance", STANCE_FEATURES)] if by_passages else [])
     for name, feats in parts:
         part = d.get(name)
@@ -130,7 +135,44 @@ def _check_page(page: object) -> dict | None:
         raise ValueError("article_decider.page.coef: expected a non-empty list of numbers")
     if not isinstance(page.get("intercept"), (int, float)):
         raise ValueError("article_decider.page.intercept: expected a number")
+    by_narrative = page.get("narratives")
+    if by_narrative is not None:
+        if not isinstance(by_narrative, dict) or not by_narrative:
+            raise ValueError("article_decider.page.narratives: expected a non-empty object of narrative id -> model")
+        for lab, m in by_narrative.items():
+            c = m.get("coef") if isinstance(m, dict) else None
+            if (not isinstance(c, list) or len(c) != len(coef) or not isinstance(m.get("intercept"), (int, float))
+                    or not all(isinstance(v, (int, float)) and math.isfinite(v) for v in c)):
+                raise ValueError(f"article_decider.page.narratives.{lab}: expected coef ({len(coef)} numbers, as the "
+                                 "page model's) and an intercept")
     return page
+
+
+def page_features(page: dict | None) -> tuple[str, ...]:
+    """The presence features a page part adds: none, ``page``, or ``page`` and ``page_narrative``.
+
+    >>> page_features(None), page_features({"coef": [1.0], "intercept": 0.0, "narratives": {"a": {}}})
+    ((), ('page', 'page_narrative'))
+    """
+    if page is None:
+        return ()
+    return (PAGE_FEATURE,) + ((PAGE_NARRATIVE_FEATURE,) if page.get("narratives") else ())
+
+
+class PageLogits(NamedTuple):
+    """An article's page-model logits: ``any`` (does the page carry any narrative) and, when the page part has
+    per-narrative models, one per narrative."""
+
+    any: float
+    narratives: Mapping[str, float] = {}
+
+    def of(self, narrative: str | None) -> float:
+        """The logit the ``page_narrative`` feature reads for ``narrative`` (``any`` when it has no model).
+
+        >>> PageLogits(1.0, {"a": -2.0}).of("a"), PageLogits(1.0, {"a": -2.0}).of("b")
+        (-2.0, 1.0)
+        """
+        return float(self.narratives.get(narrative, self.any)) if narrative is not None else self.any
 
 
 def presence_features(scores: Sequence[float], eligible: Sequence[int], threshold: float) -> list[float]:
@@ -149,10 +191,20 @@ def presence_features(scores: Sequence[float], eligible: Sequence[int], threshol
     return [best, second, n_over, headline, math.log1p(len(ranked))]
 
 
+def as_page_logits(page: PageLogits | float) -> PageLogits:
+    """A page-model value as :class:`PageLogits` (a number is the ``any`` logit alone).
+
+    >>> as_page_logits(1.5)
+    PageLogits(any=1.5, narratives={})
+    """
+    return page if isinstance(page, PageLogits) else PageLogits(float(page))
+
+
 def presence_probability(d: dict, scores: Sequence[float], eligible: Sequence[int], threshold: float,
-                         narrative: str | None = None, page: float | None = None) -> float:
+                         narrative: str | None = None, page: PageLogits | float | None = None) -> float:
     """The decider's probability that the article carries ``narrative`` (its offset, if any, is added);
-    ``page`` is the article's page-model logit (:func:`page_logit`), which a decider with a page part needs.
+    ``page`` is the article's page-model logits (:func:`page_logits`; a number is its ``any`` logit alone), which a
+    decider with a page part needs.
 
     >>> d = {"presence": {"coef": [1.0, 0, 0, 0, 0], "intercept": 0.0, "offsets": {"a": -2.2}}}
     >>> round(presence_probability(d, [0.9], [0], 0.5, "a"), 2), round(presence_probability(d, [0.9], [0], 0.5, "b"), 2)
@@ -167,7 +219,10 @@ def presence_probability(d: dict, scores: Sequence[float], eligible: Sequence[in
     if d.get("page") is not None:
         if page is None:
             raise ValueError("article_decider.page: the decider reads the article's page-model logit, and none was given")
-        x.append(page)
+        logits = as_page_logits(page)
+        x.append(logits.any)
+        if d["page"].get("narratives"):
+            x.append(logits.of(narrative))
     return _linear(part, x, offset)
 
 
@@ -187,8 +242,18 @@ def page_logit(part: dict, embeddings) -> float:
     return max(-CLIP, min(CLIP, float(x.mean(0) @ coef) + float(part["intercept"])))
 
 
-def article_page_logits(clf, texts: Sequence[Sequence[str]]) -> list[float | None] | None:
-    """Each article's page-model logit from the texts of its eligible passages (``None`` for an article with
+def page_logits(part: dict, embeddings) -> PageLogits:
+    """All of a page part's logits for one article (:func:`page_logit` for ``any`` and for each narrative's model).
+
+    >>> page_logits({"coef": [1.0], "intercept": 0.0, "narratives": {"a": {"coef": [-1.0], "intercept": 0.5}}}, [[2.0]])
+    PageLogits(any=2.0, narratives={'a': -1.5})
+    """
+    return PageLogits(page_logit(part, embeddings),
+                      {lab: page_logit(m, embeddings) for lab, m in (part.get("narratives") or {}).items()})
+
+
+def article_page_logits(clf, texts: Sequence[Sequence[str]]) -> list[PageLogits | None] | None:
+    """Each article's page-model logits from the texts of its eligible passages (``None`` for an article with
     none), when ``clf``'s decider has a page part (else ``None``). The embeddings are those of the model the
     decider reads (:func:`decision_scorer`); an int8 export remembers the batch it just scored, so they cost no
     second encoding.
@@ -209,10 +274,10 @@ def article_page_logits(clf, texts: Sequence[Sequence[str]]) -> list[float | Non
                              f"({getattr(scorer, 'kind', type(scorer).__name__)}) has none")
     flat = [t for ts in texts for t in ts]
     x = embed(flat) if flat else []
-    out: list[float | None] = []
+    out: list[PageLogits | None] = []
     pos = 0
     for ts in texts:
-        out.append(page_logit(part, x[pos:pos + len(ts)]) if ts else None)
+        out.append(page_logits(part, x[pos:pos + len(ts)]) if ts else None)
         pos += len(ts)
     return out
 

@@ -23,11 +23,14 @@ from pathlib import Path
 from narratives.serve.articles import MIN_WORDS, article_spans, eligible_indices
 from narratives.serve.decider import (
     ARTICLE_TEXT,
-    PAGE_FEATURE,
+    PAGE_NARRATIVE_FEATURE,
     PRESENCE_FEATURES,
     STANCE_FEATURES,
+    PageLogits,
+    as_page_logits,
     check_decider,
     mentions,
+    page_features,
     presence_features,
     stance_features,
 )
@@ -63,9 +66,11 @@ def score_articles_passages(clf, articles, min_words: int = MIN_WORDS, max_chars
 
 
 def presence_rows(scored: Sequence[Scored], labels: Sequence[str], thresholds: dict[str, float],
-                  per_narrative: bool = False, pages: Sequence[float | None] | None = None):
+                  per_narrative: bool = False, pages: Sequence[PageLogits | float | None] | None = None,
+                  page_narrative: bool = False):
     """``(X, y)``: one row per article and narrative (articles with no eligible passage are skipped); with
-    ``pages`` (each article's page-model logit) each row has the ``page`` feature too; with
+    ``pages`` (each article's page-model logits) each row has the ``page`` feature too, and with
+    ``page_narrative`` the ``page_narrative`` feature after it (that narrative's own page logit); with
     ``per_narrative`` each row ends with one indicator per narrative (what the offsets are fitted on).
     A narrative that no article carries (one just added) has no rows: nothing here says how its evidence
     should be read, so it is decided by the pooled part alone, like a narrative added after fitting.
@@ -80,11 +85,12 @@ def presence_rows(scored: Sequence[Scored], labels: Sequence[str], thresholds: d
     for k, (recs, eligible, gold) in enumerate(scored):
         if not eligible:
             continue
-        page = [] if pages is None else [pages[k]]
-        if None in page:
+        logits = None if pages is None or pages[k] is None else as_page_logits(pages[k])
+        if pages is not None and logits is None:
             raise ValueError(f"article {k}: it has eligible passages and no page-model logit")
         for j, lab in enumerate(fitted):
             onehot = [float(k == j) for k in range(len(fitted))] if per_narrative else []
+            page = [] if logits is None else [logits.any] + ([logits.of(lab)] if page_narrative else [])
             X.append(presence_features([r["scores"][lab] for r in recs], eligible, thresholds[lab]) + page + onehot)
             y.append(int(lab in gold))
     return X, y
@@ -127,12 +133,13 @@ def _logreg(X, y, C: float) -> dict:
 def fit_decider(scored: Sequence[Scored], labels: Sequence[str], thresholds: dict[str, float], cutoff: float = 0.5,
                 C: float = 1.0, stance: bool = True, provenance: dict | None = None,
                 per_narrative: bool = False, article_stance=None, page: dict | None = None,
-                pages: Sequence[float | None] | None = None) -> dict:
+                pages: Sequence[PageLogits | float | None] | None = None) -> dict:
     """The decider object (JSON-ready) fitted on ``scored`` articles; with ``article_stance`` (a fitted
     :class:`narratives.model.articlestance.ArticleStance`) its stance part reads the article text instead of
     the passages' stance scores (the caller saves that model's files beside the decider); with ``page`` (a
     fitted page part, :func:`narratives.train.pagemodel.fit_page_model`) and ``pages`` (each scored article's
-    page-model logit) it has the ``page`` presence feature.
+    page-model logits) it has the ``page`` presence feature, and ``page_narrative`` too when the page part has
+    per-narrative models.
 
     >>> hi = [{"scores": {"a": 0.9}, "stance_score": 0.9}] * 2
     >>> lo = [{"scores": {"a": 0.2}, "stance_score": 0.5}] * 2
@@ -142,8 +149,8 @@ def fit_decider(scored: Sequence[Scored], labels: Sequence[str], thresholds: dic
     """
     if (page is None) != (pages is None):
         raise ValueError("a page part needs each article's page-model logit, and logits need the page part")
-    features = list(PRESENCE_FEATURES) + ([PAGE_FEATURE] if page is not None else [])
-    px, py = presence_rows(scored, labels, thresholds, per_narrative, pages)
+    features = list(PRESENCE_FEATURES) + list(page_features(page))
+    px, py = presence_rows(scored, labels, thresholds, per_narrative, pages, PAGE_NARRATIVE_FEATURE in features)
     presence = _logreg(px, py, C)
     if per_narrative:  # the indicator columns' weights are the narratives' offsets
         k = len(features)

@@ -22,6 +22,8 @@ from itertools import product
 
 import numpy as np
 
+from narratives.serve.decider import PageLogits
+
 from .decider import Scored, fit_decider, split_and_score
 from .teamarticles import Article
 
@@ -59,7 +61,7 @@ def real_articles(path=None, split: str = "dev") -> tuple[list[Article], str]:
 
 
 def _records(items, decider, labels, thresholds, promotes: Sequence[float | None] | None = None,
-             pages: Sequence[float | None] | None = None) -> list[dict]:
+             pages: Sequence[PageLogits | None] | None = None) -> list[dict]:
     from narratives.serve.articles import aggregate
 
     promotes = promotes if promotes is not None else [None] * len(items)
@@ -72,7 +74,7 @@ def cross_validate(clf, team: Sequence[Article], real: Sequence[Article], Cs: Se
                    cutoffs: Sequence[float] = (0.3, 0.35, 0.4, 0.45, 0.5), stances: Sequence[bool] = (True,),
                    folds: int = 5, seeds: Sequence[int] = (0,), per_narrative: bool = True,
                    stance_sources: Sequence[str] = ("passages",), stance_pool: Sequence[Article] = (),
-                   page_models: Sequence[bool] = (False,), page_pool: Sequence[Article] = (),
+                   page_models: Sequence[bool | str] = (False,), page_pool: Sequence[Article] = (),
                    page_C: float = 30.0) -> list[dict]:
     """One row per setting (plus ``decider: none``, the passage rule): the pooled out-of-fold figures on
     ``real`` (the dev pages) and the :func:`objective`, best first. Pages and articles are scored once.
@@ -84,7 +86,8 @@ def cross_validate(clf, team: Sequence[Article], real: Sequence[Article], Cs: Se
     added, the dev half's stance accuracy fell from 0.779 to 0.738-0.746 over four fold seeds for e5-real).
     ``page_models`` holding ``True`` adds settings with the ``page`` feature: the page model
     (:mod:`narratives.train.pagemodel`) is fitted once on ``page_pool`` (the training pool, never a dev page),
-    so it is the same in every fold."""
+    so it is the same in every fold; ``"narratives"`` adds settings whose page part also has one model per narrative
+    (the ``page_narrative`` feature), fitted on the same pages."""
     from .realeval import page_figures
 
     if len(real) < folds:
@@ -106,12 +109,14 @@ def cross_validate(clf, team: Sequence[Article], real: Sequence[Article], Cs: Se
     rows = [{"decider": "none", **figures(_records(real_items, None, labels, thresholds))}]
     settings = [(C, cutoff, stance, source, page) for C, cutoff, stance, source, page
                 in product(Cs, cutoffs, stances, stance_sources, page_models) if stance or source == stance_sources[0]]
-    page_part, team_pages, real_pages = None, None, None
+    page_parts: dict = {}  # page setting -> (page part, team articles' logits, dev pages' logits)
     if any(page_models):
         from .pagemodel import fit_page_model, page_logits
 
-        page_part = fit_page_model(clf, page_pool, page_C)
-        team_pages, real_pages = page_logits(page_part, clf, team), page_logits(page_part, clf, real)
+        full = fit_page_model(clf, page_pool, page_C, narratives=labels if "narratives" in page_models else ())
+        for setting in (m for m in page_models if m):
+            part = full if setting == "narratives" else {k: v for k, v in full.items() if k != "narratives"}
+            page_parts[setting] = (part, page_logits(part, clf, team), page_logits(part, clf, real))
     text_model = None  # the article stance model: fitted once, on no dev page, so the same in every fold
     if any(stance and source == "article_text" for _, _, stance, source, _ in settings):
         from .deciderplan import fit_article_stance
@@ -127,13 +132,14 @@ def cross_validate(clf, team: Sequence[Article], real: Sequence[Article], Cs: Se
             for g in range(folds):
                 train = [i for i in range(len(real)) if group[i] != g]
                 fit_on = team_scored + [real_items[i][0] for i in train]
-                pages = [*(team_pages or []), *((real_pages or [])[i] for i in train)] if page else None
+                page_part, team_pages, real_pages = page_parts.get(page, (None, [], []))
+                pages = [*team_pages, *(real_pages[i] for i in train)] if page else None
                 d = fit_decider(fit_on, labels, thresholds, cutoff=cutoff, C=C, stance=stance,
                                 per_narrative=per_narrative, article_stance=text_model if by_text else None,
-                                page=page_part if page else None, pages=pages)
+                                page=page_part, pages=pages)
                 held = [i for i in range(len(real)) if group[i] == g]
                 promotes = [promotes_all[i] for i in held] if by_text else None
-                held_pages = [(real_pages or [])[i] for i in held] if page else None
+                held_pages = [real_pages[i] for i in held] if page else None
                 for i, rec in zip(held, _records([real_items[i] for i in held], d, labels, thresholds, promotes,
                                                  held_pages)):
                     records[i] = rec

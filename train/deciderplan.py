@@ -44,7 +44,8 @@ class DeciderOptions(BaseModel):
     command line it is an error. ``page_model``: the ``page`` presence feature (:mod:`narratives.train.pagemodel`,
     a page-level model fitted on the training pool with ``page_C``, over the embeddings of the model the decider
     reads): ``True`` requires the pool in the cache, ``None`` uses it when the cache holds the pool and says
-    which, ``False`` leaves it out. The test half is never read."""
+    which, ``False`` leaves it out. ``page_narratives``: the page part also holds one page model per narrative, read
+    by the ``page_narrative`` feature (with the page model only). The test half is never read."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     C: float = Field(default=10.0, gt=0)
@@ -61,6 +62,14 @@ class DeciderOptions(BaseModel):
     evidence_optional: bool = False
     page_model: bool | None = False
     page_C: float = Field(default=30.0, gt=0)
+    page_narratives: bool = False
+
+    @model_validator(mode="after")
+    def _page_narratives_need_the_page_model(self) -> DeciderOptions:
+        if self.page_narratives and self.page_model is False:
+            raise ValueError("page_narratives: the per-narrative page models are part of the page model; "
+                             "ask for it too (--page-model)")
+        return self
 
 
 # Why ``article_text`` needs the training pool: `narratives decider cv e5-real --C 10 --cutoff 0.5 --stance
@@ -403,7 +412,8 @@ def fit_planned(clf, plan: DeciderPlan, base_model_hash: str | None = None) -> F
     if o.page_model:
         from .pagemodel import fit_page_model, page_logits
 
-        page = fit_page_model(scorer, plan.page_pool, o.page_C, plan.page_provenance())
+        page = fit_page_model(scorer, plan.page_pool, o.page_C, plan.page_provenance(),
+                              narratives=list(clf.labels_) if o.page_narratives else ())
         pages = page_logits(page, scorer, fitted_on)
     d = fit_decider(scored, list(clf.labels_), dict(scorer.thresholds_), cutoff=o.cutoff, C=o.C, stance=o.stance,
                     provenance=plan.provenance(base_model_hash), per_narrative=o.per_narrative,

@@ -31,10 +31,12 @@ from collections.abc import Sequence
 import numpy as np
 
 from narratives.serve.articles import MIN_WORDS, article_spans, eligible_indices
+from narratives.serve.decider import PageLogits
 
 from .teamarticles import Article
 
 PAGE_C = 30.0
+MIN_CARRYING = 10  # pages that carry a narrative (and that do not) before it gets a page model of its own
 
 
 def _embedder(scorer):
@@ -63,9 +65,12 @@ def article_embeddings(scorer, articles: Sequence[Article], min_words: int = MIN
     return out
 
 
-def fit_page_model(scorer, pages: Sequence[Article], C: float = PAGE_C, provenance: dict | None = None) -> dict:
+def fit_page_model(scorer, pages: Sequence[Article], C: float = PAGE_C, provenance: dict | None = None,
+                   narratives: Sequence[str] = ()) -> dict:
     """The page part of a decider (JSON-ready): fitted on ``pages`` (each labelled; none from the benchmark),
-    with what it was fitted on. Raises ``ValueError`` when the pages lack either class."""
+    with what it was fitted on. With ``narratives``, also one model per narrative (``narratives`` in the part:
+    does the page carry *that* one), for each narrative that at least :data:`MIN_CARRYING` of the pages carry
+    and at least as many do not. Raises ``ValueError`` when the pages lack either class."""
     from sklearn.linear_model import LogisticRegression
 
     means = article_embeddings(scorer, pages)
@@ -75,14 +80,23 @@ def fit_page_model(scorer, pages: Sequence[Article], C: float = PAGE_C, provenan
         raise ValueError(f"the page model needs pages with and without a narrative; the {len(keep)} pages with an "
                          "eligible passage hold only one kind")
     X = np.stack([m for m in means if m is not None])
-    m = LogisticRegression(C=C, max_iter=5000).fit(X, y)
-    return {"coef": [round(float(c), 6) for c in m.coef_[0]], "intercept": round(float(m.intercept_[0]), 6),
-            "C": C, "fitted_on": {**(provenance or {}), "pages": len(keep), "carrying": int(sum(y))}}
+
+    def fit(target: list[int]) -> dict:
+        m = LogisticRegression(C=C, max_iter=5000).fit(X, target)
+        return {"coef": [round(float(c), 6) for c in m.coef_[0]], "intercept": round(float(m.intercept_[0]), 6)}
+
+    part = {**fit(y), "C": C, "fitted_on": {**(provenance or {}), "pages": len(keep), "carrying": int(sum(y))}}
+    by_narrative = {lab: [int(lab in pages[i].labels) for i in keep] for lab in narratives}
+    by_narrative = {lab: t for lab, t in by_narrative.items() if MIN_CARRYING <= sum(t) <= len(t) - MIN_CARRYING}
+    if by_narrative:
+        part["narratives"] = {lab: fit(t) for lab, t in by_narrative.items()}
+        part["fitted_on"]["carrying_each"] = {lab: sum(t) for lab, t in by_narrative.items()}
+    return part
 
 
-def page_logits(part: dict, scorer, articles: Sequence[Article]) -> list[float | None]:
-    """The page-model logit of each article (``None`` for one with no eligible passage), exactly as
-    :func:`narratives.serve.decider.article_page_logits` computes it at serving time."""
-    from narratives.serve.decider import page_logit
+def page_logits(part: dict, scorer, articles: Sequence[Article]) -> list[PageLogits | None]:
+    """The page-model logits of each article (``None`` for one with no eligible passage), exactly as
+    :func:`narratives.serve.decider.article_page_logits` computes them at serving time."""
+    from narratives.serve.decider import page_logits as logits_of
 
-    return [None if m is None else page_logit(part, m[None, :]) for m in article_embeddings(scorer, articles)]
+    return [None if m is None else logits_of(part, m[None, :]) for m in article_embeddings(scorer, articles)]

@@ -13,7 +13,14 @@ import pytest
 from click.testing import CliRunner
 
 from narratives.serve.cli import main
-from narratives.serve.decider import PAGE_FEATURE, article_page_logits, check_decider, presence_probability
+from narratives.serve.decider import (
+    PAGE_FEATURE,
+    PAGE_NARRATIVE_FEATURE,
+    PageLogits,
+    article_page_logits,
+    check_decider,
+    presence_probability,
+)
 from narratives.train.decider import fit_decider
 from narratives.train.pagemodel import fit_page_model, page_logits
 from narratives.train.teamarticles import Article
@@ -51,7 +58,8 @@ def test_page_model_separates_pages_that_carry_a_narrative_and_needs_both_kinds(
     assert part["fitted_on"] == {"split": "real-train", "pages": 12, "carrying": 6} and part["C"] == 30.0
     logits = page_logits(part, Bag(), [_article(0, CARRYING[0], {}), _article(1, PLAIN[0], {}),
                                        _article(2, "Too short.", {})])
-    assert logits[0] > 0 > logits[1] and logits[2] is None  # no passage of five words: no logit
+    assert logits[0].any > 0 > logits[1].any and logits[2] is None  # no passage of five words: no logit
+    assert "narratives" not in part and logits[0].narratives == {}  # not asked: no per-narrative models
     with pytest.raises(ValueError, match="with and without a narrative"):
         fit_page_model(Bag(), [a for a in POOL if a.labels])
     with pytest.raises(ValueError, match="has none: fit it with --evidence e5-real"):
@@ -75,7 +83,7 @@ def test_the_page_logit_is_the_same_when_fitting_and_when_scoring():
     passages = [CARRYING[0], PLAIN[0]]  # the eligible ones (five words or more), as `score` cuts the article
     fitted = page_logits(part, Bag(), [_article(0, text, {})])
     served = article_page_logits(Served({"page": part}), [passages])
-    assert served is not None and served[0] == pytest.approx(fitted[0], abs=1e-9)
+    assert served is not None and served[0].any == pytest.approx(fitted[0].any, abs=1e-9)
     assert article_page_logits(Served(None), [passages]) is None  # no page part: nothing computed
     assert article_page_logits(Served({"page": part}), [[]]) == [None]
 
@@ -99,6 +107,63 @@ def test_a_decider_with_a_page_part_has_the_page_feature_and_needs_its_logit():
         check_decider(d5)
     with pytest.raises(ValueError, match=r"page\.coef"):
         check_decider({**d, "page": {"coef": [], "intercept": 0.0}})
+
+
+SECEDING = ["Republika Srpska will hold its referendum and leave Bosnia, whatever the court says of it.",
+            "The referendum on leaving Bosnia is coming, and the court of Bosnia cannot stop Srpska."]
+TWO = [_article(i, t, {"anti_western": "promotes"} if t in CARRYING else {"rs_secession": "promotes"}
+                if t in SECEDING else {}) for i, t in enumerate((CARRYING + SECEDING + PLAIN) * 5)]
+
+
+class Words(Bag):
+    """Bag with the words that tell secession from the West's hostility."""
+
+    def embed(self, texts, langs=None):
+        words = (*WORDS, "referendum", "srpska", "leave")
+        x = np.array([[t.lower().count(w) for w in words] for t in texts], dtype=float) + 1e-3
+        return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+class ServedWords(Served):
+    embed = Words.embed
+
+
+def test_per_narrative_page_models_tell_which_narrative_a_page_carries():
+    part = fit_page_model(Words(), TWO, narratives=["anti_western", "rs_secession", "genocide_denial"])
+    # genocide_denial: no page carries it (fewer than MIN_CARRYING), so it has no model and reads `page`
+    assert sorted(part["narratives"]) == ["anti_western", "rs_secession"]
+    assert part["fitted_on"]["carrying_each"] == {"anti_western": 10, "rs_secession": 10}
+    west, secede, plain = page_logits(part, Words(), [_article(0, CARRYING[1], {}), _article(1, SECEDING[1], {}),
+                                                      _article(2, PLAIN[1], {})])
+    assert west.of("anti_western") > 0 > west.of("rs_secession") and secede.of("rs_secession") > 0 > secede.of("anti_western")
+    assert plain.of("anti_western") < 0 and plain.of("rs_secession") < 0 and plain.of("genocide_denial") == plain.any
+    served = article_page_logits(ServedWords({"page": part}), [[CARRYING[1]]])
+    assert served is not None and served[0].narratives["rs_secession"] == pytest.approx(west.narratives["rs_secession"])
+
+
+def test_a_decider_with_per_narrative_page_models_reads_each_narratives_own_logit():
+    hi = [{"scores": {"a": 0.7, "b": 0.7}, "stance_score": 0.9}] * 2
+    # the passage scores and the any-narrative logit are the same on every page: only the per-narrative logit says
+    scored = [(hi, [0, 1], {"a": "promotes"}), (hi, [0, 1], {"b": "promotes"})] * 6
+    pages = [PageLogits(2.0, {"a": 3.0, "b": -3.0}), PageLogits(2.0, {"a": -3.0, "b": 3.0})] * 6
+    part = {"coef": [1.0], "intercept": 0.0, "narratives": {"a": {"coef": [1.0], "intercept": 0.0},
+                                                            "b": {"coef": [-1.0], "intercept": 0.0}}}
+    d = fit_decider(scored, ["a", "b"], {"a": 0.5, "b": 0.5}, C=10.0, stance=False, page=part, pages=pages)
+    assert d["presence_features"][-2:] == [PAGE_FEATURE, PAGE_NARRATIVE_FEATURE] and len(d["presence"]["coef"]) == 7
+    assert check_decider(d) is d and d["presence"]["coef"][-1] > 0
+    p = [presence_probability(d, [0.7, 0.7], [0, 1], 0.5, lab, page=pages[0]) for lab in ("a", "b")]
+    assert p[0] > 0.5 > p[1]
+    bad = {**part, "narratives": {"a": {"coef": [1.0, 2.0], "intercept": 0.0}}}
+    with pytest.raises(ValueError, match=r"page\.narratives\.a: expected coef \(1 numbers"):
+        check_decider({**d, "page": bad})
+
+
+def test_page_narratives_need_the_page_model():
+    from narratives.train.deciderplan import DeciderOptions
+
+    with pytest.raises(ValueError, match="per-narrative page models are part of the page model"):
+        DeciderOptions(page_model=False, page_narratives=True)
+    assert DeciderOptions(page_model=None, page_narratives=True).page_narratives
 
 
 def _pool(rp, cached: bool = True) -> list[dict]:
@@ -179,7 +244,7 @@ def test_score_reads_the_page_model_of_a_frozen_embedding_model(e5_model, tmp_pa
     clf = load_model(str(out))
     item = {"id": "a", "text": "The West and NATO surround Serbia and take Kosovo from it.\n\n" * 3}
     (logit,) = article_page_logits(clf, [[item["text"].split("\n\n")[0]] * 3]) or [None]
-    assert logit is not None and np.isfinite(logit)
+    assert logit is not None and np.isfinite(logit.any)
     always = {**d, "presence": {**d["presence"], "coef": [0, 0, 0, 0, 0, 1.0], "intercept": 0.0, "offsets": {}},
               "page": {**d["page"], "intercept": 50.0}}
     never = {**always, "page": {**d["page"], "intercept": -50.0}}
