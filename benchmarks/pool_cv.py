@@ -34,6 +34,7 @@ from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+HEADS_KEY = "heads.key"  # beside a fold's heads: what they were fitted from (heads_key)
 
 
 def deal_folds(pages: list[dict], folds: int, seed: int) -> list[list[dict]]:
@@ -57,15 +58,26 @@ def deal_folds(pages: list[dict], folds: int, seed: int) -> list[list[dict]]:
     return out
 
 
-def fold_tree(work: Path, real: Path, labels: Path, held: list[dict]) -> Path:
+def fold_tree(work: Path, real: Path, labels: Path, held: list[dict], keep: tuple[str, ...] = ()) -> Path:
     """A tree for one fold: ``labels`` linked, ``real`` copied with the pool less ``held`` in one pool file and
-    ``held`` in a hold-out file. Returns the tree's root (its ``real`` folder is ``root / "real"``)."""
+    ``held`` in a hold-out file. Returns the tree's root (its ``real`` folder is ``root / "real"``). An earlier
+    tree there is replaced, except its entries named in ``keep`` (the fold's heads and their key, to reuse them)."""
     from narratives.train.realpages import file_split
 
     held_ids = {p["id"] for p in held}
+    aside = work.parent / f".{work.name}-kept"
+    shutil.rmtree(aside, ignore_errors=True)
+    for name in keep:
+        if (work / name).exists():
+            aside.mkdir(parents=True, exist_ok=True)
+            (work / name).rename(aside / name)
     if work.exists():
         shutil.rmtree(work)
     (work / "real").mkdir(parents=True)
+    if aside.exists():
+        for entry in aside.iterdir():
+            entry.rename(work / entry.name)
+        aside.rmdir()
     (work / "labels").symlink_to(labels.resolve(), target_is_directory=True)
     pool: list[str] = []
     for f in sorted(real.glob("*.jsonl")):
@@ -79,6 +91,23 @@ def fold_tree(work: Path, real: Path, labels: Path, held: list[dict]) -> Path:
     (work / "real" / "holdout_cv.jsonl").write_text(
         "".join(json.dumps({**p, "split": "holdout"}, ensure_ascii=False) + "\n" for p in held), encoding="utf-8")
     return work
+
+
+def heads_key(root: Path, train_args: list[str]) -> str:
+    """What a fold's heads were fitted from: the fold tree's pool and hold-out files, every label file and the
+    training arguments (sha256). Heads saved under the same key can be reused (``--reuse-heads``).
+
+    >>> import tempfile
+    >>> t = Path(tempfile.mkdtemp()); (t / "real").mkdir(); (t / "labels").mkdir()
+    >>> heads_key(t, ["--set", "C=8"]) != heads_key(t, [])
+    True
+    """
+    import hashlib
+
+    h = hashlib.sha256(json.dumps(train_args).encode("utf-8"))
+    for f in sorted([*(root / "real").glob("*.jsonl"), *(p for p in (root / "labels").rglob("*") if p.is_file())]):
+        h.update(f"{f.relative_to(root)}\n".encode() + f.read_bytes())
+    return h.hexdigest()
 
 
 def _run(args: list[str], log) -> None:
@@ -113,27 +142,39 @@ def main(argv: list[str] | None = None) -> dict:
                     help="arguments added to `narratives decider fit` (space-separated; repeat to compare several "
                          "over the same heads; '' is the shipped decider) [''], e.g. --decider-variant=--page-narratives")
     ap.add_argument("--work", type=Path, default=None, help="where the fold trees go [a temporary folder]")
+    ap.add_argument("--reuse-heads", action="store_true",
+                    help="with --work, keep each fold's heads from an earlier run when they were fitted on the same "
+                         "pool, labels and training arguments (to compare decider variants in minutes)")
     ap.add_argument("--out", type=Path, default=None, help="write the figures (and every error) as JSON here")
     a = ap.parse_args(argv)
+    if a.reuse_heads and a.work is None:
+        ap.error("--reuse-heads needs --work (the folder whose fold trees hold the heads)")
     cutoffs = a.cutoff or [0.5]
     variants = a.variants or [""]
     settings = [(v, c) for v in variants for c in cutoffs]  # each keyed "cutoff" or "cutoff variant" in the output
-    key = {s: f"{s[1]} {s[0]}".strip() for s in settings}
+    name_of = {s: f"{s[1]} {s[0]}".strip() for s in settings}
     pool = [r for r in load_references(a.real) if r.page.split == "train"]
     texts = cached_texts(pool)  # a partial cache fails here, naming every missing page
     pages = [r.page.model_dump() for r in pool]
     folds = deal_folds(pages, a.folds, a.seed)
     work = a.work or Path(tempfile.mkdtemp(prefix="pool_cv_"))
     by_id = {r.page.id: r for r in pool}
-    records: dict[str, dict[str, dict]] = {key[s]: {} for s in settings}
+    records: dict[str, dict[str, dict]] = {name_of[s]: {} for s in settings}
     labels: list[str] = []
+    reused = 0
     for k, held in enumerate(tqdm(folds, desc="folds", file=sys.stderr)):
-        root = fold_tree(work / f"fold{k}", a.real, a.labels, held)
+        root = fold_tree(work / f"fold{k}", a.real, a.labels, held, keep=("heads", HEADS_KEY) if a.reuse_heads else ())
         heads = root / "heads"
         extra = [x for kv in a.train_set for x in ("--set", kv)]
-        _run(["train", "--kind", "e5", "--set", "onnx=int8", *extra, "--real-negatives", "--real-positives", "--decider",
-              "--reference", "baseline", "--labels", str(root / "labels"), "--real", str(root / "real"),
-              "--out", str(heads)], sys.stderr)
+        fitted_from = heads_key(root, extra)
+        if a.reuse_heads and (root / HEADS_KEY).is_file() and (root / HEADS_KEY).read_text() == fitted_from:
+            reused += 1
+        else:
+            shutil.rmtree(heads, ignore_errors=True)
+            _run(["train", "--kind", "e5", "--set", "onnx=int8", *extra, "--real-negatives", "--real-positives",
+                  "--decider", "--reference", "baseline", "--labels", str(root / "labels"), "--real", str(root / "real"),
+                  "--out", str(heads)], sys.stderr)
+            (root / HEADS_KEY).write_text(fitted_from)
         held_refs = [by_id[p["id"]] for p in held]
         for n, (variant, c) in enumerate(settings):
             model = root / f"decided-{n}"
@@ -142,8 +183,10 @@ def main(argv: list[str] | None = None) -> dict:
             clf = load_model(str(model))
             labels = list(clf.labels_)
             for ref, rec in zip(held_refs, score_pages(held_refs, texts, model=clf)):
-                records[key[(variant, c)]][ref.page.id] = rec
+                records[name_of[(variant, c)]][ref.page.id] = rec
     refs = [by_id[p["id"]] for fold in folds for p in fold]
+    if reused:
+        print(f"heads reused in {reused} of {a.folds} folds (--reuse-heads)", file=sys.stderr)
     out = {"pages": len(refs), "folds": a.folds, "seed": a.seed, "train_set": a.train_set, "cutoffs": {
         k: figures_with_slices(refs, [records[k][r.page.id] for r in refs], labels) for k in records}}
     if a.out:

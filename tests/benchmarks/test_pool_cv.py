@@ -57,3 +57,27 @@ def test_a_fold_tree_holds_the_rest_of_the_pool_and_the_fold_as_hold_out(tmp_pat
     assert sorted(by_split["train"]) == sorted(p["id"] for p in pool if p not in (pool[1], pool[4]))
     assert sorted(by_split["holdout"]) == sorted([pool[1]["id"], pool[4]["id"]])
     assert sorted(by_split) == ["dev", "holdout", "test", "train"]  # the other held-out sets stay out
+
+
+def test_a_rebuilt_fold_tree_keeps_its_heads_only_when_asked_and_their_key_follows_the_pool(tmp_path):
+    mod = _module()
+    real, labels = tmp_path / "real", tmp_path / "labels"
+    real.mkdir()
+    labels.mkdir()
+    (labels / "team.jsonl").write_text("{}\n", encoding="utf-8")
+    pool = [_page(i, "train") for i in range(6)]
+    (real / "train_a.jsonl").write_text("".join(json.dumps(r) + "\n" for r in pool), encoding="utf-8")
+    root = mod.fold_tree(tmp_path / "work", real, labels, held=pool[:2])
+    key = mod.heads_key(root, [])
+    (root / "heads").mkdir()
+    (root / "heads" / "config.json").write_text("{}", encoding="utf-8")
+    (root / mod.HEADS_KEY).write_text(key, encoding="utf-8")
+    root = mod.fold_tree(tmp_path / "work", real, labels, held=pool[:2], keep=("heads", mod.HEADS_KEY))
+    assert (root / "heads" / "config.json").is_file() and (root / mod.HEADS_KEY).read_text(encoding="utf-8") == key
+    assert mod.heads_key(root, []) == key
+    assert mod.heads_key(root, ["--set", "C=8"]) != key  # other training arguments: other heads
+    other = mod.fold_tree(tmp_path / "work", real, labels, held=pool[2:4], keep=("heads", mod.HEADS_KEY))
+    assert mod.heads_key(other, []) != key  # another fold: the key tells the kept heads are not its own
+    (labels / "team.jsonl").write_text("{}\n{}\n", encoding="utf-8")
+    assert mod.heads_key(mod.fold_tree(tmp_path / "work", real, labels, held=pool[:2]), []) != key  # labels changed
+    assert not (tmp_path / "work" / "heads").exists()  # not asked to keep: a fresh tree
