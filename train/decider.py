@@ -221,6 +221,9 @@ def card_section(decider: dict | None) -> list[str]:
                   f"training pool ({pf.get('carrying', '?')} carrying a narrative; references digest "
                   f"`{str(pf.get('references_sha256', ''))[:12]}`), that says whether a page carries any narrative. "
                   "See `narratives.train.pagemodel`.", ""]
+        if page.get("narratives"):
+            lines[-2] += (f" Its `page_narrative` feature is the logit of one such model per narrative, fitted on the "
+                          f"same pages ({', '.join(page['narratives'])}; a narrative without one reads `page`).")
     if p.get("offsets"):
         lines += ["| narrative | offset |", "|---|---|", *[f"| {k} | {v:+.2f} |" for k, v in p["offsets"].items()], ""]
     st = decider.get("stance")

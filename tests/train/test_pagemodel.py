@@ -252,3 +252,14 @@ def test_score_reads_the_page_model_of_a_frozen_embedding_model(e5_model, tmp_pa
     attach_decider(out, never, tmp_path / "never")
     assert next(score_articles([item], model=load_model(str(tmp_path / "always"))))["narratives"]
     assert next(score_articles([item], model=load_model(str(tmp_path / "never"))))["narratives"] == []
+
+
+def test_the_card_names_the_per_narrative_page_models():
+    from narratives.train.decider import card_section
+
+    part = fit_page_model(Words(), TWO, narratives=["anti_western", "rs_secession"])
+    d = {"version": 1, "presence": {"coef": [1.0] * 7, "intercept": 0.0, "cutoff": 0.5}, "page": part}
+    text = "\n".join(card_section(check_decider(d)))
+    assert "`page_narrative` feature" in text and "anti_western, rs_secession" in text
+    assert "`page_narrative`" not in "\n".join(card_section({**d, "page": {k: v for k, v in part.items()
+                                                                          if k != "narratives"}}))
