@@ -21,7 +21,7 @@ pages alone (5 folds, ROC AUC 0.911 at 30 against 0.901-0.908 at 3, 10 and 100),
 >>> pages = [Article(str(i), t, "en", lab, "x", "real-train", "f:1") for i, (t, lab) in enumerate(
 ...     [("the big claim is told here", {"a": "promotes"}), ("the weather was mild today", {})] * 3)]
 >>> part = fit_page_model(Enc(), pages, C=30.0)
->>> part["fitted_on"]["pages"], page_logits(part, Enc(), pages[:2])[0] > 0 > page_logits(part, Enc(), pages[:2])[1]
+>>> part["fitted_on"]["pages"], page_logits(part, Enc(), pages[:2])[0].any > 0 > page_logits(part, Enc(), pages[:2])[1].any
 (6, True)
 """
 from __future__ import annotations
