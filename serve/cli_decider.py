@@ -75,9 +75,12 @@ def _errors() -> tuple[type[Exception], ...]:
 @click.option("--page-narratives/--no-page-narratives", default=None,
               help="With the page model, also fit one page model per narrative, read by the page_narrative feature "
                    "[default: as for training, no].")
+@click.option("--page-blend", type=click.FloatRange(min=0), default=None, metavar="W",
+              help="With --page-narratives, add W times each narrative's page logit to its presence logit after the "
+                   "decider, instead of reading it as a decider feature [default: as for training, not so].")
 @click.option("--evidence", default=None, metavar="MODEL", help=EVIDENCE_HELP)
 def decider_fit(model, out, articles, cutoff, C, stance, team_splits, real_dev, real_pool, real_path, per_narrative,
-                stance_source, page_model, page_narratives, evidence):
+                stance_source, page_model, page_narratives, page_blend, evidence):
     """Score the team articles (and the real pages' dev half) with MODEL, fit the decider, and write MODEL plus
     the decider to --out (a new model version; the weights are unchanged). Prints the decider.
 
@@ -91,7 +94,7 @@ def decider_fit(model, out, articles, cutoff, C, stance, team_splits, real_dev, 
     given = {"C": C, "cutoff": cutoff, "stance": stance, "per_narrative": per_narrative,
              "team_splits": tuple(team_splits) or None, "real_dev": real_dev, "real_pool": real_pool, "articles": articles,
              "real": real_path, "stance_source": stance_source, "page_model": page_model,
-             "page_narratives": page_narratives}
+             "page_narratives": page_narratives, "page_blend": page_blend}
     try:
         clf = load_model(model)
         options = fit_settings(clf, given, evidence)
@@ -100,7 +103,8 @@ def decider_fit(model, out, articles, cutoff, C, stance, team_splits, real_dev, 
                    f"stance from {_source(options.stance_source) if options.stance else 'the passage rule'}, passage "
                    f"scores of {options.evidence or 'the model itself'}, page model "
                    f"{'auto (when the cache holds the training pool)' if options.page_model is None else options.page_model}"
-                   + (", per narrative too" if options.page_narratives else ""),
+                   + (", per narrative too" if options.page_narratives else "")
+                   + (f", blended at weight {options.page_blend}" if options.page_blend is not None else ""),
                    err=True)
         fitted = fit_planned(clf, plan_decider(options, tuple(clf.labels_), log=sys.stderr), clf.model_hash_)
         h = attach_decider(clf.path_, fitted.config, out, fitted.files)
@@ -134,11 +138,12 @@ def decider_fit(model, out, articles, cutoff, C, stance, team_splits, real_dev, 
               default=("passages",), show_default=True,
               help="Where the stance part reads an article's stance (repeat to compare; article_text fits the "
                    "article stance model in every fold, with the real training pool when the cache holds it).")
-@click.option("--page-model", "page_models", multiple=True, type=click.Choice(["off", "on", "narratives"]),
+@click.option("--page-model", "page_models", multiple=True, type=click.Choice(["off", "on", "narratives", "blend"]),
               default=("off",), show_default=True,
               help="Without or with the page feature (repeat to compare; on fits the page model once on the real "
                    "training pool, which the cache must hold, in the embedding space of the model the decider reads; "
-                   "narratives adds the per-narrative page models and their page_narrative feature).")
+                   "narratives adds the per-narrative page models and their page_narrative feature; blend adds them "
+                   "to the decider's logit at weight 1, as decider fit --page-blend 1 does).")
 @click.option("--evidence", default=None, metavar="MODEL",
               help="Decide from MODEL's passage scores and thresholds, as a decider fitted with --evidence MODEL "
                    "does (the passage-rule and no-stance rows then read MODEL's passages too, where serving shows "
@@ -180,12 +185,13 @@ def decider_cv(model, articles, Cs, cutoffs, folds, fold_seeds, stances, per_nar
         click.echo(f"article stance model: fitted once on the team articles and {text_pool} pool pages that carry a "
                    "narrative" + ("" if text_pool else " (the cache lacks the pool: training would not fit this "
                                   "model, see --stance-source)"))
-    click.echo("decider    C      cutoff  stance        page  macro-F1  negatives flagged  stance acc  non-English F1  objective")
+    click.echo("decider    C      cutoff  stance        page   macro-F1  negatives flagged  stance acc  "
+               "non-English F1  objective")
     for r in rows:
         st = "" if "stance" not in r else r.get("stance_source", "passages") if r["stance"] else "False"
-        page = {True: "on", False: "off", "narratives": "narr"}.get(
+        page = {True: "on", False: "off", "narratives": "narr", "blend": "blend"}.get(
             r.get("page_model", False) if r["decider"] != "none" else None, "")
-        click.echo(f"{r['decider']:<10} {r.get('C', ''):<6} {r.get('cutoff', ''):<7} {st:<13} {page:<5} "
+        click.echo(f"{r['decider']:<10} {r.get('C', ''):<6} {r.get('cutoff', ''):<7} {st:<13} {page:<6} "
                    f"{r['macro_f1']:<9} "
                    f"{r['negatives_flagged']:<18} {r['stance_accuracy']:<11} {r['non_english_macro_f1']!s:<15} "
                    f"{r['objective']}")

@@ -34,6 +34,10 @@ A page part that also holds ``narratives`` (narrative id -> ``{"coef": [...], "i
 ``page_narrative``: the logit of that narrative's own page model over the same mean (one logistic regression per
 narrative, fitted on the same pages), so the decider can tell a page about Dodik that carries secession from one
 that carries the West's hostility. A narrative with no model of its own (added after fitting) reads ``page`` there.
+A page part with ``blend`` (a weight ``w``) instead leaves ``page_narrative`` out of the decider and adds ``w`` times
+that logit to the narrative's presence logit after the decider: a product of two experts (the decider's odds times
+the page model's odds to the power ``w``), fitted apart, so the page models' weight is not learned on the few
+articles the decider is fitted on.
 
 >>> d = {"version": 1, "presence": {"coef": [1.0, 0, 0, 0, 0], "intercept": 0.0, "cutoff": 0.5}}
 >>> check_decider(d) is d
@@ -145,6 +149,11 @@ def _check_page(page: object) -> dict | None:
                     or not all(isinstance(v, (int, float)) and math.isfinite(v) for v in c)):
                 raise ValueError(f"article_decider.page.narratives.{lab}: expected coef ({len(coef)} numbers, as the "
                                  "page model's) and an intercept")
+    if "blend" in page:
+        w = page["blend"]
+        if not by_narrative or not isinstance(w, (int, float)) or not math.isfinite(w) or w < 0:
+            raise ValueError(f"article_decider.page.blend: expected a number >= 0 beside per-narrative page models "
+                             f"(narratives), got {w!r}" + ("" if by_narrative else " without them"))
     return page
 
 
@@ -153,10 +162,12 @@ def page_features(page: dict | None) -> tuple[str, ...]:
 
     >>> page_features(None), page_features({"coef": [1.0], "intercept": 0.0, "narratives": {"a": {}}})
     ((), ('page', 'page_narrative'))
+    >>> page_features({"coef": [1.0], "intercept": 0.0, "narratives": {"a": {}}, "blend": 1.0})
+    ('page',)
     """
     if page is None:
         return ()
-    return (PAGE_FEATURE,) + ((PAGE_NARRATIVE_FEATURE,) if page.get("narratives") else ())
+    return (PAGE_FEATURE,) + ((PAGE_NARRATIVE_FEATURE,) if page.get("narratives") and "blend" not in page else ())
 
 
 class PageLogits(NamedTuple):
@@ -212,6 +223,9 @@ def presence_probability(d: dict, scores: Sequence[float], eligible: Sequence[in
     >>> d2 = {**d, "page": {"coef": [1.0], "intercept": 0.0}, "presence": {"coef": [1.0, 0, 0, 0, 0, 1.0], "intercept": 0.0}}
     >>> round(presence_probability(d2, [0.9], [0], 0.5, "a", page=-2.2), 2)
     0.5
+    >>> d3 = {**d2, "page": {"coef": [1.0], "intercept": 0.0, "narratives": {"a": {}}, "blend": 1.0}}
+    >>> round(presence_probability(d3, [0.9], [0], 0.5, "a", page=PageLogits(0.0, {"a": -2.2})), 2)
+    0.5
     """
     part = d["presence"]
     offset = float(part.get("offsets", {}).get(narrative, 0.0)) if narrative is not None else 0.0
@@ -221,7 +235,9 @@ def presence_probability(d: dict, scores: Sequence[float], eligible: Sequence[in
             raise ValueError("article_decider.page: the decider reads the article's page-model logit, and none was given")
         logits = as_page_logits(page)
         x.append(logits.any)
-        if d["page"].get("narratives"):
+        if "blend" in d["page"]:
+            offset += float(d["page"]["blend"]) * logits.of(narrative)
+        elif d["page"].get("narratives"):
             x.append(logits.of(narrative))
     return _linear(part, x, offset)
 

@@ -27,6 +27,8 @@ from narratives.serve.decider import PageLogits
 from .decider import Scored, fit_decider, split_and_score
 from .teamarticles import Article
 
+PAGE_BLEND = 1.0  # the weight of the per-narrative page logits in a ``blend`` setting (a product of two experts)
+
 
 def objective(fig: dict) -> float:
     """Mean of macro-F1, 1 - negatives flagged and stance accuracy (rounded to 4 places)."""
@@ -87,7 +89,8 @@ def cross_validate(clf, team: Sequence[Article], real: Sequence[Article], Cs: Se
     ``page_models`` holding ``True`` adds settings with the ``page`` feature: the page model
     (:mod:`narratives.train.pagemodel`) is fitted once on ``page_pool`` (the training pool, never a dev page),
     so it is the same in every fold; ``"narratives"`` adds settings whose page part also has one model per narrative
-    (the ``page_narrative`` feature), fitted on the same pages."""
+    (the ``page_narrative`` feature), fitted on the same pages; ``"blend"`` adds settings where those models'
+    logits are added to the decider's at weight :data:`PAGE_BLEND` instead (the page part's ``blend``)."""
     from .realeval import page_figures
 
     if len(real) < folds:
@@ -113,9 +116,10 @@ def cross_validate(clf, team: Sequence[Article], real: Sequence[Article], Cs: Se
     if any(page_models):
         from .pagemodel import fit_page_model, page_logits
 
-        full = fit_page_model(clf, page_pool, page_C, narratives=labels if "narratives" in page_models else ())
+        full = fit_page_model(clf, page_pool, page_C, narratives=labels if {"narratives", "blend"} & set(page_models) else ())
         for setting in (m for m in page_models if m):
-            part = full if setting == "narratives" else {k: v for k, v in full.items() if k != "narratives"}
+            part = ({**full, "blend": PAGE_BLEND} if setting == "blend" else full if setting == "narratives"
+                    else {k: v for k, v in full.items() if k != "narratives"})
             page_parts[setting] = (part, page_logits(part, clf, team), page_logits(part, clf, real))
     text_model = None  # the article stance model: fitted once, on no dev page, so the same in every fold
     if any(stance and source == "article_text" for _, _, stance, source, _ in settings):

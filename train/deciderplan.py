@@ -45,7 +45,9 @@ class DeciderOptions(BaseModel):
     a page-level model fitted on the training pool with ``page_C``, over the embeddings of the model the decider
     reads): ``True`` requires the pool in the cache, ``None`` uses it when the cache holds the pool and says
     which, ``False`` leaves it out. ``page_narratives``: the page part also holds one page model per narrative, read
-    by the ``page_narrative`` feature (with the page model only). The test half is never read."""
+    by the ``page_narrative`` feature (with the page model only). ``page_blend``: with ``page_narratives``, the
+    per-narrative page logits are not a decider feature but added, times this weight, to each narrative's presence
+    logit after the decider (:mod:`narratives.serve.decider`, ``blend``). The test half is never read."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     C: float = Field(default=10.0, gt=0)
@@ -63,12 +65,15 @@ class DeciderOptions(BaseModel):
     page_model: bool | None = False
     page_C: float = Field(default=30.0, gt=0)
     page_narratives: bool = False
+    page_blend: float | None = Field(default=None, ge=0)
 
     @model_validator(mode="after")
     def _page_narratives_need_the_page_model(self) -> DeciderOptions:
         if self.page_narratives and self.page_model is False:
             raise ValueError("page_narratives: the per-narrative page models are part of the page model; "
                              "ask for it too (--page-model)")
+        if self.page_blend is not None and not self.page_narratives:
+            raise ValueError("page_blend: it weighs the per-narrative page models; ask for them too (--page-narratives)")
         return self
 
 
@@ -414,6 +419,8 @@ def fit_planned(clf, plan: DeciderPlan, base_model_hash: str | None = None) -> F
 
         page = fit_page_model(scorer, plan.page_pool, o.page_C, plan.page_provenance(),
                               narratives=list(clf.labels_) if o.page_narratives else ())
+        if o.page_blend is not None and page.get("narratives"):
+            page["blend"] = o.page_blend
         pages = page_logits(page, scorer, fitted_on)
     d = fit_decider(scored, list(clf.labels_), dict(scorer.thresholds_), cutoff=o.cutoff, C=o.C, stance=o.stance,
                     provenance=plan.provenance(base_model_hash), per_narrative=o.per_narrative,

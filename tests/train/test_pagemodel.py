@@ -263,3 +263,30 @@ def test_the_card_names_the_per_narrative_page_models():
     assert "`page_narrative` feature" in text and "anti_western, rs_secession" in text
     assert "`page_narrative`" not in "\n".join(card_section({**d, "page": {k: v for k, v in part.items()
                                                                           if k != "narratives"}}))
+
+
+def test_a_blended_page_part_adds_each_narratives_logit_after_the_decider_at_its_weight():
+    import math
+
+    from narratives.train.decider import card_section
+    from narratives.train.deciderplan import DeciderOptions
+
+    hi = [{"scores": {"a": 0.7, "b": 0.7}, "stance_score": 0.9}] * 2
+    scored = [(hi, [0, 1], {"a": "promotes"}), (hi, [0, 1], {})] * 6
+    pages = [PageLogits(1.0, {"a": 3.0, "b": -3.0}), PageLogits(-1.0, {"a": -3.0, "b": -3.0})] * 6
+    part = {"coef": [1.0], "intercept": 0.0, "blend": 0.5,
+            "narratives": {"a": {"coef": [1.0], "intercept": 0.0}, "b": {"coef": [-1.0], "intercept": 0.0}}}
+    d = fit_decider(scored, ["a", "b"], {"a": 0.5, "b": 0.5}, C=10.0, stance=False, page=part, pages=pages)
+    # the per-narrative logit is no decider feature: the page feature is the last one, and the weight is fixed
+    assert d["presence_features"][-1] == PAGE_FEATURE and PAGE_NARRATIVE_FEATURE not in d["presence_features"]
+    assert check_decider(d) is d and len(d["presence"]["coef"]) == 6
+    z = {lab: math.log(p / (1 - p)) for lab, p in
+         ((lab, presence_probability(d, [0.7, 0.7], [0, 1], 0.5, lab, page=pages[0])) for lab in ("a", "b"))}
+    offsets = d["presence"].get("offsets", {})
+    assert z["a"] - z["b"] - (offsets.get("a", 0.0) - offsets.get("b", 0.0)) == pytest.approx(0.5 * 6.0, abs=1e-6)
+    for bad in ({k: v for k, v in part.items() if k != "narratives"}, {**part, "blend": -1.0}, {**part, "blend": "x"}):
+        with pytest.raises(ValueError, match=r"page\.blend"):
+            check_decider({**d, "page": bad})
+    with pytest.raises(ValueError, match="page_blend: it weighs the per-narrative page models"):
+        DeciderOptions(page_model=True, page_blend=1.0)
+    assert "added at weight 0.5" in "\n".join(card_section(d))
