@@ -114,11 +114,11 @@ def cross_validate(clf, team: Sequence[Article], real: Sequence[Article], Cs: Se
                 in product(Cs, cutoffs, stances, stance_sources, page_models) if stance or source == stance_sources[0]]
     page_parts: dict = {}  # page setting -> (page part, team articles' logits, dev pages' logits)
     if any(page_models):
-        from .pagemodel import fit_page_model, page_logits
+        from .pagemodel import blended, fit_page_model, page_logits
 
         full = fit_page_model(clf, page_pool, page_C, narratives=labels if {"narratives", "blend"} & set(page_models) else ())
         for setting in (m for m in page_models if m):
-            part = ({**full, "blend": PAGE_BLEND} if setting == "blend" else full if setting == "narratives"
+            part = (blended(full, PAGE_BLEND) if setting == "blend" else full if setting == "narratives"
                     else {k: v for k, v in full.items() if k != "narratives"})
             page_parts[setting] = (part, page_logits(part, clf, team), page_logits(part, clf, real))
     text_model = None  # the article stance model: fitted once, on no dev page, so the same in every fold

@@ -415,12 +415,12 @@ def fit_planned(clf, plan: DeciderPlan, base_model_hash: str | None = None) -> F
     stance_model = fit_article_stance(plan.stance_articles()) if o.stance and o.stance_source == "article_text" else None
     page = pages = None
     if o.page_model:
-        from .pagemodel import fit_page_model, page_logits
+        from .pagemodel import blended, fit_page_model, page_logits
 
         page = fit_page_model(scorer, plan.page_pool, o.page_C, plan.page_provenance(),
                               narratives=list(clf.labels_) if o.page_narratives else ())
-        if o.page_blend is not None and page.get("narratives"):
-            page["blend"] = o.page_blend
+        if o.page_blend is not None:
+            page = blended(page, o.page_blend)
         pages = page_logits(page, scorer, fitted_on)
     d = fit_decider(scored, list(clf.labels_), dict(scorer.thresholds_), cutoff=o.cutoff, C=o.C, stance=o.stance,
                     provenance=plan.provenance(base_model_hash), per_narrative=o.per_narrative,

@@ -100,3 +100,22 @@ def page_logits(part: dict, scorer, articles: Sequence[Article]) -> list[PageLog
     from narratives.serve.decider import page_logits as logits_of
 
     return [None if m is None else logits_of(part, m[None, :]) for m in article_embeddings(scorer, articles)]
+
+
+def blended(part: dict, weight: float) -> dict:
+    """``part`` with its per-narrative page models blended after the decider at ``weight`` (the page part's
+    ``blend``, :mod:`narratives.serve.decider`); raises ``ValueError`` when no narrative has a model of its own,
+    rather than fitting a decider that silently ignores the weight.
+
+    >>> one = {"coef": [1.0], "intercept": 0.0}
+    >>> blended({**one, "narratives": {"a": one}}, 1.0)["blend"]
+    1.0
+    >>> blended(one, 1.0)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: page_blend: no narrative has a page model of its own (each needs at least 10 pool pages ...
+    """
+    if not part.get("narratives"):
+        raise ValueError(f"page_blend: no narrative has a page model of its own (each needs at least {MIN_CARRYING} "
+                         "pool pages that carry it and as many that do not)")
+    return {**part, "blend": float(weight)}
