@@ -235,10 +235,9 @@ def presence_probability(d: dict, scores: Sequence[float], eligible: Sequence[in
             raise ValueError("article_decider.page: the decider reads the article's page-model logit, and none was given")
         logits = as_page_logits(page)
         x.append(logits.any)
-        if "blend" in d["page"]:
-            offset += float(d["page"]["blend"]) * logits.of(narrative)
-        elif d["page"].get("narratives"):
+        if PAGE_NARRATIVE_FEATURE in page_features(d["page"]):
             x.append(logits.of(narrative))
+        offset += float(d["page"].get("blend", 0.0)) * logits.of(narrative)
     return _linear(part, x, offset)
 
 

@@ -221,13 +221,12 @@ def card_section(decider: dict | None) -> list[str]:
                   f"training pool ({pf.get('carrying', '?')} carrying a narrative; references digest "
                   f"`{str(pf.get('references_sha256', ''))[:12]}`), that says whether a page carries any narrative. "
                   "See `narratives.train.pagemodel`.", ""]
-        if page.get("narratives") and "blend" in page:
-            lines[-2] += (f" It also holds one such model per narrative, fitted on the same pages "
-                          f"({', '.join(page['narratives'])}; a narrative without one reads `page`), whose logit is "
-                          f"added at weight {page['blend']} to the narrative's presence logit after the decider.")
-        elif page.get("narratives"):
-            lines[-2] += (f" Its `page_narrative` feature is the logit of one such model per narrative, fitted on the "
-                          f"same pages ({', '.join(page['narratives'])}; a narrative without one reads `page`).")
+        if page.get("narratives"):
+            each = (f"one such model per narrative, fitted on the same pages ({', '.join(page['narratives'])}; a "
+                    "narrative without one reads `page`)")
+            lines[-2] += (f" It also holds {each}, whose logit is added at weight {page['blend']} to the narrative's "
+                          "presence logit after the decider." if "blend" in page
+                          else f" Its `page_narrative` feature is the logit of {each}.")
     if p.get("offsets"):
         lines += ["| narrative | offset |", "|---|---|", *[f"| {k} | {v:+.2f} |" for k, v in p["offsets"].items()], ""]
     st = decider.get("stance")

@@ -114,13 +114,14 @@ def cross_validate(clf, team: Sequence[Article], real: Sequence[Article], Cs: Se
                 in product(Cs, cutoffs, stances, stance_sources, page_models) if stance or source == stance_sources[0]]
     page_parts: dict = {}  # page setting -> (page part, team articles' logits, dev pages' logits)
     if any(page_models):
-        from .pagemodel import blended, fit_page_model, page_logits
+        from .pagemodel import article_embeddings, blended, fit_page_model, logits_of_means
 
         full = fit_page_model(clf, page_pool, page_C, narratives=labels if {"narratives", "blend"} & set(page_models) else ())
+        team_means, real_means = article_embeddings(clf, team), article_embeddings(clf, real)  # once for all settings
         for setting in (m for m in page_models if m):
             part = (blended(full, PAGE_BLEND) if setting == "blend" else full if setting == "narratives"
                     else {k: v for k, v in full.items() if k != "narratives"})
-            page_parts[setting] = (part, page_logits(part, clf, team), page_logits(part, clf, real))
+            page_parts[setting] = (part, logits_of_means(part, team_means), logits_of_means(part, real_means))
     text_model = None  # the article stance model: fitted once, on no dev page, so the same in every fold
     if any(stance and source == "article_text" for _, _, stance, source, _ in settings):
         from .deciderplan import fit_article_stance

@@ -97,9 +97,19 @@ def fit_page_model(scorer, pages: Sequence[Article], C: float = PAGE_C, provenan
 def page_logits(part: dict, scorer, articles: Sequence[Article]) -> list[PageLogits | None]:
     """The page-model logits of each article (``None`` for one with no eligible passage), exactly as
     :func:`narratives.serve.decider.article_page_logits` computes them at serving time."""
+    return logits_of_means(part, article_embeddings(scorer, articles))
+
+
+def logits_of_means(part: dict, means: Sequence[np.ndarray | None]) -> list[PageLogits | None]:
+    """:func:`page_logits` from each article's mean embedding (:func:`article_embeddings`), so several page parts
+    read one encoding of the same articles.
+
+    >>> logits_of_means({"coef": [1.0, -1.0], "intercept": 0.0}, [np.array([2.0, 0.5]), None])
+    [PageLogits(any=1.5, narratives={}), None]
+    """
     from narratives.serve.decider import page_logits as logits_of
 
-    return [None if m is None else logits_of(part, m[None, :]) for m in article_embeddings(scorer, articles)]
+    return [None if m is None else logits_of(part, m[None, :]) for m in means]
 
 
 def blended(part: dict, weight: float) -> dict:
