@@ -197,6 +197,31 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
+_VNNI_FLAGS = ("avx512_vnni", "avx_vnni", "amx_int8")
+
+
+def int8_kernel(cpuinfo: str | None = None) -> str:
+    """Which integer dot product this CPU gives onnxruntime's dynamic int8 matrix products: ``vnni`` (exact
+    int32 sums, ``avx512_vnni``/``avx_vnni``/``amx_int8``), ``avx2`` (pairs of u8 x s8 products summed in 16 bits,
+    which saturate: the same export gives slightly other embeddings), ``other`` or ``unknown`` (no
+    ``/proc/cpuinfo``). Int8 models' figures are comparable only between machines of one kind: a real-page report
+    says which it ran on.
+
+    >>> int8_kernel("flags : fpu sse2 avx2 avx512f avx512_vnni"), int8_kernel("flags : fpu sse2 avx2"), int8_kernel("")
+    ('vnni', 'avx2', 'unknown')
+    """
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return "unknown"
+    line = next((ln for ln in cpuinfo.splitlines() if ln.split(":")[0].strip() in ("flags", "Features")), None)
+    if line is None:
+        return "unknown"
+    flags = set(line.split(":", 1)[1].split())
+    return "vnni" if flags & set(_VNNI_FLAGS) else "avx2" if "avx2" in flags else "other"
+
+
 def cached(sha256: str) -> Path | None:
     """The cached export with this hash, if present and intact."""
     f = onnx_dir() / f"{sha256}.onnx"

@@ -180,6 +180,7 @@ def evaluate_real_splits(models: Sequence[str | None] = (None,), path: str | Pat
     """:func:`evaluate_real` for several halves at once (``{split: report}``): each page is scored once per
     model, however many of the requested halves hold it."""
     from narratives.model import load_model
+    from narratives.model.e5onnx import int8_kernel
 
     from .realpages import reference_counts
 
@@ -189,7 +190,7 @@ def evaluate_real_splits(models: Sequence[str | None] = (None,), path: str | Pat
     texts = cached_texts(union)
     reports: dict[str, dict] = {
         s: {"split": s, "n_pages": len(refs), "references_sha256": reference_digest(refs),
-            "counts": reference_counts(refs), "models": {}} for s, refs in chosen.items()}
+            "counts": reference_counts(refs), "int8_kernel": int8_kernel(), "models": {}} for s, refs in chosen.items()}
     for ref in models:
         clf = load_model(ref)
         records = dict(zip((r.page.id for r in union),

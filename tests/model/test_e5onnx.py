@@ -209,3 +209,22 @@ def test_clear_memos_makes_every_memo_encode_again():
     first.embed(["a", "b"], "query", enc)
     second.embed(["b"], "query", enc)
     assert calls[2:] == [["a", "b"], ["b"]]
+
+
+@pytest.mark.parametrize("flags, kind", [
+    ("flags\t\t: fpu sse2 avx2 avx512f avx512_vnni", "vnni"),
+    ("flags\t\t: fpu sse2 avx2 avx_vnni", "vnni"),
+    ("flags\t\t: fpu sse2 avx2 fma", "avx2"),
+    ("Features\t: fp asimd", "other"),
+    ("processor\t: 0", "unknown"),
+])
+def test_int8_kernel_reads_the_cpu_flags_that_decide_int8_numerics(flags, kind):
+    from narratives.model.e5onnx import int8_kernel
+
+    assert int8_kernel(f"processor\t: 0\n{flags}\n") == kind
+
+
+def test_int8_kernel_of_this_machine_is_one_of_the_known_kinds():
+    from narratives.model.e5onnx import int8_kernel
+
+    assert int8_kernel() in ("vnni", "avx2", "other", "unknown")
