@@ -17,7 +17,7 @@ It prints the mean ROC AUC over the six narratives (and each narrative's) for ea
 writes them as JSON. These are ranking figures on the pool only: a page model that ranks the pool well can
 still flag the benchmark's hard negatives (pages on the same topics), which is what the README found for
 ``words``; a choice still goes through the deciders' cross-validation and pages nobody has fitted on.
-About 12 minutes on a 2-core machine (the TF-IDF fits).
+19 minutes on a shared 2-core machine (mostly the TF-IDF fits of the inner cross-validation).
 """
 from __future__ import annotations
 
