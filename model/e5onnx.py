@@ -197,31 +197,6 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
-_VNNI_FLAGS = ("avx512_vnni", "avx_vnni", "amx_int8")
-
-
-def int8_kernel(cpuinfo: str | None = None) -> str:
-    """Which integer dot product this CPU gives onnxruntime's dynamic int8 matrix products: ``vnni`` (exact
-    int32 sums, ``avx512_vnni``/``avx_vnni``/``amx_int8``), ``avx2`` (pairs of u8 x s8 products summed in 16 bits,
-    which saturate: the same export gives slightly other embeddings), ``other`` or ``unknown`` (no
-    ``/proc/cpuinfo``). Int8 models' figures are comparable only between machines of one kind: a real-page report
-    says which it ran on.
-
-    >>> int8_kernel("flags : fpu sse2 avx2 avx512f avx512_vnni"), int8_kernel("flags : fpu sse2 avx2"), int8_kernel("")
-    ('vnni', 'avx2', 'unknown')
-    """
-    if cpuinfo is None:
-        try:
-            cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return "unknown"
-    line = next((ln for ln in cpuinfo.splitlines() if ln.split(":")[0].strip() in ("flags", "Features")), None)
-    if line is None:
-        return "unknown"
-    flags = set(line.split(":", 1)[1].split())
-    return "vnni" if flags & set(_VNNI_FLAGS) else "avx2" if "avx2" in flags else "other"
-
-
 def cached(sha256: str) -> Path | None:
     """The cached export with this hash, if present and intact."""
     f = onnx_dir() / f"{sha256}.onnx"
@@ -303,6 +278,22 @@ def _build_pinned(pin: dict, merged) -> Path:
         return f
 
 
+def _served(f: Path, int8: bool) -> Path:
+    """The file a session opens for the checked export ``f``: its exact-sums graph for an int8 export on a CPU
+    whose own int8 kernel saturates (:mod:`narratives.model.int8sums`), else ``f``; where that graph cannot be
+    built, ``f`` with a warning."""
+    from .int8sums import exact_sums_file, needs_exact_sums
+
+    if not (int8 and needs_exact_sums()):
+        return f
+    try:
+        return exact_sums_file(f)
+    except Exception as exc:  # a full disk, the onnx package missing...: the CPU's own kernel, never a crash
+        warnings.warn(f"{f}: the exact-sums graph for this CPU could not be built ({type(exc).__name__}: {exc}): "
+                      "int8 sums by the CPU's own kernel (scores may differ slightly from a VNNI machine's)", stacklevel=3)
+        return f
+
+
 def open_pinned(pin: dict | None, merged, threads: int | None = None, fallback: str = "torch",
                 batch: int = BATCH) -> OnnxEncoder | None:
     """The session for a saved model's pinned export: from the cache, or built there from ``merged()``
@@ -332,6 +323,7 @@ def open_pinned(pin: dict | None, merged, threads: int | None = None, fallback: 
                           f"{pin['sha256'][:12]}… (other torch/onnxruntime versions): using {fallback} instead",
                           stacklevel=2)
             return None
+    f = _served(f, bool(pin.get("int8")))
     try:
         return OnnxEncoder(f, threads, batch)
     except Exception as exc:  # an export this onnxruntime cannot load

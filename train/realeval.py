@@ -180,7 +180,7 @@ def evaluate_real_splits(models: Sequence[str | None] = (None,), path: str | Pat
     """:func:`evaluate_real` for several halves at once (``{split: report}``): each page is scored once per
     model, however many of the requested halves hold it."""
     from narratives.model import load_model
-    from narratives.model.e5onnx import int8_kernel
+    from narratives.model.int8sums import int8_kernel
 
     from .realpages import reference_counts
 

@@ -14,6 +14,12 @@ CONTENT = b"not a real export"
 PIN = {"sha256": hashlib.sha256(CONTENT).hexdigest(), "int8": True, "opset": e5onnx.OPSET}
 
 
+@pytest.fixture(autouse=True)
+def _the_cpus_own_int8_kernel(monkeypatch):
+    """These tests are about the pinned export itself: served as it is on every CPU (the exact-sums graph that a
+    CPU without VNNI gets is tested in tests/model/test_int8sums.py)."""
+    monkeypatch.setenv("NARRATIVES_INT8_SUMS", "native")
+
 def test_a_missing_export_is_built_once_under_a_lock_and_says_so(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("NARRATIVES_CACHE", str(tmp_path))
     builds = []
@@ -210,21 +216,3 @@ def test_clear_memos_makes_every_memo_encode_again():
     second.embed(["b"], "query", enc)
     assert calls[2:] == [["a", "b"], ["b"]]
 
-
-@pytest.mark.parametrize("flags, kind", [
-    ("flags\t\t: fpu sse2 avx2 avx512f avx512_vnni", "vnni"),
-    ("flags\t\t: fpu sse2 avx2 avx_vnni", "vnni"),
-    ("flags\t\t: fpu sse2 avx2 fma", "avx2"),
-    ("Features\t: fp asimd", "other"),
-    ("processor\t: 0", "unknown"),
-])
-def test_int8_kernel_reads_the_cpu_flags_that_decide_int8_numerics(flags, kind):
-    from narratives.model.e5onnx import int8_kernel
-
-    assert int8_kernel(f"processor\t: 0\n{flags}\n") == kind
-
-
-def test_int8_kernel_of_this_machine_is_one_of_the_known_kinds():
-    from narratives.model.e5onnx import int8_kernel
-
-    assert int8_kernel() in ("vnni", "avx2", "other", "unknown")

@@ -92,7 +92,7 @@ def test_evaluate_scores_pages_as_narratives_score_does(rp, real_pages, tiny_mod
     assert report["n_pages"] == len(PAGES) and list(report["models"]) == [str(tiny_model), "baseline"]
     assert "macro-F1" in r.output and "errors of baseline" in r.output
     # int8 models' figures depend on the CPU's integer dot product: the report names this machine's
-    from narratives.model.e5onnx import int8_kernel
+    from narratives.model.int8sums import int8_kernel
 
     assert report["int8_kernel"] == int8_kernel() and f"int8 kernel {int8_kernel()})" in r.output
 
