@@ -126,6 +126,7 @@ def exact_sums_file(path: Path) -> Path:
         os.close(fd)
         try:
             onnx.save(exact_sums_graph(onnx.load(str(path))), tmp)
+            os.chmod(tmp, path.stat().st_mode & 0o777)  # readable as the export is (mkstemp makes it private)
             sha = file_sha256(Path(tmp))
             os.replace(tmp, out)
             dtmp = digest.with_suffix(".tmp")
