@@ -105,8 +105,8 @@ def exact_sums_graph(model):
 
 def exact_sums_file(path: Path) -> Path:
     """The exact-sums graph of the export at ``path`` (whose sha256 the caller has checked), built once beside it
-    and reused while its recorded sha256 holds; a broken or missing copy is rebuilt."""
-    import onnx
+    and reused while its recorded sha256 holds; a broken or missing copy is rebuilt. Only building needs the
+    ``onnx`` package: serving a built copy needs onnxruntime alone, as serving the export does."""
     from filelock import FileLock
 
     out, digest = path.with_name(f"{path.stem}.exact.onnx"), path.with_name(f"{path.stem}.exact.sha256")
@@ -122,6 +122,8 @@ def exact_sums_file(path: Path) -> Path:
     with FileLock(str(path.with_name(f"{path.stem}.exact.lock"))):
         if intact():
             return out
+        import onnx
+
         fd, tmp = tempfile.mkstemp(prefix=".exact-", suffix=".onnx", dir=path.parent)
         os.close(fd)
         try:

@@ -115,3 +115,15 @@ def test_a_graph_that_cannot_be_built_falls_back_to_the_export_with_a_warning(tm
     monkeypatch.setattr(int8sums, "exact_sums_file", lambda f: (_ for _ in ()).throw(OSError("disk full")))
     with pytest.warns(UserWarning, match="exact-sums graph for this CPU could not be built.*disk full"):
         assert e5onnx._served(tmp_path / "x.onnx", True) == tmp_path / "x.onnx"
+
+
+def test_a_built_graph_serves_without_the_onnx_package(tmp_path, monkeypatch):
+    import sys
+
+    q = _tiny_int8(tmp_path)
+    built = int8sums.exact_sums_file(q)
+    monkeypatch.setitem(sys.modules, "onnx", None)  # `import onnx` now raises ImportError
+    assert int8sums.exact_sums_file(q) == built
+    built.unlink()
+    with pytest.raises(ImportError):  # building needs it; e5onnx._served then warns and serves the export
+        int8sums.exact_sums_file(q)
