@@ -217,7 +217,7 @@ def echo_report(report: dict, errors: bool = True) -> None:
     where = SET_NAMES.get(report["split"], f"{report['split']} half")
     click.echo(f"real pages, {where}: {report['n_pages']} pages ({c['negatives']} negatives, "
                f"{c['hard_negatives']} hard; languages {c['languages']}; references {report['references_sha256'][:12]}; "
-               f"int8 kernel {report.get('int8_kernel', 'unknown')})")
+               f"int8 kernel {report.get('int8_kernel', 'unknown')}, sums {report.get('int8_sums', 'native')})")
     click.echo(f"{'':<24}" + "".join(f"{n[:22]:>24}" for n in names))
     if not names:
         return

@@ -83,7 +83,8 @@ def real_pages(rp):
     return refs
 
 
-def test_evaluate_scores_pages_as_narratives_score_does(rp, real_pages, tiny_model, tmp_path):
+def test_evaluate_scores_pages_as_narratives_score_does(rp, real_pages, tiny_model, tmp_path, monkeypatch):
+    monkeypatch.delenv("NARRATIVES_INT8_SUMS", raising=False)
     out = tmp_path / "real.json"
     r = CliRunner().invoke(main, ["real", "evaluate", str(tiny_model), "baseline", "--real", str(rp.real),
                                   "--split", "all", "--json", str(out)])
@@ -94,7 +95,9 @@ def test_evaluate_scores_pages_as_narratives_score_does(rp, real_pages, tiny_mod
     # int8 models' figures depend on the CPU's integer dot product: the report names this machine's
     from narratives.model.int8sums import int8_kernel
 
-    assert report["int8_kernel"] == int8_kernel() and f"int8 kernel {int8_kernel()})" in r.output
+    assert report["int8_kernel"] == int8_kernel() and f"int8 kernel {int8_kernel()}, sums {report['int8_sums']})" in r.output
+    # exact on a VNNI CPU and wherever the exact-sums graph serves (a CPU without VNNI, unless told otherwise)
+    assert report["int8_sums"] == ("exact" if int8_kernel() in ("vnni", "avx2") else "native")
 
     # The same texts as .txt files through `narratives score`.
     txt = tmp_path / "txt"
