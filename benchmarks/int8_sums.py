@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> dict:
     from narratives.train.data import load_passages
 
     clf = load_model(a.model)
-    pin = clf.config_["encoder"]["onnx"] if "onnx" in clf.config_.get("encoder", {}) else clf.config_["onnx"]
+    pin = clf.config_["onnx"]  # the pinned export: {"sha256", "int8", "opset"}
     native = cached(pin["sha256"])
     if native is None:
         sys.exit(f"the pinned export {pin['sha256'][:12]}… is not in the cache: score something with {a.model} first")

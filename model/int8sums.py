@@ -63,6 +63,17 @@ def needs_exact_sums(kernel: str | None = None, env: Mapping[str, str] | None = 
     return (int8_kernel() if kernel is None else kernel) == "avx2"
 
 
+def sums_here(kernel: str | None = None) -> str:
+    """How int8 exports sum on this machine as served: ``exact`` (a VNNI CPU, or the exact-sums graph) or
+    ``native`` (the CPU's own kernel, which may saturate). What a real-page report records.
+
+    >>> sums_here("vnni"), sums_here("other")
+    ('exact', 'native')
+    """
+    kernel = int8_kernel() if kernel is None else kernel
+    return "exact" if kernel == "vnni" or needs_exact_sums(kernel) else "native"
+
+
 def exact_sums_graph(model):
     """``model`` (an ``onnx.ModelProto`` of a dynamic-int8 export) with every ``MatMulInteger`` replaced by a
     float32 ``MatMul`` of the same integers, rounded back to int32; the weights become float32 initializers of

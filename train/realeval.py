@@ -180,7 +180,7 @@ def evaluate_real_splits(models: Sequence[str | None] = (None,), path: str | Pat
     """:func:`evaluate_real` for several halves at once (``{split: report}``): each page is scored once per
     model, however many of the requested halves hold it."""
     from narratives.model import load_model
-    from narratives.model.int8sums import int8_kernel, needs_exact_sums
+    from narratives.model.int8sums import int8_kernel, sums_here
 
     from .realpages import reference_counts
 
@@ -188,10 +188,10 @@ def evaluate_real_splits(models: Sequence[str | None] = (None,), path: str | Pat
     chosen = {s: select(refs_all, s) for s in dict.fromkeys(splits)}
     union = [r for r in refs_all if any(r in refs for refs in chosen.values())]
     texts = cached_texts(union)
+    kernel = int8_kernel()
     reports: dict[str, dict] = {
         s: {"split": s, "n_pages": len(refs), "references_sha256": reference_digest(refs),
-            "counts": reference_counts(refs), "int8_kernel": int8_kernel(),
-            "int8_sums": "exact" if needs_exact_sums() or int8_kernel() == "vnni" else "native",
+            "counts": reference_counts(refs), "int8_kernel": kernel, "int8_sums": sums_here(kernel),
             "models": {}} for s, refs in chosen.items()}
     for ref in models:
         clf = load_model(ref)

@@ -20,6 +20,7 @@ def _the_cpus_own_int8_kernel(monkeypatch):
     CPU without VNNI gets is tested in tests/model/test_int8sums.py)."""
     monkeypatch.setenv("NARRATIVES_INT8_SUMS", "native")
 
+
 def test_a_missing_export_is_built_once_under_a_lock_and_says_so(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("NARRATIVES_CACHE", str(tmp_path))
     builds = []
@@ -215,4 +216,3 @@ def test_clear_memos_makes_every_memo_encode_again():
     first.embed(["a", "b"], "query", enc)
     second.embed(["b"], "query", enc)
     assert calls[2:] == [["a", "b"], ["b"]]
-
