@@ -77,7 +77,7 @@ def test_training_pool_lines_live_only_in_train_files_and_are_never_scored(rp):
 
 
 @pytest.mark.parametrize("split,where", [("check", "the check set"), ("holdout", "the hold-out set"),
-                                         ("holdout2", "the second hold-out set")])
+                                         ("holdout2", "the second hold-out set"), ("holdout3", "the third hold-out set")])
 def test_held_out_lines_live_only_in_their_files_are_scored_alone_and_never_fitted_on(rp, tiny_model, split, where):
     from narratives.train.decidercv import real_articles
     from narratives.train.realeval import select
@@ -114,6 +114,15 @@ def test_evaluate_offers_every_split_that_select_takes():
 
     choice = next(p for p in real_evaluate.params if p.name == "splits").type
     assert list(choice.choices) == list(SPLITS)
+
+
+def test_a_reference_line_may_carry_every_split_a_file_gives():
+    from typing import get_args
+
+    from narratives.train.realpages import FILE_SPLITS, Page
+
+    allowed = set(get_args(Page.model_fields["split"].annotation))
+    assert {split for split, _, _ in FILE_SPLITS.values()} | {"dev", "test"} == allowed
 
 
 def test_duplicates_across_files_and_bad_lines(rp):
@@ -274,7 +283,7 @@ def test_labels_check_validates_real_references_without_a_cache(rp, labels_dir, 
     r = CliRunner().invoke(main, ["labels", "check", "--labels", str(labels_dir), "--corpus", str(corpus_dir),
                                   "--no-targets"])
     assert "2 real-page references" in r.output and "field lang" not in r.output
-    assert "(1 benchmark, 0 check set, 1 hold-out set, 0 second hold-out set, 0 training pool)" in r.output
+    assert "(1 benchmark, 0 check set, 1 hold-out set, 0 second hold-out set, 0 third hold-out set, 0 training pool)" in r.output
 
 
 def test_shipped_references_are_valid():
