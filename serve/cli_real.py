@@ -171,12 +171,15 @@ def real_put_batch(sources, path):
 @real.command("evaluate")  # --split's choices are realeval.SPLITS, written out to keep --help free of its imports
 @click.argument("models", nargs=-1)
 @click.option("--real", "path", type=click.Path(path_type=Path), default=None, help=REAL_HELP)
-@click.option("--split", "splits", multiple=True, type=click.Choice(["dev", "test", "all", "check", "holdout", "holdout2", "holdout3"]),
+@click.option("--split", "splits", multiple=True,
+              type=click.Choice(["dev", "test", "all", "check", "holdout", "holdout2", "holdout3", "holdout4"]),
               help="dev: for choosing and tuning; test: the held-out half to report; check: the check set "
                    "(data/real/check_*.jsonl, for choosing between candidates the dev half cannot tell apart); "
                    "holdout: the hold-out set (data/real/holdout_*.jsonl, collected after the check set was read); "
                    "holdout2: the second hold-out set (data/real/holdout2_*.jsonl, collected after the first was read); "
                    "holdout3: the third hold-out set (data/real/holdout3_*.jsonl, collected after the second was read); "
+                   "holdout4: the fourth hold-out set (data/real/holdout4_*.jsonl, collected with the third, kept "
+                   "unread for a later choice); "
                    "repeat for several in one run (each page scored once) [default: test].")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write every figure and error to this JSON file.")
