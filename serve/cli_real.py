@@ -16,6 +16,8 @@ from pathlib import Path
 import click
 
 REAL_HELP = "Reference file or folder of *.jsonl references [default: data/real]."
+#: the held-out sets beside the benchmark's halves (realpages.HELD_OUT), written out to keep --help free of its imports
+HELD_OUT_SPLITS = ("check", "holdout", "holdout2", "holdout3", "holdout4")
 
 
 def _refs(path):
@@ -43,7 +45,10 @@ def real() -> None:
 @click.option("--plan", "plan_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="With --cache, also write the missing pages as a refill plan: one JSON line per query, "
                    '{"query": ..., "pages": [{"id": ..., "url": ...}]}, most pages first.')
-def real_check(path, with_cache, by_query, plan_path):
+@click.option("--split", "splits", multiple=True, type=click.Choice(["dev", "test", "train", *HELD_OUT_SPLITS]),
+              help="With --cache, only the pages of this split (repeat for several): a session whose search budget "
+                   "cannot refill the whole cache refills what its work reads (train: the training pool) [default: all].")
+def real_check(path, with_cache, by_query, plan_path, splits):
     """Validate the reference files (schema, narratives, id and split rules, unique ids and urls) and print
     their counts (the benchmark's halves and the training pool apart); with --cache, also list every page
     missing from the cache."""
@@ -52,6 +57,8 @@ def real_check(path, with_cache, by_query, plan_path):
 
     if plan_path is not None and not with_cache:
         raise click.UsageError("--plan lists the pages missing from the cache: add --cache")
+    if splits and not with_cache:
+        raise click.UsageError("--split chooses the pages whose cache is checked: add --cache")
 
     refs = _refs(path)
     c = {"benchmark": reference_counts([r for r in refs if r.page.split in ("dev", "test")]),
@@ -59,6 +66,7 @@ def real_check(path, with_cache, by_query, plan_path):
          **{f"{s}_set": reference_counts([r for r in refs if r.page.split == s]) for s in HELD_OUT}}
     click.echo(json.dumps(c, indent=1, ensure_ascii=False))
     if with_cache:
+        refs = [r for r in refs if not splits or r.page.split in splits]
         missing = missing_pages(refs)
         groups: dict[str | None, list] = {}  # one group without a heading unless --by-query
         for r, why in missing:
@@ -168,11 +176,11 @@ def real_put_batch(sources, path):
     sys.exit(1 if n_failed else 0)
 
 
-@real.command("evaluate")  # --split's choices are realeval.SPLITS, written out to keep --help free of its imports
+@real.command("evaluate")  # --split's choices are realeval.SPLITS
 @click.argument("models", nargs=-1)
 @click.option("--real", "path", type=click.Path(path_type=Path), default=None, help=REAL_HELP)
 @click.option("--split", "splits", multiple=True,
-              type=click.Choice(["dev", "test", "all", "check", "holdout", "holdout2", "holdout3", "holdout4"]),
+              type=click.Choice(["dev", "test", "all", *HELD_OUT_SPLITS]),
               help="dev: for choosing and tuning; test: the held-out half to report; check: the check set "
                    "(data/real/check_*.jsonl, for choosing between candidates the dev half cannot tell apart); "
                    "holdout: the hold-out set (data/real/holdout_*.jsonl, collected after the check set was read); "

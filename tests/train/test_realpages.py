@@ -117,6 +117,31 @@ def test_evaluate_offers_every_split_that_select_takes():
     assert list(choice.choices) == list(SPLITS)
 
 
+def test_check_offers_every_held_out_set():
+    from narratives.serve.cli_real import HELD_OUT_SPLITS
+    from narratives.train.realpages import HELD_OUT
+
+    assert HELD_OUT_SPLITS == HELD_OUT
+
+
+def test_check_by_split_plans_only_the_pages_of_those_splits(rp, tmp_path):
+    refs = [rp.reference(rp.url_in("dev", "s0"), f"{TEXT} 0"), rp.reference(rp.url_in("test", "s1"), f"{TEXT} 1")]
+    pool = [rp.reference(rp.url_in("dev", "s2"), f"{TEXT} 2", split="train")]
+    rp.write_refs(rp.real / "p.jsonl", refs)
+    rp.write_refs(rp.real / "train_x.jsonl", pool)
+    plan = tmp_path / "plan.jsonl"
+    r = CliRunner().invoke(main, ["real", "check", "--real", str(rp.real), "--split", "train"])
+    assert r.exit_code == 2 and "add --cache" in r.output
+    r = CliRunner().invoke(main, ["real", "check", "--cache", "--real", str(rp.real), "--split", "train",
+                                  "--plan", str(plan)])
+    assert r.exit_code == 1 and "0 of 1 page(s) cached" in r.output
+    assert [p["id"] for line in plan.read_text(encoding="utf-8").splitlines()
+            for p in json.loads(line)["pages"]] == [pool[0]["id"]]
+    rp.cache(pool[0], f"{TEXT} 2")
+    r = CliRunner().invoke(main, ["real", "check", "--cache", "--real", str(rp.real), "--split", "train"])
+    assert r.exit_code == 0 and "1 of 1 page(s) cached" in r.output  # the halves' missing pages are not asked for
+
+
 def test_a_reference_line_may_carry_every_split_a_file_gives():
     from typing import get_args
 
