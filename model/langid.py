@@ -75,6 +75,8 @@ _SR = set("и у је на да се за од су који која које �
 # The four languages of the region the labels do not cover, each by letters no labelled language uses and
 # by function words the labelled languages do not share.
 UNLABELLED = {"sq": "Albanian", "mk": "Macedonian", "bg": "Bulgarian", "uk": "Ukrainian"}
+# Every answer detect_language can give (tests/model/test_langid.py checks its answers against it).
+DETECTED = ("en", "ru", "sr-Cyrl", "hbs-Latn", "und", *UNLABELLED)
 # How models route, limit members and transliterate the four: as the labelled language whose path suits
 # them (Macedonian as Serbian Cyrillic, as version 1 mostly called it; Bulgarian and Ukrainian as Russian;
 # Albanian to the multilingual path of the Latin-script languages, never to English).

@@ -53,11 +53,12 @@ def aggregate(passages: list[dict], spans: list[tuple[int, int]], text: str, lab
               thresholds: dict[str, float], max_evidence: int = 3, min_words: int = 5,
               decider: dict | None = None, article_promotes: float | None = None,
               judged: list[dict] | None = None, judged_thresholds: dict[str, float] | None = None,
-              page: PageLogits | float | None = None) -> dict:
+              page: PageLogits | float | None = None, lang: str | None = None) -> dict:
     """Article-level fields from its passage records (see the module docstring for the rule);
     ``article_promotes`` is the article stance model's probability, for a decider that reads the article text;
     ``page``, the article's page-model logits, for a decider with a page part
-    (:func:`narratives.serve.decider.article_page_logits`);
+    (:func:`narratives.serve.decider.article_page_logits`); ``lang``, the article's detected language, for a
+    decider whose stance part has per-language cutoffs;
     ``judged`` and ``judged_thresholds``, the passage records and thresholds of the decider's evidence model,
     which the decider reads instead of ``passages`` (the evidence shown is still ``passages``').
 
@@ -93,7 +94,7 @@ def aggregate(passages: list[dict], spans: list[tuple[int, int]], text: str, lab
             from .decider import stance_probability
 
             learned = stance_probability(decider, [p["scores"][lab] for p in jp],
-                                         [p["stance_score"] for p in jp], eligible, jt[lab], article_promotes)
+                                         [p["stance_score"] for p in jp], eligible, jt[lab], article_promotes, lang)
             promo = promo if learned is None else learned
         stances[lab] = stance_of(promo)
         evidence[lab] = [{"start": spans[i][0], "end": spans[i][1], "score": rounded(passages[i]["scores"][lab]),
@@ -239,10 +240,11 @@ def _article_record(item: dict, spans, recs, clf, info, max_evidence, min_words,
     if decider is not None and decider.get("page") is not None:  # else no passage text is gathered for it
         texts = [text[s:e] for s, e in spans]
         page = article_page_logits(clf, [[texts[i] for i in eligible_indices(texts, min_words)]])
+    lang = detect_language(text)
     agg = aggregate(recs, spans, text, clf.labels_, clf.thresholds_, max_evidence, min_words,
                     decider, promotes[0] if promotes else None,
                     judged=judged[0] if judged else None, judged_thresholds=judged[1] if judged else None,
-                    page=page[0] if page else None)
+                    page=page[0] if page else None, lang=lang)
     warnings = list(item.get("warnings", []))
     if not spans:
         warnings.append("article has no text")
@@ -251,7 +253,6 @@ def _article_record(item: dict, spans, recs, clf, info, max_evidence, min_words,
     for k, v in item.get("extra", {}).items():
         out[f"input_{k}" if k in reserved else k] = v
     out.update(agg)
-    lang = detect_language(text)
     from narratives.model.langid import unlabelled_warning
 
     if unlabelled_warning(lang):

@@ -79,8 +79,12 @@ def _errors() -> tuple[type[Exception], ...]:
               help="With --page-narratives, add W times each narrative's page logit to its presence logit after the "
                    "decider, instead of reading it as a decider feature [default: as for training, not so].")
 @click.option("--evidence", default=None, metavar="MODEL", help=EVIDENCE_HELP)
+@click.option("--stance-cutoff", "stance_cutoffs", multiple=True, metavar="LANG=P",
+              help="Read the stance part's probability at P for articles detected as LANG (en, ru, sr-Cyrl, hbs-Latn, "
+                   "...): they promote when it reaches P, not 0.5 (repeat, or comma-separate) [default: as for "
+                   "training].")
 def decider_fit(model, out, articles, cutoff, C, stance, team_splits, real_dev, real_pool, real_path, per_narrative,
-                stance_source, page_model, page_narratives, page_blend, evidence):
+                stance_source, page_model, page_narratives, page_blend, evidence, stance_cutoffs):
     """Score the team articles (and the real pages' dev half) with MODEL, fit the decider, and write MODEL plus
     the decider to --out (a new model version; the weights are unchanged). Prints the decider.
 
@@ -94,7 +98,8 @@ def decider_fit(model, out, articles, cutoff, C, stance, team_splits, real_dev, 
     given = {"C": C, "cutoff": cutoff, "stance": stance, "per_narrative": per_narrative,
              "team_splits": tuple(team_splits) or None, "real_dev": real_dev, "real_pool": real_pool, "articles": articles,
              "real": real_path, "stance_source": stance_source, "page_model": page_model,
-             "page_narratives": page_narratives, "page_blend": page_blend}
+             "page_narratives": page_narratives, "page_blend": page_blend,
+             "stance_cutoffs": _cutoffs(stance_cutoffs) if stance_cutoffs else None}
     try:
         clf = load_model(model)
         options = fit_settings(clf, given, evidence)
@@ -104,7 +109,8 @@ def decider_fit(model, out, articles, cutoff, C, stance, team_splits, real_dev, 
                    f"scores of {options.evidence or 'the model itself'}, page model "
                    f"{'auto (when the cache holds the training pool)' if options.page_model is None else options.page_model}"
                    + (", per narrative too" if options.page_narratives else "")
-                   + (f", blended at weight {options.page_blend}" if options.page_blend is not None else ""),
+                   + (f", blended at weight {options.page_blend}" if options.page_blend is not None else "")
+                   + (f", stance cutoffs {_cutoffs_text(options.stance_cutoffs)}" if options.stance_cutoffs else ""),
                    err=True)
         fitted = fit_planned(clf, plan_decider(options, tuple(clf.labels_), log=sys.stderr), clf.model_hash_)
         h = attach_decider(clf.path_, fitted.config, out, fitted.files)
@@ -112,6 +118,40 @@ def decider_fit(model, out, articles, cutoff, C, stance, team_splits, real_dev, 
         raise click.ClickException(str(exc)) from None
     click.echo(json.dumps(fitted.config, indent=1))
     click.echo(f"wrote {out} (model hash {h[:12]})")
+
+
+def _cutoffs(specs, param_hint: str = "--stance-cutoff") -> dict[str, float]:
+    from .stancecutoffs import parse_cutoffs
+
+    try:
+        return parse_cutoffs(specs)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint=param_hint) from None
+
+
+def _cutoffs_text(cutoffs: dict[str, float]) -> str:
+    return ",".join(f"{lang}={p}" for lang, p in cutoffs.items()) or "none"
+
+
+@decider.command("stance-cutoffs")
+@click.argument("model")
+@click.argument("cutoffs", nargs=-1, metavar="LANG=P...")
+@click.option("--out", type=click.Path(path_type=Path), required=True,
+              help="Model directory to write: a copy of MODEL whose decider reads its stance at these cutoffs.")
+def decider_stance_cutoffs(model, cutoffs, out):
+    """Write a copy of MODEL whose article decider reads its stance probability at per-language cutoffs: an article
+    detected as LANG promotes when the probability reaches P instead of 0.5 (no LANG=P: back to 0.5 everywhere).
+    Nothing is refitted; the copy is a new version. Choose cutoffs with `narratives decider cv --stance-cutoff`.
+
+    Example: narratives decider stance-cutoffs ensemble-int8 en=0.4 --out my-model"""
+    from narratives.train.decider import set_stance_cutoffs
+
+    parsed = _cutoffs(cutoffs, "LANG=P")
+    try:
+        h = set_stance_cutoffs(model, parsed, out)
+    except _errors() as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"wrote {out} (model hash {h[:12]}; stance cutoffs {_cutoffs_text(parsed)})")
 
 
 @decider.command("cv")
@@ -148,9 +188,13 @@ def decider_fit(model, out, articles, cutoff, C, stance, team_splits, real_dev, 
               help="Decide from MODEL's passage scores and thresholds, as a decider fitted with --evidence MODEL "
                    "does (the passage-rule and no-stance rows then read MODEL's passages too, where serving shows "
                    "the model's own) [default: own, the model's own].")
+@click.option("--stance-cutoff", "stance_cutoffs", multiple=True, metavar="LANG=P|none", default=("none",),
+              show_default=True,
+              help="Per-language cutoffs to read the stance part at (repeat to compare, e.g. --stance-cutoff none "
+                   "--stance-cutoff en=0.4; comma-separate languages in one).")
 @click.option("--json", "json_out", type=click.Path(path_type=Path), default=None, help="Also write the rows here.")
 def decider_cv(model, articles, Cs, cutoffs, folds, fold_seeds, stances, per_narrative, team_splits, real_pool,
-               real_path, stance_sources, page_models, evidence, json_out):
+               real_path, stance_sources, page_models, evidence, stance_cutoffs, json_out):
     """Cross-validate decider settings on the real pages' dev half (fitted on the team articles plus the
     other folds of the dev pages; see narratives.train.decidercv) and print them, best first, beside the
     passage rule (decider none). The test half is never read."""
@@ -160,6 +204,7 @@ def decider_cv(model, articles, Cs, cutoffs, folds, fold_seeds, stances, per_nar
     from narratives.train.evidence import evidence_model, evidence_settings
 
     paged = tuple(dict.fromkeys({"off": False, "on": True}.get(m, m) for m in page_models))
+    read_at = [{} if spec.strip().lower() == "none" else _cutoffs([spec]) for spec in stance_cutoffs]
     if any(paged) and real_pool:
         raise click.UsageError("--page-model on and --real-pool: the page model is fitted on the pool, so the pool's "
                                "pages in the decider's fit would give it in-sample logits")
@@ -174,7 +219,8 @@ def decider_cv(model, articles, Cs, cutoffs, folds, fold_seeds, stances, per_nar
                               per_narrative=per_narrative,
                               stances=(True, False) if stances is None else (stances,),
                               stance_sources=stance_sources, stance_pool=stance_pool, page_models=paged,
-                              page_pool=real_articles(real_path, "train")[0] if any(paged) else ())
+                              page_pool=real_articles(real_path, "train")[0] if any(paged) else (),
+                              stance_cutoffs=read_at)
     except _errors() as exc:
         raise click.ClickException(str(exc)) from None
     pool = sum(a.split == "real-train" for a in team)
@@ -185,13 +231,15 @@ def decider_cv(model, articles, Cs, cutoffs, folds, fold_seeds, stances, per_nar
         click.echo(f"article stance model: fitted once on the team articles and {text_pool} pool pages that carry a "
                    "narrative" + ("" if text_pool else " (the cache lacks the pool: training would not fit this "
                                   "model, see --stance-source)"))
-    click.echo("decider    C      cutoff  stance        page   macro-F1  negatives flagged  stance acc  "
-               "non-English F1  objective")
+    by_cutoffs = any(read_at)
+    click.echo("decider    C      cutoff  stance        page   " + ("stance cutoffs  " if by_cutoffs else "")
+               + "macro-F1  negatives flagged  stance acc  non-English F1  objective")
     for r in rows:
         st = "" if "stance" not in r else r.get("stance_source", "passages") if r["stance"] else "False"
         page = {True: "on", False: "off", "narratives": "narr", "blend": "blend"}.get(
             r.get("page_model", False) if r["decider"] != "none" else None, "")
-        click.echo(f"{r['decider']:<10} {r.get('C', ''):<6} {r.get('cutoff', ''):<7} {st:<13} {page:<6} "
+        cuts = f"{_cutoffs_text(r['stance_cutoffs']) if 'stance_cutoffs' in r else '':<15} " if by_cutoffs else ""
+        click.echo(f"{r['decider']:<10} {r.get('C', ''):<6} {r.get('cutoff', ''):<7} {st:<13} {page:<6} {cuts}"
                    f"{r['macro_f1']:<9} "
                    f"{r['negatives_flagged']:<18} {r['stance_accuracy']:<11} {r['non_english_macro_f1']!s:<15} "
                    f"{r['objective']}")

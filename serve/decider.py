@@ -20,6 +20,8 @@ that mention it (margin above ``mention_margin``): their score-weighted mean, th
 in the text (a claim quoted early and refuted later ends on *reports*), and the best passage's. A stance part
 with ``"source": "article_text"`` instead reads the whole article's text (:mod:`narratives.model.articlestance`,
 two hashed files beside the model's weights): every narrative the article carries takes the article's voice.
+A stance part may hold ``cutoffs`` (detected language -> the probability at which an article promotes, instead of
+0.5; :mod:`narratives.serve.stancecutoffs`).
 
 A decider with ``evidence`` (``{"model": reference, "model_hash": sha256}``) reads the passage scores and
 thresholds of that model instead of its own model's (a scorer fitted on real pages, pinned by hash and loaded
@@ -53,6 +55,8 @@ from typing import NamedTuple
 
 from narratives.model.articlestance import ARTICLE_TEXT, reads_article_text
 from narratives.model.loading import article_decider_config, evidence_problem
+
+from .stancecutoffs import check_stance_cutoffs, read_at_cutoff
 
 PRESENCE_FEATURES = ("best", "second", "n_over", "headline", "length")
 PAGE_FEATURE = "page"
@@ -97,6 +101,8 @@ def check_decider(d: object) -> dict:
     if source not in ("passages", ARTICLE_TEXT):
         raise ValueError(f"article_decider.stance.source: expected 'passages' or {ARTICLE_TEXT!r}, got {source!r}")
     by_passages = stance is not None and source == "passages"
+    if stance is not None:
+        check_stance_cutoffs(stance)
     presence = PRESENCE_FEATURES + page_features(_check_page(d.get("page")))
     parts = [("presence", presence)] + ([("stance", STANCE_FEATURES)] if by_passages else [])
     for name, feats in parts:
@@ -325,14 +331,18 @@ def stance_features(scores: Sequence[float], promo: Sequence[float], idx: Sequen
 
 
 def stance_probability(d: dict, scores: Sequence[float], promo: Sequence[float], eligible: Sequence[int],
-                       threshold: float, article_promotes: float | None = None) -> float | None:
+                       threshold: float, article_promotes: float | None = None, lang: str | None = None) -> float | None:
     """Probability of *promotes* for one narrative, or ``None`` when the decider has no stance part (the
     caller then keeps the passage rule); a stance part that reads the article text returns
     ``article_promotes``, the article stance model's probability, or ``None`` (the passage rule) when there is
-    none (NaN: the article holds none of its n-grams).
+    none (NaN: the article holds none of its n-grams). With ``cutoffs`` in the stance part, the probability is
+    read at the cutoff of ``lang``, the article's detected language (:func:`narratives.serve.stancecutoffs.
+    read_at_cutoff`: 0.5 then falls at the cutoff).
 
     >>> stance_probability({"stance": {"source": "article_text"}}, [0.9], [0.1], [0], 0.5, 0.8)
     0.8
+    >>> stance_probability({"stance": {"source": "article_text", "cutoffs": {"en": 0.4}}}, [0.9], [0.1], [0], 0.5, 0.4, "en")
+    0.5
     """
     part = d.get("stance")
     if part is None:
@@ -340,11 +350,13 @@ def stance_probability(d: dict, scores: Sequence[float], promo: Sequence[float],
     if part.get("source") == ARTICLE_TEXT:
         if article_promotes is None or math.isnan(article_promotes):
             return None
-        return float(article_promotes)
-    idx = mentions(scores, eligible, threshold, float(part.get("mention_margin", -1.0)))
-    if not idx:
-        return None
-    return _linear(part, stance_features(scores, promo, idx))
+        p = float(article_promotes)
+    else:
+        idx = mentions(scores, eligible, threshold, float(part.get("mention_margin", -1.0)))
+        if not idx:
+            return None
+        p = _linear(part, stance_features(scores, promo, idx))
+    return read_at_cutoff(p, lang, part.get("cutoffs", {}))
 
 
 def decision_scorer(clf):

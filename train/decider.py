@@ -240,7 +240,36 @@ def card_section(decider: dict | None) -> list[str]:
     else:
         lines += ["The article stance comes from " + ("a second logistic regression over the promotes-probabilities "
                   "of the passages that mention the narrative." if st else "the passage stance rule."), ""]
+    if st and st.get("cutoffs"):
+        each = ", ".join(f"{lang} {p}" for lang, p in st["cutoffs"].items())
+        lines[-2] += (f" An article promotes when that probability reaches the cutoff of its detected language ({each}; "
+                      "0.5 for any other); see `narratives.serve.stancecutoffs`.")
     return lines
+
+
+def set_stance_cutoffs(model_path: str | Path, cutoffs: dict[str, float], out: str | Path) -> str:
+    """Write a copy of the model ``model_path`` (a directory, or a name or version as ``load_model`` takes) at ``out``
+    whose decider reads its stance at ``cutoffs`` (detected language ->
+    probability; ``{}`` removes them), nothing else changed: the decider's weights and files, the model's weights.
+    Returns the new model hash; raises ``ValueError`` when the model has no decider with a stance part.
+
+    >>> set_stance_cutoffs.__name__
+    'set_stance_cutoffs'
+    """
+    from narratives.model.artifact import verify_model_dir
+    from narratives.model.loading import resolve_model
+    from narratives.serve.stancecutoffs import check_stance_cutoffs
+
+    manifest = verify_model_dir(resolve_model(model_path))  # every file checked against its hash before anything is copied
+    model_path = manifest["path"]
+    d = manifest["config"].get("article_decider")
+    if not isinstance(d, dict) or not isinstance(d.get("stance"), dict):
+        raise ValueError(f"{model_path}: the model has no article decider with a stance part to read at cutoffs "
+                         "(fit one with `narratives decider fit`)")
+    check_stance_cutoffs({"cutoffs": cutoffs})
+    stance = {k: v for k, v in d["stance"].items() if k != "cutoffs"} | ({"cutoffs": dict(cutoffs)} if cutoffs else {})
+    files = {name: (Path(model_path) / name).read_bytes() for name in stance.get("files", [])}
+    return attach_decider(model_path, {**d, "stance": stance}, out, files)
 
 
 def attach_decider(model_path: str | Path, decider: dict | None, out: str | Path,

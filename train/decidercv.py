@@ -17,7 +17,7 @@ of negatives *not* flagged, and page stance accuracy (:func:`objective`).
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from itertools import product
 
 import numpy as np
@@ -64,11 +64,13 @@ def real_articles(path=None, split: str = "dev") -> tuple[list[Article], str]:
 
 def _records(items, decider, labels, thresholds, promotes: Sequence[float | None] | None = None,
              pages: Sequence[PageLogits | None] | None = None) -> list[dict]:
+    from narratives.model.langid import detect_language
     from narratives.serve.articles import aggregate
 
     promotes = promotes if promotes is not None else [None] * len(items)
     pages = pages if pages is not None else [None] * len(items)
-    return [aggregate(recs, spans, text, labels, thresholds, decider=decider, article_promotes=p, page=g)
+    return [aggregate(recs, spans, text, labels, thresholds, decider=decider, article_promotes=p, page=g,
+                      lang=detect_language(text))  # as narratives score detects it
             for ((recs, _, _), spans, text), p, g in zip(items, promotes, pages)]
 
 
@@ -77,7 +79,7 @@ def cross_validate(clf, team: Sequence[Article], real: Sequence[Article], Cs: Se
                    folds: int = 5, seeds: Sequence[int] = (0,), per_narrative: bool = True,
                    stance_sources: Sequence[str] = ("passages",), stance_pool: Sequence[Article] = (),
                    page_models: Sequence[bool | str] = (False,), page_pool: Sequence[Article] = (),
-                   page_C: float = 30.0) -> list[dict]:
+                   page_C: float = 30.0, stance_cutoffs: Sequence[Mapping[str, float]] = ({},)) -> list[dict]:
     """One row per setting (plus ``decider: none``, the passage rule): the pooled out-of-fold figures on
     ``real`` (the dev pages) and the :func:`objective`, best first. Pages and articles are scored once.
     With several ``seeds`` the pages are cut into folds once per seed and each figure is the mean over the
@@ -90,7 +92,10 @@ def cross_validate(clf, team: Sequence[Article], real: Sequence[Article], Cs: Se
     (:mod:`narratives.train.pagemodel`) is fitted once on ``page_pool`` (the training pool, never a dev page),
     so it is the same in every fold; ``"narratives"`` adds settings whose page part also has one model per narrative
     (the ``page_narrative`` feature), fitted on the same pages; ``"blend"`` adds settings where those models'
-    logits are added to the decider's at weight :data:`PAGE_BLEND` instead (the page part's ``blend``)."""
+    logits are added to the decider's at weight :data:`PAGE_BLEND` instead (the page part's ``blend``).
+    ``stance_cutoffs`` (one row per entry, for the settings with a stance part): per-language cutoffs read on
+    the stance probability (:mod:`narratives.serve.stancecutoffs`; ``{}``, 0.5 everywhere); they are not fitted,
+    so each fold's decider is fitted once and read with each."""
     from .realeval import page_figures
 
     if len(real) < folds:
@@ -131,9 +136,10 @@ def cross_validate(clf, team: Sequence[Article], real: Sequence[Article], Cs: Se
                     else [None] * len(real))  # one probability per page: the model is the same in every fold
     for C, cutoff, stance, source, page in settings:
         by_text = stance and source == "article_text"
-        per_seed = []
+        variants = list(stance_cutoffs) if stance else [{}]
+        per_seed: list[list[dict]] = [[] for _ in variants]
         for group in groups:
-            records: list[dict] = [{}] * len(real)
+            records: list[list[dict]] = [[{}] * len(real) for _ in variants]
             for g in range(folds):
                 train = [i for i in range(len(real)) if group[i] != g]
                 fit_on = team_scored + [real_items[i][0] for i in train]
@@ -145,18 +151,34 @@ def cross_validate(clf, team: Sequence[Article], real: Sequence[Article], Cs: Se
                 held = [i for i in range(len(real)) if group[i] == g]
                 promotes = [promotes_all[i] for i in held] if by_text else None
                 held_pages = [real_pages[i] for i in held] if page else None
-                for i, rec in zip(held, _records([real_items[i] for i in held], d, labels, thresholds, promotes,
-                                                 held_pages)):
-                    records[i] = rec
-            per_seed.append(figures(records))
+                for v, cuts in enumerate(variants):
+                    read = with_stance_cutoffs(d, cuts)
+                    for i, rec in zip(held, _records([real_items[i] for i in held], read, labels, thresholds,
+                                                     promotes, held_pages)):
+                        records[v][i] = rec
+            for v in range(len(variants)):
+                per_seed[v].append(figures(records[v]))
         row = {"decider": "fitted", "C": C, "cutoff": cutoff, "stance": stance, "per_narrative": per_narrative}
         if stance:
             row["stance_source"] = source
         if any(page_models):
             row["page_model"] = page
-        mean = mean_figures(per_seed)
-        rows.append({**row, **mean, "objective": objective(mean)})  # of the means, so the row stays consistent
+        for cuts, seeds_figures in zip(variants, per_seed):
+            mean = mean_figures(seeds_figures)
+            extra = {"stance_cutoffs": dict(cuts)} if stance and any(stance_cutoffs) else {}
+            rows.append({**row, **extra, **mean, "objective": objective(mean)})  # of the means: the row stays consistent
     return sorted(rows, key=lambda r: -r["objective"])
+
+
+def with_stance_cutoffs(d: dict, cutoffs: Mapping[str, float]) -> dict:
+    """The decider ``d`` with its stance part read at ``cutoffs`` (``d`` itself when there are none).
+
+    >>> with_stance_cutoffs({"stance": {"C": 1.0}}, {"en": 0.4})["stance"]
+    {'C': 1.0, 'cutoffs': {'en': 0.4}}
+    """
+    if not cutoffs:
+        return d
+    return {**d, "stance": {**d["stance"], "cutoffs": dict(cutoffs)}}
 
 
 def mean_figures(per_seed: Sequence[dict]) -> dict:

@@ -47,7 +47,9 @@ class DeciderOptions(BaseModel):
     which, ``False`` leaves it out. ``page_narratives``: the page part also holds one page model per narrative, read
     by the ``page_narrative`` feature (with the page model only). ``page_blend``: with ``page_narratives``, the
     per-narrative page logits are not a decider feature but added, times this weight, to each narrative's presence
-    logit after the decider (:mod:`narratives.serve.decider`, ``blend``). The test half is never read."""
+    logit after the decider (:mod:`narratives.serve.decider`, ``blend``). ``stance_cutoffs``: detected language ->
+    the stance probability at which an article in it promotes, instead of 0.5 (:mod:`narratives.serve.stancecutoffs`;
+    read, not fitted; with the stance part only). The test half is never read."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     C: float = Field(default=10.0, gt=0)
@@ -66,9 +68,15 @@ class DeciderOptions(BaseModel):
     page_C: float = Field(default=30.0, gt=0)
     page_narratives: bool = False
     page_blend: float | None = Field(default=None, ge=0)
+    stance_cutoffs: dict[str, float] = {}
 
     @model_validator(mode="after")
     def _page_narratives_need_the_page_model(self) -> DeciderOptions:
+        from narratives.serve.stancecutoffs import check_stance_cutoffs
+
+        check_stance_cutoffs({"cutoffs": self.stance_cutoffs})
+        if self.stance_cutoffs and not self.stance:
+            raise ValueError("stance_cutoffs: they are read on the stance part's probability; fit one too (--stance)")
         if self.page_narratives and self.page_model is False:
             raise ValueError("page_narratives: the per-narrative page models are part of the page model; "
                              "ask for it too (--page-model)")
@@ -427,6 +435,8 @@ def fit_planned(clf, plan: DeciderPlan, base_model_hash: str | None = None) -> F
                     article_stance=stance_model, page=page, pages=pages)
     if o.evidence:
         d["evidence"] = {"model": canonical_reference(o.evidence), "model_hash": scorer.model_hash_}
+    if o.stance_cutoffs:
+        d["stance"]["cutoffs"] = dict(o.stance_cutoffs)
     return FittedDecider(d, stance_model.files() if stance_model else {}, stance_model)
 
 

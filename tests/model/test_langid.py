@@ -48,6 +48,19 @@ def test_the_detectors_answers_are_pinned_to_its_version():
     assert {t: detect_language(t) for t in pinned} == pinned
 
 
+def test_every_answer_is_one_the_module_lists():
+    """DETECTED is what a decider's per-language stance cutoffs may name: an answer missing from it could
+    never be given a cutoff, a code in it the detector never gives (sr-Latn, say) would be a silent no-op."""
+    from narratives.model.langid import DETECTED, UNLABELLED
+
+    texts = [p.text for p in load_passages()[::50]] + ["", "Dodik", "Gjykata tha se vendimi është përfundimtar.",
+                                                        "Судот рече дека одлуката е конечна.",
+                                                        "Съдът заяви, че решението е окончателно.",
+                                                        "Суд заявив, що рішення є остаточним."]
+    answers = {detect_language(t) for t in texts}
+    assert answers <= set(DETECTED) and {"en", "ru", "sr-Cyrl", "hbs-Latn", "und", *UNLABELLED} == answers
+
+
 FIXTURES = __import__("pathlib").Path(__file__).resolve().parents[1] / "fixtures" / "langid"
 
 

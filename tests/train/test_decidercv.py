@@ -187,3 +187,48 @@ def test_cv_with_the_page_model_fits_it_once_on_the_pool_and_marks_its_rows(rp, 
     with pytest.raises(ValueError, match="with and without a narrative"):
         cross_validate(clf, team, real, Cs=(1.0,), cutoffs=(0.5,), folds=2, page_models=(True,),
                        page_pool=[a for a in pool if a.labels])
+
+
+def test_cv_reads_each_stance_cutoff_on_the_same_fitted_deciders(rp, dev_and_test, team_file, tiny_model, tmp_path):
+    from narratives.model import load_model
+    from narratives.train.teamarticles import load_articles
+
+    real, _ = real_dev_articles(rp.real)
+    clf = load_model(str(tiny_model))
+    team = load_articles(team_file, tuple(clf.labels_))
+    plain = cross_validate(clf, team, real, Cs=(1.0,), cutoffs=(0.3,), folds=2, stances=(True, False))
+    rows = cross_validate(clf, team, real, Cs=(1.0,), cutoffs=(0.3,), folds=2, stances=(True, False),
+                          stance_cutoffs=({}, {"en": 0.01}, {"en": 0.99}))
+    fitted = [r for r in rows if r["decider"] == "fitted" and r["stance"]]
+    by_cut = {json.dumps(r["stance_cutoffs"]): r for r in fitted}
+    assert len(fitted) == 3 and set(by_cut) == {"{}", '{"en": 0.01}', '{"en": 0.99}'}
+    assert sum(r["decider"] == "fitted" and not r["stance"] for r in rows) == 1  # no stance part: one row
+    for r in fitted:  # the cutoffs move stance only: presence comes from the same deciders
+        assert (r["macro_f1"], r["negatives_flagged"]) == (by_cut["{}"]["macro_f1"], by_cut["{}"]["negatives_flagged"])
+    same = next(r for r in plain if r["decider"] == "fitted" and r["stance"])
+    assert same["objective"] == by_cut["{}"]["objective"]  # {} is the decider as fitted
+    # every English page found with a narrative promotes at 0.01 and reports at 0.99: of the dev half's English
+    # pages that carry one, the promoting ones are right in the first and the reporting ones in the second
+    assert by_cut['{"en": 0.01}']["stance_accuracy"] != by_cut['{"en": 0.99}']["stance_accuracy"]
+
+    r = CliRunner().invoke(main, ["decider", "cv", str(tiny_model), "--articles", str(team_file), "--real",
+                                  str(rp.real), "--C", "1", "--cutoff", "0.3", "--folds", "2", "--stance",
+                                  "--stance-cutoff", "none", "--stance-cutoff", "en=0.01", "--json", str(tmp_path / "cv.json")])
+    assert r.exit_code == 0, r.output
+    assert "stance cutoffs" in r.output and "en=0.01" in r.output
+    cut = [row.get("stance_cutoffs") for row in json.loads((tmp_path / "cv.json").read_text()) if row["decider"] == "fitted"]
+    assert set(map(json.dumps, cut)) == {"{}", '{"en": 0.01}'}
+
+
+def test_fit_writes_the_stance_cutoffs_it_was_given(rp, dev_and_test, team_file, tiny_model, tmp_path):
+    out = tmp_path / "fit-cut"
+    r = CliRunner().invoke(main, ["decider", "fit", str(tiny_model), "--out", str(out), "--articles", str(team_file),
+                                  "--no-real-dev", "--real", str(rp.real), "--stance-cutoff", "en=0.4"])
+    assert r.exit_code == 0, r.output
+    assert "stance cutoffs en=0.4" in r.output
+    stance = json.loads((out / "config.json").read_text(encoding="utf-8"))["article_decider"]["stance"]
+    assert stance["cutoffs"] == {"en": 0.4}
+    r = CliRunner().invoke(main, ["decider", "fit", str(tiny_model), "--out", str(tmp_path / "no"), "--articles",
+                                  str(team_file), "--no-real-dev", "--real", str(rp.real), "--no-stance",
+                                  "--stance-cutoff", "en=0.4"])
+    assert r.exit_code == 1 and "fit one too" in r.output and not (tmp_path / "no").exists()
