@@ -17,7 +17,7 @@ import click
 
 REAL_HELP = "Reference file or folder of *.jsonl references [default: data/real]."
 #: the held-out sets beside the benchmark's halves (realpages.HELD_OUT), written out to keep --help free of its imports
-HELD_OUT_SPLITS = ("check", "holdout", "holdout2", "holdout3", "holdout4")
+HELD_OUT_SPLITS = ("check", "holdout", "holdout2", "holdout3", "holdout4", "holdout5")
 
 
 def _refs(path):
@@ -186,8 +186,10 @@ def real_put_batch(sources, path):
                    "holdout: the hold-out set (data/real/holdout_*.jsonl, collected after the check set was read); "
                    "holdout2: the second hold-out set (data/real/holdout2_*.jsonl, collected after the first was read); "
                    "holdout3: the third hold-out set (data/real/holdout3_*.jsonl, collected after the second was read); "
-                   "holdout4: the fourth hold-out set (data/real/holdout4_*.jsonl, collected with the third, kept "
-                   "unread for a later choice); "
+                   "holdout4: the fourth hold-out set (data/real/holdout4_*.jsonl, collected with the third, read "
+                   "once for the English stance cutoff); "
+                   "holdout5: the fifth hold-out set (data/real/holdout5_*.jsonl, collected after the fourth was read, "
+                   "kept unread for a later choice); "
                    "repeat for several in one run (each page scored once) [default: test].")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write every figure and error to this JSON file.")
