@@ -79,7 +79,8 @@ def cross_validate(clf, team: Sequence[Article], real: Sequence[Article], Cs: Se
                    folds: int = 5, seeds: Sequence[int] = (0,), per_narrative: bool = True,
                    stance_sources: Sequence[str] = ("passages",), stance_pool: Sequence[Article] = (),
                    page_models: Sequence[bool | str] = (False,), page_pool: Sequence[Article] = (),
-                   page_C: float = 30.0, stance_cutoffs: Sequence[Mapping[str, float]] = ({},)) -> list[dict]:
+                   page_C: float = 30.0, stance_cutoffs: Sequence[Mapping[str, float]] = ({},),
+                   fit_also: Sequence[Article] = (), folds_in_fit: bool = True) -> list[dict]:
     """One row per setting (plus ``decider: none``, the passage rule): the pooled out-of-fold figures on
     ``real`` (the dev pages) and the :func:`objective`, best first. Pages and articles are scored once.
     With several ``seeds`` the pages are cut into folds once per seed and each figure is the mean over the
@@ -95,13 +96,16 @@ def cross_validate(clf, team: Sequence[Article], real: Sequence[Article], Cs: Se
     logits are added to the decider's at weight :data:`PAGE_BLEND` instead (the page part's ``blend``).
     ``stance_cutoffs`` (one row per entry, for the settings with a stance part): per-language cutoffs read on
     the stance probability (:mod:`narratives.serve.stancecutoffs`; ``{}``, 0.5 everywhere); they are not fitted,
-    so each fold's decider is fitted once and read with each."""
+    so each fold's decider is fitted once and read with each. ``fit_also``: articles in every fold's fit and never
+    scored (real pages of a spent held-out set, say; not in the article stance model's fit); ``folds_in_fit``
+    False fits every fold's decider on ``team`` and ``fit_also`` alone, so ``real`` is scored by one decider that
+    saw none of it (what a shipped decider fitted without those pages does on them)."""
     from .realeval import page_figures
 
     if len(real) < folds:
         raise ValueError(f"need at least {folds} dev pages for {folds} folds, got {len(real)}")
     labels, thresholds = list(clf.labels_), dict(clf.thresholds_)
-    team_scored: list[Scored] = [sc for sc, _ in split_and_score(clf, team)]
+    team_scored: list[Scored] = [sc for sc, _ in split_and_score(clf, [*team, *fit_also])]
     real_items = [(sc, spans, a.text) for (sc, spans), a in zip(split_and_score(clf, real), real)]
     gold = [a.labels for a in real]
     hard = [not a.labels for a in real]
@@ -122,7 +126,7 @@ def cross_validate(clf, team: Sequence[Article], real: Sequence[Article], Cs: Se
         from .pagemodel import article_embeddings, blended, fit_page_model, logits_of_means
 
         full = fit_page_model(clf, page_pool, page_C, narratives=labels if {"narratives", "blend"} & set(page_models) else ())
-        team_means, real_means = article_embeddings(clf, team), article_embeddings(clf, real)  # once for all settings
+        team_means, real_means = article_embeddings(clf, [*team, *fit_also]), article_embeddings(clf, real)  # once
         for setting in (m for m in page_models if m):
             part = (blended(full, PAGE_BLEND) if setting == "blend" else full if setting == "narratives"
                     else {k: v for k, v in full.items() if k != "narratives"})
@@ -141,7 +145,7 @@ def cross_validate(clf, team: Sequence[Article], real: Sequence[Article], Cs: Se
         for group in groups:
             records: list[list[dict]] = [[{}] * len(real) for _ in variants]
             for g in range(folds):
-                train = [i for i in range(len(real)) if group[i] != g]
+                train = [i for i in range(len(real)) if group[i] != g and folds_in_fit]
                 fit_on = team_scored + [real_items[i][0] for i in train]
                 page_part, team_pages, real_pages = page_parts.get(page, (None, [], []))
                 pages = [*team_pages, *(real_pages[i] for i in train)] if page else None

@@ -232,3 +232,30 @@ def test_fit_writes_the_stance_cutoffs_it_was_given(rp, dev_and_test, team_file,
                                   str(team_file), "--no-real-dev", "--real", str(rp.real), "--no-stance",
                                   "--stance-cutoff", "en=0.4"])
     assert r.exit_code == 1 and "fit one too" in r.output and not (tmp_path / "no").exists()
+
+
+def test_fit_also_pages_join_every_folds_fit_and_folds_can_stay_out(rp, dev_and_test, team_file, tiny_model,
+                                                                    monkeypatch):
+    import narratives.train.decidercv as cv
+    from narratives.model import load_model
+    from narratives.train.teamarticles import load_articles
+
+    real, _ = real_dev_articles(rp.real)
+    clf = load_model(str(tiny_model))
+    team = load_articles(team_file, tuple(clf.labels_))
+    extra = team[:3]  # stand-ins for a spent set's pages
+    sizes: list[int] = []
+    fit = cv.fit_decider
+
+    def counting(articles, *args, **kw):
+        sizes.append(len(articles))
+        return fit(articles, *args, **kw)
+
+    monkeypatch.setattr(cv, "fit_decider", counting)
+    cross_validate(clf, team, real, Cs=(1.0,), cutoffs=(0.5,), folds=2, fit_also=extra)
+    assert sorted(set(sizes)) == [len(team) + len(extra) + n for n in sorted({len(real) // 2, len(real) - len(real) // 2})]
+    sizes.clear()
+    rows = [cross_validate(clf, team, real, Cs=(1.0,), cutoffs=(0.5,), folds=2, fit_also=extra, folds_in_fit=False,
+                           seeds=(s,)) for s in (0, 1)]
+    assert set(sizes) == {len(team) + len(extra)}  # one decider, whatever the fold: no dev page in its fit
+    assert rows[0] == rows[1]  # so the cut does not matter
