@@ -30,14 +30,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def spent_articles(real: Path, splits: list[str]):
     """The pages of the held-out ``splits`` as articles (text from the cache; a missing page is an error)."""
-    from narratives.train.realcache import cached_texts
+    from narratives.train.decidercv import reference_articles
     from narratives.train.realpages import load_references
-    from narratives.train.teamarticles import Article
 
-    refs = [r for r in load_references(real) if r.page.split in splits]
-    texts = cached_texts(refs)
-    return [Article(id=r.page.id, text=texts[r.page.id], lang=r.page.lang, labels=dict(r.page.labels),
-                    source=r.page.id, split=f"real-{r.page.split}", where=r.where) for r in refs]
+    return reference_articles([r for r in load_references(real) if r.page.split in splits])
 
 
 def main(argv: list[str] | None = None) -> dict:

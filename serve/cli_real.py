@@ -189,7 +189,7 @@ def real_put_batch(sources, path):
                    "holdout4: the fourth hold-out set (data/real/holdout4_*.jsonl, collected with the third, read "
                    "once for the English stance cutoff); "
                    "holdout5: the fifth hold-out set (data/real/holdout5_*.jsonl, collected after the fourth was read, "
-                   "kept unread for a later choice); "
+                   "read once for the refit with the fourth set in the pool); "
                    "repeat for several in one run (each page scored once) [default: test].")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write every figure and error to this JSON file.")

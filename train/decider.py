@@ -258,7 +258,6 @@ def set_stance_cutoffs(model_path: str | Path, cutoffs: dict[str, float], out: s
     """
     from narratives.model.artifact import verify_model_dir
     from narratives.model.loading import resolve_model
-    from narratives.serve.stancecutoffs import check_stance_cutoffs
 
     manifest = verify_model_dir(resolve_model(model_path))  # every file checked against its hash before anything is copied
     model_path = manifest["path"]
@@ -266,10 +265,9 @@ def set_stance_cutoffs(model_path: str | Path, cutoffs: dict[str, float], out: s
     if not isinstance(d, dict) or not isinstance(d.get("stance"), dict):
         raise ValueError(f"{model_path}: the model has no article decider with a stance part to read at cutoffs "
                          "(fit one with `narratives decider fit`)")
-    check_stance_cutoffs({"cutoffs": cutoffs})
     stance = {k: v for k, v in d["stance"].items() if k != "cutoffs"} | ({"cutoffs": dict(cutoffs)} if cutoffs else {})
     files = {name: (Path(model_path) / name).read_bytes() for name in stance.get("files", [])}
-    return attach_decider(model_path, {**d, "stance": stance}, out, files)
+    return attach_decider(model_path, {**d, "stance": stance}, out, files)  # checks the cutoffs before writing
 
 
 def attach_decider(model_path: str | Path, decider: dict | None, out: str | Path,

@@ -50,28 +50,37 @@ def real_articles(path=None, split: str = "dev") -> tuple[list[Article], str]:
     >>> real_articles("/nonexistent/real", "train")[0]
     []
     """
-    from .realcache import cached_texts
     from .realeval import reference_digest
     from .realpages import load_references
 
     if split not in ("dev", "train"):
         raise ValueError(f"a decider is never fitted on the {split!r} pages (dev or train only)")
     refs = [r for r in load_references(path) if r.page.split == split]
+    return reference_articles(refs), reference_digest(refs)
+
+
+def reference_articles(refs) -> list[Article]:
+    """Real-page references as :class:`Article` objects (split ``real-<split>``), their text from the cache;
+    raises ``CacheError`` naming every missing page.
+
+    >>> reference_articles([])
+    []
+    """
+    from .realcache import cached_texts
+
     texts = cached_texts(refs) if refs else {}
     return [Article(id=r.page.id, text=texts[r.page.id], lang=r.page.lang, labels=dict(r.page.labels),
-                    source=r.page.id, split=f"real-{split}", where=r.where) for r in refs], reference_digest(refs)
+                    source=r.page.id, split=f"real-{r.page.split}", where=r.where) for r in refs]
 
 
 def _records(items, decider, labels, thresholds, promotes: Sequence[float | None] | None = None,
              pages: Sequence[PageLogits | None] | None = None) -> list[dict]:
-    from narratives.model.langid import detect_language
     from narratives.serve.articles import aggregate
 
     promotes = promotes if promotes is not None else [None] * len(items)
     pages = pages if pages is not None else [None] * len(items)
-    return [aggregate(recs, spans, text, labels, thresholds, decider=decider, article_promotes=p, page=g,
-                      lang=detect_language(text))  # as narratives score detects it
-            for ((recs, _, _), spans, text), p, g in zip(items, promotes, pages)]
+    return [aggregate(recs, spans, text, labels, thresholds, decider=decider, article_promotes=p, page=g, lang=lang)
+            for ((recs, _, _), spans, text, lang), p, g in zip(items, promotes, pages)]
 
 
 def cross_validate(clf, team: Sequence[Article], real: Sequence[Article], Cs: Sequence[float] = (0.3, 1.0, 3.0),
@@ -106,7 +115,10 @@ def cross_validate(clf, team: Sequence[Article], real: Sequence[Article], Cs: Se
         raise ValueError(f"need at least {folds} dev pages for {folds} folds, got {len(real)}")
     labels, thresholds = list(clf.labels_), dict(clf.thresholds_)
     team_scored: list[Scored] = [sc for sc, _ in split_and_score(clf, [*team, *fit_also])]
-    real_items = [(sc, spans, a.text) for (sc, spans), a in zip(split_and_score(clf, real), real)]
+    from narratives.model.langid import detect_language
+
+    # each page's passages, spans, text and language (detected as narratives score detects it), once for all folds
+    real_items = [(sc, spans, a.text, detect_language(a.text)) for (sc, spans), a in zip(split_and_score(clf, real), real)]
     gold = [a.labels for a in real]
     hard = [not a.labels for a in real]
     groups = [np.random.RandomState(seed).permutation(len(real)) % folds for seed in seeds]

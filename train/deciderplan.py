@@ -71,12 +71,16 @@ class DeciderOptions(BaseModel):
     stance_cutoffs: dict[str, float] = {}
 
     @model_validator(mode="after")
-    def _page_narratives_need_the_page_model(self) -> DeciderOptions:
+    def _stance_cutoffs_need_a_stance_part(self) -> DeciderOptions:
         from narratives.serve.stancecutoffs import check_stance_cutoffs
 
         check_stance_cutoffs({"cutoffs": self.stance_cutoffs})
         if self.stance_cutoffs and not self.stance:
             raise ValueError("stance_cutoffs: they are read on the stance part's probability; fit one too (--stance)")
+        return self
+
+    @model_validator(mode="after")
+    def _page_narratives_need_the_page_model(self) -> DeciderOptions:
         if self.page_narratives and self.page_model is False:
             raise ValueError("page_narratives: the per-narrative page models are part of the page model; "
                              "ask for it too (--page-model)")
