@@ -76,10 +76,11 @@ def positive_pages(path: str | Path | None = None, min_words: int = MIN_WORDS) -
     return [p for p in pages if p.passages], {"pages": len(refs), "references_sha256": reference_digest(refs)}
 
 
-def top_passages(clf, pages: Sequence[PoolPage]) -> list[Passage]:
-    """For each narrative of each page, the passage ``clf`` scores highest for it (ties: the first), labelled
-    with that narrative and the page's stance for it; a passage picked for several narratives carries them all
-    (its stance: ``promotes`` if the page promotes any of them). Narratives ``clf`` does not know are skipped.
+def top_passages(clf, pages: Sequence[PoolPage], top: int = 1) -> list[Passage]:
+    """For each narrative of each page, the ``top`` passages ``clf`` scores highest for it (ties: the first;
+    all of a page's passages when it has fewer), labelled with that narrative and the page's stance for it; a
+    passage picked for several narratives carries them all (its stance: ``promotes`` if the page promotes any
+    of them). Narratives ``clf`` does not know are skipped.
 
     >>> class Clf:
     ...     labels_ = ["a", "b"]
@@ -88,7 +89,12 @@ def top_passages(clf, pages: Sequence[PoolPage]) -> list[Passage]:
     >>> [(p.text, p.narratives, p.stance) for p in top_passages(Clf(), [PoolPage("x-1", "f:1", "en",
     ...     {"a": "reports", "b": "promotes"}, ("first", "second"))])]
     [('first', ('b',), 'promotes'), ('second', ('a',), 'reports')]
+    >>> [(p.text, p.narratives) for p in top_passages(Clf(), [PoolPage("x-1", "f:1", "en", {"a": "reports"},
+    ...     ("first", "second"))], top=2)]
+    [('first', ('a',), 'reports'), ('second', ('a',), 'reports')]
     """
+    if top < 1:
+        raise ValueError(f"top must be at least 1, got {top}")
     flat = [t for p in pages for t in p.passages]
     langs = [p.lang for p in pages for _ in p.passages]
     scores = clf.score(flat, langs=langs)[0] if flat else []
@@ -102,8 +108,8 @@ def top_passages(clf, pages: Sequence[PoolPage]) -> list[Passage]:
         for narrative in page.labels:
             if narrative in labels:
                 j = labels.index(narrative)
-                k = max(range(len(rows)), key=lambda i: (float(rows[i][j]), -i))
-                picked.setdefault(k, []).append(narrative)
+                for k in sorted(range(len(rows)), key=lambda i: (-float(rows[i][j]), i))[:top]:
+                    picked.setdefault(k, []).append(narrative)
         for k, narratives in sorted(picked.items()):
             stance = "promotes" if any(page.labels[n] == "promotes" for n in narratives) else "reports"
             out.append(Passage(id=f"{page.id}#top{k}", text=page.passages[k], narratives=tuple(narratives),

@@ -46,6 +46,7 @@ class Recipe(BaseModel):
     decider: DeciderOptions | None = None  # the article decider fitted with the model (None: none)
     real_negatives: bool = False  # the training pool's negative passages fitted too (train.realpassages)
     real_positives: bool = False  # and its pages' best-scored passage per narrative, in a second fit
+    real_positives_top: int = 1  # how many best-scored passages per narrative of a page (--real-positives-top)
 
     def to_json(self) -> str:
         return json.dumps(self.model_dump(), indent=2, sort_keys=True, default=str) + "\n"

@@ -93,7 +93,7 @@ def _prepare(labels, corpus, reference):
 def train(labels: str | Path | None = None, corpus: str | Path | None = None, out: str | Path | None = None,
           fit_splits: tuple[str, ...] = ("train",), kind: str = "baseline", reference: str | Path | None = None,
           command: str | None = None, log=sys.stderr, decider: Choice = "auto", real_negatives: bool = False,
-          real_positives: bool = False, **params) -> dict:
+          real_positives: bool = False, real_positives_top: int = 1, **params) -> dict:
     """Train and save a model; returns ``{"path", "model_hash", "metrics"}``.
 
     ``kind`` is ``baseline`` (TF-IDF; thresholds from cross-validation on the fitting splits),
@@ -132,8 +132,12 @@ def train(labels: str | Path | None = None, corpus: str | Path | None = None, ou
     plan = plan_decider(options, tuple(prepared[0].ids), log) if options is not None else None
     if spec.combined:
         return _train_recipe(spec, prepared, labels, out, fit_splits, command, log, plan)
+    if real_positives_top != 1 and not real_positives:
+        raise ValueError("--real-positives-top applies with --real-positives")
+    if real_positives_top < 1:
+        raise ValueError(f"--real-positives-top must be at least 1, got {real_positives_top}")
     recipe = recipe.model_copy(update={"decider": options, "real_negatives": real_negatives,
-                                       "real_positives": real_positives})
+                                       "real_positives": real_positives, "real_positives_top": real_positives_top})
     return _train_one(spec, recipe, prepared, labels, out, command, log, plan=plan)[0]
 
 
@@ -174,10 +178,13 @@ def _train_one(spec, recipe: Recipe, prepared, labels, out, command, log, rememb
     if recipe.real_positives:
         from .realpassages import top_passages
 
-        picked = top_passages(clf, carried)
+        picked = top_passages(clf, carried, recipe.real_positives_top)
         real["real_positives"]["passages"] = len(picked)
+        if recipe.real_positives_top != 1:  # recorded only when set: models fitted before keep their version
+            real["real_positives"]["per_narrative"] = recipe.real_positives_top
         fit = fit + picked
-        print(f"again with the best-scored passage for each narrative of the {len(carried)} training-pool pages "
+        print(f"again with the {recipe.real_positives_top} best-scored passage(s) for each narrative of the "
+              f"{len(carried)} training-pool pages "
               f"that carry one ({len(picked)} real positives): {len(fit)} passages ...", file=log)
         clf = _fit(spec, tax, recipe.params, fit, dev, log)
     if remember:

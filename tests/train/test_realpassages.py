@@ -80,3 +80,26 @@ def test_train_with_real_positives_fits_twice_and_records_the_picked_passages(rp
     assert data["real_positives"]["pages"] == 1 and data["real_positives"]["passages"] == 1
     assert data["real_negatives"]["passages"] == 2
     assert "and on 1 real positive passages" in (tmp_path / "m" / "README.md").read_text(encoding="utf-8")
+
+
+def test_real_positives_top_picks_the_k_best_passages_per_narrative_and_records_k(rp, labels_dir, corpus_dir, tmp_path):
+    neg = _pool(rp)
+    two = "Opinion\n\n" + CARRIES.split("\n\n")[1] + "\n\nThe referendum in Crimea only followed the road opened in Pristina."
+    pos = rp.reference(rp.url_in("dev", "pos2"), two, {"kosovo_precedent": "promotes"}, split="train")
+    rp.cache(pos, two)
+    rp.write_refs(rp.real / "train_a.jsonl", [neg, pos])
+    base = ["train", "--labels", str(labels_dir), "--corpus", str(corpus_dir), "--no-decider", "--real-positives"]
+    r = CliRunner().invoke(main, [*base, "--out", str(tmp_path / "k1")])
+    assert r.exit_code == 0, r.output
+    one = json.loads((tmp_path / "k1" / "config.json").read_text(encoding="utf-8"))["data"]["real_positives"]
+    assert one["passages"] == 1 and "per_narrative" not in one  # k=1 keeps the provenance it always had
+    r = CliRunner().invoke(main, [*base, "--out", str(tmp_path / "k2"), "--real-positives-top", "2"])
+    assert r.exit_code == 0, r.output
+    two_ = json.loads((tmp_path / "k2" / "config.json").read_text(encoding="utf-8"))["data"]["real_positives"]
+    assert two_["passages"] == 2 and two_["per_narrative"] == 2  # both passages of the page
+    assert json.loads((tmp_path / "k2" / "recipe.json").read_text(encoding="utf-8"))["real_positives_top"] == 2
+    assert "the 2 passages a first fit scored highest" in (tmp_path / "k2" / "README.md").read_text(encoding="utf-8")
+    r = CliRunner().invoke(main, [*base[:-1], "--out", str(tmp_path / "bad"), "--real-positives-top", "2"])
+    assert r.exit_code == 1 and "applies with --real-positives" in r.output
+    r = CliRunner().invoke(main, [*base, "--out", str(tmp_path / "bad"), "--real-positives-top", "0"])
+    assert r.exit_code == 2 and not (tmp_path / "bad").exists()
