@@ -1,6 +1,7 @@
 """The article decider fitted on more real pages: the spent held-out sets added to its fit, out of fold.
 
     python benchmarks/decider_spent_pages.py [--spent holdout4 --spent holdout5] [--fold-seeds 10] [--out X.json]
+    python benchmarks/decider_spent_pages.py --model DIR --spent holdout6 --only "spent, without" --cutoff 0.5 --cutoff 0.55
 
 The shipped decider (`e5-real`'s, which the default's reads) is fitted on the team-written articles and the 122
 pages of the benchmark's dev half. A held-out set that has been read for its one choice is spent: nobody will
@@ -45,6 +46,9 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--spent", action="append", default=None, help="spent held-out split(s) [holdout4, holdout5]")
     ap.add_argument("--fold-seeds", type=int, default=10)
     ap.add_argument("--model", default="e5-real")
+    ap.add_argument("--cutoff", action="append", type=float, default=None, help="decider cutoff(s) [0.5]")
+    ap.add_argument("--only", choices=["dev, without", "dev, with", "spent, without", "spent, with"], action="append",
+                    default=None, help="run only these rows (repeatable) [all four]")
     ap.add_argument("--real", type=Path, default=ROOT / "data" / "real")
     ap.add_argument("--out", type=Path, default=None)
     a = ap.parse_args(argv)
@@ -55,7 +59,7 @@ def main(argv: list[str] | None = None) -> dict:
     clf = load_model(a.model)
     team, dev, _ = training_articles(tuple(clf.labels_), None, ("train", "dev"), True, a.real)
     spent = spent_articles(a.real, a.spent or ["holdout4", "holdout5"])
-    common = dict(Cs=(10.0,), cutoffs=(0.5,), stances=(True,), stance_sources=("article_text",),
+    common = dict(Cs=(10.0,), cutoffs=tuple(a.cutoff or [0.5]), stances=(True,), stance_sources=("article_text",),
                   stance_pool=stance_pool_pages(team, a.real), page_models=(True,),
                   page_pool=real_articles(a.real, "train")[0], seeds=range(a.fold_seeds))
     runs = {"dev, without": dict(real=dev), "dev, with": dict(real=dev, fit_also=spent),
@@ -63,10 +67,13 @@ def main(argv: list[str] | None = None) -> dict:
             "spent, with": dict(real=spent, fit_also=dev)}
     out = {}
     for name, kw in runs.items():
-        row = next(r for r in cross_validate(clf, team, **common, **kw) if r["decider"] == "fitted")
-        out[name] = {k: row[k] for k in ("macro_f1", "negatives_flagged", "stance_accuracy", "non_english_macro_f1",
-                                         "objective")}
-        print(f"{name:<15} " + "  ".join(f"{k} {v}" for k, v in out[name].items()), flush=True)
+        if a.only and name not in a.only:
+            continue
+        for row in (r for r in cross_validate(clf, team, **common, **kw) if r["decider"] == "fitted"):
+            key = name if len(common["cutoffs"]) == 1 else f"{name}, cutoff {row['cutoff']}"
+            out[key] = {k: row[k] for k in ("macro_f1", "negatives_flagged", "stance_accuracy", "non_english_macro_f1",
+                                            "objective")}
+            print(f"{key:<15} " + "  ".join(f"{k} {v}" for k, v in out[key].items()), flush=True)
     print(f"{len(dev)} dev pages, {len(spent)} spent pages ({', '.join(a.spent or ['holdout4', 'holdout5'])}), "
           f"{len(team)} team articles, {a.fold_seeds} fold seeds")
     if a.out:
