@@ -99,7 +99,7 @@ Signature = tuple[str, tuple[str, ...]]  # a model's kind and its members' kinds
 # pages' dev half (README, "Article decider"); tests/train/test_deciderplan.py checks them against their config.json.
 SHIPPED: dict[Signature, tuple[str, DeciderOptions]] = {
     ("ensemble", ("frozen-embedding", "tfidf-logreg", "transformer")): (
-        "ensemble-int8", DeciderOptions(C=10.0, cutoff=0.5, stance_source="auto", evidence="e5-real",
+        "ensemble-int8", DeciderOptions(C=10.0, cutoff=0.55, stance_source="auto", evidence="e5-real",
                                         evidence_optional=True, page_model=None)),
     ("ensemble", ("e5-lora", "tfidf-logreg")): ("e5-lean", DeciderOptions(C=3.0, cutoff=0.6)),
     ("routed", ("frozen-embedding", "tfidf-logreg")): ("multilingual", DeciderOptions(C=10.0, cutoff=0.5)),
