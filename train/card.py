@@ -58,7 +58,6 @@ def _language_table(m: dict) -> str:
     return "\n".join(rows)
 
 
-
 def _top_phrase(k: int) -> str:
     """``the passage`` or ``the K passages``, for the card's real-positives line.
 
@@ -66,6 +65,7 @@ def _top_phrase(k: int) -> str:
     ('the passage', 'the 2 passages')
     """
     return "the passage" if k == 1 else f"the {k} passages"
+
 
 def render_card(metrics: dict, config: dict, taxonomy, passages) -> str:
     """Markdown model card: what the model is, its data, its held-out figures, and how to reproduce it."""
@@ -93,8 +93,7 @@ def render_card(metrics: dict, config: dict, taxonomy, passages) -> str:
            f"sha256 `{rn['references_sha256'][:16]}…`)"] if (rn := data.get("real_negatives")) else []),
         *([f"- and on {rp['passages']} real positive passages: for each narrative of the {rp['pages']} training-pool "
            f"pages that carry one, {_top_phrase(rp.get('per_narrative', 1))} a first fit scored highest for it, with the "
-           f"page's stance (references "
-           f"sha256 `{rp['references_sha256'][:16]}…`)"] if (rp := data.get("real_positives")) else []),
+           f"page's stance (references sha256 `{rp['references_sha256'][:16]}…`)"] if (rp := data.get("real_positives")) else []),
         f"- library versions: {', '.join(f'{k} {v}' for k, v in sorted(config['versions'].items())) or 'see members'}",
         *_kind_lines(config),
         "",

@@ -117,6 +117,10 @@ def train(labels: str | Path | None = None, corpus: str | Path | None = None, ou
     from narratives.model.kinds import kind_spec
 
     spec = kind_spec(kind)
+    if real_positives_top != 1 and not real_positives:
+        raise ValueError("--real-positives-top applies with --real-positives")
+    if real_positives_top < 1:
+        raise ValueError(f"--real-positives-top must be at least 1, got {real_positives_top}")
     if spec.combined and not spec.recipe:
         raise ValueError(f"{spec.name} models are built from members, not trained: see `narratives --help`")
     if spec.combined:
@@ -132,10 +136,6 @@ def train(labels: str | Path | None = None, corpus: str | Path | None = None, ou
     plan = plan_decider(options, tuple(prepared[0].ids), log) if options is not None else None
     if spec.combined:
         return _train_recipe(spec, prepared, labels, out, fit_splits, command, log, plan)
-    if real_positives_top != 1 and not real_positives:
-        raise ValueError("--real-positives-top applies with --real-positives")
-    if real_positives_top < 1:
-        raise ValueError(f"--real-positives-top must be at least 1, got {real_positives_top}")
     recipe = recipe.model_copy(update={"decider": options, "real_negatives": real_negatives,
                                        "real_positives": real_positives, "real_positives_top": real_positives_top})
     return _train_one(spec, recipe, prepared, labels, out, command, log, plan=plan)[0]
