@@ -91,7 +91,7 @@ def top_passages(clf, pages: Sequence[PoolPage], top: int = 1) -> list[Passage]:
     [('first', ('b',), 'promotes'), ('second', ('a',), 'reports')]
     >>> [(p.text, p.narratives) for p in top_passages(Clf(), [PoolPage("x-1", "f:1", "en", {"a": "reports"},
     ...     ("first", "second"))], top=2)]
-    [('first', ('a',), 'reports'), ('second', ('a',), 'reports')]
+    [('first', ('a',)), ('second', ('a',))]
     """
     if top < 1:
         raise ValueError(f"top must be at least 1, got {top}")

@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from narratives.serve.cli import main
+from narratives.train.deciderplan import SHIPPED
 
 ROOT = Path(__file__).resolve().parents[2]
 EXPORT = ROOT / "tests" / "fixtures" / "loop" / "label_studio_export.json"
@@ -136,7 +137,9 @@ def test_train_kind_ensemble_makes_members_and_the_ensemble_as_versions(labels_d
     clf = load_model(new_version(out))
     assert clf.config_["kind"] == "ensemble"
     decider = clf.config_["article_decider"]  # fitted by default, with the shipped default's settings
-    assert (decider["C"], decider["presence"]["cutoff"], decider["fitted_on"]["n_articles"]) == (10.0, 0.5, 10)
+    shipped = SHIPPED[("ensemble", ("frozen-embedding", "tfidf-logreg", "transformer"))][1]
+    assert (decider["C"], decider["presence"]["cutoff"], decider["fitted_on"]["n_articles"]) == (
+        shipped.C, shipped.cutoff, 10)
     assert all("article_decider" not in m.config_ for m in clf.members_.values())  # members stay plain
     by_kind = {m.config_["kind"]: ref for ref, m in clf.members_.items()}
     assert sorted(by_kind) == ["frozen-embedding", "tfidf-logreg", "transformer"]
