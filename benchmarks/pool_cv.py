@@ -1,6 +1,6 @@
 """Out-of-fold figures on the real training pool: the whole `e5-real` recipe refitted without each fold.
 
-    python benchmarks/pool_cv.py [--folds 5] [--seed 0] [--cutoff 0.5 ...] [--set KEY=VALUE ...]
+    python benchmarks/pool_cv.py [--folds 5] [--seed 0] [--cutoff 0.5 ...] [--set KEY=VALUE ...] [--positives-top K]
         [--decider-variant ARGS ...] [--work DIR] [--out pool_cv.json]
 
 The benchmark's dev half has 122 pages and every held-out set costs a labelling round, so a choice between
@@ -9,7 +9,8 @@ Here each fold of the pool (pages dealt out at random within each language) is h
 fold, `e5-real` is built by the README's commands on the rest of the pool: its heads with the real negatives
 and positives of the other folds, then its article decider (C 10, the article-text stance and the page
 feature, both fitted on the other folds; the decider itself on the team articles and the dev half, as
-shipped). The held-out fold's pages are scored as `narratives score` scores articles. Each page is scored by a
+shipped). The defaults are the recipe before 2026-12-07; the shipped one since is `--set C=16 --positives-top 2
+--cutoff 0.55`. The held-out fold's pages are scored as `narratives score` scores articles. Each page is scored by a
 model that never saw it, and the figures are computed once over every page, with
 :func:`narratives.train.realeval.figures_with_slices`, per language as well.
 
@@ -136,6 +137,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--cutoff", type=float, action="append", default=None, help="decider cutoff(s) [0.5]")
     ap.add_argument("--real", type=Path, default=ROOT / "data" / "real")
     ap.add_argument("--labels", type=Path, default=ROOT / "data" / "labels")
+    ap.add_argument("--positives-top", type=int, default=1, metavar="K",
+                    help="the K best-scored passages per narrative of a page as positives (--real-positives-top) [1]")
     ap.add_argument("--set", dest="train_set", action="append", default=[], metavar="KEY=VALUE",
                     help="a training option passed to `narratives train --set` (repeat), to compare a variant")
     ap.add_argument("--decider-variant", dest="variants", action="append", default=None, metavar="ARGS",
@@ -165,7 +168,8 @@ def main(argv: list[str] | None = None) -> dict:
     for k, held in enumerate(tqdm(folds, desc="folds", file=sys.stderr)):
         root = fold_tree(work / f"fold{k}", a.real, a.labels, held, keep=("heads", HEADS_KEY) if a.reuse_heads else ())
         heads = root / "heads"
-        extra = [x for kv in a.train_set for x in ("--set", kv)]
+        extra = [x for kv in a.train_set for x in ("--set", kv)] + ["--real-positives-top", str(a.positives_top)] * (
+            a.positives_top != 1)
         fitted_from = heads_key(root, extra)
         if a.reuse_heads and (root / HEADS_KEY).is_file() and (root / HEADS_KEY).read_text() == fitted_from:
             reused += 1
