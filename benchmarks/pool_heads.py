@@ -50,36 +50,34 @@ def parse_variant(text: str) -> dict:
 
 def real_pages(real: Path, split: str) -> list[dict]:
     """The ``split``'s pages with their labels, language and passages, cut as `narratives score` cuts them."""
-    from narratives.serve.articles import MIN_WORDS, article_spans, eligible_indices
     from narratives.train.realcache import cached_texts
     from narratives.train.realpages import load_references
+    from narratives.train.realpassages import page_passages
 
     refs = [r for r in load_references(real) if r.page.split == split]
     texts = cached_texts(refs)  # a CacheError names every page missing
     out = []
     for r in refs:
-        cut = [texts[r.page.id][s:e] for s, e in article_spans({"text": texts[r.page.id]})]
-        passages = [cut[k] for k in eligible_indices(cut, MIN_WORDS)]
+        passages = [t for _, t in page_passages(texts[r.page.id])]
         if passages:
             out.append({"id": r.page.id, "labels": dict(r.page.labels), "lang": r.page.lang, "passages": passages})
     return out
 
 
-def embed_all(texts: list[str], work: Path) -> dict[str, np.ndarray]:
-    """Every text's embedding from `e5-real`'s encoder, keyed by its sha256 and cached in ``work``."""
+def embed_all(model, texts: list[str], work: Path) -> dict[str, np.ndarray]:
+    """Every text's embedding from ``model``'s encoder (`e5-real`), keyed by its sha256 and cached in ``work``."""
     from narratives.model.langid import detect_language
-    from narratives.model.loading import load_model
 
     store = work / "embeddings.npz"
     cache = dict(np.load(store)) if store.exists() else {}
-    todo = sorted({hashlib.sha256(t.encode()).hexdigest(): t for t in texts
-                   if hashlib.sha256(t.encode()).hexdigest() not in cache}.items())
+    keys = {t: hashlib.sha256(t.encode()).hexdigest() for t in texts}
+    todo = sorted({k: t for t, k in keys.items() if k not in cache}.items())
     if todo:
-        x = load_model("e5-real").embed([t for _, t in todo], [detect_language(t) for _, t in todo])
+        x = model.embed([t for _, t in todo], [detect_language(t) for _, t in todo])
         cache.update({k: v.astype(np.float32) for (k, _), v in zip(todo, x)})
         work.mkdir(parents=True, exist_ok=True)
         np.savez(store, **cache)
-    return {t: cache[hashlib.sha256(t.encode()).hexdigest()] for t in texts}
+    return {t: cache[k] for t, k in keys.items()}
 
 
 def fit_heads(x: np.ndarray, y: np.ndarray, C: float) -> tuple[np.ndarray, np.ndarray]:
@@ -97,8 +95,10 @@ class Heads:
         self.labels_, self.emb, self.top, self.C = labels, emb, top, C
 
     def score(self, passages, langs=None):
+        from narratives.model.heads import _sigmoid
+
         x = np.stack([self.emb[t] for t in passages]).astype(np.float64)
-        return 1 / (1 + np.exp(-(x @ self.W.T + self.b))), None
+        return _sigmoid(x @ self.W.T + self.b), None
 
     def fit(self, team: list, pool: list[dict]) -> Heads:
         from narratives.train.realpassages import PoolPage, top_passages
@@ -149,10 +149,10 @@ def main(argv: list[str] | None = None) -> dict:
     from narratives.train.data import load_passages
 
     team = [p for p in load_passages(args.labels) if p.split == "train"]
-
-    labels = list(load_model("e5-real").labels_)
+    model = load_model("e5-real")
+    labels = list(model.labels_)
     pool, dev = real_pages(args.real, "train"), real_pages(args.real, "dev")
-    emb = embed_all([p.text for p in team] + [t for p in pool + dev for t in p["passages"]], args.work)
+    emb = embed_all(model, [p.text for p in team] + [t for p in pool + dev for t in p["passages"]], args.work)
     print(f"{len(team)} team passages, {len(pool)} pool pages, {len(dev)} dev-half pages")
     results = {}
     for text in args.variant or ["top=1,C=4", "top=2,C=16"]:

@@ -41,7 +41,13 @@ class PoolPage:
     passages: tuple[str, ...]
 
 
-def _passages(text: str, min_words: int) -> list[tuple[int, str]]:
+def page_passages(text: str, min_words: int = MIN_WORDS) -> list[tuple[int, str]]:
+    """``(index, passage)`` for the passages of a page's text that ``narratives score`` would read: cut as it
+    cuts an article, those under ``min_words`` words left out.
+
+    >>> page_passages("Title\\n\\nThe court ruled on the appeal today.", min_words=5)
+    [(1, 'The court ruled on the appeal today.')]
+    """
     texts = [text[s:e] for s, e in article_spans({"text": text})]
     return [(k, texts[k]) for k in eligible_indices(texts, min_words)]
 
@@ -58,7 +64,7 @@ def negative_passages(path: str | Path | None = None, min_words: int = MIN_WORDS
     texts = cached_texts(refs) if refs else {}
     out = [Passage(id=f"{r.page.id}#{k}", text=t, narratives=(), stance="none", source=f"real:{r.page.id}",
                    split="train", lang=r.page.lang, where=f"{r.where} (passage {k + 1})")
-           for r in refs for k, t in _passages(texts[r.page.id], min_words)]
+           for r in refs for k, t in page_passages(texts[r.page.id], min_words)]
     return out, {"pages": len(refs), "passages": len(out), "references_sha256": reference_digest(refs)}
 
 
@@ -72,7 +78,7 @@ def positive_pages(path: str | Path | None = None, min_words: int = MIN_WORDS) -
     refs = [r for r in load_references(path) if r.page.split == "train" and r.page.labels]
     texts = cached_texts(refs) if refs else {}
     pages = [PoolPage(r.page.id, r.where, r.page.lang, dict(r.page.labels),
-                      tuple(t for _, t in _passages(texts[r.page.id], min_words))) for r in refs]
+                      tuple(t for _, t in page_passages(texts[r.page.id], min_words))) for r in refs]
     return [p for p in pages if p.passages], {"pages": len(refs), "references_sha256": reference_digest(refs)}
 
 
