@@ -17,7 +17,7 @@ import click
 
 REAL_HELP = "Reference file or folder of *.jsonl references [default: data/real]."
 #: the held-out sets beside the benchmark's halves (realpages.HELD_OUT), written out to keep --help free of its imports
-HELD_OUT_SPLITS = ("check", "holdout", "holdout2", "holdout3", "holdout4", "holdout5", "holdout6", "holdout7")
+HELD_OUT_SPLITS = ("check", "holdout", "holdout2", "holdout3", "holdout4", "holdout5", "holdout6", "holdout7", "holdout8")
 
 
 def _refs(path):
@@ -192,7 +192,9 @@ def real_put_batch(sources, path):
                    "read once for the refit with the fourth set in the pool); "
                    "holdout6: the sixth hold-out set (data/real/holdout6_*.jsonl, collected after the fifth was read, read "
                    "once for two positives per narrative and C 16); "
-                   "holdout7: the seventh hold-out set (data/real/holdout7_*.jsonl, collected after the sixth was read); "
+                   "holdout7: the seventh hold-out set (data/real/holdout7_*.jsonl, collected after the sixth was read, "
+                   "read once for the two-positives heads at cutoff 0.55); "
+                   "holdout8: the eighth hold-out set (data/real/holdout8_*.jsonl, collected after the seventh was read); "
                    "repeat for several in one run (each page scored once) [default: test].")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write every figure and error to this JSON file.")
