@@ -2,6 +2,7 @@
 
     python benchmarks/decider_spent_pages.py [--spent holdout4 --spent holdout5] [--fold-seeds 10] [--out X.json]
     python benchmarks/decider_spent_pages.py --model DIR --spent holdout6 --only "spent, without" --cutoff 0.5 --cutoff 0.55
+    python benchmarks/decider_spent_pages.py --spent holdout6 --spent holdout7 --only "spent, without" --page-model lexicon
 
 The shipped decider (`e5-real`'s, which the default's reads) is fitted on the team-written articles and the 122
 pages of the benchmark's dev half. A held-out set that has been read for its one choice is spent: nobody will
@@ -17,8 +18,9 @@ helps, on two groups of pages that each decider never saw:
 
 Each figure is the mean over ``--fold-seeds`` cuts, as `narratives decider cv` computes it
 (:func:`narratives.train.decidercv.cross_validate`; C 10, cutoff 0.5, the article-text stance, the page
-feature). These are development figures: the spent sets were read for other choices, and a candidate chosen here
-still needs a set nobody has seen. About 10 minutes on a 2-core machine.
+feature, with ``--page-model lexicon`` the page lexicon too). These are development figures: the spent sets were
+read for other choices, and a candidate chosen here still needs a set nobody has seen. About 10 minutes on a 2-core
+machine.
 """
 from __future__ import annotations
 
@@ -49,6 +51,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--cutoff", action="append", type=float, default=None, help="decider cutoff(s) [0.5]")
     ap.add_argument("--only", choices=["dev, without", "dev, with", "spent, without", "spent, with"], action="append",
                     default=None, help="run only these rows (repeatable) [all four]")
+    ap.add_argument("--page-model", choices=["on", "lexicon"], default="on",
+                    help="the page feature alone (on, the shipped recipe) or with the page lexicon [on]")
     ap.add_argument("--real", type=Path, default=ROOT / "data" / "real")
     ap.add_argument("--out", type=Path, default=None)
     a = ap.parse_args(argv)
@@ -60,7 +64,8 @@ def main(argv: list[str] | None = None) -> dict:
     team, dev, _ = training_articles(tuple(clf.labels_), None, ("train", "dev"), True, a.real)
     spent = spent_articles(a.real, a.spent or ["holdout4", "holdout5"])
     common = dict(Cs=(10.0,), cutoffs=tuple(a.cutoff or [0.5]), stances=(True,), stance_sources=("article_text",),
-                  stance_pool=stance_pool_pages(team, a.real), page_models=(True,),
+                  stance_pool=stance_pool_pages(team, a.real),
+                  page_models=(True if a.page_model == "on" else a.page_model,),
                   page_pool=real_articles(a.real, "train")[0], seeds=range(a.fold_seeds))
     runs = {"dev, without": dict(real=dev), "dev, with": dict(real=dev, fit_also=spent),
             "spent, without": dict(real=spent, fit_also=dev, folds_in_fit=False),

@@ -26,9 +26,11 @@ MANIFEST = "manifest.json"
 FORMAT = "narratives-model"
 FORMAT_VERSION = 1
 # Files whose bytes decide predictions; they make up the model hash.
-HASHED = ("config.json", "vocab.json", "weights.safetensors", "article_stance.json", "article_stance.safetensors")
-# Hashed files that belong to the article decider rather than to the kind (narratives.model.articlestance).
-DECIDER_FILES = ("article_stance.json", "article_stance.safetensors")
+HASHED = ("config.json", "vocab.json", "weights.safetensors", "article_stance.json", "article_stance.safetensors",
+          "page_lexicon.json", "page_lexicon.safetensors")
+# Hashed files that belong to the article decider rather than to the kind (narratives.model.articlestance,
+# narratives.model.pagelexicon).
+DECIDER_FILES = ("article_stance.json", "article_stance.safetensors", "page_lexicon.json", "page_lexicon.safetensors")
 FORBIDDEN_SUFFIXES = (".pkl", ".pickle", ".joblib", ".pt", ".bin")
 
 

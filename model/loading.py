@@ -119,13 +119,18 @@ def evidence_problem(evidence: object) -> str | None:
 
 
 def _with_article_stance(model, path: Path):
-    """Read the article stance model with the rest, right after the manifest was verified, when the model's
-    decider reads the article text: a broken file fails the load, not the first article, and a directory
-    replaced later cannot pair the loaded decider with another version's files."""
+    """Read the article decider's text models with the rest, right after the manifest was verified: the article
+    stance model when the decider reads the article text, the page lexicon when its page part has one. A broken file
+    fails the load, not the first article, and a directory replaced later cannot pair the loaded decider with another
+    version's files."""
     from .articlestance import ArticleStance, reads_article_text
+    from .pagelexicon import PageLexicon, reads_page_lexicon
 
-    if reads_article_text(article_decider_config(model)):
+    decider = article_decider_config(model)
+    if reads_article_text(decider):
         model.article_stance_ = ArticleStance.from_dir(path)
+    if reads_page_lexicon(decider):
+        model.page_lexicon_ = PageLexicon.from_dir(path)
     return model
 
 

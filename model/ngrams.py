@@ -76,10 +76,10 @@ class NgramBlock:
         return cols, (vals / np.linalg.norm(vals) if len(vals) else vals)
 
     def dot(self, texts: Sequence[str], weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Each text's features times ``weights`` (one per term), a linear model's score with no matrix built,
-        and how many of the block's terms the text holds."""
-        out, known = np.zeros(len(texts)), np.zeros(len(texts), dtype=np.int64)
+        """Each text's features times ``weights`` (one per term, or one row of outputs per term), a linear model's
+        score with no matrix built, and how many of the block's terms the text holds."""
+        out, known = np.zeros((len(texts), *np.shape(weights)[1:])), np.zeros(len(texts), dtype=np.int64)
         for row, text in enumerate(texts):
             cols, vals = self.features(text)
-            out[row], known[row] = float(vals @ weights[cols]), len(cols)
+            out[row], known[row] = vals @ weights[cols], len(cols)
         return out, known

@@ -78,13 +78,17 @@ def _errors() -> tuple[type[Exception], ...]:
 @click.option("--page-blend", type=click.FloatRange(min=0), default=None, metavar="W",
               help="With --page-narratives, add W times each narrative's page logit to its presence logit after the "
                    "decider, instead of reading it as a decider feature [default: as for training, not so].")
+@click.option("--page-lexicon/--no-page-lexicon", default=None,
+              help="With the page model, also fit a page lexicon (per narrative, a logistic regression over the page's "
+                   "character n-grams, on the same training pool), read by the page_lexicon feature [default: as for "
+                   "training].")
 @click.option("--evidence", default=None, metavar="MODEL", help=EVIDENCE_HELP)
 @click.option("--stance-cutoff", "stance_cutoffs", multiple=True, metavar="LANG=P",
               help="Read the stance part's probability at P for articles detected as LANG (en, ru, sr-Cyrl, hbs-Latn, "
                    "...): they promote when it reaches P, not 0.5 (repeat, or comma-separate) [default: as for "
                    "training].")
 def decider_fit(model, out, articles, cutoff, C, stance, team_splits, real_dev, real_pool, real_path, per_narrative,
-                stance_source, page_model, page_narratives, page_blend, evidence, stance_cutoffs):
+                stance_source, page_model, page_narratives, page_blend, page_lexicon, evidence, stance_cutoffs):
     """Score the team articles (and the real pages' dev half) with MODEL, fit the decider, and write MODEL plus
     the decider to --out (a new model version; the weights are unchanged). Prints the decider.
 
@@ -98,7 +102,7 @@ def decider_fit(model, out, articles, cutoff, C, stance, team_splits, real_dev, 
     given = {"C": C, "cutoff": cutoff, "stance": stance, "per_narrative": per_narrative,
              "team_splits": tuple(team_splits) or None, "real_dev": real_dev, "real_pool": real_pool, "articles": articles,
              "real": real_path, "stance_source": stance_source, "page_model": page_model,
-             "page_narratives": page_narratives, "page_blend": page_blend,
+             "page_narratives": page_narratives, "page_blend": page_blend, "page_lexicon": page_lexicon,
              "stance_cutoffs": _cutoffs(stance_cutoffs) if stance_cutoffs else None}
     try:
         clf = load_model(model)
@@ -109,6 +113,7 @@ def decider_fit(model, out, articles, cutoff, C, stance, team_splits, real_dev, 
                    f"scores of {options.evidence or 'the model itself'}, page model "
                    f"{'auto (when the cache holds the training pool)' if options.page_model is None else options.page_model}"
                    + (", per narrative too" if options.page_narratives else "")
+                   + (", with its page lexicon" if options.page_lexicon else "")
                    + (f", blended at weight {options.page_blend}" if options.page_blend is not None else "")
                    + (f", stance cutoffs {_cutoffs_text(options.stance_cutoffs)}" if options.stance_cutoffs else ""),
                    err=True)
@@ -178,12 +183,13 @@ def decider_stance_cutoffs(model, cutoffs, out):
               default=("passages",), show_default=True,
               help="Where the stance part reads an article's stance (repeat to compare; article_text fits the "
                    "article stance model in every fold, with the real training pool when the cache holds it).")
-@click.option("--page-model", "page_models", multiple=True, type=click.Choice(["off", "on", "narratives", "blend"]),
+@click.option("--page-model", "page_models", multiple=True, type=click.Choice(["off", "on", "narratives", "blend", "lexicon"]),
               default=("off",), show_default=True,
               help="Without or with the page feature (repeat to compare; on fits the page model once on the real "
                    "training pool, which the cache must hold, in the embedding space of the model the decider reads; "
                    "narratives adds the per-narrative page models and their page_narrative feature; blend adds them "
-                   "to the decider's logit at weight 1, as decider fit --page-blend 1 does).")
+                   "to the decider's logit at weight 1, as decider fit --page-blend 1 does; lexicon adds the page "
+                   "lexicon and its page_lexicon feature, as decider fit --page-lexicon does).")
 @click.option("--evidence", default=None, metavar="MODEL",
               help="Decide from MODEL's passage scores and thresholds, as a decider fitted with --evidence MODEL "
                    "does (the passage-rule and no-stance rows then read MODEL's passages too, where serving shows "
@@ -236,7 +242,7 @@ def decider_cv(model, articles, Cs, cutoffs, folds, fold_seeds, stances, per_nar
                + "macro-F1  negatives flagged  stance acc  non-English F1  objective")
     for r in rows:
         st = "" if "stance" not in r else r.get("stance_source", "passages") if r["stance"] else "False"
-        page = {True: "on", False: "off", "narratives": "narr", "blend": "blend"}.get(
+        page = {True: "on", False: "off", "narratives": "narr", "blend": "blend", "lexicon": "lex"}.get(
             r.get("page_model", False) if r["decider"] != "none" else None, "")
         cuts = f"{_cutoffs_text(r['stance_cutoffs']) if 'stance_cutoffs' in r else '':<15} " if by_cutoffs else ""
         click.echo(f"{r['decider']:<10} {r.get('C', ''):<6} {r.get('cutoff', ''):<7} {st:<13} {page:<6} {cuts}"

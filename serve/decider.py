@@ -40,6 +40,10 @@ A page part with ``blend`` (a weight ``w``) instead leaves ``page_narrative`` ou
 that logit to the narrative's presence logit after the decider: a product of two experts (the decider's odds times
 the page model's odds to the power ``w``), fitted apart, so the page models' weight is not learned on the few
 articles the decider is fitted on.
+A page part with ``lexicon`` (the settings of a :class:`narratives.model.pagelexicon.PageLexicon`, whose two hashed
+files lie beside the model's weights) gives one more presence feature, ``page_lexicon``: the logit of that narrative's
+model over the character n-grams of the article's eligible passages, joined (:func:`lexicon_text`); a narrative the
+lexicon has no model for (added after fitting) reads ``page`` there.
 
 >>> d = {"version": 1, "presence": {"coef": [1.0, 0, 0, 0, 0], "intercept": 0.0, "cutoff": 0.5}}
 >>> check_decider(d) is d
@@ -61,6 +65,7 @@ from .stancecutoffs import check_stance_cutoffs, read_at_cutoff
 PRESENCE_FEATURES = ("best", "second", "n_over", "headline", "length")
 PAGE_FEATURE = "page"
 PAGE_NARRATIVE_FEATURE = "page_narrative"
+PAGE_LEXICON_FEATURE = "page_lexicon"
 STANCE_FEATURES = ("weighted", "minimum", "last", "best")
 CLIP = 8.0
 EPS = 1e-4
@@ -155,6 +160,11 @@ def _check_page(page: object) -> dict | None:
                     or not all(isinstance(v, (int, float)) and math.isfinite(v) for v in c)):
                 raise ValueError(f"article_decider.page.narratives.{lab}: expected coef ({len(coef)} numbers, as the "
                                  "page model's) and an intercept")
+    lexicon = page.get("lexicon")
+    if lexicon is not None and (not isinstance(lexicon, dict) or not isinstance(lexicon.get("labels"), list)
+                                or not all(isinstance(lab, str) for lab in lexicon["labels"])):
+        raise ValueError("article_decider.page.lexicon: expected an object with the lexicon's labels (a list of "
+                         "narrative ids)")
     if "blend" in page:
         w = page["blend"]
         if not by_narrative or not isinstance(w, (int, float)) or not math.isfinite(w) or w < 0:
@@ -164,24 +174,27 @@ def _check_page(page: object) -> dict | None:
 
 
 def page_features(page: dict | None) -> tuple[str, ...]:
-    """The presence features a page part adds: none, ``page``, or ``page`` and ``page_narrative``.
+    """The presence features a page part adds: none, or ``page``, then ``page_narrative`` (per-narrative page models
+    read as a feature), then ``page_lexicon`` (a page lexicon).
 
     >>> page_features(None), page_features({"coef": [1.0], "intercept": 0.0, "narratives": {"a": {}}})
     ((), ('page', 'page_narrative'))
-    >>> page_features({"coef": [1.0], "intercept": 0.0, "narratives": {"a": {}}, "blend": 1.0})
-    ('page',)
+    >>> page_features({"coef": [1.0], "intercept": 0.0, "narratives": {"a": {}}, "blend": 1.0, "lexicon": {}})
+    ('page', 'page_lexicon')
     """
     if page is None:
         return ()
-    return (PAGE_FEATURE,) + ((PAGE_NARRATIVE_FEATURE,) if page.get("narratives") and "blend" not in page else ())
+    return ((PAGE_FEATURE,) + ((PAGE_NARRATIVE_FEATURE,) if page.get("narratives") and "blend" not in page else ())
+            + ((PAGE_LEXICON_FEATURE,) if page.get("lexicon") is not None else ()))
 
 
 class PageLogits(NamedTuple):
-    """An article's page-model logits: ``any`` (does the page carry any narrative) and, when the page part has
-    per-narrative models, one per narrative."""
+    """An article's page-model logits: ``any`` (does the page carry any narrative), one per narrative when the page
+    part has per-narrative models, and one per narrative from the page lexicon when it has one."""
 
     any: float
     narratives: Mapping[str, float] = {}
+    lexicon: Mapping[str, float] = {}
 
     def of(self, narrative: str | None) -> float:
         """The logit the ``page_narrative`` feature reads for ``narrative`` (``any`` when it has no model).
@@ -190,6 +203,14 @@ class PageLogits(NamedTuple):
         (-2.0, 1.0)
         """
         return float(self.narratives.get(narrative, self.any)) if narrative is not None else self.any
+
+    def lexical(self, narrative: str | None) -> float:
+        """The logit the ``page_lexicon`` feature reads for ``narrative`` (``any`` when the lexicon has no model).
+
+        >>> PageLogits(1.0, {}, {"a": -2.0}).lexical("a"), PageLogits(1.0, {}, {"a": -2.0}).lexical("b")
+        (-2.0, 1.0)
+        """
+        return float(self.lexicon.get(narrative, self.any)) if narrative is not None else self.any
 
 
 def presence_features(scores: Sequence[float], eligible: Sequence[int], threshold: float) -> list[float]:
@@ -212,7 +233,7 @@ def as_page_logits(page: PageLogits | float) -> PageLogits:
     """A page-model value as :class:`PageLogits` (a number is the ``any`` logit alone).
 
     >>> as_page_logits(1.5)
-    PageLogits(any=1.5, narratives={})
+    PageLogits(any=1.5, narratives={}, lexicon={})
     """
     return page if isinstance(page, PageLogits) else PageLogits(float(page))
 
@@ -241,8 +262,11 @@ def presence_probability(d: dict, scores: Sequence[float], eligible: Sequence[in
             raise ValueError("article_decider.page: the decider reads the article's page-model logit, and none was given")
         logits = as_page_logits(page)
         x.append(logits.any)
-        if PAGE_NARRATIVE_FEATURE in page_features(d["page"]):
+        features = page_features(d["page"])
+        if PAGE_NARRATIVE_FEATURE in features:
             x.append(logits.of(narrative))
+        if PAGE_LEXICON_FEATURE in features:
+            x.append(logits.lexical(narrative))
         offset += float(d["page"].get("blend", 0.0)) * logits.of(narrative)
     return _linear(part, x, offset)
 
@@ -267,17 +291,44 @@ def page_logits(part: dict, embeddings) -> PageLogits:
     """All of a page part's logits for one article (:func:`page_logit` for ``any`` and for each narrative's model).
 
     >>> page_logits({"coef": [1.0], "intercept": 0.0, "narratives": {"a": {"coef": [-1.0], "intercept": 0.5}}}, [[2.0]])
-    PageLogits(any=2.0, narratives={'a': -1.5})
+    PageLogits(any=2.0, narratives={'a': -1.5}, lexicon={})
     """
     return PageLogits(page_logit(part, embeddings),
                       {lab: page_logit(m, embeddings) for lab, m in (part.get("narratives") or {}).items()})
+
+
+def lexicon_text(passages: Sequence[str]) -> str:
+    """The text a page lexicon reads of an article: its eligible passages, one per line.
+
+    >>> lexicon_text(["Headline", "A paragraph."])
+    'Headline\\nA paragraph.'
+    """
+    return "\n".join(passages)
+
+
+def with_lexicon(logits: Sequence[PageLogits | None], lexicon, texts: Sequence[Sequence[str]]) -> list[PageLogits | None]:
+    """``logits`` with each article's page-lexicon logits added (``texts``: each article's eligible passages; an
+    article with none keeps ``None``).
+
+    >>> class Lex:
+    ...     labels_ = ["a"]
+    ...     def logits(self, texts): return [[len(t)] for t in texts]
+    >>> with_lexicon([PageLogits(0.5), None], Lex(), [["ab", "c"], []])
+    [PageLogits(any=0.5, narratives={}, lexicon={'a': 4.0}), None]
+    """
+    rows = [(i, lg) for i, lg in enumerate(logits) if lg is not None]
+    z = lexicon.logits([lexicon_text(texts[i]) for i, _ in rows]) if rows else []
+    out = list(logits)
+    for (i, lg), zi in zip(rows, z):
+        out[i] = lg._replace(lexicon={lab: float(v) for lab, v in zip(lexicon.labels_, zi)})
+    return out
 
 
 def article_page_logits(clf, texts: Sequence[Sequence[str]]) -> list[PageLogits | None] | None:
     """Each article's page-model logits from the texts of its eligible passages (``None`` for an article with
     none), when ``clf``'s decider has a page part (else ``None``). The embeddings are those of the model the
     decider reads (:func:`decision_scorer`); an int8 export remembers the batch it just scored, so they cost no
-    second encoding.
+    second encoding. A page part with a lexicon adds its logits (:func:`with_lexicon`).
 
     >>> article_page_logits(object(), [["text"]]) is None
     True
@@ -300,7 +351,7 @@ def article_page_logits(clf, texts: Sequence[Sequence[str]]) -> list[PageLogits 
     for ts in texts:
         out.append(page_logits(part, x[pos:pos + len(ts)]) if ts else None)
         pos += len(ts)
-    return out
+    return with_lexicon(out, page_lexicon(clf), texts) if part.get("lexicon") is not None else out
 
 
 def mentions(scores: Sequence[float], eligible: Sequence[int], threshold: float, margin: float) -> list[int]:
@@ -395,25 +446,43 @@ def article_promotes(clf, texts: Sequence[str]) -> list[float | None] | None:
         return None
     model = getattr(clf, "article_stance_", None)
     if model is None:
-        model = _load_article_stance(clf)
-        clf.article_stance_ = model
+        from narratives.model.articlestance import FILES, ArticleStance
+
+        model = clf.article_stance_ = _load_decider_model(clf, FILES, ArticleStance, "the decider's stance part reads "
+                                                          "the article text")
     return [None if math.isnan(p) else float(p) for p in model.promotes_probability(list(texts))] if texts else []
 
 
-def _load_article_stance(clf):
-    """The article stance model of a saved model loaded without it (``load_model`` reads it eagerly): its two
-    files, hashed and parsed from the same bytes, from a directory whose manifest is still the loaded version's."""
+def page_lexicon(clf):
+    """The page lexicon (:class:`narratives.model.pagelexicon.PageLexicon`) that ``clf``'s decider reads: the one
+    ``load_model`` read, or the one fitted in memory (``page_lexicon_``), or else read here once, checked against
+    the manifest.
+
+    >>> page_lexicon.__name__
+    'page_lexicon'
+    """
+    model = getattr(clf, "page_lexicon_", None)
+    if model is None:
+        from narratives.model.pagelexicon import FILES, PageLexicon
+
+        model = clf.page_lexicon_ = _load_decider_model(clf, FILES, PageLexicon, "the decider's page part reads the "
+                                                        "page lexicon")
+    return model
+
+
+def _load_decider_model(clf, files_of: Sequence[str], cls, why: str):
+    """A decider's text model (``cls``, read from its files ``files_of``) of a saved model loaded without it
+    (``load_model`` reads it eagerly): its files, hashed and parsed from the same bytes, from a directory whose
+    manifest is still the loaded version's; ``why`` says in errors why the decider needs it."""
     import hashlib
     import json
     from pathlib import Path
 
-    from narratives.model.articlestance import FILES, ArticleStance
     from narratives.model.artifact import MANIFEST, ModelLoadError
 
     path = getattr(clf, "path_", None)
     if path is None:
-        raise ModelLoadError("the model's article decider reads the article text, but the model was never saved "
-                             "and carries no article stance model")
+        raise ModelLoadError(f"{why}, but the model was never saved and carries no such model")
     try:
         manifest = json.loads((Path(path) / MANIFEST).read_text(encoding="utf-8"))
         files = manifest["files"]
@@ -424,14 +493,13 @@ def _load_article_stance(clf):
         raise ModelLoadError(f"{path}: the model directory now holds version {str(manifest.get('model_hash'))[:12]}, "
                              f"not the loaded {loaded[:12]}; load the model again")
     blobs = {}
-    for name in FILES:
+    for name in files_of:
         if name not in files:
-            raise ModelLoadError(f"{path}: {name} is not in the manifest (the decider's stance part reads the "
-                                 "article text)")
+            raise ModelLoadError(f"{path}: {name} is not in the manifest ({why})")
         try:
             blobs[name] = (Path(path) / name).read_bytes()
         except OSError as exc:
             raise ModelLoadError(f"{path}: {name} unreadable ({exc!r})") from None
         if hashlib.sha256(blobs[name]).hexdigest() != files[name]:
             raise ModelLoadError(f"{path}: file {name} was altered since the model was saved (sha256 mismatch)")
-    return ArticleStance.from_bytes(blobs, str(path))
+    return cls.from_bytes(blobs, str(path))

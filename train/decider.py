@@ -23,6 +23,7 @@ from pathlib import Path
 from narratives.serve.articles import MIN_WORDS, article_spans, eligible_indices
 from narratives.serve.decider import (
     ARTICLE_TEXT,
+    PAGE_LEXICON_FEATURE,
     PAGE_NARRATIVE_FEATURE,
     PRESENCE_FEATURES,
     STANCE_FEATURES,
@@ -67,10 +68,11 @@ def score_articles_passages(clf, articles, min_words: int = MIN_WORDS, max_chars
 
 def presence_rows(scored: Sequence[Scored], labels: Sequence[str], thresholds: dict[str, float],
                   per_narrative: bool = False, pages: Sequence[PageLogits | float | None] | None = None,
-                  page_narrative: bool = False):
+                  page_narrative: bool = False, page_lexicon: bool = False):
     """``(X, y)``: one row per article and narrative (articles with no eligible passage are skipped); with
-    ``pages`` (each article's page-model logits) each row has the ``page`` feature too, and with
-    ``page_narrative`` the ``page_narrative`` feature after it (that narrative's own page logit); with
+    ``pages`` (each article's page-model logits) each row has the ``page`` feature too, with
+    ``page_narrative`` the ``page_narrative`` feature after it (that narrative's own page logit), and with
+    ``page_lexicon`` the ``page_lexicon`` feature last (that narrative's page-lexicon logit); with
     ``per_narrative`` each row ends with one indicator per narrative (what the offsets are fitted on).
     A narrative that no article carries (one just added) has no rows: nothing here says how its evidence
     should be read, so it is decided by the pooled part alone, like a narrative added after fitting.
@@ -90,7 +92,8 @@ def presence_rows(scored: Sequence[Scored], labels: Sequence[str], thresholds: d
             raise ValueError(f"article {k}: it has eligible passages and no page-model logit")
         for j, lab in enumerate(fitted):
             onehot = [float(k == j) for k in range(len(fitted))] if per_narrative else []
-            page = [] if logits is None else [logits.any] + ([logits.of(lab)] if page_narrative else [])
+            page = [] if logits is None else ([logits.any] + ([logits.of(lab)] if page_narrative else [])
+                                              + ([logits.lexical(lab)] if page_lexicon else []))
             X.append(presence_features([r["scores"][lab] for r in recs], eligible, thresholds[lab]) + page + onehot)
             y.append(int(lab in gold))
     return X, y
@@ -138,8 +141,9 @@ def fit_decider(scored: Sequence[Scored], labels: Sequence[str], thresholds: dic
     :class:`narratives.model.articlestance.ArticleStance`) its stance part reads the article text instead of
     the passages' stance scores (the caller saves that model's files beside the decider); with ``page`` (a
     fitted page part, :func:`narratives.train.pagemodel.fit_page_model`) and ``pages`` (each scored article's
-    page-model logits) it has the ``page`` presence feature, and ``page_narrative`` too when the page part has
-    per-narrative models.
+    page-model logits) it has the ``page`` presence feature, ``page_narrative`` too when the page part has
+    per-narrative models, and ``page_lexicon`` when it has a page lexicon (the logits in ``pages`` then hold its
+    logits; the caller saves its files beside the decider).
 
     >>> hi = [{"scores": {"a": 0.9}, "stance_score": 0.9}] * 2
     >>> lo = [{"scores": {"a": 0.2}, "stance_score": 0.5}] * 2
@@ -150,7 +154,8 @@ def fit_decider(scored: Sequence[Scored], labels: Sequence[str], thresholds: dic
     if (page is None) != (pages is None):
         raise ValueError("a page part needs each article's page-model logit, and logits need the page part")
     features = list(PRESENCE_FEATURES) + list(page_features(page))
-    px, py = presence_rows(scored, labels, thresholds, per_narrative, pages, PAGE_NARRATIVE_FEATURE in features)
+    px, py = presence_rows(scored, labels, thresholds, per_narrative, pages, PAGE_NARRATIVE_FEATURE in features,
+                           PAGE_LEXICON_FEATURE in features)
     presence = _logreg(px, py, C)
     if per_narrative:  # the indicator columns' weights are the narratives' offsets
         k = len(features)
@@ -227,6 +232,13 @@ def card_section(decider: dict | None) -> list[str]:
             lines[-2] += (f" It also holds {each}, whose logit is added at weight {page['blend']} to the narrative's "
                           "presence logit after the decider." if "blend" in page
                           else f" Its `page_narrative` feature is the logit of {each}.")
+        lex = page.get("lexicon")
+        if lex:
+            lines += [f"Its `page_lexicon` feature is the logit of a page lexicon: per narrative, a balanced logistic "
+                      f"regression (C {lex.get('C')}) over the character n-grams (2 to 5, TF-IDF) of the article's "
+                      f"eligible passages, Serbian Cyrillic transliterated, fitted on {lex.get('n_pages', '?')} pages "
+                      f"of the same pool ({', '.join(lex.get('labels', []))}; a narrative without one reads `page`). "
+                      f"In the files {' and '.join(lex.get('files', []))}. See `narratives.model.pagelexicon`.", ""]
     if p.get("offsets"):
         lines += ["| narrative | offset |", "|---|---|", *[f"| {k} | {v:+.2f} |" for k, v in p["offsets"].items()], ""]
     st = decider.get("stance")
@@ -266,7 +278,8 @@ def set_stance_cutoffs(model_path: str | Path, cutoffs: dict[str, float], out: s
         raise ValueError(f"{model_path}: the model has no article decider with a stance part to read at cutoffs "
                          "(fit one with `narratives decider fit`)")
     stance = {k: v for k, v in d["stance"].items() if k != "cutoffs"} | ({"cutoffs": dict(cutoffs)} if cutoffs else {})
-    files = {name: (Path(model_path) / name).read_bytes() for name in stance.get("files", [])}
+    names = [*stance.get("files", []), *((d.get("page") or {}).get("lexicon") or {}).get("files", [])]
+    files = {name: (Path(model_path) / name).read_bytes() for name in names}
     return attach_decider(model_path, {**d, "stance": stance}, out, files)  # checks the cutoffs before writing
 
 

@@ -102,7 +102,9 @@ def cross_validate(clf, team: Sequence[Article], real: Sequence[Article], Cs: Se
     (:mod:`narratives.train.pagemodel`) is fitted once on ``page_pool`` (the training pool, never a dev page),
     so it is the same in every fold; ``"narratives"`` adds settings whose page part also has one model per narrative
     (the ``page_narrative`` feature), fitted on the same pages; ``"blend"`` adds settings where those models'
-    logits are added to the decider's at weight :data:`PAGE_BLEND` instead (the page part's ``blend``).
+    logits are added to the decider's at weight :data:`PAGE_BLEND` instead (the page part's ``blend``); ``"lexicon"``
+    adds settings whose page part also has a page lexicon (the ``page_lexicon`` feature,
+    :mod:`narratives.model.pagelexicon`), fitted once on the same pages.
     ``stance_cutoffs`` (one row per entry, for the settings with a stance part): per-language cutoffs read on
     the stance probability (:mod:`narratives.serve.stancecutoffs`; ``{}``, 0.5 everywhere); they are not fitted,
     so each fold's decider is fitted once and read with each. ``fit_also``: articles in every fold's fit and never
@@ -135,14 +137,22 @@ def cross_validate(clf, team: Sequence[Article], real: Sequence[Article], Cs: Se
                 in product(Cs, cutoffs, stances, stance_sources, page_models) if stance or source == stance_sources[0]]
     page_parts: dict = {}  # page setting -> (page part, team articles' logits, dev pages' logits)
     if any(page_models):
-        from .pagemodel import article_embeddings, blended, fit_page_model, logits_of_means
+        from narratives.serve.decider import with_lexicon
+
+        from .pagemodel import article_embeddings, blended, eligible_texts, fit_page_lexicon, fit_page_model, logits_of_means
 
         full = fit_page_model(clf, page_pool, page_C, narratives=labels if {"narratives", "blend"} & set(page_models) else ())
         team_means, real_means = article_embeddings(clf, [*team, *fit_also]), article_embeddings(clf, real)  # once
         for setting in (m for m in page_models if m):
             part = (blended(full, PAGE_BLEND) if setting == "blend" else full if setting == "narratives"
                     else {k: v for k, v in full.items() if k != "narratives"})
-            page_parts[setting] = (part, logits_of_means(part, team_means), logits_of_means(part, real_means))
+            team_logits, real_logits = logits_of_means(part, team_means), logits_of_means(part, real_means)
+            if setting == "lexicon":
+                lexicon = fit_page_lexicon(page_pool, labels)
+                part = {**part, "lexicon": lexicon.settings()}
+                team_logits = with_lexicon(team_logits, lexicon, eligible_texts([*team, *fit_also]))
+                real_logits = with_lexicon(real_logits, lexicon, eligible_texts(real))
+            page_parts[setting] = (part, team_logits, real_logits)
     text_model = None  # the article stance model: fitted once, on no dev page, so the same in every fold
     if any(stance and source == "article_text" for _, _, stance, source, _ in settings):
         from .deciderplan import fit_article_stance

@@ -47,7 +47,9 @@ class DeciderOptions(BaseModel):
     which, ``False`` leaves it out. ``page_narratives``: the page part also holds one page model per narrative, read
     by the ``page_narrative`` feature (with the page model only). ``page_blend``: with ``page_narratives``, the
     per-narrative page logits are not a decider feature but added, times this weight, to each narrative's presence
-    logit after the decider (:mod:`narratives.serve.decider`, ``blend``). ``stance_cutoffs``: detected language ->
+    logit after the decider (:mod:`narratives.serve.decider`, ``blend``). ``page_lexicon``: the page part also holds a
+    page lexicon (:mod:`narratives.model.pagelexicon`, per-narrative models of the page's character n-grams, fitted on
+    the same pool), read by the ``page_lexicon`` feature (with the page model only). ``stance_cutoffs``: detected language ->
     the stance probability at which an article in it promotes, instead of 0.5 (:mod:`narratives.serve.stancecutoffs`;
     read, not fitted; with the stance part only). The test half is never read."""
 
@@ -68,6 +70,7 @@ class DeciderOptions(BaseModel):
     page_C: float = Field(default=30.0, gt=0)
     page_narratives: bool = False
     page_blend: float | None = Field(default=None, ge=0)
+    page_lexicon: bool = False
     stance_cutoffs: dict[str, float] = {}
 
     @model_validator(mode="after")
@@ -84,6 +87,8 @@ class DeciderOptions(BaseModel):
         if self.page_narratives and self.page_model is False:
             raise ValueError("page_narratives: the per-narrative page models are part of the page model; "
                              "ask for it too (--page-model)")
+        if self.page_lexicon and self.page_model is False:
+            raise ValueError("page_lexicon: the page lexicon is part of the page model; ask for it too (--page-model)")
         if self.page_blend is not None and not self.page_narratives:
             raise ValueError("page_blend: it weighs the per-narrative page models; ask for them too (--page-narratives)")
         return self
@@ -126,7 +131,9 @@ class DeciderRequest(BaseModel):
     def _consistent(self) -> DeciderRequest:
         if self.fit is False and self.settings:
             raise ValueError(f"--no-decider takes no decider settings (got {', '.join(self.settings)})")
-        DeciderOptions.model_validate(self.settings)  # each setting checked now, before any work
+        # each setting checked now, before any work; whether the page model is on is the model's default until
+        # merged (resolve_options), so settings that need it are not refused here for want of it
+        DeciderOptions.model_validate({"page_model": None, **self.settings})
         return self
 
 
@@ -336,7 +343,7 @@ def _plan_page_model(options: DeciderOptions, pool_in_fit: bool, log) -> tuple[D
         if required:
             raise ArticleError(f"--page-model: {why}")
         print(f"page model: not fitted ({why})", file=log)
-        return options.model_copy(update={"page_model": False}), [], None
+        return options.model_copy(update={"page_model": False, "page_lexicon": False}), [], None
     print(f"page model: fitting on the {len(pages)} pages of the real training pool ({sum(bool(a.labels) for a in pages)} "
           f"carry a narrative; C {options.page_C}; never the benchmark's pages)", file=log)
     return options.model_copy(update={"page_model": True}), pages, digest
@@ -409,6 +416,7 @@ class FittedDecider:
     config: dict
     files: dict[str, bytes]
     article_stance: Any = None
+    page_lexicon: Any = None
 
 
 def fit_planned(clf, plan: DeciderPlan, base_model_hash: str | None = None) -> FittedDecider:
@@ -425,15 +433,18 @@ def fit_planned(clf, plan: DeciderPlan, base_model_hash: str | None = None) -> F
     fitted_on = plan.team + plan.real + list(plan.pool)
     scored = score_articles_passages(scorer, fitted_on)
     stance_model = fit_article_stance(plan.stance_articles()) if o.stance and o.stance_source == "article_text" else None
-    page = pages = None
+    page = pages = lexicon = None
     if o.page_model:
-        from .pagemodel import blended, fit_page_model, page_logits
+        from .pagemodel import blended, fit_page_lexicon, fit_page_model, page_logits
 
         page = fit_page_model(scorer, plan.page_pool, o.page_C, plan.page_provenance(),
                               narratives=list(clf.labels_) if o.page_narratives else ())
         if o.page_blend is not None:
             page = blended(page, o.page_blend)
-        pages = page_logits(page, scorer, fitted_on)
+        if o.page_lexicon:
+            lexicon = fit_page_lexicon(plan.page_pool, list(clf.labels_))
+            page = {**page, "lexicon": lexicon.settings()}
+        pages = page_logits(page, scorer, fitted_on, lexicon)
     d = fit_decider(scored, list(clf.labels_), dict(scorer.thresholds_), cutoff=o.cutoff, C=o.C, stance=o.stance,
                     provenance=plan.provenance(base_model_hash), per_narrative=o.per_narrative,
                     article_stance=stance_model, page=page, pages=pages)
@@ -441,7 +452,8 @@ def fit_planned(clf, plan: DeciderPlan, base_model_hash: str | None = None) -> F
         d["evidence"] = {"model": canonical_reference(o.evidence), "model_hash": scorer.model_hash_}
     if o.stance_cutoffs:
         d["stance"]["cutoffs"] = dict(o.stance_cutoffs)
-    return FittedDecider(d, stance_model.files() if stance_model else {}, stance_model)
+    files = {**(stance_model.files() if stance_model else {}), **(lexicon.files() if lexicon else {})}
+    return FittedDecider(d, files, stance_model, lexicon)
 
 
 def fit_article_stance(articles: list[Article]):

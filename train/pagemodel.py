@@ -31,7 +31,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from narratives.serve.articles import MIN_WORDS, article_spans, eligible_indices
-from narratives.serve.decider import PageLogits
+from narratives.serve.decider import PageLogits, with_lexicon
 
 from .teamarticles import Article
 
@@ -48,13 +48,24 @@ def _embedder(scorer):
     return embed
 
 
+def eligible_texts(articles: Sequence[Article], min_words: int = MIN_WORDS, max_chars: int = 1000) -> list[list[str]]:
+    """Each article's eligible passages (cut as ``narratives score`` cuts it): what its page models read.
+
+    >>> from narratives.train.teamarticles import Article
+    >>> eligible_texts([Article("1", "Short.\\n\\nThe second paragraph has enough words to count as evidence here.",
+    ...                         "en", {}, "x", "train", "f:1")])
+    [['The second paragraph has enough words to count as evidence here.']]
+    """
+    cut = [[a.text[s:e] for s, e in article_spans({"text": a.text}, max_chars)] for a in articles]
+    return [[ts[i] for i in eligible_indices(ts, min_words)] for ts in cut]
+
+
 def article_embeddings(scorer, articles: Sequence[Article], min_words: int = MIN_WORDS,
                        max_chars: int = 1000) -> list[np.ndarray | None]:
-    """Each article's mean embedding over its eligible passages (cut as ``narratives score`` cuts it), in
-    ``scorer``'s embedding space; ``None`` for an article with no eligible passage. One encoding call."""
+    """Each article's mean embedding over its eligible passages (:func:`eligible_texts`), in ``scorer``'s embedding
+    space; ``None`` for an article with no eligible passage. One encoding call."""
     embed = _embedder(scorer)
-    cut = [[a.text[s:e] for s, e in article_spans({"text": a.text}, max_chars)] for a in articles]
-    texts = [[ts[i] for i in eligible_indices(ts, min_words)] for ts in cut]
+    texts = eligible_texts(articles, min_words, max_chars)
     flat = [t for ts in texts for t in ts]
     x = np.asarray(embed(flat), dtype=np.float64) if flat else np.zeros((0, 1))
     out: list[np.ndarray | None] = []
@@ -94,10 +105,39 @@ def fit_page_model(scorer, pages: Sequence[Article], C: float = PAGE_C, provenan
     return part
 
 
-def page_logits(part: dict, scorer, articles: Sequence[Article]) -> list[PageLogits | None]:
+def page_logits(part: dict, scorer, articles: Sequence[Article], lexicon=None) -> list[PageLogits | None]:
     """The page-model logits of each article (``None`` for one with no eligible passage), exactly as
-    :func:`narratives.serve.decider.article_page_logits` computes them at serving time."""
-    return logits_of_means(part, article_embeddings(scorer, articles))
+    :func:`narratives.serve.decider.article_page_logits` computes them at serving time; with ``lexicon`` (the page
+    lexicon of a page part that has one) its logits too."""
+    logits = logits_of_means(part, article_embeddings(scorer, articles))
+    return logits if lexicon is None else with_lexicon(logits, lexicon, eligible_texts(articles))
+
+
+def fit_page_lexicon(pages: Sequence[Article], labels: Sequence[str]):
+    """The page lexicon (:class:`narratives.model.pagelexicon.PageLexicon`) fitted on ``pages`` (the training pool's:
+    each labelled; none from the benchmark), reading each page as the decider will: its eligible passages joined
+    (:func:`narratives.serve.decider.lexicon_text`). Pages with no eligible passage are left out, as the decider
+    never reads them; so is a narrative that fewer than :data:`MIN_CARRYING` of the pages carry (or fewer do not),
+    which then reads ``page`` there.
+
+    >>> from narratives.train.teamarticles import Article
+    >>> long = "the paragraph {} has words enough to count as the evidence of a page, {}"
+    >>> pages = [Article(str(i), long.format(i, w), "en", lab, "x", "real-train", "f:1") for i, (w, lab) in
+    ...          enumerate([("Western plots", {"a": "promotes"}), ("mild weather", {})] * 10)]
+    >>> fit_page_lexicon(pages, ["a", "b"]).labels_
+    ['a']
+    """
+    from narratives.model.pagelexicon import PageLexicon
+    from narratives.serve.decider import lexicon_text
+
+    texts = eligible_texts(pages)
+    keep = [i for i, ts in enumerate(texts) if ts]
+    carried = [set(pages[i].labels) for i in keep]
+    fitted = [lab for lab in labels if MIN_CARRYING <= sum(lab in c for c in carried) <= len(carried) - MIN_CARRYING]
+    if not fitted:
+        raise ValueError(f"the page lexicon needs, for some narrative, at least {MIN_CARRYING} pages that carry it and "
+                         f"as many that do not; the {len(keep)} pages with an eligible passage do not have them")
+    return PageLexicon(fitted).fit([lexicon_text(texts[i]) for i in keep], carried)
 
 
 def logits_of_means(part: dict, means: Sequence[np.ndarray | None]) -> list[PageLogits | None]:
@@ -105,7 +145,7 @@ def logits_of_means(part: dict, means: Sequence[np.ndarray | None]) -> list[Page
     read one encoding of the same articles.
 
     >>> logits_of_means({"coef": [1.0, -1.0], "intercept": 0.0}, [np.array([2.0, 0.5]), None])
-    [PageLogits(any=1.5, narratives={}), None]
+    [PageLogits(any=1.5, narratives={}, lexicon={}), None]
     """
     from narratives.serve.decider import page_logits as logits_of
 

@@ -383,6 +383,7 @@ def _save_with_card(clf, out, tax, passages, fit_splits, ref, train_s, tuned_on,
                                      decider_files=fitted.files if fitted else None)
     clf.model_hash_, clf.config_, clf.path_ = model_hash, {**clf.config(), "data": data, **extra}, str(out)  # as loaded
     clf.article_stance_ = fitted.article_stance if fitted else None
+    clf.page_lexicon_ = fitted.page_lexicon if fitted else None
     if not Path(out).name.startswith(".incoming-"):
         print(f"wrote {out} (version {model_hash[:12]})", file=log)
     return {"path": str(out), "model_hash": model_hash, "metrics": metrics}

@@ -290,3 +290,69 @@ def test_a_blended_page_part_adds_each_narratives_logit_after_the_decider_at_its
     with pytest.raises(ValueError, match="page_blend: it weighs the per-narrative page models"):
         DeciderOptions(page_model=True, page_blend=1.0)
     assert "added at weight 0.5" in "\n".join(card_section(d))
+
+
+def _lexicon_pool(rp) -> None:
+    """A pool with enough pages of each kind for a page lexicon (10 that carry `anti_western`, 10 that do not)."""
+    refs = []
+    for i, text in enumerate((CARRYING + PLAIN) * 5):
+        labels = {"anti_western": "promotes"} if text in CARRYING else {}
+        refs.append(rp.reference(f"https://example.org/lex/{i}", f"{text}\n\n{text} ({i})", labels, split="train"))
+        rp.cache(refs[-1], f"{text}\n\n{text} ({i})")
+    rp.write_refs(rp.real / "train_pool.jsonl", refs)
+
+
+def test_a_decider_with_a_page_lexicon_reads_the_same_logits_when_fitting_and_serving(e5_model, tmp_path, rp):
+    """`decider fit --page-model --page-lexicon`: the page part describes the lexicon, its two files are saved and
+    hashed beside the weights, `load_model` reads them, `score` decides with them (the same logits as at fitting
+    time), a copy with other stance cutoffs keeps them, and an altered file is refused."""
+    from narratives.model import load_model
+    from narratives.model.artifact import ModelLoadError
+    from narratives.serve.articles import score_articles
+    from narratives.serve.decider import PAGE_LEXICON_FEATURE
+    from narratives.train.decider import set_stance_cutoffs
+    from narratives.train.pagemodel import fit_page_lexicon
+
+    _lexicon_pool(rp)
+    out = tmp_path / "lex"
+    r = _fit(e5_model, out, rp, "--page-model", "--page-lexicon")
+    assert r.exit_code == 0, r.output
+    d = json.loads((out / "config.json").read_text())["article_decider"]
+    assert d["presence_features"][-1] == PAGE_LEXICON_FEATURE and len(d["presence"]["coef"]) == 7
+    assert d["page"]["lexicon"]["labels"] == ["anti_western"] and d["page"]["lexicon"]["n_pages"] == 20
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert {"page_lexicon.json", "page_lexicon.safetensors"} <= set(manifest["files"])
+    assert "`page_lexicon` feature" in (out / "README.md").read_text(encoding="utf-8")
+    clf = load_model(str(out))
+    assert clf.page_lexicon_.labels_ == ["anti_western"]
+    passages = [CARRYING[0], PLAIN[0]]
+    (served,) = article_page_logits(clf, [passages]) or [None]
+    pool = [_article(i, f"{t}\n\n{t} ({i})", {"anti_western": "promotes"} if t in CARRYING else {})
+            for i, t in enumerate((CARRYING + PLAIN) * 5)]
+    refit = fit_page_lexicon(pool, list(clf.labels_))
+    assert served is not None and served.lexicon["anti_western"] == pytest.approx(
+        float(refit.logits(["\n".join(passages)])[0, 0]), abs=1e-4)
+    assert served.lexical("rs_secession") == served.any  # no model of its own: it reads `page`
+    item = {"id": "a", "text": "\n\n".join(CARRYING * 2)}
+    assert next(score_articles([item], model=clf))["model_version"] == clf.model_hash_[:12]
+    set_stance_cutoffs(out, {"en": 0.4}, tmp_path / "cut")
+    assert load_model(str(tmp_path / "cut")).page_lexicon_.labels_ == ["anti_western"]
+    from narratives.model.artifact import verify_model_dir
+    from narratives.serve.decider import page_lexicon
+
+    (out / "page_lexicon.safetensors").write_bytes(b"altered")
+    with pytest.raises(ModelLoadError, match="page_lexicon.safetensors"):
+        verify_model_dir(out)
+    clf.page_lexicon_ = None  # a loaded model reads the files again only through the manifest's sums
+    with pytest.raises(ModelLoadError, match="page_lexicon.safetensors was altered"):
+        page_lexicon(clf)
+
+
+def test_the_page_lexicon_needs_the_page_model_and_enough_pages_of_each_kind():
+    from narratives.train.deciderplan import DeciderOptions
+    from narratives.train.pagemodel import fit_page_lexicon
+
+    with pytest.raises(ValueError, match="page_lexicon: the page lexicon is part of the page model"):
+        DeciderOptions(page_model=False, page_lexicon=True)
+    with pytest.raises(ValueError, match="at least 10 pages that carry it"):
+        fit_page_lexicon(POOL, ["anti_western"])  # 6 carry it
