@@ -194,7 +194,8 @@ def real_put_batch(sources, path):
                    "once for two positives per narrative and C 16); "
                    "holdout7: the seventh hold-out set (data/real/holdout7_*.jsonl, collected after the sixth was read, "
                    "read once for the two-positives heads at cutoff 0.55); "
-                   "holdout8: the eighth hold-out set (data/real/holdout8_*.jsonl, collected after the seventh was read); "
+                   "holdout8: the eighth hold-out set (data/real/holdout8_*.jsonl, collected after the seventh was read, "
+                   "read once for the page lexicon); "
                    "repeat for several in one run (each page scored once) [default: test].")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write every figure and error to this JSON file.")

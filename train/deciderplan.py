@@ -104,8 +104,8 @@ Signature = tuple[str, tuple[str, ...]]  # a model's kind and its members' kinds
 # pages' dev half (README, "Article decider"); tests/train/test_deciderplan.py checks them against their config.json.
 SHIPPED: dict[Signature, tuple[str, DeciderOptions]] = {
     ("ensemble", ("frozen-embedding", "tfidf-logreg", "transformer")): (
-        "ensemble-int8", DeciderOptions(C=10.0, cutoff=0.55, stance_source="auto", evidence="e5-real",
-                                        evidence_optional=True, page_model=None)),
+        "ensemble-int8", DeciderOptions(C=10.0, cutoff=0.6, stance_source="auto", evidence="e5-real",
+                                        evidence_optional=True, page_model=None, page_lexicon=True)),
     ("ensemble", ("e5-lora", "tfidf-logreg")): ("e5-lean", DeciderOptions(C=3.0, cutoff=0.6)),
     ("routed", ("frozen-embedding", "tfidf-logreg")): ("multilingual", DeciderOptions(C=10.0, cutoff=0.5)),
 }
@@ -345,7 +345,8 @@ def _plan_page_model(options: DeciderOptions, pool_in_fit: bool, log) -> tuple[D
         print(f"page model: not fitted ({why})", file=log)
         return options.model_copy(update={"page_model": False, "page_lexicon": False}), [], None
     print(f"page model: fitting on the {len(pages)} pages of the real training pool ({sum(bool(a.labels) for a in pages)} "
-          f"carry a narrative; C {options.page_C}; never the benchmark's pages)", file=log)
+          f"carry a narrative; C {options.page_C}{'; with its page lexicon' if options.page_lexicon else ''}; never "
+          "the benchmark's pages)", file=log)
     return options.model_copy(update={"page_model": True}), pages, digest
 
 

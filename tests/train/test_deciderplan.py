@@ -61,6 +61,9 @@ def test_the_defaults_are_the_shipped_models_settings(signature):
     assert ("page" in d) == (options.page_model is not False)  # shipped with the pool in the cache
     if "page" in d:
         assert d["page"]["C"] == options.page_C and d["page"]["fitted_on"]["split"] == "real-train"
+        assert ("lexicon" in d["page"]) == options.page_lexicon  # and its files, hashed with the weights
+        assert options.page_lexicon <= ({"page_lexicon.json", "page_lexicon.safetensors"} <= set(json.loads(
+            (ROOT / "model" / "weights" / name / "manifest.json").read_text())["files"]))
 
 
 def test_only_models_built_like_a_shipped_decider_get_one_by_default():
