@@ -94,6 +94,9 @@ class DeciderOptions(BaseModel):
         return self
 
 
+# What a plan sets when the page model is not fitted: its page lexicon, part of it, goes too.
+NO_PAGE_MODEL = {"page_model": False, "page_lexicon": False}
+
 # Why ``article_text`` needs the training pool: `narratives decider cv e5-real --C 10 --cutoff 0.5 --stance
 # --team-split train --team-split dev --stance-source article_text` with a cache of the dev half only.
 TEAM_ONLY_TEXT_STANCE = "0.689 against 0.730 with the passages"
@@ -312,7 +315,7 @@ def plan_decider(options: DeciderOptions, narratives: tuple[str, ...], log=sys.s
     resolved = _resolve_evidence(options, narratives, log)
     if options.evidence and not resolved.evidence and options.page_model is None:
         print("page model: not fitted (it reads the embeddings of the evidence model, which gave way)", file=log)
-        resolved = resolved.model_copy(update={"page_model": False})
+        resolved = resolved.model_copy(update=NO_PAGE_MODEL)
     options, page_pool, page_digest = _plan_page_model(resolved, bool(pool), log)
     uncarried = [n for n in narratives if not any(n in a.labels for a in team + real + pool)]
     if uncarried:
@@ -343,7 +346,7 @@ def _plan_page_model(options: DeciderOptions, pool_in_fit: bool, log) -> tuple[D
         if required:
             raise ArticleError(f"--page-model: {why}")
         print(f"page model: not fitted ({why})", file=log)
-        return options.model_copy(update={"page_model": False, "page_lexicon": False}), [], None
+        return options.model_copy(update=NO_PAGE_MODEL), [], None
     print(f"page model: fitting on the {len(pages)} pages of the real training pool ({sum(bool(a.labels) for a in pages)} "
           f"carry a narrative; C {options.page_C}{'; with its page lexicon' if options.page_lexicon else ''}; never "
           "the benchmark's pages)", file=log)
