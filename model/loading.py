@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 from .artifact import ModelLoadError, model_dir
@@ -168,3 +169,44 @@ def load_evidence(evidence: object, base_dir: str | Path | None = None, labels=N
         raise ModelLoadError(f"the article decider's evidence model {ref!r} scores {list(found.labels_)}, not the "
                              f"model's {list(labels)}")
     return found
+
+
+def load_decider_model(clf, files_of: Sequence[str], cls, why: str):
+    """A decider's text model (``cls``, read from its files ``files_of``) of a saved model loaded without it
+    (``load_model`` reads it eagerly): its files, hashed and parsed from the same bytes, from a directory whose
+    manifest is still the loaded version's; ``why`` says in errors why the decider needs it.
+
+    >>> try:
+    ...     load_decider_model(object(), ["x.json"], None, "the decider reads x")
+    ... except ModelLoadError as exc:
+    ...     print(exc)
+    the decider reads x, but the model was never saved and carries no such model
+    """
+    import hashlib
+    import json
+
+    from .artifact import MANIFEST
+
+    path = getattr(clf, "path_", None)
+    if path is None:
+        raise ModelLoadError(f"{why}, but the model was never saved and carries no such model")
+    try:
+        manifest = json.loads((Path(path) / MANIFEST).read_text(encoding="utf-8"))
+        files = manifest["files"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ModelLoadError(f"{path}/{MANIFEST}: unreadable ({exc!r})") from None
+    loaded = getattr(clf, "model_hash_", None)
+    if loaded is not None and manifest.get("model_hash") != loaded:
+        raise ModelLoadError(f"{path}: the model directory now holds version {str(manifest.get('model_hash'))[:12]}, "
+                             f"not the loaded {loaded[:12]}; load the model again")
+    blobs = {}
+    for name in files_of:
+        if name not in files:
+            raise ModelLoadError(f"{path}: {name} is not in the manifest ({why})")
+        try:
+            blobs[name] = (Path(path) / name).read_bytes()
+        except OSError as exc:
+            raise ModelLoadError(f"{path}: {name} unreadable ({exc!r})") from None
+        if hashlib.sha256(blobs[name]).hexdigest() != files[name]:
+            raise ModelLoadError(f"{path}: file {name} was altered since the model was saved (sha256 mismatch)")
+    return cls.from_bytes(blobs, str(path))

@@ -447,8 +447,9 @@ def article_promotes(clf, texts: Sequence[str]) -> list[float | None] | None:
     model = getattr(clf, "article_stance_", None)
     if model is None:
         from narratives.model.articlestance import FILES, ArticleStance
+        from narratives.model.loading import load_decider_model
 
-        model = clf.article_stance_ = _load_decider_model(clf, FILES, ArticleStance, "the decider's stance part reads "
+        model = clf.article_stance_ = load_decider_model(clf, FILES, ArticleStance, "the decider's stance part reads "
                                                           "the article text")
     return [None if math.isnan(p) else float(p) for p in model.promotes_probability(list(texts))] if texts else []
 
@@ -463,43 +464,9 @@ def page_lexicon(clf):
     """
     model = getattr(clf, "page_lexicon_", None)
     if model is None:
+        from narratives.model.loading import load_decider_model
         from narratives.model.pagelexicon import FILES, PageLexicon
 
-        model = clf.page_lexicon_ = _load_decider_model(clf, FILES, PageLexicon, "the decider's page part reads the "
+        model = clf.page_lexicon_ = load_decider_model(clf, FILES, PageLexicon, "the decider's page part reads the "
                                                         "page lexicon")
     return model
-
-
-def _load_decider_model(clf, files_of: Sequence[str], cls, why: str):
-    """A decider's text model (``cls``, read from its files ``files_of``) of a saved model loaded without it
-    (``load_model`` reads it eagerly): its files, hashed and parsed from the same bytes, from a directory whose
-    manifest is still the loaded version's; ``why`` says in errors why the decider needs it."""
-    import hashlib
-    import json
-    from pathlib import Path
-
-    from narratives.model.artifact import MANIFEST, ModelLoadError
-
-    path = getattr(clf, "path_", None)
-    if path is None:
-        raise ModelLoadError(f"{why}, but the model was never saved and carries no such model")
-    try:
-        manifest = json.loads((Path(path) / MANIFEST).read_text(encoding="utf-8"))
-        files = manifest["files"]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ModelLoadError(f"{path}/{MANIFEST}: unreadable ({exc!r})") from None
-    loaded = getattr(clf, "model_hash_", None)
-    if loaded is not None and manifest.get("model_hash") != loaded:
-        raise ModelLoadError(f"{path}: the model directory now holds version {str(manifest.get('model_hash'))[:12]}, "
-                             f"not the loaded {loaded[:12]}; load the model again")
-    blobs = {}
-    for name in files_of:
-        if name not in files:
-            raise ModelLoadError(f"{path}: {name} is not in the manifest ({why})")
-        try:
-            blobs[name] = (Path(path) / name).read_bytes()
-        except OSError as exc:
-            raise ModelLoadError(f"{path}: {name} unreadable ({exc!r})") from None
-        if hashlib.sha256(blobs[name]).hexdigest() != files[name]:
-            raise ModelLoadError(f"{path}: file {name} was altered since the model was saved (sha256 mismatch)")
-    return cls.from_bytes(blobs, str(path))
