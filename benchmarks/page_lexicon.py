@@ -1,6 +1,7 @@
 """The page lexicon beside `e5-real`'s heads: how well each ranks real pages it never saw, alone and together.
 
     python benchmarks/page_lexicon.py [--split dev --split holdout6 --split holdout7] [--C 16] [--work DIR]
+    python benchmarks/page_lexicon.py --split dev --split holdout8 --fit-also holdout6 --fit-also holdout7
 
 The heads (`e5-real`'s recipe: two best-scored positives per narrative, C 16) and the page lexicon
 (:class:`narratives.model.pagelexicon.PageLexicon`) are both fitted on the real training pool only; the pages of
@@ -9,12 +10,14 @@ score: the heads' best passage, the lexicon's probability over the page's eligib
 (the mean of their logits, a fixed blend; the decider learns its own weights). It prints, per group of pages,
 the mean over narratives of average precision (mAP) and the ROC AUC of pages with a narrative against pages
 without one ("any"), for all pages, English and non-English, as ``benchmarks/pool_heads.py`` does. The embeddings
-are cached in ``--work``; about 5 minutes once they are.
+are cached in ``--work``; about 5 minutes once they are. ``--fit-also`` adds spent held-out sets' pages to the
+lexicon's fit (not the heads'), to see what more pages give it.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -37,11 +40,18 @@ def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--split", action="append", default=None, help="pages to rank [dev, holdout6, holdout7]")
     ap.add_argument("--C", type=float, default=16.0, help="the page lexicon's C [16]")
+    ap.add_argument("--fit-also", action="append", default=[], help="spent split(s) whose pages the lexicon is "
+                    "fitted on too, never one of --split [none]")
     ap.add_argument("--real", type=Path, default=ROOT / "data" / "real")
     ap.add_argument("--labels", type=Path, default=ROOT / "data" / "labels")
     ap.add_argument("--work", type=Path, default=Path("pool_heads_work"), help="where the embeddings are cached")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args(argv)
+    splits = args.split or ["dev", "holdout6", "holdout7"]
+    if set(splits) & set(args.fit_also):
+        ap.error(f"--fit-also {sorted(set(splits) & set(args.fit_also))}: a split cannot be fitted on and ranked")
+    if str(ROOT / "benchmarks") not in sys.path:  # its sibling, also when this file is run by path from elsewhere
+        sys.path.insert(0, str(ROOT / "benchmarks"))
     import pool_heads as ph
 
     from narratives.model.heads import _sigmoid
@@ -49,7 +59,6 @@ def main(argv: list[str] | None = None) -> dict:
     from narratives.model.pagelexicon import PageLexicon
     from narratives.train.data import load_passages
 
-    splits = args.split or ["dev", "holdout6", "holdout7"]
     team = [p for p in load_passages(args.labels) if p.split == "train"]
     model = load_model("e5-real")
     labels = list(model.labels_)
@@ -58,8 +67,8 @@ def main(argv: list[str] | None = None) -> dict:
     every = [p for pages in held.values() for p in pages]
     emb = ph.embed_all(model, [p.text for p in team] + [t for p in pool + every for t in p["passages"]], args.work)
     heads = ph.Heads(labels, emb, 2, 16.0).fit(team, pool)
-    lexicon = PageLexicon(labels, C=args.C).fit(["\n".join(p["passages"]) for p in pool],
-                                                [set(p["labels"]) for p in pool])
+    fit = pool + [p for s in args.fit_also for p in ph.real_pages(args.real, s)]
+    lexicon = PageLexicon(labels, C=args.C).fit(["\n".join(p["passages"]) for p in fit], [set(p["labels"]) for p in fit])
     results: dict = {}
     for name, pages in [*held.items(), ("all", every)]:
         h = heads.page_scores(pages)
@@ -69,7 +78,7 @@ def main(argv: list[str] | None = None) -> dict:
         for scorer, fig in results[name].items():
             print(f"{name:9s} ({len(pages):3d} pages) {scorer:8s} "
                   + "  ".join(f"{g}: mAP {f['mAP']} any {f['any']}" for g, f in fig.items()), flush=True)
-    print(f"{len(team)} team passages, {len(pool)} pool pages; C {args.C}")
+    print(f"{len(team)} team passages, {len(pool)} pool pages; the lexicon fitted on {len(fit)} pages; C {args.C}")
     if args.out:
         args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     return results
