@@ -80,7 +80,7 @@ def load_model(ref: str | Path | None = None):
         with _LOCK:
             if key in _CACHE:
                 return _CACHE[key]
-        model = _with_article_stance(load_model_dir(path, member_loader=load_member), path)  # verified first
+        model = _with_decider_models(load_model_dir(path, member_loader=load_member), path)  # verified first
         evidence = (article_decider_config(model) or {}).get("evidence")
         if evidence:  # the scorer its article decider reads, checked now; passages still score without it, and
             try:      # deciding an article raises (``narratives.serve.decider.decision_scorer``; `score` and the
@@ -119,7 +119,7 @@ def evidence_problem(evidence: object) -> str | None:
     return None if ok else EVIDENCE_SHAPE
 
 
-def _with_article_stance(model, path: Path):
+def _with_decider_models(model, path: Path):
     """Read the article decider's text models with the rest, right after the manifest was verified: the article
     stance model when the decider reads the article text, the page lexicon when its page part has one. A broken file
     fails the load, not the first article, and a directory replaced later cannot pair the loaded decider with another
@@ -171,17 +171,26 @@ def load_evidence(evidence: object, base_dir: str | Path | None = None, labels=N
     return found
 
 
-def load_decider_model(clf, files_of: Sequence[str], cls, why: str):
-    """A decider's text model (``cls``, read from its files ``files_of``) of a saved model loaded without it
-    (``load_model`` reads it eagerly): its files, hashed and parsed from the same bytes, from a directory whose
-    manifest is still the loaded version's; ``why`` says in errors why the decider needs it.
+def decider_model(clf, attr: str, files_of: Sequence[str], cls, why: str):
+    """A decider's text model that ``clf`` carries as ``attr`` (``article_stance_``, ``page_lexicon_``): the one
+    ``load_model`` read with the rest, or the one fitted in memory, or else (a model loaded otherwise) read here once
+    and kept: ``cls`` parsed from its files ``files_of``, hashed and parsed from the same bytes, from a directory
+    whose manifest is still the loaded version's; ``why`` says in errors why the decider needs it.
 
     >>> try:
-    ...     load_decider_model(object(), ["x.json"], None, "the decider reads x")
+    ...     decider_model(object(), "x_", ["x.json"], None, "the decider reads x")
     ... except ModelLoadError as exc:
     ...     print(exc)
     the decider reads x, but the model was never saved and carries no such model
     """
+    model = getattr(clf, attr, None)
+    if model is None:
+        model = _read_decider_files(clf, files_of, cls, why)
+        setattr(clf, attr, model)
+    return model
+
+
+def _read_decider_files(clf, files_of: Sequence[str], cls, why: str):
     import hashlib
     import json
 

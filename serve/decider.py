@@ -444,13 +444,10 @@ def article_promotes(clf, texts: Sequence[str]) -> list[float | None] | None:
     """
     if not reads_article_text(article_decider_config(clf)):
         return None
-    model = getattr(clf, "article_stance_", None)
-    if model is None:
-        from narratives.model.articlestance import FILES, ArticleStance
-        from narratives.model.loading import load_decider_model
+    from narratives.model.articlestance import FILES, ArticleStance
+    from narratives.model.loading import decider_model
 
-        model = clf.article_stance_ = load_decider_model(clf, FILES, ArticleStance, "the decider's stance part reads "
-                                                          "the article text")
+    model = decider_model(clf, "article_stance_", FILES, ArticleStance, "the decider's stance part reads the article text")
     return [None if math.isnan(p) else float(p) for p in model.promotes_probability(list(texts))] if texts else []
 
 
@@ -462,11 +459,7 @@ def page_lexicon(clf):
     >>> page_lexicon.__name__
     'page_lexicon'
     """
-    model = getattr(clf, "page_lexicon_", None)
-    if model is None:
-        from narratives.model.loading import load_decider_model
-        from narratives.model.pagelexicon import FILES, PageLexicon
+    from narratives.model.loading import decider_model
+    from narratives.model.pagelexicon import FILES, PageLexicon
 
-        model = clf.page_lexicon_ = load_decider_model(clf, FILES, PageLexicon, "the decider's page part reads the "
-                                                        "page lexicon")
-    return model
+    return decider_model(clf, "page_lexicon_", FILES, PageLexicon, "the decider's page part reads the page lexicon")

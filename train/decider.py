@@ -268,7 +268,7 @@ def set_stance_cutoffs(model_path: str | Path, cutoffs: dict[str, float], out: s
     >>> set_stance_cutoffs.__name__
     'set_stance_cutoffs'
     """
-    from narratives.model.artifact import verify_model_dir
+    from narratives.model.artifact import DECIDER_FILES, verify_model_dir
     from narratives.model.loading import resolve_model
 
     manifest = verify_model_dir(resolve_model(model_path))  # every file checked against its hash before anything is copied
@@ -278,8 +278,7 @@ def set_stance_cutoffs(model_path: str | Path, cutoffs: dict[str, float], out: s
         raise ValueError(f"{model_path}: the model has no article decider with a stance part to read at cutoffs "
                          "(fit one with `narratives decider fit`)")
     stance = {k: v for k, v in d["stance"].items() if k != "cutoffs"} | ({"cutoffs": dict(cutoffs)} if cutoffs else {})
-    names = [*stance.get("files", []), *((d.get("page") or {}).get("lexicon") or {}).get("files", [])]
-    files = {name: (Path(model_path) / name).read_bytes() for name in names}
+    files = {name: (Path(model_path) / name).read_bytes() for name in DECIDER_FILES if name in manifest["files"]}
     return attach_decider(model_path, {**d, "stance": stance}, out, files)  # checks the cutoffs before writing
 
 

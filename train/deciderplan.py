@@ -163,7 +163,10 @@ def resolve_options(choice: Choice, signature: Signature) -> DeciderOptions | No
             raise ValueError(f"a {signature[0]} model has no default article decider; add --decider to fit one "
                              f"with {', '.join(choice.settings)}")
         return None
-    return DeciderOptions.model_validate({**(base or DeciderOptions()).model_dump(), **choice.settings})
+    merged = {**(base or DeciderOptions()).model_dump(), **choice.settings}
+    if choice.settings.get("page_model") is False and "page_lexicon" not in choice.settings:
+        merged.update(NO_PAGE_MODEL)  # --no-page-model over a default with a lexicon: the lexicon, part of it, goes too
+    return DeciderOptions.model_validate(merged)
 
 
 def fit_settings(clf, given: dict[str, Any], evidence: str | None = None) -> DeciderOptions:
@@ -316,7 +319,7 @@ def plan_decider(options: DeciderOptions, narratives: tuple[str, ...], log=sys.s
     if options.evidence and not resolved.evidence and options.page_model is None:
         print("page model: not fitted (it reads the embeddings of the evidence model, which gave way)", file=log)
         resolved = resolved.model_copy(update=NO_PAGE_MODEL)
-    options, page_pool, page_digest = _plan_page_model(resolved, bool(pool), log)
+    options, page_pool, page_digest = _plan_page_model(resolved, bool(pool), narratives, log)
     uncarried = [n for n in narratives if not any(n in a.labels for a in team + real + pool)]
     if uncarried:
         print(f"warning: no article carries {', '.join(uncarried)}: the decider learns nothing of it and decides "
@@ -326,9 +329,11 @@ def plan_decider(options: DeciderOptions, narratives: tuple[str, ...], log=sys.s
                        tuple(a for a in stance_pool[0] if a.labels), tuple(page_pool), page_digest)
 
 
-def _plan_page_model(options: DeciderOptions, pool_in_fit: bool, log) -> tuple[DeciderOptions, list[Article], str | None]:
+def _plan_page_model(options: DeciderOptions, pool_in_fit: bool, narratives: tuple[str, ...],
+                     log) -> tuple[DeciderOptions, list[Article], str | None]:
     """The pool pages the page model is fitted on and their digest, with ``page_model`` resolved to True or
-    False (said on ``log``); an error where it is required and cannot be fitted."""
+    False (said on ``log``); an error where it is required and cannot be fitted. Its page lexicon, when asked, is
+    checked the same way: it needs a narrative that enough of the pool's pages carry and enough do not."""
     if options.page_model is False:
         return options, [], None
     required = options.page_model is True
@@ -347,6 +352,15 @@ def _plan_page_model(options: DeciderOptions, pool_in_fit: bool, log) -> tuple[D
             raise ArticleError(f"--page-model: {why}")
         print(f"page model: not fitted ({why})", file=log)
         return options.model_copy(update=NO_PAGE_MODEL), [], None
+    from .pagemodel import MIN_CARRYING, lexicon_narratives
+
+    if options.page_lexicon and not lexicon_narratives(pages, narratives):
+        why = (f"no narrative is carried by at least {MIN_CARRYING} pages of the pool and absent from as many, as a "
+               "page lexicon needs")
+        if options.page_model is True:
+            raise ArticleError(f"--page-lexicon: {why}")
+        print(f"page lexicon: not fitted ({why})", file=log)
+        options = options.model_copy(update={"page_lexicon": False})
     print(f"page model: fitting on the {len(pages)} pages of the real training pool ({sum(bool(a.labels) for a in pages)} "
           f"carry a narrative; C {options.page_C}{'; with its page lexicon' if options.page_lexicon else ''}; never "
           "the benchmark's pages)", file=log)

@@ -26,7 +26,7 @@ pages alone (5 folds, ROC AUC 0.911 at 30 against 0.901-0.908 at 3, 10 and 100),
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 import numpy as np
 
@@ -97,8 +97,8 @@ def fit_page_model(scorer, pages: Sequence[Article], C: float = PAGE_C, provenan
         return {"coef": [round(float(c), 6) for c in m.coef_[0]], "intercept": round(float(m.intercept_[0]), 6)}
 
     part = {**fit(y), "C": C, "fitted_on": {**(provenance or {}), "pages": len(keep), "carrying": int(sum(y))}}
-    by_narrative = {lab: [int(lab in pages[i].labels) for i in keep] for lab in narratives}
-    by_narrative = {lab: t for lab, t in by_narrative.items() if MIN_CARRYING <= sum(t) <= len(t) - MIN_CARRYING}
+    by_narrative = {lab: [int(lab in pages[i].labels) for i in keep]
+                    for lab in carried_enough([pages[i].labels for i in keep], narratives)}
     if by_narrative:
         part["narratives"] = {lab: fit(t) for lab, t in by_narrative.items()}
         part["fitted_on"]["carrying_each"] = {lab: sum(t) for lab, t in by_narrative.items()}
@@ -111,6 +111,26 @@ def page_logits(part: dict, scorer, articles: Sequence[Article], lexicon=None) -
     lexicon of a page part that has one) its logits too."""
     logits = logits_of_means(part, article_embeddings(scorer, articles))
     return logits if lexicon is None else with_lexicon(logits, lexicon, eligible_texts(articles))
+
+
+def carried_enough(carried: Sequence[Collection[str]], labels: Sequence[str]) -> list[str]:
+    """The narratives of ``labels`` (in order) that at least :data:`MIN_CARRYING` of the pages carry (``carried``: each
+    page's narratives) and at least as many do not: those a per-narrative page model is fitted for.
+
+    >>> carried_enough([{"a"}] * 10 + [set()] * 10 + [{"b"}], ["a", "b"])
+    ['a']
+    """
+    return [lab for lab in labels if MIN_CARRYING <= sum(lab in c for c in carried) <= len(carried) - MIN_CARRYING]
+
+
+def lexicon_narratives(pages: Sequence[Article], labels: Sequence[str]) -> list[str]:
+    """The narratives a page lexicon fitted on ``pages`` has a model for (:func:`carried_enough` over the pages with an
+    eligible passage, the ones it reads); empty when it cannot be fitted.
+
+    >>> lexicon_narratives([], ["a"])
+    []
+    """
+    return carried_enough([set(a.labels) for a, ts in zip(pages, eligible_texts(pages)) if ts], labels)
 
 
 def fit_page_lexicon(pages: Sequence[Article], labels: Sequence[str]):
@@ -133,7 +153,7 @@ def fit_page_lexicon(pages: Sequence[Article], labels: Sequence[str]):
     texts = eligible_texts(pages)
     keep = [i for i, ts in enumerate(texts) if ts]
     carried = [set(pages[i].labels) for i in keep]
-    fitted = [lab for lab in labels if MIN_CARRYING <= sum(lab in c for c in carried) <= len(carried) - MIN_CARRYING]
+    fitted = carried_enough(carried, labels)
     if not fitted:
         raise ValueError(f"the page lexicon needs, for some narrative, at least {MIN_CARRYING} pages that carry it and "
                          f"as many that do not; the {len(keep)} pages with an eligible passage do not have them")

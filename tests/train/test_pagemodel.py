@@ -310,7 +310,7 @@ def test_a_decider_with_a_page_lexicon_reads_the_same_logits_when_fitting_and_se
     from narratives.model.artifact import ModelLoadError
     from narratives.serve.articles import score_articles
     from narratives.serve.decider import PAGE_LEXICON_FEATURE
-    from narratives.train.decider import set_stance_cutoffs
+    from narratives.train.decider import attach_decider, set_stance_cutoffs
     from narratives.train.pagemodel import fit_page_lexicon
 
     _lexicon_pool(rp)
@@ -333,8 +333,18 @@ def test_a_decider_with_a_page_lexicon_reads_the_same_logits_when_fitting_and_se
     assert served is not None and served.lexicon["anti_western"] == pytest.approx(
         float(refit.logits(["\n".join(passages)])[0, 0]), abs=1e-4)
     assert served.lexical("rs_secession") == served.any  # no model of its own: it reads `page`
-    item = {"id": "a", "text": "\n\n".join(CARRYING * 2)}
-    assert next(score_articles([item], model=clf))["model_version"] == clf.model_hash_[:12]
+    # a decider that reads nothing but the lexicon: `score` carries the narrative where the served lexicon says so
+    # (the page model's logit pushed down by hand, since a narrative the lexicon has no model for reads it)
+    only = {**d, "presence": {**d["presence"], "coef": [0, 0, 0, 0, 0, 0, 1.0], "intercept": 0.0, "offsets": {},
+                              "cutoff": 0.5}, "page": {**d["page"], "intercept": -50.0}}
+    attach_decider(out, only, tmp_path / "only", {n: (out / n).read_bytes() for n in ("page_lexicon.json",
+                                                                                     "page_lexicon.safetensors")})
+    lexical = load_model(str(tmp_path / "only"))
+    carrying = {"id": "a", "text": "\n\n".join(CARRYING * 2)}
+    plain = {"id": "b", "text": "\n\n".join(PLAIN * 2)}
+    records = list(score_articles([carrying, plain], model=lexical))
+    assert [r["narratives"] for r in records] == [["anti_western"], []]
+    assert records[0]["model_version"] == lexical.model_hash_[:12]
     set_stance_cutoffs(out, {"en": 0.4}, tmp_path / "cut")
     assert load_model(str(tmp_path / "cut")).page_lexicon_.labels_ == ["anti_western"]
     from narratives.model.artifact import verify_model_dir
@@ -356,3 +366,58 @@ def test_the_page_lexicon_needs_the_page_model_and_enough_pages_of_each_kind():
         DeciderOptions(page_model=False, page_lexicon=True)
     with pytest.raises(ValueError, match="at least 10 pages that carry it"):
         fit_page_lexicon(POOL, ["anti_western"])  # 6 carry it
+
+
+def test_the_page_features_are_read_in_the_order_they_were_fitted_in():
+    """``page``, ``page_narrative``, ``page_lexicon``: each given its own value, the decider's probability is the
+    logistic of its coefficients times the row it was fitted on (offsets included)."""
+    import math
+
+    from narratives.train.decider import presence_rows
+
+    hi = [{"scores": {"a": 0.7, "b": 0.6}, "stance_score": 0.9}] * 2
+    scored = [(hi, [0, 1], {"a": "promotes"}), (hi, [0, 1], {"b": "promotes"}), (hi, [0, 1], {})] * 6
+    pages = [PageLogits(1.0, {"a": 2.0, "b": -1.0}, {"a": 3.0, "b": -2.0}),
+             PageLogits(0.5, {"a": -1.5, "b": 2.5}, {"a": -3.0, "b": 1.0}),
+             PageLogits(-1.0, {"a": -0.5, "b": -0.2}, {"a": -1.0, "b": -1.5})] * 6
+    one = {"coef": [1.0], "intercept": 0.0}
+    part = {**one, "narratives": {"a": one, "b": one}, "lexicon": {"labels": ["a", "b"]}}
+    d = fit_decider(scored, ["a", "b"], {"a": 0.5, "b": 0.4}, C=10.0, stance=False, per_narrative=True, page=part,
+                    pages=pages)
+    assert d["presence_features"][-3:] == [PAGE_FEATURE, PAGE_NARRATIVE_FEATURE, "page_lexicon"]
+    rows, _ = presence_rows(scored[:1], ["a", "b"], {"a": 0.5, "b": 0.4}, pages=pages[:1], page_narrative=True,
+                            page_lexicon=True)
+    for row, lab, t in zip(rows, ("a", "b"), (0.5, 0.4)):
+        assert row[-3:] == [1.0, pages[0].of(lab), pages[0].lexical(lab)]
+        z = sum(c * v for c, v in zip(d["presence"]["coef"], row)) + d["presence"]["intercept"] + d["presence"]["offsets"][lab]
+        assert presence_probability(d, [0.7, 0.6 if lab == "b" else 0.7], [0, 1], t, lab, page=pages[0]) == \
+            pytest.approx(1 / (1 + math.exp(-z)))
+
+
+def test_no_page_model_drops_the_default_lexicon_and_a_pool_too_small_for_one_is_said_or_refused(rp):
+    from narratives.train.deciderplan import SHIPPED, ArticleError, DeciderOptions, DeciderRequest, plan_decider, resolve_options
+
+    signature = ("ensemble", ("frozen-embedding", "tfidf-logreg", "transformer"))
+    assert SHIPPED[signature][1].page_lexicon
+    off = resolve_options(DeciderRequest(fit=True, settings={"page_model": False}), signature)
+    assert off is not None and (off.page_model, off.page_lexicon) == (False, False)
+    with pytest.raises(ValueError, match="page_lexicon: the page lexicon is part of the page model"):
+        resolve_options(DeciderRequest(fit=True, settings={"page_model": False, "page_lexicon": True}), signature)
+    _pool(rp)  # 8 pages, 4 carry a narrative: too few for a lexicon (10 of each)
+    labels = ("genocide_denial", "kosovo_precedent", "slavic_brotherhood", "nato_encirclement", "rs_secession",
+              "anti_western")
+    options = DeciderOptions(articles=ARTICLES, real_dev=False, real=rp.real, page_model=None, page_lexicon=True,
+                             stance=False)
+    said = io.StringIO()
+    plan = plan_decider(options, labels, log=said)
+    assert plan.options.page_model is True and plan.options.page_lexicon is False
+    assert "page lexicon: not fitted (no narrative is carried by at least 10 pages" in said.getvalue()
+    with pytest.raises(ArticleError, match="--page-lexicon: no narrative"):
+        plan_decider(options.model_copy(update={"page_model": True}), labels, log=io.StringIO())
+
+
+def test_the_decider_files_are_the_text_models_files_and_all_hashed():
+    from narratives.model import articlestance, pagelexicon
+    from narratives.model.artifact import DECIDER_FILES, HASHED
+
+    assert DECIDER_FILES == articlestance.FILES + pagelexicon.FILES and set(DECIDER_FILES) <= set(HASHED)
