@@ -57,6 +57,7 @@ def main(argv: list[str] | None = None) -> dict:
     from narratives.model.heads import _sigmoid
     from narratives.model.loading import load_model
     from narratives.model.pagelexicon import PageLexicon
+    from narratives.serve.decider import lexicon_text
     from narratives.train.data import load_passages
 
     team = [p for p in load_passages(args.labels) if p.split == "train"]
@@ -68,11 +69,11 @@ def main(argv: list[str] | None = None) -> dict:
     emb = ph.embed_all(model, [p.text for p in team] + [t for p in pool + every for t in p["passages"]], args.work)
     heads = ph.Heads(labels, emb, 2, 16.0).fit(team, pool)
     fit = pool + [p for s in args.fit_also for p in ph.real_pages(args.real, s)]
-    lexicon = PageLexicon(labels, C=args.C).fit(["\n".join(p["passages"]) for p in fit], [set(p["labels"]) for p in fit])
+    lexicon = PageLexicon(labels, C=args.C).fit([lexicon_text(p["passages"]) for p in fit], [set(p["labels"]) for p in fit])
     results: dict = {}
     for name, pages in [*held.items(), ("all", every)]:
         h = heads.page_scores(pages)
-        lex = _sigmoid(lexicon.logits(["\n".join(p["passages"]) for p in pages]))
+        lex = _sigmoid(lexicon.logits([lexicon_text(p["passages"]) for p in pages]))
         results[name] = {scorer: ph.ranking(pages, s, labels) for scorer, s in
                          (("heads", h), ("lexicon", lex), ("both", _sigmoid((logit(h) + logit(lex)) / 2)))}
         for scorer, fig in results[name].items():

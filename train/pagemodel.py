@@ -30,7 +30,7 @@ from collections.abc import Collection, Sequence
 
 import numpy as np
 
-from narratives.serve.articles import MIN_WORDS, article_spans, eligible_indices
+from narratives.serve.articles import MIN_WORDS
 from narratives.serve.decider import PageLogits, with_lexicon
 
 from .teamarticles import Article
@@ -48,24 +48,25 @@ def _embedder(scorer):
     return embed
 
 
-def eligible_texts(articles: Sequence[Article], min_words: int = MIN_WORDS, max_chars: int = 1000) -> list[list[str]]:
-    """Each article's eligible passages (cut as ``narratives score`` cuts it): what its page models read.
+def eligible_texts(articles: Sequence[Article], min_words: int = MIN_WORDS) -> list[list[str]]:
+    """Each article's eligible passages (:func:`narratives.train.realpassages.page_passages`: cut as ``narratives
+    score`` cuts it): what its page models read.
 
     >>> from narratives.train.teamarticles import Article
     >>> eligible_texts([Article("1", "Short.\\n\\nThe second paragraph has enough words to count as evidence here.",
     ...                         "en", {}, "x", "train", "f:1")])
     [['The second paragraph has enough words to count as evidence here.']]
     """
-    cut = [[a.text[s:e] for s, e in article_spans({"text": a.text}, max_chars)] for a in articles]
-    return [[ts[i] for i in eligible_indices(ts, min_words)] for ts in cut]
+    from .realpassages import page_passages
+
+    return [[t for _, t in page_passages(a.text, min_words)] for a in articles]
 
 
-def article_embeddings(scorer, articles: Sequence[Article], min_words: int = MIN_WORDS,
-                       max_chars: int = 1000) -> list[np.ndarray | None]:
+def article_embeddings(scorer, articles: Sequence[Article], min_words: int = MIN_WORDS) -> list[np.ndarray | None]:
     """Each article's mean embedding over its eligible passages (:func:`eligible_texts`), in ``scorer``'s embedding
     space; ``None`` for an article with no eligible passage. One encoding call."""
     embed = _embedder(scorer)
-    texts = eligible_texts(articles, min_words, max_chars)
+    texts = eligible_texts(articles, min_words)
     flat = [t for ts in texts for t in ts]
     x = np.asarray(embed(flat), dtype=np.float64) if flat else np.zeros((0, 1))
     out: list[np.ndarray | None] = []
