@@ -78,11 +78,10 @@ def aggregate(passages: list[dict], spans: list[tuple[int, int]], text: str, lab
     if decider is None:
         predicted = [lab for lab in labels if eligible and scores[lab] >= thresholds[lab]]
     else:
-        from .decider import presence_probability
+        from .decider import presence_cutoff, presence_probability
 
-        cutoff = decider["presence"]["cutoff"]
         predicted = [lab for lab in labels if eligible and presence_probability(
-            decider, [p["scores"][lab] for p in jp], eligible, jt[lab], lab, page) >= cutoff]
+            decider, [p["scores"][lab] for p in jp], eligible, jt[lab], lab, page) >= presence_cutoff(decider, lab)]
     evidence, stances = {}, {}
     for lab in predicted:
         hits = sorted((i for i in eligible if passages[i]["scores"][lab] >= thresholds[lab]),

@@ -87,8 +87,13 @@ def _errors() -> tuple[type[Exception], ...]:
               help="Read the stance part's probability at P for articles detected as LANG (en, ru, sr-Cyrl, hbs-Latn, "
                    "...): they promote when it reaches P, not 0.5 (repeat, or comma-separate) [default: as for "
                    "training].")
+@click.option("--narrative-cutoff", "narrative_cutoffs", multiple=True, metavar="NARRATIVE=P",
+              help="Predict NARRATIVE when its presence probability reaches P instead of --cutoff (repeat, or "
+                   "comma-separate; read, not fitted: choose them with `narratives decider cv --narrative-cutoffs` or "
+                   "benchmarks/narrative_cutoffs.py) [default: as for training].")
 def decider_fit(model, out, articles, cutoff, C, stance, team_splits, real_dev, real_pool, real_path, per_narrative,
-                stance_source, page_model, page_narratives, page_blend, page_lexicon, evidence, stance_cutoffs):
+                stance_source, page_model, page_narratives, page_blend, page_lexicon, evidence, stance_cutoffs,
+                narrative_cutoffs):
     """Score the team articles (and the real pages' dev half) with MODEL, fit the decider, and write MODEL plus
     the decider to --out (a new model version; the weights are unchanged). Prints the decider.
 
@@ -103,7 +108,8 @@ def decider_fit(model, out, articles, cutoff, C, stance, team_splits, real_dev, 
              "team_splits": tuple(team_splits) or None, "real_dev": real_dev, "real_pool": real_pool, "articles": articles,
              "real": real_path, "stance_source": stance_source, "page_model": page_model,
              "page_narratives": page_narratives, "page_blend": page_blend, "page_lexicon": page_lexicon,
-             "stance_cutoffs": _cutoffs(stance_cutoffs) if stance_cutoffs else None}
+             "stance_cutoffs": _cutoffs(stance_cutoffs) if stance_cutoffs else None,
+             "presence_cutoffs": _narrative_cutoffs(narrative_cutoffs) if narrative_cutoffs else None}
     try:
         clf = load_model(model)
         options = fit_settings(clf, given, evidence)
@@ -115,7 +121,9 @@ def decider_fit(model, out, articles, cutoff, C, stance, team_splits, real_dev, 
                    + (", per narrative too" if options.page_narratives else "")
                    + (", with its page lexicon" if options.page_lexicon else "")
                    + (f", blended at weight {options.page_blend}" if options.page_blend is not None else "")
-                   + (f", stance cutoffs {_cutoffs_text(options.stance_cutoffs)}" if options.stance_cutoffs else ""),
+                   + (f", stance cutoffs {_cutoffs_text(options.stance_cutoffs)}" if options.stance_cutoffs else "")
+                   + (f", narrative cutoffs {_cutoffs_text(options.presence_cutoffs)}" if options.presence_cutoffs
+                      else ""),
                    err=True)
         fitted = fit_planned(clf, plan_decider(options, tuple(clf.labels_), log=sys.stderr), clf.model_hash_)
         h = attach_decider(clf.path_, fitted.config, out, fitted.files)
@@ -130,6 +138,16 @@ def _cutoffs(specs, param_hint: str = "--stance-cutoff") -> dict[str, float]:
 
     try:
         return parse_cutoffs(specs)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint=param_hint) from None
+
+
+def _narrative_cutoffs(specs, param_hint: str = "--narrative-cutoff") -> dict[str, float]:
+    from .decider import check_presence_cutoffs
+    from .stancecutoffs import parse_pairs
+
+    try:
+        return check_presence_cutoffs(parse_pairs(specs, "narrative cutoff", "NARRATIVE", "anti_western=0.7"))
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint=param_hint) from None
 
@@ -198,9 +216,14 @@ def decider_stance_cutoffs(model, cutoffs, out):
               show_default=True,
               help="Per-language cutoffs to read the stance part at (repeat to compare, e.g. --stance-cutoff none "
                    "--stance-cutoff en=0.4; comma-separate languages in one).")
+@click.option("--narrative-cutoffs", "narrative_cutoffs", multiple=True, metavar="NARRATIVE=P,...|none",
+              default=("none",), show_default=True,
+              help="Per-narrative presence cutoffs to read each fold's decider at, instead of --cutoff for those "
+                   "narratives (repeat to compare, e.g. --narrative-cutoffs none --narrative-cutoffs "
+                   "genocide_denial=0.4,anti_western=0.7).")
 @click.option("--json", "json_out", type=click.Path(path_type=Path), default=None, help="Also write the rows here.")
 def decider_cv(model, articles, Cs, cutoffs, folds, fold_seeds, stances, per_narrative, team_splits, real_pool,
-               real_path, stance_sources, page_models, evidence, stance_cutoffs, json_out):
+               real_path, stance_sources, page_models, evidence, stance_cutoffs, narrative_cutoffs, json_out):
     """Cross-validate decider settings on the real pages' dev half (fitted on the team articles plus the
     other folds of the dev pages; see narratives.train.decidercv) and print them, best first, beside the
     passage rule (decider none). The test half is never read."""
@@ -211,6 +234,8 @@ def decider_cv(model, articles, Cs, cutoffs, folds, fold_seeds, stances, per_nar
 
     paged = tuple(dict.fromkeys({"off": False, "on": True}.get(m, m) for m in page_models))
     read_at = [{} if spec.strip().lower() == "none" else _cutoffs([spec]) for spec in stance_cutoffs]
+    presence_at = [{} if spec.strip().lower() == "none" else _narrative_cutoffs([spec], "--narrative-cutoffs")
+                   for spec in narrative_cutoffs]
     if any(paged) and real_pool:
         raise click.UsageError("--page-model on and --real-pool: the page model is fitted on the pool, so the pool's "
                                "pages in the decider's fit would give it in-sample logits")
@@ -226,7 +251,7 @@ def decider_cv(model, articles, Cs, cutoffs, folds, fold_seeds, stances, per_nar
                               stances=(True, False) if stances is None else (stances,),
                               stance_sources=stance_sources, stance_pool=stance_pool, page_models=paged,
                               page_pool=real_articles(real_path, "train")[0] if any(paged) else (),
-                              stance_cutoffs=read_at)
+                              stance_cutoffs=read_at, presence_cutoffs=presence_at)
     except _errors() as exc:
         raise click.ClickException(str(exc)) from None
     pool = sum(a.split == "real-train" for a in team)
@@ -237,14 +262,17 @@ def decider_cv(model, articles, Cs, cutoffs, folds, fold_seeds, stances, per_nar
         click.echo(f"article stance model: fitted once on the team articles and {text_pool} pool pages that carry a "
                    "narrative" + ("" if text_pool else " (the cache lacks the pool: training would not fit this "
                                   "model, see --stance-source)"))
-    by_cutoffs = any(read_at)
+    by_cutoffs, by_narrative = any(read_at), any(presence_at)
     click.echo("decider    C      cutoff  stance        page   " + ("stance cutoffs  " if by_cutoffs else "")
+               + ("narrative cutoffs  " if by_narrative else "")
                + "macro-F1  negatives flagged  stance acc  non-English F1  objective")
     for r in rows:
         st = "" if "stance" not in r else r.get("stance_source", "passages") if r["stance"] else "False"
         page = {True: "on", False: "off", "narratives": "narr", "blend": "blend", "lexicon": "lex"}.get(
             r.get("page_model", False) if r["decider"] != "none" else None, "")
         cuts = f"{_cutoffs_text(r['stance_cutoffs']) if 'stance_cutoffs' in r else '':<15} " if by_cutoffs else ""
+        if by_narrative:
+            cuts += f"{_cutoffs_text(r['presence_cutoffs']) if 'presence_cutoffs' in r else '':<18} "
         click.echo(f"{r['decider']:<10} {r.get('C', ''):<6} {r.get('cutoff', ''):<7} {st:<13} {page:<6} {cuts}"
                    f"{r['macro_f1']:<9} "
                    f"{r['negatives_flagged']:<18} {r['stance_accuracy']:<11} {r['non_english_macro_f1']!s:<15} "

@@ -14,7 +14,8 @@ threshold ``t``:
 The presence part may hold ``offsets`` (narrative id -> a number added to that narrative's logit, fitted as
 one indicator per narrative: some narratives need more evidence than others on real pages); a narrative
 without one (added after the decider was fitted) gets 0. The narrative is predicted when the probability
-reaches ``cutoff``. Its stance, when the decider has a
+reaches ``cutoff``, or the narrative's own cutoff where the presence part holds ``cutoffs`` (narrative id -> a
+probability in (0, 1); read, not fitted: :func:`presence_cutoff`). Its stance, when the decider has a
 ``stance`` part, comes from a second logistic regression over the promotes-probabilities of the passages
 that mention it (margin above ``mention_margin``): their score-weighted mean, their minimum, the last one
 in the text (a claim quoted early and refuted later ends on *reports*), and the best passage's. A stance part
@@ -89,6 +90,37 @@ def _linear(part: dict, x: Sequence[float], offset: float = 0.0) -> float:
     return _sigmoid(sum(c * v for c, v in zip(part["coef"], x)) + part["intercept"] + offset)
 
 
+def presence_cutoff(d: Mapping, narrative: str) -> float:
+    """The probability at which the decider ``d`` predicts ``narrative``: its own cutoff where the presence part
+    holds one (``cutoffs``), else the presence part's ``cutoff``.
+
+    >>> d = {"presence": {"cutoff": 0.6, "cutoffs": {"genocide_denial": 0.4}}}
+    >>> presence_cutoff(d, "genocide_denial"), presence_cutoff(d, "anti_western")
+    (0.4, 0.6)
+    """
+    return d["presence"].get("cutoffs", {}).get(narrative, d["presence"]["cutoff"])
+
+
+def check_presence_cutoffs(cutoffs: object, narratives: Sequence[str] | None = None) -> dict[str, float]:
+    """Per-narrative presence cutoffs, checked (each a probability in (0, 1); with ``narratives``, each a narrative
+    among them); raises ``ValueError`` naming the bad one.
+
+    >>> check_presence_cutoffs({"anti_western": 1.5})
+    Traceback (most recent call last):
+    ...
+    ValueError: article_decider.presence.cutoffs.anti_western: expected a probability in (0, 1), got 1.5
+    """
+    if not isinstance(cutoffs, dict):
+        raise ValueError("article_decider.presence.cutoffs: expected an object of narrative id -> probability")
+    for name, p in cutoffs.items():
+        if narratives is not None and name not in narratives:
+            raise ValueError(f"article_decider.presence.cutoffs: {name!r} is not a narrative of the model "
+                             f"({', '.join(narratives)})")
+        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 < p < 1.0:
+            raise ValueError(f"article_decider.presence.cutoffs.{name}: expected a probability in (0, 1), got {p!r}")
+    return cutoffs
+
+
 def check_decider(d: object) -> dict:
     """Validate a decider object (from a model's config); raises ``ValueError`` naming the bad field.
 
@@ -127,6 +159,7 @@ def check_decider(d: object) -> dict:
     cutoff = d["presence"].get("cutoff")
     if not isinstance(cutoff, (int, float)) or not 0.0 < cutoff < 1.0:
         raise ValueError(f"article_decider.presence.cutoff: expected a number in (0, 1), got {cutoff!r}")
+    check_presence_cutoffs(d["presence"].get("cutoffs", {}))
     problem = evidence_problem(d["evidence"]) if d.get("evidence") is not None else None
     if problem:
         raise ValueError(problem)

@@ -57,6 +57,28 @@ def read_at_cutoff(p: float, lang: str | None, cutoffs: Mapping[str, float]) -> 
     return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
 
+def parse_pairs(specs: tuple[str, ...] | list[str], what: str = "stance cutoff", key: str = "LANG",
+                example: str = "en=0.4") -> dict[str, float]:
+    """``KEY=P`` strings (each may hold several, comma-separated) as ``{KEY: P}``, unchecked; a malformed item is a
+    ``ValueError`` that names ``what`` and shows ``example``.
+
+    >>> parse_pairs(["anti_western=0.7,genocide_denial=0.4"], "narrative cutoff", "NARRATIVE", "anti_western=0.7")
+    {'anti_western': 0.7, 'genocide_denial': 0.4}
+    """
+    out: dict[str, float] = {}
+    for spec in specs:
+        for item in filter(None, (s.strip() for s in spec.split(","))):
+            name, sep, value = item.partition("=")
+            try:
+                p = float(value) if sep else math.nan
+            except ValueError:
+                p = math.nan
+            if math.isnan(p):
+                raise ValueError(f"{what} {item!r}: expected {key}=P, e.g. {example}")
+            out[name.strip()] = p
+    return out
+
+
 def parse_cutoffs(specs: tuple[str, ...] | list[str]) -> dict[str, float]:
     """``LANG=P`` strings (each may hold several, comma-separated) as a cutoffs object, checked.
 
@@ -67,15 +89,4 @@ def parse_cutoffs(specs: tuple[str, ...] | list[str]) -> dict[str, float]:
     ...
     ValueError: stance cutoff 'en:0.4': expected LANG=P, e.g. en=0.4
     """
-    out: dict[str, float] = {}
-    for spec in specs:
-        for item in filter(None, (s.strip() for s in spec.split(","))):
-            lang, sep, value = item.partition("=")
-            try:
-                p = float(value) if sep else math.nan
-            except ValueError:
-                p = math.nan
-            if math.isnan(p):
-                raise ValueError(f"stance cutoff {item!r}: expected LANG=P, e.g. en=0.4")
-            out[lang.strip()] = p
-    return check_stance_cutoffs({"cutoffs": out})
+    return check_stance_cutoffs({"cutoffs": parse_pairs(specs)})

@@ -89,7 +89,8 @@ def cross_validate(clf, team: Sequence[Article], real: Sequence[Article], Cs: Se
                    stance_sources: Sequence[str] = ("passages",), stance_pool: Sequence[Article] = (),
                    page_models: Sequence[bool | str] = (False,), page_pool: Sequence[Article] = (),
                    page_C: float = 30.0, stance_cutoffs: Sequence[Mapping[str, float]] = ({},),
-                   fit_also: Sequence[Article] = (), folds_in_fit: bool = True) -> list[dict]:
+                   fit_also: Sequence[Article] = (), folds_in_fit: bool = True,
+                   presence_cutoffs: Sequence[Mapping[str, float]] = ({},)) -> list[dict]:
     """One row per setting (plus ``decider: none``, the passage rule): the pooled out-of-fold figures on
     ``real`` (the dev pages) and the :func:`objective`, best first. Pages and articles are scored once.
     With several ``seeds`` the pages are cut into folds once per seed and each figure is the mean over the
@@ -107,10 +108,12 @@ def cross_validate(clf, team: Sequence[Article], real: Sequence[Article], Cs: Se
     :mod:`narratives.model.pagelexicon`), fitted once on the same pages.
     ``stance_cutoffs`` (one row per entry, for the settings with a stance part): per-language cutoffs read on
     the stance probability (:mod:`narratives.serve.stancecutoffs`; ``{}``, 0.5 everywhere); they are not fitted,
-    so each fold's decider is fitted once and read with each. ``fit_also``: articles in every fold's fit and never
-    scored (real pages of a spent held-out set, say; not in the article stance model's fit); ``folds_in_fit``
-    False fits every fold's decider on ``team`` and ``fit_also`` alone, so ``real`` is scored by one decider that
-    saw none of it (what a shipped decider fitted without those pages does on them)."""
+    so each fold's decider is fitted once and read with each; ``presence_cutoffs`` likewise (one row per entry):
+    per-narrative presence cutoffs (:func:`with_presence_cutoffs`; ``{}``, ``cutoff`` for every narrative).
+    ``fit_also``: articles in every fold's fit and never scored (real pages of a spent held-out set, say; not in
+    the article stance model's fit); ``folds_in_fit`` False fits every fold's decider on ``team`` and ``fit_also``
+    alone, so ``real`` is scored by one decider that saw none of it (what a shipped decider fitted without those
+    pages does on them)."""
     from .realeval import page_figures
 
     if len(real) < folds:
@@ -162,7 +165,7 @@ def cross_validate(clf, team: Sequence[Article], real: Sequence[Article], Cs: Se
                     else [None] * len(real))  # one probability per page: the model is the same in every fold
     for C, cutoff, stance, source, page in settings:
         by_text = stance and source == "article_text"
-        variants = list(stance_cutoffs) if stance else [{}]
+        variants = [(s, p) for s in (stance_cutoffs if stance else [{}]) for p in presence_cutoffs]
         per_seed: list[list[dict]] = [[] for _ in variants]
         for group in groups:
             records: list[list[dict]] = [[{}] * len(real) for _ in variants]
@@ -177,8 +180,8 @@ def cross_validate(clf, team: Sequence[Article], real: Sequence[Article], Cs: Se
                 held = [i for i in range(len(real)) if group[i] == g]
                 promotes = [promotes_all[i] for i in held] if by_text else None
                 held_pages = [real_pages[i] for i in held] if page else None
-                for v, cuts in enumerate(variants):
-                    read = with_stance_cutoffs(d, cuts)
+                for v, (cuts, narrative_cuts) in enumerate(variants):
+                    read = with_presence_cutoffs(with_stance_cutoffs(d, cuts), narrative_cuts)
                     for i, rec in zip(held, _records([real_items[i] for i in held], read, labels, thresholds,
                                                      promotes, held_pages)):
                         records[v][i] = rec
@@ -189,9 +192,11 @@ def cross_validate(clf, team: Sequence[Article], real: Sequence[Article], Cs: Se
             row["stance_source"] = source
         if any(page_models):
             row["page_model"] = page
-        for cuts, seeds_figures in zip(variants, per_seed):
+        for (cuts, narrative_cuts), seeds_figures in zip(variants, per_seed):
             mean = mean_figures(seeds_figures)
             extra = {"stance_cutoffs": dict(cuts)} if stance and any(stance_cutoffs) else {}
+            if any(presence_cutoffs):
+                extra["presence_cutoffs"] = dict(narrative_cuts)
             rows.append({**row, **extra, **mean, "objective": objective(mean)})  # of the means: the row stays consistent
     return sorted(rows, key=lambda r: -r["objective"])
 
@@ -207,6 +212,18 @@ def with_stance_cutoffs(d: dict, cutoffs: Mapping[str, float]) -> dict:
     return {**d, "stance": {**d["stance"], "cutoffs": dict(cutoffs)}}
 
 
+def with_presence_cutoffs(d: dict, cutoffs: Mapping[str, float]) -> dict:
+    """The decider ``d`` with its presence part read at the per-narrative ``cutoffs`` (``d`` itself when there are
+    none; a narrative left out keeps the presence part's ``cutoff``).
+
+    >>> with_presence_cutoffs({"presence": {"cutoff": 0.6}}, {"anti_western": 0.7})["presence"]
+    {'cutoff': 0.6, 'cutoffs': {'anti_western': 0.7}}
+    """
+    if not cutoffs:
+        return d
+    return {**d, "presence": {**d["presence"], "cutoffs": dict(cutoffs)}}
+
+
 def mean_figures(per_seed: Sequence[dict]) -> dict:
     """Each figure's mean over the fold seeds (4 places; ``None`` where a seed has none, as a half without
     non-English pages has no non-English macro-F1).
@@ -217,3 +234,4 @@ def mean_figures(per_seed: Sequence[dict]) -> dict:
     keys = per_seed[0].keys()
     return {k: None if any(f[k] is None for f in per_seed) else round(float(np.mean([f[k] for f in per_seed])), 4)
             for k in keys}
+

@@ -51,7 +51,9 @@ class DeciderOptions(BaseModel):
     page lexicon (:mod:`narratives.model.pagelexicon`, per-narrative models of the page's character n-grams, fitted on
     the same pool), read by the ``page_lexicon`` feature (with the page model only). ``stance_cutoffs``: detected language ->
     the stance probability at which an article in it promotes, instead of 0.5 (:mod:`narratives.serve.stancecutoffs`;
-    read, not fitted; with the stance part only). The test half is never read."""
+    read, not fitted; with the stance part only). ``presence_cutoffs``: narrative id -> the presence probability at which
+it is predicted, instead of ``cutoff`` (read, not fitted; :func:`narratives.serve.decider.presence_cutoff`). The test
+half is never read."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     C: float = Field(default=10.0, gt=0)
@@ -72,12 +74,16 @@ class DeciderOptions(BaseModel):
     page_blend: float | None = Field(default=None, ge=0)
     page_lexicon: bool = False
     stance_cutoffs: dict[str, float] = {}
+    presence_cutoffs: dict[str, float] = {}
 
     @model_validator(mode="after")
     def _stance_cutoffs_need_a_stance_part(self) -> DeciderOptions:
         from narratives.serve.stancecutoffs import check_stance_cutoffs
 
         check_stance_cutoffs({"cutoffs": self.stance_cutoffs})
+        from narratives.serve.decider import check_presence_cutoffs
+
+        check_presence_cutoffs(self.presence_cutoffs)
         if self.stance_cutoffs and not self.stance:
             raise ValueError("stance_cutoffs: they are read on the stance part's probability; fit one too (--stance)")
         return self
@@ -470,6 +476,10 @@ def fit_planned(clf, plan: DeciderPlan, base_model_hash: str | None = None) -> F
         d["evidence"] = {"model": canonical_reference(o.evidence), "model_hash": scorer.model_hash_}
     if o.stance_cutoffs:
         d["stance"]["cutoffs"] = dict(o.stance_cutoffs)
+    if o.presence_cutoffs:
+        from narratives.serve.decider import check_presence_cutoffs
+
+        d["presence"]["cutoffs"] = dict(check_presence_cutoffs(o.presence_cutoffs, list(clf.labels_)))
     files = {**(stance_model.files() if stance_model else {}), **(lexicon.files() if lexicon else {})}
     return FittedDecider(d, files, stance_model, lexicon)
 

@@ -157,3 +157,17 @@ def test_an_article_without_eligible_passages_does_not_make_a_narrative_carried(
 
     rec = [{"scores": {"a": 0.9, "b": 0.9}, "stance_score": 0.5}]
     assert carried([(rec, [], {"b": "promotes"}), (rec, [0], {"a": "reports"})], ["a", "b"]) == ["a"]
+
+
+def test_presence_cutoffs_are_read_per_narrative_and_checked():
+    from narratives.serve.decider import check_decider, check_presence_cutoffs, presence_cutoff
+
+    d = {"version": 1, "presence": {"coef": [1.0, 0, 0, 0, 0], "intercept": 0.0, "cutoff": 0.6,
+                                    "cutoffs": {"genocide_denial": 0.4}}}
+    assert check_decider(d) is d
+    assert presence_cutoff(d, "genocide_denial") == 0.4 and presence_cutoff(d, "anti_western") == 0.6
+    for bad in ({"genocide_denial": 0.0}, {"genocide_denial": 1}, {"genocide_denial": True}, ["genocide_denial"]):
+        with pytest.raises(ValueError, match="presence.cutoffs"):
+            check_decider({**d, "presence": {**d["presence"], "cutoffs": bad}})
+    with pytest.raises(ValueError, match="'x' is not a narrative of the model"):
+        check_presence_cutoffs({"x": 0.5}, ["genocide_denial"])

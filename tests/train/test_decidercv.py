@@ -259,3 +259,65 @@ def test_fit_also_pages_join_every_folds_fit_and_folds_can_stay_out(rp, dev_and_
                            seeds=(s,)) for s in (0, 1)]
     assert set(sizes) == {len(team) + len(extra)}  # one decider, whatever the fold: no dev page in its fit
     assert rows[0] == rows[1]  # so the cut does not matter
+
+
+def test_cv_reads_each_narrative_cutoff_on_the_same_fitted_deciders(rp, dev_and_test, team_file, tiny_model, tmp_path):
+    from narratives.model import load_model
+    from narratives.train.teamarticles import load_articles
+
+    real, _ = real_dev_articles(rp.real)
+    clf = load_model(str(tiny_model))
+    team = load_articles(team_file, tuple(clf.labels_))
+    low, high = dict.fromkeys(clf.labels_, 0.01), dict.fromkeys(clf.labels_, 0.99)
+    rows = cross_validate(clf, team, real, Cs=(1.0,), cutoffs=(0.5,), folds=2, stances=(True,),
+                          presence_cutoffs=({}, low, high))
+    fitted = {json.dumps(r["presence_cutoffs"]): r for r in rows if r["decider"] == "fitted"}
+    assert len(fitted) == 3
+    plain = next(r for r in cross_validate(clf, team, real, Cs=(1.0,), cutoffs=(0.5,), folds=2, stances=(True,))
+                 if r["decider"] == "fitted")
+    assert fitted["{}"]["objective"] == plain["objective"]  # {} is the decider as fitted
+    # at 0.01 every narrative is predicted on every page, so every negative is flagged; at 0.99 almost none is
+    assert fitted[json.dumps(low)]["negatives_flagged"] == 1.0
+    assert fitted[json.dumps(high)]["negatives_flagged"] <= fitted["{}"]["negatives_flagged"] < 1.0
+
+    r = CliRunner().invoke(main, ["decider", "cv", str(tiny_model), "--articles", str(team_file), "--real",
+                                  str(rp.real), "--C", "1", "--cutoff", "0.5", "--folds", "2", "--stance",
+                                  "--narrative-cutoffs", "none", "--narrative-cutoffs", "anti_western=0.01",
+                                  "--json", str(tmp_path / "cv.json")])
+    assert r.exit_code == 0, r.output
+    assert "narrative cutoffs" in r.output and "anti_western=0.01" in r.output
+    cut = [row.get("presence_cutoffs") for row in json.loads((tmp_path / "cv.json").read_text())
+           if row["decider"] == "fitted"]
+    assert set(map(json.dumps, cut)) == {"{}", '{"anti_western": 0.01}'}
+    r = CliRunner().invoke(main, ["decider", "cv", str(tiny_model), "--articles", str(team_file), "--real",
+                                  str(rp.real), "--narrative-cutoffs", "anti_western:0.3"])
+    assert r.exit_code == 2 and "expected NARRATIVE=P" in r.output
+
+
+def test_fit_writes_the_narrative_cutoffs_it_was_given_and_score_reads_them(rp, dev_and_test, team_file, tiny_model,
+                                                                           tmp_path):
+    from narratives.model import load_model
+    from narratives.serve.articles import score_articles
+
+    out = tmp_path / "fit-ncut"
+    r = CliRunner().invoke(main, ["decider", "fit", str(tiny_model), "--out", str(out), "--articles", str(team_file),
+                                  "--no-real-dev", "--real", str(rp.real), "--narrative-cutoff", "anti_western=0.01"])
+    assert r.exit_code == 0, r.output
+    assert "narrative cutoffs anti_western=0.01" in r.output
+    presence = json.loads((out / "config.json").read_text(encoding="utf-8"))["article_decider"]["presence"]
+    assert presence["cutoffs"] == {"anti_western": 0.01}
+    items = [{"id": str(i), "source": "t", "text": text, "extra": {}} for i, (_, _, text) in enumerate(TEXTS)]
+    with_cut = list(score_articles(items, model=load_model(str(out))))
+    plain = tmp_path / "fit-plain"
+    assert CliRunner().invoke(main, ["decider", "fit", str(tiny_model), "--out", str(plain), "--articles",
+                                     str(team_file), "--no-real-dev", "--real", str(rp.real)]).exit_code == 0
+    without = list(score_articles(items, model=load_model(str(plain))))
+    carry = [{i for i, rec in enumerate(recs) if "anti_western" in rec["narratives"]} for recs in (with_cut, without)]
+    assert carry[0] > carry[1]  # read at 0.01 instead of 0.5, more articles carry it, and every one that did still does
+    for a, b in zip(with_cut, without):  # the other narratives are decided as before
+        assert [n for n in a["narratives"] if n != "anti_western"] == [n for n in b["narratives"] if n != "anti_western"]
+    r = CliRunner().invoke(main, ["decider", "fit", str(tiny_model), "--out", str(tmp_path / "no"), "--articles",
+                                  str(team_file), "--no-real-dev", "--real", str(rp.real),
+                                  "--narrative-cutoff", "west_is_bad=0.4"])
+    assert r.exit_code == 1 and "'west_is_bad' is not a narrative of the model" in r.output
+    assert not (tmp_path / "no").exists()

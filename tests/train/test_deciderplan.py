@@ -49,6 +49,7 @@ def test_the_defaults_are_the_shipped_models_settings(signature):
     source = "article_text" if options.stance_source == "auto" else options.stance_source  # shipped with the pool
     assert (d["stance"] or {}).get("source", "passages") == source
     assert (d["stance"] or {}).get("cutoffs", {}) == options.stance_cutoffs  # read at the same per-language lines
+    assert d["presence"].get("cutoffs", {}) == options.presence_cutoffs  # and the same per-narrative cutoffs
     if source == "article_text":  # its own files, hashed with the weights
         assert {"article_stance.json", "article_stance.safetensors"} <= set(json.loads(
             (ROOT / "model" / "weights" / name / "manifest.json").read_text())["files"])
