@@ -177,6 +177,27 @@ def decider_stance_cutoffs(model, cutoffs, out):
     click.echo(f"wrote {out} (model hash {h[:12]}; stance cutoffs {_cutoffs_text(parsed)})")
 
 
+@decider.command("narrative-cutoffs")
+@click.argument("model")
+@click.argument("cutoffs", nargs=-1, metavar="NARRATIVE=P...")
+@click.option("--out", type=click.Path(path_type=Path), required=True,
+              help="Model directory to write: a copy of MODEL whose decider predicts each narrative at its cutoff.")
+def decider_narrative_cutoffs(model, cutoffs, out):
+    """Write a copy of MODEL whose article decider predicts NARRATIVE when its presence probability reaches P instead
+    of the decider's one cutoff (no NARRATIVE=P: back to the one cutoff for all). Nothing is refitted; the copy is a new
+    version. Choose cutoffs with benchmarks/narrative_cutoffs.py or `narratives decider cv --narrative-cutoffs`.
+
+    Example: narratives decider narrative-cutoffs ensemble-int8 genocide_denial=0.4 anti_western=0.7 --out my-model"""
+    from narratives.train.decider import set_narrative_cutoffs
+
+    parsed = _narrative_cutoffs(cutoffs, "NARRATIVE=P")
+    try:
+        h = set_narrative_cutoffs(model, parsed, out)
+    except _errors() as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"wrote {out} (model hash {h[:12]}; narrative cutoffs {_cutoffs_text(parsed)})")
+
+
 @decider.command("cv")
 @click.argument("model")
 @click.option("--articles", type=click.Path(path_type=Path), default=None,

@@ -212,7 +212,10 @@ def card_section(decider: dict | None) -> list[str]:
     lines = [CARD_HEADING, "",
              f"Whether an article carries a narrative is decided by a logistic regression over its passages' scores "
              f"(features {', '.join(decider.get('presence_features', PRESENCE_FEATURES))}; C {decider.get('C')}; "
-             f"cutoff {p['cutoff']}), fitted on {data}. See `narratives.serve.decider`.", ""]
+             f"cutoff {p['cutoff']}"
+             + (f"; for {', '.join(f'{n} {c}' for n, c in p['cutoffs'].items())}, their own cutoffs" if p.get("cutoffs")
+                else "")
+             + f"), fitted on {data}. See `narratives.serve.decider`.", ""]
     ev = decider.get("evidence")
     if ev:
         lines += [f"It reads the passage scores and thresholds of `{ev['model']}` (version {ev['model_hash'][:12]}, "
@@ -268,18 +271,39 @@ def set_stance_cutoffs(model_path: str | Path, cutoffs: dict[str, float], out: s
     >>> set_stance_cutoffs.__name__
     'set_stance_cutoffs'
     """
+    return _with_decider_edit(model_path, out, "stance", cutoffs)
+
+
+def set_narrative_cutoffs(model_path: str | Path, cutoffs: dict[str, float], out: str | Path) -> str:
+    """Write a copy of the model ``model_path`` at ``out`` whose decider predicts each narrative of ``cutoffs`` at its
+    own presence cutoff (narrative -> probability; ``{}`` removes them: the presence ``cutoff`` for all), nothing else
+    changed. Returns the new model hash; raises ``ValueError`` when the model has no decider or a cutoff names a
+    narrative the model does not have.
+
+    >>> set_narrative_cutoffs.__name__
+    'set_narrative_cutoffs'
+    """
+    return _with_decider_edit(model_path, out, "presence", cutoffs)
+
+
+def _with_decider_edit(model_path: str | Path, out: str | Path, part: str, cutoffs: dict[str, float]) -> str:
+    """A copy of the model whose decider's ``part`` (``stance`` or ``presence``) holds ``cutoffs`` (none: removed)."""
     from narratives.model.artifact import DECIDER_FILES, verify_model_dir
     from narratives.model.loading import resolve_model
+    from narratives.serve.decider import check_presence_cutoffs
 
     manifest = verify_model_dir(resolve_model(model_path))  # every file checked against its hash before anything is copied
     model_path = manifest["path"]
     d = manifest["config"].get("article_decider")
-    if not isinstance(d, dict) or not isinstance(d.get("stance"), dict):
-        raise ValueError(f"{model_path}: the model has no article decider with a stance part to read at cutoffs "
+    if not isinstance(d, dict) or not isinstance(d.get(part), dict):
+        what = "a stance part" if part == "stance" else "a presence part"
+        raise ValueError(f"{model_path}: the model has no article decider with {what} to read at cutoffs "
                          "(fit one with `narratives decider fit`)")
-    stance = {k: v for k, v in d["stance"].items() if k != "cutoffs"} | ({"cutoffs": dict(cutoffs)} if cutoffs else {})
+    if part == "presence":
+        check_presence_cutoffs(cutoffs, list(manifest["config"].get("labels") or []) or None)
+    edited = {k: v for k, v in d[part].items() if k != "cutoffs"} | ({"cutoffs": dict(cutoffs)} if cutoffs else {})
     files = {name: (Path(model_path) / name).read_bytes() for name in DECIDER_FILES if name in manifest["files"]}
-    return attach_decider(model_path, {**d, "stance": stance}, out, files)  # checks the cutoffs before writing
+    return attach_decider(model_path, {**d, part: edited}, out, files)  # checks the cutoffs before writing
 
 
 def attach_decider(model_path: str | Path, decider: dict | None, out: str | Path,
