@@ -169,12 +169,7 @@ def decider_stance_cutoffs(model, cutoffs, out):
     Example: narratives decider stance-cutoffs ensemble-int8 en=0.4 --out my-model"""
     from narratives.train.decider import set_stance_cutoffs
 
-    parsed = _cutoffs(cutoffs, "LANG=P")
-    try:
-        h = set_stance_cutoffs(model, parsed, out)
-    except _errors() as exc:
-        raise click.ClickException(str(exc)) from None
-    click.echo(f"wrote {out} (model hash {h[:12]}; stance cutoffs {_cutoffs_text(parsed)})")
+    _write_copy(set_stance_cutoffs, model, _cutoffs(cutoffs, "LANG=P"), out, "stance cutoffs")
 
 
 @decider.command("narrative-cutoffs")
@@ -190,12 +185,16 @@ def decider_narrative_cutoffs(model, cutoffs, out):
     Example: narratives decider narrative-cutoffs ensemble-int8 genocide_denial=0.4 anti_western=0.7 --out my-model"""
     from narratives.train.decider import set_narrative_cutoffs
 
-    parsed = _narrative_cutoffs(cutoffs, "NARRATIVE=P")
+    _write_copy(set_narrative_cutoffs, model, _narrative_cutoffs(cutoffs, "NARRATIVE=P"), out, "narrative cutoffs")
+
+
+def _write_copy(set_cutoffs, model, parsed: dict[str, float], out, what: str) -> None:
+    """Write the copy of ``model`` that ``set_cutoffs`` makes at ``out`` and say so (an error names what failed)."""
     try:
-        h = set_narrative_cutoffs(model, parsed, out)
+        h = set_cutoffs(model, parsed, out)
     except _errors() as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"wrote {out} (model hash {h[:12]}; narrative cutoffs {_cutoffs_text(parsed)})")
+    click.echo(f"wrote {out} (model hash {h[:12]}; {what} {_cutoffs_text(parsed)})")
 
 
 @decider.command("cv")
