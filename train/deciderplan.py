@@ -51,9 +51,10 @@ class DeciderOptions(BaseModel):
     page lexicon (:mod:`narratives.model.pagelexicon`, per-narrative models of the page's character n-grams, fitted on
     the same pool), read by the ``page_lexicon`` feature (with the page model only). ``stance_cutoffs``: detected language ->
     the stance probability at which an article in it promotes, instead of 0.5 (:mod:`narratives.serve.stancecutoffs`;
-    read, not fitted; with the stance part only). ``presence_cutoffs``: narrative id -> the presence probability at which
-it is predicted, instead of ``cutoff`` (read, not fitted; :func:`narratives.serve.decider.presence_cutoff`). The test
-half is never read."""
+    read, not fitted; with the stance part only). ``presence_cutoffs``: narrative id -> the presence probability at
+    which it is predicted, instead of ``cutoff`` (read, not fitted; :func:`narratives.serve.decider.presence_cutoff`;
+    each a narrative of the model, checked by :func:`plan_decider` before anything is fitted). The test half is never
+    read."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     C: float = Field(default=10.0, gt=0)
@@ -81,11 +82,15 @@ half is never read."""
         from narratives.serve.stancecutoffs import check_stance_cutoffs
 
         check_stance_cutoffs({"cutoffs": self.stance_cutoffs})
+        if self.stance_cutoffs and not self.stance:
+            raise ValueError("stance_cutoffs: they are read on the stance part's probability; fit one too (--stance)")
+        return self
+
+    @model_validator(mode="after")
+    def _presence_cutoffs_are_probabilities(self) -> DeciderOptions:
         from narratives.serve.decider import check_presence_cutoffs
 
         check_presence_cutoffs(self.presence_cutoffs)
-        if self.stance_cutoffs and not self.stance:
-            raise ValueError("stance_cutoffs: they are read on the stance part's probability; fit one too (--stance)")
         return self
 
     @model_validator(mode="after")
@@ -292,6 +297,9 @@ def plan_decider(options: DeciderOptions, narratives: tuple[str, ...], log=sys.s
     """Load and check the articles the decider will be fitted on, before any model is fitted, and say on
     ``log`` which data it uses (and why the real pages' dev half is left out when it is)."""
     where = str(options.articles or "data/articles")
+    from narratives.serve.decider import check_presence_cutoffs
+
+    check_presence_cutoffs(options.presence_cutoffs, narratives)  # a cutoff for a narrative the model lacks: before any fit
     try:
         team = training_articles(narratives, options.articles, options.team_splits, False, None)[0]
     except ArticleError as exc:
@@ -477,9 +485,7 @@ def fit_planned(clf, plan: DeciderPlan, base_model_hash: str | None = None) -> F
     if o.stance_cutoffs:
         d["stance"]["cutoffs"] = dict(o.stance_cutoffs)
     if o.presence_cutoffs:
-        from narratives.serve.decider import check_presence_cutoffs
-
-        d["presence"]["cutoffs"] = dict(check_presence_cutoffs(o.presence_cutoffs, list(clf.labels_)))
+        d["presence"]["cutoffs"] = dict(o.presence_cutoffs)  # their narratives checked by plan_decider
     files = {**(stance_model.files() if stance_model else {}), **(lexicon.files() if lexicon else {})}
     return FittedDecider(d, files, stance_model, lexicon)
 
