@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from narratives.serve.articles import MIN_WORDS, article_spans, eligible_indices
@@ -300,10 +300,25 @@ def _with_decider_edit(model_path: str | Path, out: str | Path, part: str, cutof
         raise ValueError(f"{model_path}: the model has no article decider with {what} to read at cutoffs "
                          "(fit one with `narratives decider fit`)")
     if part == "presence":
-        check_presence_cutoffs(cutoffs, list(manifest["config"].get("labels") or []) or None)
-    edited = {k: v for k, v in d[part].items() if k != "cutoffs"} | ({"cutoffs": dict(cutoffs)} if cutoffs else {})
+        check_presence_cutoffs(cutoffs, manifest["config"].get("labels"))
     files = {name: (Path(model_path) / name).read_bytes() for name in DECIDER_FILES if name in manifest["files"]}
-    return attach_decider(model_path, {**d, part: edited}, out, files)  # checks the cutoffs before writing
+    return attach_decider(model_path, with_cutoffs(d, part, cutoffs), out, files)  # checks the cutoffs before writing
+
+
+def with_cutoffs(d: dict, part: str, cutoffs: Mapping[str, float]) -> dict:
+    """The decider ``d`` with the cutoffs of its ``part`` (``stance``: per language; ``presence``: per narrative) set
+    to ``cutoffs``, nothing else changed; ``{}`` leaves none (``d`` itself when it had none).
+
+    >>> with_cutoffs({"presence": {"cutoff": 0.6}}, "presence", {"anti_western": 0.7})["presence"]
+    {'cutoff': 0.6, 'cutoffs': {'anti_western': 0.7}}
+    >>> d = {"stance": None}
+    >>> with_cutoffs(d, "stance", {}) is d, with_cutoffs({"stance": {"C": 1.0, "cutoffs": {"en": 0.4}}}, "stance", {})
+    (True, {'stance': {'C': 1.0}})
+    """
+    old = d.get(part) or {}
+    if not cutoffs and "cutoffs" not in old:
+        return d
+    return {**d, part: {k: v for k, v in old.items() if k != "cutoffs"} | ({"cutoffs": dict(cutoffs)} if cutoffs else {})}
 
 
 def attach_decider(model_path: str | Path, decider: dict | None, out: str | Path,

@@ -24,7 +24,7 @@ import numpy as np
 
 from narratives.serve.decider import PageLogits
 
-from .decider import Scored, fit_decider, split_and_score
+from .decider import Scored, fit_decider, split_and_score, with_cutoffs
 from .teamarticles import Article
 
 PAGE_BLEND = 1.0  # the weight of the per-narrative page logits in a ``blend`` setting (a product of two experts)
@@ -109,7 +109,8 @@ def cross_validate(clf, team: Sequence[Article], real: Sequence[Article], Cs: Se
     ``stance_cutoffs`` (one row per entry, for the settings with a stance part): per-language cutoffs read on
     the stance probability (:mod:`narratives.serve.stancecutoffs`; ``{}``, 0.5 everywhere); they are not fitted,
     so each fold's decider is fitted once and read with each; ``presence_cutoffs`` likewise (one row per entry):
-    per-narrative presence cutoffs (:func:`with_presence_cutoffs`; ``{}``, ``cutoff`` for every narrative).
+    per-narrative presence cutoffs (:func:`narratives.train.decider.with_cutoffs`; ``{}``, ``cutoff`` for every
+    narrative).
     ``fit_also``: articles in every fold's fit and never scored (real pages of a spent held-out set, say; not in
     the article stance model's fit); ``folds_in_fit`` False fits every fold's decider on ``team`` and ``fit_also``
     alone, so ``real`` is scored by one decider that saw none of it (what a shipped decider fitted without those
@@ -181,7 +182,7 @@ def cross_validate(clf, team: Sequence[Article], real: Sequence[Article], Cs: Se
                 promotes = [promotes_all[i] for i in held] if by_text else None
                 held_pages = [real_pages[i] for i in held] if page else None
                 for v, (cuts, narrative_cuts) in enumerate(variants):
-                    read = with_presence_cutoffs(with_stance_cutoffs(d, cuts), narrative_cuts)
+                    read = with_cutoffs(with_cutoffs(d, "stance", cuts), "presence", narrative_cuts)
                     for i, rec in zip(held, _records([real_items[i] for i in held], read, labels, thresholds,
                                                      promotes, held_pages)):
                         records[v][i] = rec
@@ -199,29 +200,6 @@ def cross_validate(clf, team: Sequence[Article], real: Sequence[Article], Cs: Se
                 extra["presence_cutoffs"] = dict(narrative_cuts)
             rows.append({**row, **extra, **mean, "objective": objective(mean)})  # of the means: the row stays consistent
     return sorted(rows, key=lambda r: -r["objective"])
-
-
-def with_stance_cutoffs(d: dict, cutoffs: Mapping[str, float]) -> dict:
-    """The decider ``d`` with its stance part read at ``cutoffs`` (``d`` itself when there are none).
-
-    >>> with_stance_cutoffs({"stance": {"C": 1.0}}, {"en": 0.4})["stance"]
-    {'C': 1.0, 'cutoffs': {'en': 0.4}}
-    """
-    if not cutoffs:
-        return d
-    return {**d, "stance": {**d["stance"], "cutoffs": dict(cutoffs)}}
-
-
-def with_presence_cutoffs(d: dict, cutoffs: Mapping[str, float]) -> dict:
-    """The decider ``d`` with its presence part read at the per-narrative ``cutoffs`` (``d`` itself when there are
-    none; a narrative left out keeps the presence part's ``cutoff``).
-
-    >>> with_presence_cutoffs({"presence": {"cutoff": 0.6}}, {"anti_western": 0.7})["presence"]
-    {'cutoff': 0.6, 'cutoffs': {'anti_western': 0.7}}
-    """
-    if not cutoffs:
-        return d
-    return {**d, "presence": {**d["presence"], "cutoffs": dict(cutoffs)}}
 
 
 def mean_figures(per_seed: Sequence[dict]) -> dict:

@@ -296,10 +296,10 @@ def _check_classes(arts: list[Article], options: DeciderOptions, where: str) -> 
 def plan_decider(options: DeciderOptions, narratives: tuple[str, ...], log=sys.stderr) -> DeciderPlan:
     """Load and check the articles the decider will be fitted on, before any model is fitted, and say on
     ``log`` which data it uses (and why the real pages' dev half is left out when it is)."""
-    where = str(options.articles or "data/articles")
     from narratives.serve.decider import check_presence_cutoffs
 
     check_presence_cutoffs(options.presence_cutoffs, narratives)  # a cutoff for a narrative the model lacks: before any fit
+    where = str(options.articles or "data/articles")
     try:
         team = training_articles(narratives, options.articles, options.team_splits, False, None)[0]
     except ArticleError as exc:
