@@ -18,7 +18,7 @@ import click
 REAL_HELP = "Reference file or folder of *.jsonl references [default: data/real]."
 #: the held-out sets beside the benchmark's halves (realpages.HELD_OUT), written out to keep --help free of its imports
 HELD_OUT_SPLITS = ("check", "holdout", "holdout2", "holdout3", "holdout4", "holdout5", "holdout6", "holdout7", "holdout8",
-                   "holdout9")
+                   "holdout9", "holdout10")
 
 
 def _refs(path):
@@ -197,7 +197,9 @@ def real_put_batch(sources, path):
                    "read once for the two-positives heads at cutoff 0.55); "
                    "holdout8: the eighth hold-out set (data/real/holdout8_*.jsonl, collected after the seventh was read, "
                    "read once for the page lexicon); "
-                   "holdout9: the ninth hold-out set (data/real/holdout9_*.jsonl, collected after the eighth was read); "
+                   "holdout9: the ninth hold-out set (data/real/holdout9_*.jsonl, collected after the eighth was read, "
+                   "read once for per-narrative cutoffs); "
+                   "holdout10: the tenth hold-out set (data/real/holdout10_*.jsonl, collected after the ninth was read); "
                    "repeat for several in one run (each page scored once) [default: test].")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write every figure and error to this JSON file.")
