@@ -1,8 +1,8 @@
 """The article decider fitted on more real pages: the spent held-out sets added to its fit, out of fold.
 
     python benchmarks/decider_spent_pages.py [--spent holdout4 --spent holdout5] [--fold-seeds 10] [--out X.json]
-    python benchmarks/decider_spent_pages.py --model DIR --spent holdout6 --only "spent, without" --cutoff 0.5 --cutoff 0.55
-    python benchmarks/decider_spent_pages.py --spent holdout6 --spent holdout7 --only "spent, without" --page-model lexicon
+    python benchmarks/decider_spent_pages.py --model DIR --spent holdout5 --only "spent, without" --cutoff 0.5 --cutoff 0.55
+    python benchmarks/decider_spent_pages.py --spent holdout4 --spent holdout5 --only "spent, without" --page-model lexicon
 
 The shipped decider (`e5-real`'s, which the default's reads) is fitted on the team-written articles and the 122
 pages of the benchmark's dev half. A held-out set that has been read for its one choice is spent: nobody will

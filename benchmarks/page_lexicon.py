@@ -1,7 +1,7 @@
 """The page lexicon beside `e5-real`'s heads: how well each ranks real pages it never saw, alone and together.
 
-    python benchmarks/page_lexicon.py [--split dev --split holdout6 --split holdout7] [--C 16] [--work DIR]
-    python benchmarks/page_lexicon.py --split dev --split holdout8 --fit-also holdout6 --fit-also holdout7
+    python benchmarks/page_lexicon.py [--split dev --split holdout4 --split holdout5] [--C 16] [--work DIR]
+    python benchmarks/page_lexicon.py --split dev --split holdout5 --fit-also holdout3 --fit-also holdout4
 
 The heads (`e5-real`'s recipe: two best-scored positives per narrative, C 16) and the page lexicon
 (:class:`narratives.model.pagelexicon.PageLexicon`) are both fitted on the real training pool only; the pages of
@@ -38,7 +38,7 @@ def logit(p: np.ndarray) -> np.ndarray:
 def main(argv: list[str] | None = None) -> dict:
     """Rank the pages of each split; returns ``{split: {scorer: ranking}}``."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--split", action="append", default=None, help="pages to rank [dev, holdout6, holdout7]")
+    ap.add_argument("--split", action="append", default=None, help="pages to rank [dev, holdout4, holdout5]")
     ap.add_argument("--C", type=float, default=16.0, help="the page lexicon's C [16]")
     ap.add_argument("--fit-also", action="append", default=[], help="spent split(s) whose pages the lexicon is "
                     "fitted on too, never one of --split [none]")
@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--work", type=Path, default=Path("pool_heads_work"), help="where the embeddings are cached")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args(argv)
-    splits = args.split or ["dev", "holdout6", "holdout7"]
+    splits = args.split or ["dev", "holdout4", "holdout5"]
     if set(splits) & set(args.fit_also):
         ap.error(f"--fit-also {sorted(set(splits) & set(args.fit_also))}: a split cannot be fitted on and ranked")
     if str(ROOT / "benchmarks") not in sys.path:  # its sibling, also when this file is run by path from elsewhere
