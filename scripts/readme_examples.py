@@ -123,7 +123,7 @@ def tolerance(kernel: str | None = None) -> float:
     """How far the README's decimals may be from the default's on this machine: 0.002 on a CPU of the kind that
     wrote them (:data:`MADE_ON`), :data:`OTHER_CPU_TOL` on another.
 
-    >>> tolerance("vnni"), tolerance("avx2")
+    >>> tolerance(MADE_ON), tolerance("vnni" if MADE_ON == "avx2" else "avx2")
     (0.002, 0.01)
     """
     if kernel is None:

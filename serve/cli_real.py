@@ -191,15 +191,10 @@ def real_put_batch(sources, path):
                    "once for the English stance cutoff); "
                    "holdout5: the fifth hold-out set (data/real/holdout5_*.jsonl, collected after the fourth was read, "
                    "read once for the refit with the fourth set in the pool); "
-                   "holdout6: the sixth hold-out set (data/real/holdout6_*.jsonl, collected after the fifth was read, read "
-                   "once for two positives per narrative and C 16); "
-                   "holdout7: the seventh hold-out set (data/real/holdout7_*.jsonl, collected after the sixth was read, "
-                   "read once for the two-positives heads at cutoff 0.55); "
-                   "holdout8: the eighth hold-out set (data/real/holdout8_*.jsonl, collected after the seventh was read, "
-                   "read once for the page lexicon); "
-                   "holdout9: the ninth hold-out set (data/real/holdout9_*.jsonl, collected after the eighth was read, "
-                   "read once for per-narrative cutoffs); "
-                   "holdout10: the tenth hold-out set (data/real/holdout10_*.jsonl, collected after the ninth was read); "
+                   "holdout6 to holdout9: the sixth to ninth hold-out sets, each read once, in the training pool "
+                   "since 2026-12-07 (data/real/train_r8_h6_*.jsonl ...: no page carries these splits now); "
+                   "holdout10: the tenth hold-out set (data/real/holdout10_*.jsonl, collected after the ninth was read, "
+                   "read once for the sixth to ninth sets in the pool); "
                    "repeat for several in one run (each page scored once) [default: test].")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write every figure and error to this JSON file.")
