@@ -458,7 +458,7 @@ def fit_planned(clf, plan: DeciderPlan, base_model_hash: str | None = None) -> F
     >>> fit_planned.__name__
     'fit_planned'
     """
-    from .decider import fit_decider, score_articles_passages
+    from .decider import fit_decider, score_articles_passages, with_cutoffs
 
     o = plan.options
     scorer = evidence_model(o.evidence, clf.labels_) if o.evidence else clf
@@ -482,10 +482,8 @@ def fit_planned(clf, plan: DeciderPlan, base_model_hash: str | None = None) -> F
                     article_stance=stance_model, page=page, pages=pages)
     if o.evidence:
         d["evidence"] = {"model": canonical_reference(o.evidence), "model_hash": scorer.model_hash_}
-    if o.stance_cutoffs:
-        d["stance"]["cutoffs"] = dict(o.stance_cutoffs)
-    if o.presence_cutoffs:
-        d["presence"]["cutoffs"] = dict(o.presence_cutoffs)  # their narratives checked by plan_decider
+    # read, not fitted (the presence cutoffs' narratives checked by plan_decider)
+    d = with_cutoffs(with_cutoffs(d, "stance", o.stance_cutoffs), "presence", o.presence_cutoffs)
     files = {**(stance_model.files() if stance_model else {}), **(lexicon.files() if lexicon else {})}
     return FittedDecider(d, files, stance_model, lexicon)
 
