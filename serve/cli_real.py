@@ -18,7 +18,7 @@ import click
 REAL_HELP = "Reference file or folder of *.jsonl references [default: data/real]."
 #: the held-out sets beside the benchmark's halves (realpages.HELD_OUT), written out to keep --help free of its imports
 HELD_OUT_SPLITS = ("check", "holdout", "holdout2", "holdout3", "holdout4", "holdout5", "holdout6", "holdout7", "holdout8",
-                   "holdout9", "holdout10")
+                   "holdout9", "holdout10", "holdout11")
 
 
 def _refs(path):
@@ -195,6 +195,8 @@ def real_put_batch(sources, path):
                    "since 2026-12-07 (data/real/train_r8_h6_*.jsonl ...: no page carries these splits now); "
                    "holdout10: the tenth hold-out set (data/real/holdout10_*.jsonl, collected after the ninth was read, "
                    "read once for the sixth to ninth sets in the pool); "
+                   "holdout11: the eleventh hold-out set (data/real/holdout11_*.jsonl, collected after the tenth was "
+                   "read); "
                    "repeat for several in one run (each page scored once) [default: test].")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write every figure and error to this JSON file.")
