@@ -191,12 +191,11 @@ def real_put_batch(sources, path):
                    "once for the English stance cutoff); "
                    "holdout5: the fifth hold-out set (data/real/holdout5_*.jsonl, collected after the fourth was read, "
                    "read once for the refit with the fourth set in the pool); "
-                   "holdout6 to holdout9: the sixth to ninth hold-out sets, each read once, in the training pool "
-                   "since 2026-12-07 (data/real/train_r8_h6_*.jsonl ...: no page carries these splits now); "
-                   "holdout10: the tenth hold-out set (data/real/holdout10_*.jsonl, collected after the ninth was read, "
-                   "read once for the sixth to ninth sets in the pool); "
+                   "holdout6 to holdout10: the sixth to tenth hold-out sets, each read once, in the training pool "
+                   "since 2026-12-07 (data/real/train_r8_h6_*.jsonl ..., train_r9_h10_*.jsonl: no page carries these "
+                   "splits now); "
                    "holdout11: the eleventh hold-out set (data/real/holdout11_*.jsonl, collected after the tenth was "
-                   "read); "
+                   "read, read once for the tenth set in the pool); "
                    "repeat for several in one run (each page scored once) [default: test].")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write every figure and error to this JSON file.")
