@@ -18,7 +18,7 @@ import click
 REAL_HELP = "Reference file or folder of *.jsonl references [default: data/real]."
 #: the held-out sets beside the benchmark's halves (realpages.HELD_OUT), written out to keep --help free of its imports
 HELD_OUT_SPLITS = ("check", "holdout", "holdout2", "holdout3", "holdout4", "holdout5", "holdout6", "holdout7", "holdout8",
-                   "holdout9", "holdout10", "holdout11")
+                   "holdout9", "holdout10", "holdout11", "holdout12")
 
 
 def _refs(path):
@@ -196,6 +196,8 @@ def real_put_batch(sources, path):
                    "splits now); "
                    "holdout11: the eleventh hold-out set (data/real/holdout11_*.jsonl, collected after the tenth was "
                    "read, read once for the tenth set in the pool); "
+                   "holdout12: the twelfth hold-out set (data/real/holdout12_*.jsonl, collected after the eleventh "
+                   "was read); "
                    "repeat for several in one run (each page scored once) [default: test].")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write every figure and error to this JSON file.")

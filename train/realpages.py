@@ -98,7 +98,7 @@ class Page(BaseModel):
     labels: dict[str, Literal["promotes", "reports"]]
     hard_negative: bool
     split: Literal["dev", "test", "train", "check", "holdout", "holdout2", "holdout3", "holdout4", "holdout5", "holdout6",
-                   "holdout7", "holdout8", "holdout9", "holdout10", "holdout11"]
+                   "holdout7", "holdout8", "holdout9", "holdout10", "holdout11", "holdout12"]
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     chars: int = Field(ge=1)
     rationale: str = Field(min_length=1)
@@ -170,7 +170,8 @@ FILE_SPLITS = {POOL_PREFIX: ("train", "a training-pool file", "the training pool
                "holdout8_": ("holdout8", "an eighth hold-out file", "the eighth hold-out set"),
                "holdout9_": ("holdout9", "a ninth hold-out file", "the ninth hold-out set"),
                "holdout10_": ("holdout10", "a tenth hold-out file", "the tenth hold-out set"),
-               "holdout11_": ("holdout11", "an eleventh hold-out file", "the eleventh hold-out set")}
+               "holdout11_": ("holdout11", "an eleventh hold-out file", "the eleventh hold-out set"),
+               "holdout12_": ("holdout12", "a twelfth hold-out file", "the twelfth hold-out set")}
 #: the held-out sets beside the benchmark's halves: scored, never fitted on
 HELD_OUT = tuple(split for prefix, (split, _, _) in FILE_SPLITS.items() if prefix != POOL_PREFIX)
 #: split -> what the set of such lines is called (``the check set``)

@@ -85,7 +85,8 @@ def test_training_pool_lines_live_only_in_train_files_and_are_never_scored(rp):
                                          ("holdout8", "the eighth hold-out set"),
                                          ("holdout9", "the ninth hold-out set"),
                                          ("holdout10", "the tenth hold-out set"),
-                                         ("holdout11", "the eleventh hold-out set")])
+                                         ("holdout11", "the eleventh hold-out set"),
+                                         ("holdout12", "the twelfth hold-out set")])
 def test_held_out_lines_live_only_in_their_files_are_scored_alone_and_never_fitted_on(rp, tiny_model, split, where):
     from narratives.train.decidercv import real_articles
     from narratives.train.realeval import select
@@ -318,7 +319,7 @@ def test_labels_check_validates_real_references_without_a_cache(rp, labels_dir, 
     assert "2 real-page references" in r.output and "field lang" not in r.output
     assert ("(1 benchmark, 0 check set, 1 hold-out set, 0 second hold-out set, 0 third hold-out set, "
             "0 fourth hold-out set, 0 fifth hold-out set, 0 sixth hold-out set, 0 seventh hold-out set, 0 eighth hold-out set, "
-            "0 ninth hold-out set, 0 tenth hold-out set, 0 eleventh hold-out set, 0 training pool)") in r.output
+            "0 ninth hold-out set, 0 tenth hold-out set, 0 eleventh hold-out set, 0 twelfth hold-out set, 0 training pool)") in r.output
 
 
 def test_shipped_references_are_valid():
