@@ -83,6 +83,28 @@ def text_sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+POOL_PREFIX = "train_"
+#: file-name prefix -> the split every line of such a file has, what such a file and what the set are called in
+#: messages; a benchmark file (any other name) holds ``dev`` and ``test`` lines by the url rule
+FILE_SPLITS = {POOL_PREFIX: ("train", "a training-pool file", "the training pool"),
+               "check_": ("check", "a check-set file", "the check set"),
+               "holdout_": ("holdout", "a hold-out file", "the hold-out set"),
+               "holdout2_": ("holdout2", "a second hold-out file", "the second hold-out set"),
+               "holdout3_": ("holdout3", "a third hold-out file", "the third hold-out set"),
+               "holdout4_": ("holdout4", "a fourth hold-out file", "the fourth hold-out set"),
+               "holdout5_": ("holdout5", "a fifth hold-out file", "the fifth hold-out set"),
+               "holdout6_": ("holdout6", "a sixth hold-out file", "the sixth hold-out set"),
+               "holdout7_": ("holdout7", "a seventh hold-out file", "the seventh hold-out set"),
+               "holdout8_": ("holdout8", "an eighth hold-out file", "the eighth hold-out set"),
+               "holdout9_": ("holdout9", "a ninth hold-out file", "the ninth hold-out set"),
+               "holdout10_": ("holdout10", "a tenth hold-out file", "the tenth hold-out set"),
+               "holdout11_": ("holdout11", "an eleventh hold-out file", "the eleventh hold-out set"),
+               "holdout12_": ("holdout12", "a twelfth hold-out file", "the twelfth hold-out set")}
+#: every split a reference line can carry: the benchmark's two halves, then each kind of file's (a new set is one
+#: line in FILE_SPLITS, plus its name in serve.cli_real's --help list, which a test holds equal to HELD_OUT)
+SPLITS = ("dev", "test", *(split for split, _, _ in FILE_SPLITS.values()))
+
+
 class Page(BaseModel):
     """One reference line. Strict types: a number is not a string, a string is not a boolean."""
 
@@ -97,11 +119,17 @@ class Page(BaseModel):
     date: str | None = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?$")
     labels: dict[str, Literal["promotes", "reports"]]
     hard_negative: bool
-    split: Literal["dev", "test", "train", "check", "holdout", "holdout2", "holdout3", "holdout4", "holdout5", "holdout6",
-                   "holdout7", "holdout8", "holdout9", "holdout10", "holdout11", "holdout12"]
+    split: str
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     chars: int = Field(ge=1)
     rationale: str = Field(min_length=1)
+
+    @field_validator("split")
+    @classmethod
+    def _known_split(cls, v: str) -> str:
+        if v not in SPLITS:
+            raise ValueError(f"should be one of {', '.join(map(repr, SPLITS))}")
+        return v
 
     @field_validator("rationale")
     @classmethod
@@ -155,23 +183,6 @@ class ReferenceError(ValueError):
         super().__init__(f"{len(problems)} reference problem(s):\n{shown}{more}")
 
 
-POOL_PREFIX = "train_"
-#: file-name prefix -> the split every line of such a file has, what such a file and what the set are called in
-#: messages; a benchmark file (any other name) holds ``dev`` and ``test`` lines by the url rule
-FILE_SPLITS = {POOL_PREFIX: ("train", "a training-pool file", "the training pool"),
-               "check_": ("check", "a check-set file", "the check set"),
-               "holdout_": ("holdout", "a hold-out file", "the hold-out set"),
-               "holdout2_": ("holdout2", "a second hold-out file", "the second hold-out set"),
-               "holdout3_": ("holdout3", "a third hold-out file", "the third hold-out set"),
-               "holdout4_": ("holdout4", "a fourth hold-out file", "the fourth hold-out set"),
-               "holdout5_": ("holdout5", "a fifth hold-out file", "the fifth hold-out set"),
-               "holdout6_": ("holdout6", "a sixth hold-out file", "the sixth hold-out set"),
-               "holdout7_": ("holdout7", "a seventh hold-out file", "the seventh hold-out set"),
-               "holdout8_": ("holdout8", "an eighth hold-out file", "the eighth hold-out set"),
-               "holdout9_": ("holdout9", "a ninth hold-out file", "the ninth hold-out set"),
-               "holdout10_": ("holdout10", "a tenth hold-out file", "the tenth hold-out set"),
-               "holdout11_": ("holdout11", "an eleventh hold-out file", "the eleventh hold-out set"),
-               "holdout12_": ("holdout12", "a twelfth hold-out file", "the twelfth hold-out set")}
 #: the held-out sets beside the benchmark's halves: scored, never fitted on
 HELD_OUT = tuple(split for prefix, (split, _, _) in FILE_SPLITS.items() if prefix != POOL_PREFIX)
 #: split -> what the set of such lines is called (``the check set``)

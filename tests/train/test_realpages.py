@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from narratives.serve.cli import main
 from narratives.train.realcache import CacheError, cached_texts, fill, missing_pages, put
-from narratives.train.realpages import ReferenceError, check_references, load_references, split_for
+from narratives.train.realpages import FILE_SPLITS, ReferenceError, check_references, load_references, split_for
 
 TEXT = "Headline about a gas contract\n\nThe ministry said the contract runs for three more years."
 
@@ -28,6 +28,8 @@ def test_valid_file_loads(rp):
     ({"labels": {"made_up": "promotes"}}, "unknown narrative 'made_up'"),
     ({"labels": {"anti_western": "none"}}, "field labels.anti_western"),
     ({"lang": "de"}, "field lang"),
+    ({"split": "holdout99"}, "field split: should be one of 'dev', 'test', 'train'"),
+    ({"split": 3}, "field split"),
     ({"outlet_kind": "blog"}, "field outlet_kind"),
     ({"date": "2024-13-01"}, "field date"),
     ({"sha256": "abc"}, "field sha256"),
@@ -150,13 +152,12 @@ def test_check_by_split_plans_only_the_pages_of_those_splits(rp, tmp_path):
     assert r.exit_code == 0 and "1 of 1 page(s) cached" in r.output  # the halves' missing pages are not asked for
 
 
-def test_a_reference_line_may_carry_every_split_a_file_gives():
-    from typing import get_args
+@pytest.mark.parametrize("split", ["dev", "test"] + [split for split, _, _ in FILE_SPLITS.values()])
+def test_a_reference_line_may_carry_every_split_a_file_gives(rp, split):
+    from narratives.train.realpages import Page
 
-    from narratives.train.realpages import FILE_SPLITS, Page
-
-    allowed = set(get_args(Page.model_fields["split"].annotation))
-    assert {split for split, _, _ in FILE_SPLITS.values()} | {"dev", "test"} == allowed
+    url = rp.url_in("test" if split == "test" else "dev", "any")  # the halves follow the url rule
+    assert Page.model_validate(rp.reference(url, TEXT, split=split)).split == split
 
 
 def test_duplicates_across_files_and_bad_lines(rp):
@@ -319,7 +320,8 @@ def test_labels_check_validates_real_references_without_a_cache(rp, labels_dir, 
     assert "2 real-page references" in r.output and "field lang" not in r.output
     assert ("(1 benchmark, 0 check set, 1 hold-out set, 0 second hold-out set, 0 third hold-out set, "
             "0 fourth hold-out set, 0 fifth hold-out set, 0 sixth hold-out set, 0 seventh hold-out set, 0 eighth hold-out set, "
-            "0 ninth hold-out set, 0 tenth hold-out set, 0 eleventh hold-out set, 0 twelfth hold-out set, 0 training pool)") in r.output
+            "0 ninth hold-out set, 0 tenth hold-out set, 0 eleventh hold-out set, 0 twelfth hold-out set, "
+            "0 training pool)") in r.output
 
 
 def test_shipped_references_are_valid():
