@@ -84,24 +84,28 @@ def text_sha256(text: str) -> str:
 
 
 POOL_PREFIX = "train_"
+#: the hold-out sets in the order they were collected: the first is ``holdout``, the n-th ``holdout<n>``
+HOLDOUT_ORDINALS = ("", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth", "eleventh",
+                    "twelfth")
+
+
+def _holdout_entry(n: int, ordinal: str) -> tuple[str, tuple[str, str, str]]:
+    """The FILE_SPLITS entry of the ``n``-th hold-out set.
+
+    >>> _holdout_entry(8, "eighth")
+    ('holdout8_', ('holdout8', 'an eighth hold-out file', 'the eighth hold-out set'))
+    """
+    split, words = ("holdout" if n == 1 else f"holdout{n}"), f"{ordinal} hold-out".strip()
+    return f"{split}_", (split, f"{'an' if words[0] in 'aeiou' else 'a'} {words} file", f"the {words} set")
+
+
 #: file-name prefix -> the split every line of such a file has, what such a file and what the set are called in
 #: messages; a benchmark file (any other name) holds ``dev`` and ``test`` lines by the url rule
 FILE_SPLITS = {POOL_PREFIX: ("train", "a training-pool file", "the training pool"),
                "check_": ("check", "a check-set file", "the check set"),
-               "holdout_": ("holdout", "a hold-out file", "the hold-out set"),
-               "holdout2_": ("holdout2", "a second hold-out file", "the second hold-out set"),
-               "holdout3_": ("holdout3", "a third hold-out file", "the third hold-out set"),
-               "holdout4_": ("holdout4", "a fourth hold-out file", "the fourth hold-out set"),
-               "holdout5_": ("holdout5", "a fifth hold-out file", "the fifth hold-out set"),
-               "holdout6_": ("holdout6", "a sixth hold-out file", "the sixth hold-out set"),
-               "holdout7_": ("holdout7", "a seventh hold-out file", "the seventh hold-out set"),
-               "holdout8_": ("holdout8", "an eighth hold-out file", "the eighth hold-out set"),
-               "holdout9_": ("holdout9", "a ninth hold-out file", "the ninth hold-out set"),
-               "holdout10_": ("holdout10", "a tenth hold-out file", "the tenth hold-out set"),
-               "holdout11_": ("holdout11", "an eleventh hold-out file", "the eleventh hold-out set"),
-               "holdout12_": ("holdout12", "a twelfth hold-out file", "the twelfth hold-out set")}
+               **dict(_holdout_entry(n, ordinal) for n, ordinal in enumerate(HOLDOUT_ORDINALS, 1))}
 #: every split a reference line can carry: the benchmark's two halves, then each kind of file's (a new set is one
-#: line in FILE_SPLITS, plus its name in serve.cli_real's --help list, which a test holds equal to HELD_OUT)
+#: word in HOLDOUT_ORDINALS, plus its name in serve.cli_real's --help list, which a test holds equal to HELD_OUT)
 SPLITS = ("dev", "test", *(split for split, _, _ in FILE_SPLITS.values()))
 
 
