@@ -45,6 +45,14 @@ def _errors() -> tuple[type[Exception], ...]:
     return (ArticleError, CacheError, ReferenceError, ModelLoadError, ValueError, FileNotFoundError)
 
 
+POOL_STACK = click.option(
+    "--pool-stack/--no-pool-stack", default=None,
+    help="Also fit the decider on the real training pool's pages, each scored out of fold: by the evidence model's "
+         "heads, the page model and the page lexicon refitted without its fold (5 folds; the evidence model must be "
+         "a frozen-embedding model, e.g. e5-real; the cache must hold the pool). The shipped models stay as they are "
+         "[default: decider fit, as for training; decider cv, no].")
+
+
 @decider.command("fit")
 @click.argument("model")
 @click.option("--out", type=click.Path(path_type=Path), required=True,
@@ -91,9 +99,10 @@ def _errors() -> tuple[type[Exception], ...]:
               help="Predict NARRATIVE when its presence probability reaches P instead of --cutoff (repeat, or "
                    "comma-separate; read, not fitted: choose them with `narratives decider cv --narrative-cutoffs` or "
                    "benchmarks/narrative_cutoffs.py) [default: as for training].")
+@POOL_STACK
 def decider_fit(model, out, articles, cutoff, C, stance, team_splits, real_dev, real_pool, real_path, per_narrative,
                 stance_source, page_model, page_narratives, page_blend, page_lexicon, evidence, stance_cutoffs,
-                narrative_cutoffs):
+                narrative_cutoffs, pool_stack):
     """Score the team articles (and the real pages' dev half) with MODEL, fit the decider, and write MODEL plus
     the decider to --out (a new model version; the weights are unchanged). Prints the decider.
 
@@ -108,6 +117,7 @@ def decider_fit(model, out, articles, cutoff, C, stance, team_splits, real_dev, 
              "team_splits": tuple(team_splits) or None, "real_dev": real_dev, "real_pool": real_pool, "articles": articles,
              "real": real_path, "stance_source": stance_source, "page_model": page_model,
              "page_narratives": page_narratives, "page_blend": page_blend, "page_lexicon": page_lexicon,
+             "pool_stack": pool_stack,
              "stance_cutoffs": _cutoffs(stance_cutoffs) if stance_cutoffs else None,
              "presence_cutoffs": _narrative_cutoffs(narrative_cutoffs) if narrative_cutoffs else None}
     try:
@@ -120,6 +130,7 @@ def decider_fit(model, out, articles, cutoff, C, stance, team_splits, real_dev, 
                    f"{'auto (when the cache holds the training pool)' if options.page_model is None else options.page_model}"
                    + (", per narrative too" if options.page_narratives else "")
                    + (", with its page lexicon" if options.page_lexicon else "")
+                   + (", the training pool stacked out of fold" if options.pool_stack else "")
                    + (f", blended at weight {options.page_blend}" if options.page_blend is not None else "")
                    + (f", stance cutoffs {_cutoffs_text(options.stance_cutoffs)}" if options.stance_cutoffs else "")
                    + (f", narrative cutoffs {_cutoffs_text(options.presence_cutoffs)}" if options.presence_cutoffs
@@ -241,9 +252,10 @@ def _write_copy(set_cutoffs, model, parsed: dict[str, float], out, what: str) ->
               help="Per-narrative presence cutoffs to read each fold's decider at, instead of --cutoff for those "
                    "narratives (repeat to compare, e.g. --narrative-cutoffs none --narrative-cutoffs "
                    "genocide_denial=0.4,anti_western=0.7).")
+@POOL_STACK
 @click.option("--json", "json_out", type=click.Path(path_type=Path), default=None, help="Also write the rows here.")
 def decider_cv(model, articles, Cs, cutoffs, folds, fold_seeds, stances, per_narrative, team_splits, real_pool,
-               real_path, stance_sources, page_models, evidence, stance_cutoffs, narrative_cutoffs, json_out):
+               real_path, stance_sources, page_models, evidence, stance_cutoffs, narrative_cutoffs, pool_stack, json_out):
     """Cross-validate decider settings on the real pages' dev half (fitted on the team articles plus the
     other folds of the dev pages; see narratives.train.decidercv) and print them, best first, beside the
     passage rule (decider none). The test half is never read."""
@@ -259,6 +271,9 @@ def decider_cv(model, articles, Cs, cutoffs, folds, fold_seeds, stances, per_nar
     if any(paged) and real_pool:
         raise click.UsageError("--page-model on and --real-pool: the page model is fitted on the pool, so the pool's "
                                "pages in the decider's fit would give it in-sample logits")
+    if pool_stack and real_pool:
+        raise click.UsageError("--pool-stack and --real-pool: the pool's pages would be in the fit twice, once scored "
+                               "by models fitted on them")
     try:
         clf = load_model(model)
         team, real, _ = training_articles(tuple(clf.labels_), articles, team_splits, True, real_path,
@@ -266,16 +281,23 @@ def decider_cv(model, articles, Cs, cutoffs, folds, fold_seeds, stances, per_nar
         stance_pool = stance_pool_pages(team, real_path) if "article_text" in stance_sources else []
         ref = evidence_settings(evidence).get("evidence")
         scorer = evidence_model(ref, clf.labels_) if ref else clf
+        stacked = None
+        if pool_stack:
+            from narratives.train.poolstack import cross_fit, team_passages
+
+            stacked = cross_fit(scorer, real_articles(real_path, "train")[0], team_passages(real_path),
+                                30.0 if any(paged) else None, "lexicon" in paged)
         rows = cross_validate(scorer, team, real, Cs=Cs, cutoffs=cutoffs, folds=folds, seeds=range(fold_seeds),
                               per_narrative=per_narrative,
                               stances=(True, False) if stances is None else (stances,),
                               stance_sources=stance_sources, stance_pool=stance_pool, page_models=paged,
                               page_pool=real_articles(real_path, "train")[0] if any(paged) else (),
-                              stance_cutoffs=read_at, presence_cutoffs=presence_at)
+                              stance_cutoffs=read_at, presence_cutoffs=presence_at, stacked=stacked)
     except _errors() as exc:
         raise click.ClickException(str(exc)) from None
     pool = sum(a.split == "real-train" for a in team)
-    click.echo(f"{len(real)} dev pages, {len(team) - pool} team articles, {pool} pool pages, {folds} folds"
+    click.echo(f"{len(real)} dev pages, {len(team) - pool} team articles, {pool} pool pages"
+               + (f", {len(stacked.scored)} pool pages stacked (out of fold)" if stacked else "") + f", {folds} folds"
                + (f", means over {fold_seeds} fold seeds" if fold_seeds > 1 else ""))
     if "article_text" in stance_sources:
         text_pool = sum(bool(a.labels) for a in team if a.split == "real-train") + len(stance_pool)

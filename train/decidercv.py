@@ -25,6 +25,7 @@ import numpy as np
 from narratives.serve.decider import PageLogits
 
 from .decider import Scored, fit_decider, split_and_score, with_cutoffs
+from .poolstack import Stacked
 from .teamarticles import Article
 
 PAGE_BLEND = 1.0  # the weight of the per-narrative page logits in a ``blend`` setting (a product of two experts)
@@ -90,7 +91,7 @@ def cross_validate(clf, team: Sequence[Article], real: Sequence[Article], Cs: Se
                    page_models: Sequence[bool | str] = (False,), page_pool: Sequence[Article] = (),
                    page_C: float = 30.0, stance_cutoffs: Sequence[Mapping[str, float]] = ({},),
                    fit_also: Sequence[Article] = (), folds_in_fit: bool = True,
-                   presence_cutoffs: Sequence[Mapping[str, float]] = ({},)) -> list[dict]:
+                   presence_cutoffs: Sequence[Mapping[str, float]] = ({},), stacked: Stacked | None = None) -> list[dict]:
     """One row per setting (plus ``decider: none``, the passage rule): the pooled out-of-fold figures on
     ``real`` (the dev pages) and the :func:`objective`, best first. Pages and articles are scored once.
     With several ``seeds`` the pages are cut into folds once per seed and each figure is the mean over the
@@ -114,11 +115,18 @@ def cross_validate(clf, team: Sequence[Article], real: Sequence[Article], Cs: Se
     ``fit_also``: articles in every fold's fit and never scored (real pages of a spent held-out set, say; not in
     the article stance model's fit); ``folds_in_fit`` False fits every fold's decider on ``team`` and ``fit_also``
     alone, so ``real`` is scored by one decider that saw none of it (what a shipped decider fitted without those
-    pages does on them)."""
+    pages does on them). ``stacked``: the training pool's out-of-fold rows (:func:`narratives.train.poolstack.cross_fit`,
+    built once, with the page model's and page lexicon's logits when ``page_models`` asks for them), in every fold's
+    fit."""
     from .realeval import page_figures
 
     if len(real) < folds:
         raise ValueError(f"need at least {folds} dev pages for {folds} folds, got {len(real)}")
+    if stacked is not None and ({"narratives", "blend"} & set(page_models) or (any(page_models) and stacked.pages is None)):
+        raise ValueError("the stacked pool rows carry the page model's and page lexicon's logits only: build them with "
+                         "the page model, and compare page settings off, on and lexicon")
+    stack_scored = stacked.scored if stacked is not None else []
+    stack_pages = (stacked.pages or []) if stacked is not None else []
     labels, thresholds = list(clf.labels_), dict(clf.thresholds_)
     team_scored: list[Scored] = [sc for sc, _ in split_and_score(clf, [*team, *fit_also])]
     from narratives.model.langid import detect_language
@@ -172,9 +180,9 @@ def cross_validate(clf, team: Sequence[Article], real: Sequence[Article], Cs: Se
             records: list[list[dict]] = [[{}] * len(real) for _ in variants]
             for g in range(folds):
                 train = [i for i in range(len(real)) if group[i] != g and folds_in_fit]
-                fit_on = team_scored + [real_items[i][0] for i in train]
+                fit_on = team_scored + stack_scored + [real_items[i][0] for i in train]
                 page_part, team_pages, real_pages = page_parts.get(page, (None, [], []))
-                pages = [*team_pages, *(real_pages[i] for i in train)] if page else None
+                pages = [*team_pages, *stack_pages, *(real_pages[i] for i in train)] if page else None
                 d = fit_decider(fit_on, labels, thresholds, cutoff=cutoff, C=C, stance=stance,
                                 per_narrative=per_narrative, article_stance=text_model if by_text else None,
                                 page=page_part, pages=pages)

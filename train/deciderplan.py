@@ -53,8 +53,10 @@ class DeciderOptions(BaseModel):
     the stance probability at which an article in it promotes, instead of 0.5 (:mod:`narratives.serve.stancecutoffs`;
     read, not fitted; with the stance part only). ``presence_cutoffs``: narrative id -> the presence probability at
     which it is predicted, instead of ``cutoff`` (read, not fitted; :func:`narratives.serve.decider.presence_cutoff`;
-    each a narrative of the model, checked by :func:`plan_decider` before anything is fitted). The test half is never
-    read."""
+    each a narrative of the model, checked by :func:`plan_decider` before anything is fitted). ``pool_stack``: the
+    training pool's pages join the decider's fit, each scored out of fold (:mod:`narratives.train.poolstack`: the
+    evidence model's heads, page model and page lexicon refitted without it); the cache must hold the pool. The
+    test half is never read."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     C: float = Field(default=10.0, gt=0)
@@ -74,6 +76,7 @@ class DeciderOptions(BaseModel):
     page_narratives: bool = False
     page_blend: float | None = Field(default=None, ge=0)
     page_lexicon: bool = False
+    pool_stack: bool = False
     stance_cutoffs: dict[str, float] = {}
     presence_cutoffs: dict[str, float] = {}
 
@@ -102,6 +105,16 @@ class DeciderOptions(BaseModel):
             raise ValueError("page_lexicon: the page lexicon is part of the page model; ask for it too (--page-model)")
         if self.page_blend is not None and not self.page_narratives:
             raise ValueError("page_blend: it weighs the per-narrative page models; ask for them too (--page-narratives)")
+        return self
+
+    @model_validator(mode="after")
+    def _pool_stack_alone(self) -> DeciderOptions:
+        if self.pool_stack and self.real_pool:
+            raise ValueError("pool_stack: the pool's pages would be in the fit twice, once scored by models fitted on "
+                             "them (--real-pool); ask for one")
+        if self.pool_stack and self.page_narratives:
+            raise ValueError("pool_stack: the stacked rows carry the page model's and page lexicon's logits, not "
+                             "per-narrative page models (--page-narratives)")
         return self
 
 
@@ -248,6 +261,8 @@ class DeciderPlan:
     stance_pool: tuple[Article, ...] = ()  # pool pages for the article stance model only (see DeciderOptions)
     page_pool: tuple[Article, ...] = ()  # pool pages for the page model only, with their references digest
     page_pool_digest: str | None = None
+    stack_pool: tuple[Article, ...] = ()  # pool pages the decider is fitted on out of fold (pool_stack)
+    stack_digest: str | None = None
 
     def stance_articles(self) -> list[Article]:
         """The articles the article stance model is fitted on: the team articles and the training pool's pages
@@ -271,6 +286,8 @@ class DeciderPlan:
             p.update(real_pool_pages=len(self.pool), real_pool_references_sha256=self.pool_digest)
         elif self.pool_note:
             p["real_pool_skipped"] = self.pool_note
+        if self.stack_pool:
+            p["pool_stacked"] = {"pages": len(self.stack_pool), "references_sha256": self.stack_digest}
         if self.options.stance and self.options.stance_source == "article_text":
             p["stance_articles_sha256"] = articles_digest(self.stance_articles())
             if self.stance_pool:
@@ -334,13 +351,18 @@ def plan_decider(options: DeciderOptions, narratives: tuple[str, ...], log=sys.s
         print("page model: not fitted (it reads the embeddings of the evidence model, which gave way)", file=log)
         resolved = resolved.model_copy(update=NO_PAGE_MODEL)
     options, page_pool, page_digest = _plan_page_model(resolved, bool(pool), narratives, log)
-    uncarried = [n for n in narratives if not any(n in a.labels for a in team + real + pool)]
+    stack, stack_digest = _real_pages(True, options.real, "train")[:2] if options.pool_stack else ([], None)
+    if stack:
+        print(f"article decider: also fitting on the {len(stack)} pages of the training pool, each scored by the "
+              "evidence model's heads, page model and page lexicon refitted without its fold", file=log)
+    uncarried = [n for n in narratives if not any(n in a.labels for a in team + real + pool + stack)]
     if uncarried:
         print(f"warning: no article carries {', '.join(uncarried)}: the decider learns nothing of it and decides "
               "it by the other narratives' pooled weights, with no offset of its own; write team articles that "
               "carry it (data/articles) before relying on `score` for it, or fit with --no-decider", file=log)
     return DeciderPlan(options, team, real, digest, note, tuple(pool), pool_digest if pool else None, pool_note,
-                       tuple(a for a in stance_pool[0] if a.labels), tuple(page_pool), page_digest)
+                       tuple(a for a in stance_pool[0] if a.labels), tuple(page_pool), page_digest, tuple(stack),
+                       stack_digest)
 
 
 def _plan_page_model(options: DeciderOptions, pool_in_fit: bool, narratives: tuple[str, ...],
@@ -462,6 +484,10 @@ def fit_planned(clf, plan: DeciderPlan, base_model_hash: str | None = None) -> F
 
     o = plan.options
     scorer = evidence_model(o.evidence, clf.labels_) if o.evidence else clf
+    if plan.stack_pool:
+        from .poolstack import check_refittable
+
+        check_refittable(scorer)  # before any scoring
     fitted_on = plan.team + plan.real + list(plan.pool)
     scored = score_articles_passages(scorer, fitted_on)
     stance_model = fit_article_stance(plan.stance_articles()) if o.stance and o.stance_source == "article_text" else None
@@ -477,9 +503,19 @@ def fit_planned(clf, plan: DeciderPlan, base_model_hash: str | None = None) -> F
             lexicon = fit_page_lexicon(plan.page_pool, list(clf.labels_))
             page = {**page, "lexicon": lexicon.settings()}
         pages = page_logits(page, scorer, fitted_on, lexicon)
+    stacked = None
+    if plan.stack_pool:
+        from .poolstack import cross_fit, team_passages
+
+        stacked = cross_fit(scorer, plan.stack_pool, team_passages(o.real), o.page_C if o.page_model else None,
+                            o.page_lexicon)
+        scored = scored + stacked.scored
+        pages = None if pages is None else pages + (stacked.pages or [])
     d = fit_decider(scored, list(clf.labels_), dict(scorer.thresholds_), cutoff=o.cutoff, C=o.C, stance=o.stance,
                     provenance=plan.provenance(base_model_hash), per_narrative=o.per_narrative,
                     article_stance=stance_model, page=page, pages=pages)
+    if stacked is not None:
+        d["fitted_on"]["pool_stacked"].update(stacked.provenance)
     if o.evidence:
         d["evidence"] = {"model": canonical_reference(o.evidence), "model_hash": scorer.model_hash_}
     # read, not fitted (the presence cutoffs' narratives checked by plan_decider)

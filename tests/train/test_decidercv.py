@@ -321,3 +321,11 @@ def test_fit_writes_the_narrative_cutoffs_it_was_given_and_score_reads_them(rp, 
                                   "--narrative-cutoff", "west_is_bad=0.4"])
     assert r.exit_code == 1 and "'west_is_bad' is not a narrative of the model" in r.output
     assert not (tmp_path / "no").exists()
+
+
+@pytest.mark.parametrize("page_models, pages", [(("narratives",), []), (("lexicon",), None)])
+def test_stacked_pool_rows_are_refused_beside_page_settings_they_do_not_carry(page_models, pages):
+    from narratives.train.poolstack import Stacked
+
+    with pytest.raises(ValueError, match="stacked pool rows carry the page model's and page lexicon's logits only"):
+        cross_validate(None, [], [object()] * 5, page_models=page_models, stacked=Stacked([], pages, {}))

@@ -79,6 +79,14 @@ def test_only_models_built_like_a_shipped_decider_get_one_by_default():
         resolve_options(DeciderRequest(settings={"C": 2.0}), ("tfidf-logreg", ()))
 
 
+@pytest.mark.parametrize("settings, refusal", [({"real_pool": True}, "in the fit twice"),
+                                               ({"page_model": True, "page_narratives": True}, "per-narrative")])
+def test_pool_stacking_is_refused_beside_settings_it_cannot_serve(settings, refusal):
+    with pytest.raises(ValueError, match=refusal):
+        DeciderOptions(pool_stack=True, **settings)
+    assert not DeciderOptions(**settings).pool_stack  # each alone is fine
+
+
 def test_train_fits_the_decider_and_the_config_card_and_recipe_say_on_what(labels_dir, corpus_dir, tmp_path):
     from narratives.model import load_model
     from narratives.serve.articles import article_decider
@@ -385,6 +393,14 @@ def test_an_article_text_stance_writes_its_files_decides_stance_and_is_refused_w
     clf.article_stance_ = None  # a loaded model reads the files again only through the manifest's sums
     with pytest.raises(ModelLoadError, match="article_stance.safetensors was altered"):
         article_promotes(clf, [item["text"]])
+
+
+def test_pool_stacking_refuses_an_evidence_model_it_cannot_refit_before_any_scoring(tiny_model, tmp_path, rp):
+    _stance_pool(rp)
+    out = tmp_path / "m"
+    r = _cli("decider", "fit", tiny_model, "--out", out, "--articles", ARTICLES, "--no-real-dev", "--real", rp.real,
+             "--pool-stack")
+    assert r.exit_code == 1 and "a frozen-embedding model can" in r.output and not out.exists()
 
 
 def test_an_auto_stance_without_the_training_pool_falls_back_to_the_passages_and_says_why(tiny_model, tmp_path, rp):
