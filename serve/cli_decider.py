@@ -281,17 +281,19 @@ def decider_cv(model, articles, Cs, cutoffs, folds, fold_seeds, stances, per_nar
         stance_pool = stance_pool_pages(team, real_path) if "article_text" in stance_sources else []
         ref = evidence_settings(evidence).get("evidence")
         scorer = evidence_model(ref, clf.labels_) if ref else clf
+        pool_pages = real_articles(real_path, "train")[0] if any(paged) or pool_stack else []
         stacked = None
         if pool_stack:
+            from narratives.train.pagemodel import PAGE_C
             from narratives.train.poolstack import cross_fit, team_passages
 
-            stacked = cross_fit(scorer, real_articles(real_path, "train")[0], team_passages(real_path),
-                                30.0 if any(paged) else None, "lexicon" in paged)
+            stacked = cross_fit(scorer, pool_pages, team_passages(real_path), PAGE_C if any(paged) else None,
+                                "lexicon" in paged)
         rows = cross_validate(scorer, team, real, Cs=Cs, cutoffs=cutoffs, folds=folds, seeds=range(fold_seeds),
                               per_narrative=per_narrative,
                               stances=(True, False) if stances is None else (stances,),
                               stance_sources=stance_sources, stance_pool=stance_pool, page_models=paged,
-                              page_pool=real_articles(real_path, "train")[0] if any(paged) else (),
+                              page_pool=pool_pages if any(paged) else (),
                               stance_cutoffs=read_at, presence_cutoffs=presence_at, stacked=stacked)
     except _errors() as exc:
         raise click.ClickException(str(exc)) from None

@@ -143,49 +143,53 @@ def cross_fit(evidence, pool: Sequence[Article], team, page_C: float | None = No
     ``page_C``: the page model's C, or ``None`` for no page model; ``lexicon``: add the page lexicon's logits."""
     check_refittable(evidence)
     from .pagemodel import fit_page_lexicon, fit_page_model, page_logits
-    from .realpassages import PoolPage, page_passages, top_passages
 
     recipe = Recipe.of(evidence)
     team = [p for p in team if p.split in recipe.fit_splits]
-    labels = list(evidence.labels_)
     cache = CachedEmbeddings(evidence)
-    eligible = {a.id: [t for _, t in page_passages(a.text)] for a in pool}
     cache.fill([p.text for p in team] + [t for a in pool for t in _all_passages(a)])
     fold_of = deal([a.id for a in pool], folds, seed)
-    scored: list[Scored | None] = [None] * len(pool)
-    pages: list[PageLogits | None] = [None] * len(pool)
+    scored: dict[int, Scored] = {}
+    pages: dict[int, PageLogits | None] = {}
     for k in range(folds):
         train = [a for a, f in zip(pool, fold_of) if f != k]
         held = [i for i, f in enumerate(fold_of) if f == k]
-        model = clone(evidence, cache)
-        texts = [p.text for p in team]
-        y = [p.narratives for p in team]
-        stances, groups = [p.stance for p in team], [p.source for p in team]
-        if recipe.negatives:
-            negs = [(t, a.id) for a in train if not a.labels for t in eligible[a.id]]
-            texts, y = texts + [t for t, _ in negs], y + [()] * len(negs)
-            stances, groups = stances + ["none"] * len(negs), groups + [f"real:{i}" for _, i in negs]
-        model.fit_embeddings(cache.embed(texts), y, stances, groups)
-        if recipe.positives_top:
-            carried = [PoolPage(a.id, a.where, a.lang, dict(a.labels), tuple(eligible[a.id])) for a in train
-                       if a.labels and eligible[a.id]]
-            picked = top_passages(model, carried, recipe.positives_top)
-            model.fit_embeddings(cache.embed(texts + [p.text for p in picked]), y + [p.narratives for p in picked],
-                                 stances + [p.stance for p in picked], groups + [p.source for p in picked])
+        model = _refit(evidence, cache, recipe, team, train)
         held_pages = [pool[i] for i in held]
-        for i, sc in zip(held, score_articles_passages(model, held_pages)):
-            scored[i] = sc
+        scored.update(zip(held, score_articles_passages(model, held_pages)))
         if page_C is not None:
-            part = fit_page_model(model, train, page_C)
-            lex = fit_page_lexicon(train, labels) if lexicon else None
-            for i, lg in zip(held, page_logits(part, model, held_pages, lex)):
-                pages[i] = lg
+            lex = fit_page_lexicon(train, list(evidence.labels_)) if lexicon else None
+            pages.update(zip(held, page_logits(fit_page_model(model, train, page_C), model, held_pages, lex)))
         print(f"pool stacking: fold {k + 1}/{folds} ({len(held)} pages scored by models fitted on the other "
               f"{len(train)})", file=log)
-    return Stacked([sc for sc in scored if sc is not None], pages if page_C is not None else None,
+    return Stacked([scored[i] for i in range(len(pool))],
+                   [pages[i] for i in range(len(pool))] if page_C is not None else None,
                    {"pages": len(pool), "folds": folds, "seed": seed,
                     "evidence_recipe": {"fit_splits": list(recipe.fit_splits), "real_negatives": recipe.negatives,
                                         "real_positives_top": recipe.positives_top}})
+
+
+def _refit(evidence, cache: CachedEmbeddings, recipe: Recipe, team, train: Sequence[Article]):
+    """``evidence`` refitted by its own recipe on the team passages and the ``train`` pages, as ``narratives train
+    --real-negatives --real-positives`` fits it (:mod:`narratives.train.trainer`): the pages without narrative's
+    passages as negatives, then again with the best-scored passages of the pages that carry one."""
+    from .realpassages import PoolPage, page_passages, top_passages
+
+    model = clone(evidence, cache)
+    texts, y = [p.text for p in team], [p.narratives for p in team]
+    stances, groups = [p.stance for p in team], [p.source for p in team]
+    if recipe.negatives:
+        negs = [(t, a.id) for a in train if not a.labels for _, t in page_passages(a.text)]
+        texts, y = texts + [t for t, _ in negs], y + [()] * len(negs)
+        stances, groups = stances + ["none"] * len(negs), groups + [f"real:{i}" for _, i in negs]
+    model.fit_embeddings(cache.embed(texts), y, stances, groups)
+    if recipe.positives_top:
+        carried = [PoolPage(a.id, a.where, a.lang, dict(a.labels), tuple(t for _, t in page_passages(a.text)))
+                   for a in train if a.labels]
+        picked = top_passages(model, [p for p in carried if p.passages], recipe.positives_top)
+        model.fit_embeddings(cache.embed(texts + [p.text for p in picked]), y + [p.narratives for p in picked],
+                             stances + [p.stance for p in picked], groups + [p.source for p in picked])
+    return model
 
 
 def team_passages(real: Path | None = None) -> list:
