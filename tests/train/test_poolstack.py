@@ -26,6 +26,7 @@ class Remembering:
         Remembering.instances.append(self)
         self.labels_ = list(LABELS)
         self.thresholds_ = {lab: 0.5 for lab in LABELS}
+        self.seen_: set = set()  # as loaded: it scores every passage 0 until refitted
         self.config_ = {"data": {"fit_splits": ["train"], "real_negatives": {}, "real_positives": {"per_narrative": 1}}}
 
     def embed(self, texts, langs=None):
@@ -114,3 +115,20 @@ def test_deal_needs_two_folds(folds):
 def test_deal_spreads_pages_evenly():
     counts = np.bincount(deal([str(i) for i in range(10)], folds=3, seed=4))
     assert sorted(counts.tolist()) == [3, 3, 4]
+
+
+def test_a_stacked_decider_fit_adds_every_pool_page_and_records_how(monkeypatch):
+    """``fit_planned`` with ``pool_stack``: the pool's pages join the team articles' rows (one per page and
+    narrative), scored by fold models, and ``fitted_on`` says how."""
+    from narratives.train.deciderplan import DeciderOptions, DeciderPlan, fit_planned
+
+    monkeypatch.setattr("narratives.train.poolstack.team_passages", lambda real=None: TEAM)
+    pool = _pool()
+    team = [Article(f"team-{a.id}", a.text, a.lang, a.labels, a.source, "train", a.where) for a in _pool(6)]
+    plan = DeciderPlan(DeciderOptions(stance=False, pool_stack=True, real_dev=False), team, [], None, None,
+                       stack_pool=tuple(pool), stack_digest="digest")
+    d = fit_planned(Remembering(labels=LABELS), plan).config
+    assert d["fitted_on"]["presence_rows"] == (len(team) + len(pool)) * len(LABELS)
+    assert d["fitted_on"]["pool_stacked"] == {
+        "pages": len(pool), "references_sha256": "digest", "folds": 5, "seed": 0,
+        "evidence_recipe": {"fit_splits": ["train"], "real_negatives": True, "real_positives_top": 1}}
