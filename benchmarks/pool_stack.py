@@ -55,15 +55,15 @@ def main(argv: list[str] | None = None) -> dict:
     from narratives.train.decider import fit_decider, split_and_score
     from narratives.train.decidercv import _records, real_articles
     from narratives.train.deciderplan import fit_article_stance, training_articles
-    from narratives.train.pagemodel import fit_page_lexicon, fit_page_model, page_logits
+    from narratives.train.pagemodel import PAGE_C, fit_page_lexicon, fit_page_model, page_logits
     from narratives.train.poolstack import cross_fit, deal, team_passages
 
     evidence = load_model("e5-real")
     labels, thresholds = list(evidence.labels_), dict(evidence.thresholds_)
     team, dev, _ = training_articles(tuple(labels), None, ("train", "dev"), True, None)
     pool = real_articles(None, "train")[0]
-    stacked = cross_fit(evidence, pool, team_passages(), 30.0, lexicon=True)
-    part = fit_page_model(evidence, pool, 30.0)
+    stacked = cross_fit(evidence, pool, team_passages(), PAGE_C, lexicon=True)
+    part = fit_page_model(evidence, pool, PAGE_C)
     lexicon = fit_page_lexicon(pool, labels)
     part = {**part, "lexicon": lexicon.settings()}
     fixed = team + dev

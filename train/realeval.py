@@ -55,11 +55,11 @@ def page_figures(gold: Sequence[dict], records: Sequence[dict], hard: Sequence[b
     Y = np.array([[lab in g for lab in labels] for g in gold], dtype=bool).reshape(n, len(labels))
     P = np.array([[lab in r["narratives"] for lab in labels] for r in records], dtype=bool).reshape(n, len(labels))
     out: dict = {"n": n}
-    if n:
-        p, r, f, s = precision_recall_fscore_support(Y, P, average=None, labels=list(range(len(labels))),
-                                                     zero_division=0)
-    else:
-        p = r = f = s = np.zeros(len(labels))
+    p = r = f = np.zeros(len(labels))
+    if n and labels:  # one narrative at a time: scikit-learn reads a one-column indicator as a binary vector
+        p, r, f = (np.array(v) for v in zip(*(precision_recall_fscore_support(
+            Y[:, j], P[:, j], average="binary", pos_label=True, zero_division=0)[:3] for j in range(len(labels)))))
+    s = Y.sum(0)
     out["per_narrative"] = {lab: {"precision": _r(p[i]), "recall": _r(r[i]), "f1": _r(f[i]), "support": int(s[i])}
                             for i, lab in enumerate(labels)}
     present = (Y.sum(0) + P.sum(0)) > 0

@@ -83,6 +83,16 @@ def real_pages(rp):
     return refs
 
 
+def test_a_taxonomy_of_one_narrative_scores_that_narrative_not_its_absence():
+    """scikit-learn reads a one-column indicator as a binary vector; the figures are still the narrative's own."""
+    from narratives.train.realeval import page_figures
+
+    found = {"narratives": ["a"], "stances": {"a": "promotes"}, "stance": "promotes"}
+    f = page_figures([{"a": "promotes"}, {}], [found, found], [False, True], ["a"])
+    assert f["per_narrative"]["a"] == {"precision": 0.5, "recall": 1.0, "f1": 0.6667, "support": 1}
+    assert f["macro_f1"] == 0.6667 and f["negatives_flagged"] == 1.0
+
+
 def test_evaluate_scores_pages_as_narratives_score_does(rp, real_pages, tiny_model, tmp_path, monkeypatch):
     monkeypatch.delenv("NARRATIVES_INT8_SUMS", raising=False)
     out = tmp_path / "real.json"
