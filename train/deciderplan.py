@@ -351,7 +351,10 @@ def plan_decider(options: DeciderOptions, narratives: tuple[str, ...], log=sys.s
         print("page model: not fitted (it reads the embeddings of the evidence model, which gave way)", file=log)
         resolved = resolved.model_copy(update=NO_PAGE_MODEL)
     options, page_pool, page_digest = _plan_page_model(resolved, bool(pool), narratives, log)
-    stack, stack_digest = _real_pages(True, options.real, "train")[:2] if options.pool_stack else ([], None)
+    stack: list[Article] = []
+    stack_digest: str | None = None
+    if options.pool_stack:  # the page model's pool when it has one: the same pages, read from the cache once
+        stack, stack_digest = (page_pool, page_digest) if page_pool else _real_pages(True, options.real, "train")[:2]
     if stack:
         print(f"article decider: also fitting on the {len(stack)} pages of the training pool, each scored by the "
               "evidence model's heads, page model and page lexicon refitted without its fold", file=log)
