@@ -34,17 +34,19 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def parse_variant(text: str) -> dict:
-    """``"top=2,C=16"`` -> ``{"top": 2, "C": 16.0}`` (defaults: the shipped recipe, top 1 and C 4).
+    """``"top=2,C=16"`` -> ``{"top": 2, "C": 16.0, "evidence": 0}`` (defaults: top 1, C 4, no evidence).
+    ``evidence``: 0 the best-scored guess on every page; 1 the marked evidence passages where a page has them, its
+    other passages as negatives (``--real-evidence``); 2 the marked passages only (an ablation, not a recipe).
 
     >>> parse_variant("top=2,C=16")
-    {'top': 2, 'C': 16.0}
+    {'top': 2, 'C': 16.0, 'evidence': 0}
     """
-    out = {"top": 1, "C": 4.0}
+    out: dict = {"top": 1, "C": 4.0, "evidence": 0}
     for part in filter(None, text.split(",")):
         key, _, value = part.partition("=")
         if key not in out:
-            raise ValueError(f"unknown setting {key!r} in variant {text!r} (top, C)")
-        out[key] = int(value) if key == "top" else float(value)
+            raise ValueError(f"unknown setting {key!r} in variant {text!r} (top, C, evidence)")
+        out[key] = float(value) if key == "C" else int(value)
     return out
 
 
@@ -52,15 +54,16 @@ def real_pages(real: Path, split: str) -> list[dict]:
     """The ``split``'s pages with their labels, language and passages, cut as `narratives score` cuts them."""
     from narratives.train.realcache import cached_texts
     from narratives.train.realpages import load_references
-    from narratives.train.realpassages import page_passages
+    from narratives.train.realpassages import page_spans
 
     refs = [r for r in load_references(real) if r.page.split == split]
     texts = cached_texts(refs)  # a CacheError names every page missing
     out = []
     for r in refs:
-        passages = [t for _, t in page_passages(texts[r.page.id])]
-        if passages:
-            out.append({"id": r.page.id, "labels": dict(r.page.labels), "lang": r.page.lang, "passages": passages})
+        spans = [span for _, span in page_spans(texts[r.page.id])]
+        if spans:
+            out.append({"id": r.page.id, "labels": dict(r.page.labels), "lang": r.page.lang, "spans": spans,
+                        "passages": [texts[r.page.id][s:e] for s, e in spans]})
     return out
 
 
@@ -91,8 +94,10 @@ def fit_heads(x: np.ndarray, y: np.ndarray, C: float) -> tuple[np.ndarray, np.nd
 class Heads:
     """Heads fitted as `narratives train --real-negatives --real-positives` fits them, on embeddings."""
 
-    def __init__(self, labels: list[str], emb: dict[str, np.ndarray], top: int, C: float):
+    def __init__(self, labels: list[str], emb: dict[str, np.ndarray], top: int, C: float, evidence: int = 0,
+                 marked: dict | None = None):
         self.labels_, self.emb, self.top, self.C = labels, emb, top, C
+        self.evidence, self.marked = evidence, marked or {}
 
     def score(self, passages, langs=None):
         from narratives.model.heads import _sigmoid
@@ -101,13 +106,22 @@ class Heads:
         return _sigmoid(x @ self.W.T + self.b), None
 
     def fit(self, team: list, pool: list[dict]) -> Heads:
+        from narratives.train.realevidence import evidence_passages
         from narratives.train.realpassages import PoolPage, top_passages
 
         negatives = [t for p in pool if not p["labels"] for t in p["passages"]]
         texts = [p.text for p in team] + negatives
         y = [[n in p.narratives for n in self.labels_] for p in team] + [[False] * len(self.labels_)] * len(negatives)
+        carried = [PoolPage(p["id"], "", p["lang"], p["labels"], tuple(p["passages"]), tuple(p["spans"]))
+                   for p in pool if p["labels"]]
+        if self.evidence:
+            has = {page for page, _ in self.marked}
+            marked = [x for p in carried if p.id in has for x in evidence_passages(p, self.marked)
+                      if x.narratives or self.evidence == 1]
+            texts += [x.text for x in marked]
+            y += [[n in x.narratives for n in self.labels_] for x in marked]
+            carried = [p for p in carried if p.id not in has]
         self.W, self.b = fit_heads(np.stack([self.emb[t] for t in texts]), np.array(y, dtype=int), self.C)
-        carried = [PoolPage(p["id"], "", p["lang"], p["labels"], tuple(p["passages"])) for p in pool if p["labels"]]
         picked = top_passages(self, carried, self.top)  # the product's own pick
         texts += [p.text for p in picked]
         y += [[n in p.narratives for n in self.labels_] for p in picked]
@@ -152,6 +166,10 @@ def main(argv: list[str] | None = None) -> dict:
     model = load_model("e5-real")
     labels = list(model.labels_)
     pool, dev = real_pages(args.real, "train"), real_pages(args.real, "dev")
+    from narratives.train.realevidence import check_evidence, load_evidence
+
+    marked, where = load_evidence(args.real)
+    check_evidence(marked, where, {p["id"]: (p["labels"], p["spans"]) for p in pool if p["labels"]})
     emb = embed_all(model, [p.text for p in team] + [t for p in pool + dev for t in p["passages"]], args.work)
     print(f"{len(team)} team passages, {len(pool)} pool pages, {len(dev)} dev-half pages")
     results = {}
@@ -164,10 +182,12 @@ def main(argv: list[str] | None = None) -> dict:
             scores = np.zeros((len(pool), len(labels)))
             for k in range(args.folds):
                 held = [i for i in range(len(pool)) if fold[i] == k]
-                heads = Heads(labels, emb, v["top"], v["C"]).fit(team, [pool[i] for i in range(len(pool)) if fold[i] != k])
+                heads = Heads(labels, emb, v["top"], v["C"], v["evidence"], marked)
+                heads.fit(team, [pool[i] for i in range(len(pool)) if fold[i] != k])
                 scores[held] = heads.page_scores([pool[i] for i in held])
             rows.append(ranking(pool, scores, labels))
-        dev_fig = ranking(dev, Heads(labels, emb, v["top"], v["C"]).fit(team, pool).page_scores(dev), labels)
+        full = Heads(labels, emb, v["top"], v["C"], v["evidence"], marked).fit(team, pool)
+        dev_fig = ranking(dev, full.page_scores(dev), labels)
         results[text] = {"pool": rows, "dev": dev_fig}
         for name, fig in [*((f"pool, fold seed {s}", r) for s, r in enumerate(rows)), ("dev half", dev_fig)]:
             print(f"{text:12s} {name:18s} " + "  ".join(f"{g}: mAP {f['mAP']} any {f['any']}" for g, f in fig.items()))

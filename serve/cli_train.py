@@ -141,9 +141,12 @@ def _decider_errors() -> tuple[type[Exception], ...]:
 @click.option("--real-positives-top", "real_positives_top", type=click.IntRange(min=1), default=1, show_default=True,
               help="With --real-positives: the K passages the first fit scores highest for each narrative of a page "
                    "(a page's labels say that some passage carries it, not which; more than one adds recall).")
+@click.option("--real-evidence", "real_evidence", is_flag=True, default=False,
+              help="With --real-positives: pages whose evidence passages are marked (data/real/evidence/*.jsonl) give "
+                   "those as positives and their other passages as negatives, instead of the best-scored guess.")
 @decider_options
 def train(out, kind, labels, corpus, fit_on, reference, C, encoder, mode, epochs, seed, few_shot_below, sets,
-          real_negatives, real_positives, real_positives_top, **decider):
+          real_negatives, real_positives, real_positives_top, real_evidence, **decider):
     """Train a model from the label folder, evaluate it on the held-out splits, fit its article decider
     (--kind ensemble: by default), and write the model directory (config.json, weights, metrics.json,
     README.md card, plots) atomically."""
@@ -172,7 +175,8 @@ def train(out, kind, labels, corpus, fit_on, reference, C, encoder, mode, epochs
     try:
         result = _train(labels=labels, corpus=corpus, out=out, fit_splits=splits, kind=kind, reference=reference,
                         command=command, decider=decider_request(**decider), real_negatives=real_negatives,
-                        real_positives=real_positives, real_positives_top=real_positives_top, **params)
+                        real_positives=real_positives, real_positives_top=real_positives_top,
+                        real_evidence=real_evidence, **params)
     except (LabelError, TaxonomyError, ModelLoadError, ValueError, *_decider_errors()) as exc:
         raise click.ClickException(str(exc)) from None
     _echo_held_out(result)

@@ -93,7 +93,11 @@ def render_card(metrics: dict, config: dict, taxonomy, passages) -> str:
            f"sha256 `{rn['references_sha256'][:16]}…`)"] if (rn := data.get("real_negatives")) else []),
         *([f"- and on {rp['passages']} real positive passages: for each narrative of the {rp['pages']} training-pool "
            f"pages that carry one, {_top_phrase(rp.get('per_narrative', 1))} a first fit scored highest for it, with the "
-           f"page's stance (references sha256 `{rp['references_sha256'][:16]}…`)"] if (rp := data.get("real_positives")) else []),
+           f"page's stance (references sha256 `{rp['references_sha256'][:16]}…`)"]
+          if (rp := data.get("real_positives")) and rp["passages"] else []),
+        *([f"- and on {ev['passages']} passages of the {ev['pages']} training-pool pages whose evidence passages are "
+           f"marked (data/real/evidence/*.jsonl): {ev['positives']} marked passages with the page's stance, the others "
+           f"as negatives (evidence sha256 `{ev['evidence_sha256'][:16]}…`)"] if (ev := data.get("real_evidence")) else []),
         f"- library versions: {', '.join(f'{k} {v}' for k, v in sorted(config['versions'].items())) or 'see members'}",
         *_kind_lines(config),
         "",

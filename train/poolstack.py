@@ -94,6 +94,9 @@ def check_refittable(evidence) -> None:
         raise ValueError(f"stacking the pool refits the evidence model on embeddings, and "
                          f"{getattr(evidence, 'kind', type(evidence).__name__)} cannot (a frozen-embedding model can, "
                          "e.g. e5-real; pass --evidence)")
+    if "real_evidence" in ((getattr(evidence, "config_", None) or {}).get("data") or {}):
+        raise ValueError("stacking the pool refits the evidence model by its recipe, and one fitted with "
+                         "--real-evidence (marked evidence passages) is not refitted that way yet")
 
 
 def clone(model, embeddings: CachedEmbeddings):

@@ -32,13 +32,15 @@ from .data import Passage
 @dataclass(frozen=True)
 class PoolPage:
     """A pool page that carries narratives: its id, ``where`` (file:line), language, labels and the
-    passages of at least ``min_words`` words, cut as ``narratives score`` cuts them."""
+    passages of at least ``min_words`` words, cut as ``narratives score`` cuts them, with their character
+    ``spans`` in the page's text where known."""
 
     id: str
     where: str
     lang: str
     labels: dict[str, str]
     passages: tuple[str, ...]
+    spans: tuple[tuple[int, int], ...] = ()
 
 
 def page_passages(text: str, min_words: int = MIN_WORDS) -> list[tuple[int, str]]:
@@ -48,8 +50,17 @@ def page_passages(text: str, min_words: int = MIN_WORDS) -> list[tuple[int, str]
     >>> page_passages("Title\\n\\nThe court ruled on the appeal today.", min_words=5)
     [(1, 'The court ruled on the appeal today.')]
     """
-    texts = [text[s:e] for s, e in article_spans({"text": text})]
-    return [(k, texts[k]) for k in eligible_indices(texts, min_words)]
+    return [(k, text[s:e]) for k, (s, e) in page_spans(text, min_words)]
+
+
+def page_spans(text: str, min_words: int = MIN_WORDS) -> list[tuple[int, tuple[int, int]]]:
+    """``(index, (start, end))`` of the passages :func:`page_passages` gives.
+
+    >>> page_spans("Title\\n\\nThe court ruled on the appeal today.", min_words=5)
+    [(1, (7, 43))]
+    """
+    spans = article_spans({"text": text})
+    return [(k, spans[k]) for k in eligible_indices([text[s:e] for s, e in spans], min_words)]
 
 
 def negative_passages(path: str | Path | None = None, min_words: int = MIN_WORDS) -> tuple[list[Passage], dict]:
@@ -77,8 +88,11 @@ def positive_pages(path: str | Path | None = None, min_words: int = MIN_WORDS) -
 
     refs = [r for r in load_references(path) if r.page.split == "train" and r.page.labels]
     texts = cached_texts(refs) if refs else {}
-    pages = [PoolPage(r.page.id, r.where, r.page.lang, dict(r.page.labels),
-                      tuple(t for _, t in page_passages(texts[r.page.id], min_words))) for r in refs]
+    pages = []
+    for r in refs:
+        spans = tuple(span for _, span in page_spans(texts[r.page.id], min_words))
+        pages.append(PoolPage(r.page.id, r.where, r.page.lang, dict(r.page.labels),
+                              tuple(texts[r.page.id][s:e] for s, e in spans), spans))
     return [p for p in pages if p.passages], {"pages": len(refs), "references_sha256": reference_digest(refs)}
 
 

@@ -47,6 +47,7 @@ class Recipe(BaseModel):
     real_negatives: bool = False  # the training pool's negative passages fitted too (train.realpassages)
     real_positives: bool = False  # and its pages' best-scored passage per narrative, in a second fit
     real_positives_top: int = 1  # how many best-scored passages per narrative of a page (--real-positives-top)
+    real_evidence: bool = False  # pages with marked evidence passages give those instead (train.realevidence)
 
     def to_json(self) -> str:
         return json.dumps(self.model_dump(), indent=2, sort_keys=True, default=str) + "\n"

@@ -93,7 +93,7 @@ def _prepare(labels, corpus, reference):
 def train(labels: str | Path | None = None, corpus: str | Path | None = None, out: str | Path | None = None,
           fit_splits: tuple[str, ...] = ("train",), kind: str = "baseline", reference: str | Path | None = None,
           command: str | None = None, log=sys.stderr, decider: Choice = "auto", real_negatives: bool = False,
-          real_positives: bool = False, real_positives_top: int = 1, **params) -> dict:
+          real_positives: bool = False, real_positives_top: int = 1, real_evidence: bool = False, **params) -> dict:
     """Train and save a model; returns ``{"path", "model_hash", "metrics"}``.
 
     ``kind`` is ``baseline`` (TF-IDF; thresholds from cross-validation on the fitting splits),
@@ -121,12 +121,14 @@ def train(labels: str | Path | None = None, corpus: str | Path | None = None, ou
         raise ValueError("--real-positives-top applies with --real-positives")
     if real_positives_top < 1:
         raise ValueError(f"--real-positives-top must be at least 1, got {real_positives_top}")
+    if real_evidence and not real_positives:
+        raise ValueError("--real-evidence applies with --real-positives")
     if spec.combined and not spec.recipe:
         raise ValueError(f"{spec.name} models are built from members, not trained: see `narratives --help`")
     if spec.combined:
-        if real_negatives or real_positives:
-            raise ValueError(f"--real-negatives and --real-positives apply to a trained kind, not to {spec.name}: "
-                             "train the member with them, then build the combined model with `narratives ensemble`")
+        if real_negatives or real_positives or real_evidence:
+            raise ValueError("--real-negatives, --real-positives and --real-evidence apply to a trained kind, not to "
+                             f"{spec.name}: train the member with them, then build the combined model with `narratives ensemble`")
         _check_recipe(spec, fit_splits, params)
     else:
         _check_fit_splits(spec, fit_splits)
@@ -137,7 +139,8 @@ def train(labels: str | Path | None = None, corpus: str | Path | None = None, ou
     if spec.combined:
         return _train_recipe(spec, prepared, labels, out, fit_splits, command, log, plan)
     recipe = recipe.model_copy(update={"decider": options, "real_negatives": real_negatives,
-                                       "real_positives": real_positives, "real_positives_top": real_positives_top})
+                                       "real_positives": real_positives, "real_positives_top": real_positives_top,
+                                       "real_evidence": real_evidence})
     return _train_one(spec, recipe, prepared, labels, out, command, log, plan=plan)[0]
 
 
@@ -171,11 +174,22 @@ def _train_one(spec, recipe: Recipe, prepared, labels, out, command, log, rememb
         from .realpassages import positive_pages
 
         carried, real["real_positives"] = positive_pages(pool)  # checked before the first fit
+        if recipe.real_evidence:
+            from .realevidence import marked_passages
+
+            marked, carried, real["real_evidence"] = marked_passages(pool, carried)  # checked before any fit
+            real["real_positives"]["pages"] = len(carried)  # the pages left to the best-scored guess
+            fit = fit + marked
+            print(f"with the {len(marked)} passages of the {real['real_evidence']['pages']} training-pool pages "
+                  f"whose evidence passages are marked ({real['real_evidence']['positives']} of them evidence)",
+                  file=log)
     t0 = time.time()
     dev = [p for p in passages if p.split == "dev"]
     print(f"training a {spec.name} model on {len(fit)} passages ({', '.join(fit_splits)}) ...", file=log)
     clf = _fit(spec, tax, recipe.params, fit, dev, log)
-    if recipe.real_positives:
+    if recipe.real_positives and not carried:
+        real["real_positives"]["passages"] = 0  # every page's evidence is marked: no guess, no second fit
+    elif recipe.real_positives:
         from .realpassages import top_passages
 
         picked = top_passages(clf, carried, recipe.real_positives_top)

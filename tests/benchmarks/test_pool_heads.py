@@ -21,8 +21,8 @@ def _module() -> SimpleNamespace:
 
 def test_variants_parse_with_the_shipped_defaults_and_refuse_unknown_settings():
     mod = _module()
-    assert mod.parse_variant("") == {"top": 1, "C": 4.0}
-    assert mod.parse_variant("top=3") == {"top": 3, "C": 4.0}
+    assert mod.parse_variant("") == {"top": 1, "C": 4.0, "evidence": 0}
+    assert mod.parse_variant("top=3,evidence=1") == {"top": 3, "C": 4.0, "evidence": 1}
     with pytest.raises(ValueError, match="unknown setting 'k'"):
         mod.parse_variant("k=2")
 
@@ -40,8 +40,9 @@ def _data():
                  Passage(f"tn{i}", f"tn{i}", (), "none", "s", "train")]
     emb.update({"pa_weak": np.array([1.0, -1.0, 0.0], np.float32), "pa_strong": np.array([2.5, -1.0, 0.0], np.float32),
                 "pa_other": np.array([-2.0, -2.0, 0.0], np.float32), "pn": np.array([-2.5, -2.5, 0.0], np.float32)})
-    pool = [{"id": "p1", "labels": {"a": "promotes"}, "lang": "ru", "passages": ["pa_weak", "pa_strong", "pa_other"]},
-            {"id": "p2", "labels": {}, "lang": "en", "passages": ["pn"]}]
+    pool = [{"id": "p1", "labels": {"a": "promotes"}, "lang": "ru", "passages": ["pa_weak", "pa_strong", "pa_other"],
+             "spans": [(0, 7), (8, 17), (18, 26)]},
+            {"id": "p2", "labels": {}, "lang": "en", "passages": ["pn"], "spans": [(0, 2)]}]
     return emb, team, pool
 
 
@@ -65,6 +66,18 @@ def test_heads_take_the_k_best_scored_passages_of_a_page_as_positives():
     Spy(LABELS, emb, top=2, C=4.0).fit(team, pool)
     assert [p.text for p in picked[0]] == ["pa_strong"]
     assert sorted(p.text for p in picked[1]) == ["pa_strong", "pa_weak"]  # not the page's third passage
+
+
+def test_marked_evidence_replaces_the_guess_and_makes_the_pages_other_passages_negatives():
+    mod = _module()
+    emb, team, pool = _data()
+    marked = {("p1", "a"): ((8, 17),)}  # pa_strong carries it; pa_weak does not
+    guess = mod.Heads(LABELS, emb, top=2, C=4.0).fit(team, pool)
+    evidence = mod.Heads(LABELS, emb, top=2, C=4.0, evidence=1, marked=marked).fit(team, pool)
+    only = mod.Heads(LABELS, emb, top=2, C=4.0, evidence=2, marked=marked).fit(team, pool)
+    weak = {name: float(h.score(["pa_weak"])[0][0, 0]) for name, h in
+            (("guess", guess), ("evidence", evidence), ("only", only))}
+    assert weak["evidence"] < weak["only"] < weak["guess"]  # a negative, then unlabelled, then a guessed positive
 
 
 def test_ranking_reads_the_best_passage_and_splits_english_from_the_rest():
