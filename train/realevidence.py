@@ -17,9 +17,9 @@ With evidence (``--real-evidence``), such a page gives its marked passages as po
 stance for the narratives it carries, and its other passages as negatives: real on-topic passages, in the
 outlet's own language, that do not carry the claim. Pages without evidence keep the best-scored guess.
 
->>> ev = parse_evidence([(1, {"page": "p-1", "narrative": "a", "spans": [[0, 5]]})], "f.jsonl")
->>> ev[("p-1", "a")]
-((0, 5),)
+>>> ev, where = parse_evidence([(1, {"page": "p-1", "narrative": "a", "spans": [[0, 5]]})], "f.jsonl")
+>>> ev[("p-1", "a")], where[("p-1", "a")]
+(((0, 5),), 'f.jsonl:1')
 """
 from __future__ import annotations
 
@@ -65,9 +65,11 @@ def _spans(value) -> tuple[tuple[int, int], ...] | None:
     return tuple(sorted(set(out)))
 
 
-def parse_evidence(rows: Iterable[tuple[int, dict | None, str | None] | tuple[int, dict]], where: str) -> Evidence:
-    """Evidence from ``(line, object[, problem])`` rows of one file; raises :class:`EvidenceError` naming the
-    file and line of every bad one (a missing or extra field, bad spans, a pair given twice).
+def parse_evidence(rows: Iterable[tuple[int, dict | None, str | None] | tuple[int, dict]],
+                   where: str) -> tuple[Evidence, dict[tuple[str, str], str]]:
+    """``(evidence, file:line of each pair)`` from ``(line, object[, problem])`` rows of one file; raises
+    :class:`EvidenceError` naming the file and line of every bad one (a missing or extra field, bad spans, a pair
+    given twice).
 
     >>> try:
     ...     parse_evidence([(3, {"page": "p-1", "narrative": "a", "spans": [[5, 0]]})], "f.jsonl")
@@ -76,6 +78,7 @@ def parse_evidence(rows: Iterable[tuple[int, dict | None, str | None] | tuple[in
     [('f.jsonl:3', 'spans must be a list of [start, end] character offsets with 0 <= start < end')]
     """
     out: Evidence = {}
+    lines: dict[tuple[str, str], str] = {}
     problems: list[tuple[str, str]] = []
     for row in rows:
         no, obj, problem = (*row, None)[:3]
@@ -94,10 +97,10 @@ def parse_evidence(rows: Iterable[tuple[int, dict | None, str | None] | tuple[in
         elif (obj["page"], obj["narrative"]) in out:
             problems.append((at, f"{obj['page']} / {obj['narrative']} given twice"))
         else:
-            out[(obj["page"], obj["narrative"])] = spans
+            out[(obj["page"], obj["narrative"])], lines[(obj["page"], obj["narrative"])] = spans, at
     if problems:
         raise EvidenceError(problems)
-    return out
+    return out, lines
 
 
 def load_evidence(real: str | Path) -> tuple[Evidence, dict[tuple[str, str], str]]:
@@ -114,13 +117,12 @@ def load_evidence(real: str | Path) -> tuple[Evidence, dict[tuple[str, str], str
         with path.open("rb") as fh:
             rows = list(read_jsonl(fh, MAX_LINE_BYTES))
         try:
-            found = parse_evidence(rows, str(path))
+            found, lines = parse_evidence(rows, str(path))
         except EvidenceError as exc:
             problems += exc.problems
             continue
-        lines = iter(f"{path}:{no}" for no, obj, _ in rows if obj is not None)
         for key, spans in found.items():
-            at = next(lines)
+            at = lines[key]
             if key in evidence:
                 problems.append((at, f"{key[0]} / {key[1]} is given in {where[key]} already"))
             evidence[key], where[key] = spans, at
