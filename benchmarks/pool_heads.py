@@ -106,7 +106,7 @@ class Heads:
         return _sigmoid(x @ self.W.T + self.b), None
 
     def fit(self, team: list, pool: list[dict]) -> Heads:
-        from narratives.train.realevidence import evidence_passages
+        from narratives.train.realevidence import split_marked
         from narratives.train.realpassages import PoolPage, top_passages
 
         negatives = [t for p in pool if not p["labels"] for t in p["passages"]]
@@ -115,12 +115,10 @@ class Heads:
         carried = [PoolPage(p["id"], "", p["lang"], p["labels"], tuple(p["passages"]), tuple(p["spans"]))
                    for p in pool if p["labels"]]
         if self.evidence:
-            has = {page for page, _ in self.marked}
-            marked = [x for p in carried if p.id in has for x in evidence_passages(p, self.marked)
-                      if x.narratives or self.evidence == 1]
+            marked, carried = split_marked(carried, self.marked)
+            marked = [x for x in marked if x.narratives or self.evidence == 1]
             texts += [x.text for x in marked]
             y += [[n in x.narratives for n in self.labels_] for x in marked]
-            carried = [p for p in carried if p.id not in has]
         self.W, self.b = fit_heads(np.stack([self.emb[t] for t in texts]), np.array(y, dtype=int), self.C)
         picked = top_passages(self, carried, self.top)  # the product's own pick
         texts += [p.text for p in picked]

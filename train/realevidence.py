@@ -158,11 +158,12 @@ def check_evidence(evidence: Evidence, where: Mapping[tuple[str, str], str],
         if narrative not in labels:
             problems.append((at, f"{page} does not carry {narrative} (its labels: {', '.join(sorted(labels))})"))
             continue
+        known = set(passage_spans)
         problems += [(at, f"span [{s}, {e}] is not one of the page's passages as `narratives score` cuts it")
-                     for s, e in spans if (s, e) not in set(passage_spans)]
+                     for s, e in spans if (s, e) not in known]
         covered.setdefault(page, set()).add(narrative)
     for page, done in sorted(covered.items()):
-        at = next(w for (p, _), w in sorted(where.items()) if p == page) if where else page
+        at = where.get((page, min(done)), page)  # the line of the page's first narrative that has one
         problems += [(at, f"{page} carries {n} too, and has no evidence line for it")
                      for n in sorted(set(pages[page][0]) - done)]
     if problems:
@@ -193,6 +194,21 @@ def evidence_passages(page: PoolPage, evidence: Evidence) -> list[Passage]:
     return out
 
 
+def split_marked(carried: Sequence[PoolPage], evidence: Evidence) -> tuple[list[Passage], list[PoolPage]]:
+    """``(passages, rest)``: the passages of the ``carried`` pages that have evidence, labelled by it
+    (:func:`evidence_passages`; in page id order), and the pages without any (left to the best-scored guess).
+
+    >>> page = PoolPage("p-1", "f:1", "en", {"a": "promotes"}, ("one", "two"), ((0, 3), (4, 7)))
+    >>> other = PoolPage("p-2", "f:2", "en", {"a": "reports"}, ("three",), ((0, 5),))
+    >>> passages, rest = split_marked([page, other], {("p-1", "a"): ((4, 7),)})
+    >>> [(p.text, p.narratives) for p in passages], [p.id for p in rest]
+    ([('one', ()), ('two', ('a',))], ['p-2'])
+    """
+    marked = {page for page, _ in evidence}
+    return ([x for p in sorted(carried, key=lambda p: p.id) if p.id in marked for x in evidence_passages(p, evidence)],
+            [p for p in carried if p.id not in marked])
+
+
 def evidence_digest(evidence: Evidence) -> str:
     """sha256 of the evidence, in a canonical order (what a model fitted on it records).
 
@@ -220,9 +236,8 @@ def marked_passages(real: str | Path, carried: Sequence[PoolPage]) -> tuple[list
     evidence, where = load_evidence(real)
     if not evidence:
         raise ValueError(f"--real-evidence: no evidence lines under {evidence_dir(real)}")
-    by_id = {p.id: p for p in carried}
-    marked = set(check_evidence(evidence, where, {p.id: (p.labels, p.spans) for p in carried}))
-    passages = [x for page_id in sorted(marked) for x in evidence_passages(by_id[page_id], evidence)]
-    return (passages, [p for p in carried if p.id not in marked],
+    marked = check_evidence(evidence, where, {p.id: (p.labels, p.spans) for p in carried})
+    passages, rest = split_marked(carried, evidence)
+    return (passages, rest,
             {"pages": len(marked), "passages": len(passages), "positives": sum(bool(x.narratives) for x in passages),
              "evidence_sha256": evidence_digest(evidence)})
